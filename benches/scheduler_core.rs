@@ -1,0 +1,2 @@
+//! Criterion benchmark of the scheduler core alone (filled in with the core).
+fn main() {}

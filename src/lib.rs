@@ -1,0 +1,20 @@
+//! # Tessera
+//!
+//! Chunked n-dimensional array analyses on supercomputers: a scheduler and workers started by
+//! `mpirun`, by a batch system, or locally, and clients that submit task graphs to them.
+//!
+//! The map of the house (see `docs/architecture.md` for the full picture):
+//!
+//! - [`core`]: pure state machines (task graph, scheduler) fed `(now, event)`; no I/O.
+//! - [`protocol`]: messages, frames, the authenticated handshake.
+//! - [`transport`]: TCP and in-process connections carrying frames.
+//! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
+//!   transports and the core.
+//! - [`deploy`]: the scheduler file and the local cluster.
+//! - [`units`]: sizes, durations and memory limits as people write them.
+
+pub mod core;
+pub mod deploy;
+pub mod protocol;
+pub mod transport;
+pub mod units;

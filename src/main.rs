@@ -1,0 +1,2 @@
+//! The `tessera` command: parse arguments, run, map errors to exit codes.
+fn main() {}

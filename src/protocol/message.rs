@@ -1,0 +1,184 @@
+//! The messages of the wire protocol, one enum for every direction.
+//!
+//! Control messages are small and encoded compactly (postcard); array payloads never live in
+//! a message: a message refers to a payload of its [`Frame`](super::Frame) by index, and the
+//! payload travels as raw bytes. This module must not know about sockets or threads.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::{KernelName, TaskKey, TaskSpec};
+
+/// Index of a payload in the [`Frame`](super::Frame) carrying the message.
+pub type PayloadIndex = u32;
+
+/// What a worker tells the scheduler when it registers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerRegistration {
+    /// Human-readable name (`rank-3`, `host:pid`, ...).
+    pub name: String,
+    pub host: String,
+    pub pid: u32,
+    pub nthreads: u32,
+    /// Bytes of memory the worker may use; `None` when unlimited.
+    pub memory_limit: Option<u64>,
+    /// Where peers and clients fetch data from this worker.
+    pub data_address: String,
+}
+
+/// One task for a worker, with where to find its inputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComputeTask {
+    pub key: TaskKey,
+    pub kernel: KernelName,
+    pub args: bytes::Bytes,
+    /// Inputs in argument order: key, size, data addresses of the workers holding it.
+    pub deps: Vec<(TaskKey, u64, Vec<String>)>,
+    pub priority: u64,
+}
+
+/// Live figures a worker reports with its heartbeat.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerMetrics {
+    /// Bytes of results held in memory.
+    pub memory_bytes: u64,
+    /// Process resident set size.
+    pub rss_bytes: u64,
+    /// Keys held.
+    pub stored_keys: u64,
+    /// Tasks queued or running on the worker.
+    pub executing: u32,
+    pub ready: u32,
+    /// Tasks completed since start.
+    pub completed: u64,
+}
+
+/// One worker as `tessera info` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    pub id: u32,
+    pub name: String,
+    pub host: String,
+    pub pid: u32,
+    pub address: String,
+    pub nthreads: u32,
+    pub memory_limit: Option<u64>,
+    pub metrics: WorkerMetrics,
+}
+
+/// The cluster as `tessera info` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub scheduler_address: String,
+    pub uptime_secs: f64,
+    pub clients: u32,
+    pub workers: Vec<WorkerInfo>,
+    /// Task counts by state name (waiting, ready, processing, memory, erred).
+    pub tasks: BTreeMap<String, u64>,
+}
+
+/// Every message of the protocol.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Message {
+    // ---- worker -> scheduler
+    RegisterWorker(WorkerRegistration),
+    TaskFinished {
+        key: TaskKey,
+        nbytes: u64,
+    },
+    TaskFailed {
+        key: TaskKey,
+        error: String,
+    },
+    DepsMissing {
+        key: TaskKey,
+        missing: Vec<TaskKey>,
+    },
+    StealReply {
+        key: TaskKey,
+        stolen: bool,
+    },
+    Heartbeat(WorkerMetrics),
+
+    // ---- scheduler -> worker / client
+    /// Registration accepted; the id the scheduler gave the peer.
+    Welcome {
+        id: u32,
+    },
+    Compute(ComputeTask),
+    Free {
+        keys: Vec<TaskKey>,
+    },
+    Steal {
+        key: TaskKey,
+    },
+    /// The receiver must stop (worker) or disconnect (client).
+    Shutdown {
+        reason: String,
+    },
+
+    // ---- client -> scheduler
+    RegisterClient {
+        name: String,
+    },
+    SubmitGraph {
+        tasks: Vec<TaskSpec>,
+        wanted: Vec<TaskKey>,
+    },
+    ReleaseKeys {
+        keys: Vec<TaskKey>,
+    },
+    Cancel {
+        keys: Vec<TaskKey>,
+    },
+    Locate {
+        keys: Vec<TaskKey>,
+    },
+    /// The client put these keys (with sizes) on the worker at `address`.
+    Scattered {
+        address: String,
+        keys: Vec<(TaskKey, u64)>,
+    },
+    /// Ask for a [`Message::Info`] reply.
+    InfoRequest,
+    /// Stop the scheduler and every worker.
+    ShutdownCluster,
+
+    // ---- scheduler -> client
+    KeyReady {
+        key: TaskKey,
+        nbytes: u64,
+        holders: Vec<String>,
+    },
+    KeyErred {
+        key: TaskKey,
+        root: TaskKey,
+        error: String,
+    },
+    Located {
+        key: TaskKey,
+        holders: Vec<String>,
+    },
+    Info(ClusterInfo),
+
+    // ---- data plane: peer worker or client <-> worker
+    GetData {
+        keys: Vec<TaskKey>,
+    },
+    Data {
+        key: TaskKey,
+        payload: PayloadIndex,
+    },
+    DataMissing {
+        key: TaskKey,
+    },
+    PutData {
+        key: TaskKey,
+        payload: PayloadIndex,
+    },
+    PutDataAck {
+        key: TaskKey,
+        nbytes: u64,
+    },
+}

@@ -1,0 +1,19 @@
+//! The wire protocol: versioned handshake with challenge-response authentication,
+//! length-framed messages, compact control encoding and raw payload frames.
+//!
+//! This module turns bytes into [`Frame`]s and back, and proves identities; it must not own
+//! sockets or threads (that is `transport/`) nor interpret messages (that is `runtime/`).
+
+pub mod auth;
+pub mod frame;
+pub mod message;
+
+pub use auth::{AuthError, Secret};
+pub use frame::{Frame, FrameError};
+pub use message::{
+    ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics,
+    WorkerRegistration,
+};
+
+/// Version of the wire protocol; peers with another version are refused at the handshake.
+pub const PROTOCOL_VERSION: u32 = 1;

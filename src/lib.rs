@@ -13,8 +13,11 @@
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 
+pub mod cli;
+pub mod config;
 pub mod core;
 pub mod deploy;
 pub mod protocol;
+pub mod runtime;
 pub mod transport;
 pub mod units;

@@ -1,2 +1,4 @@
-//! The `tessera` command: parse arguments, run, map errors to exit codes.
-fn main() {}
+//! The `tessera` command: everything happens in [`tessera::cli::main`].
+fn main() -> std::process::ExitCode {
+    tessera::cli::main()
+}

@@ -35,6 +35,11 @@ pub fn parse_duration(_s: &str) -> Result<Duration, UnitError> {
     todo!()
 }
 
+/// Compact duration text (`1h30m`, `45s`, `250ms`).
+pub fn format_duration(_d: Duration) -> String {
+    todo!()
+}
+
 /// A worker's memory limit as given by the user.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MemoryLimit {
@@ -46,6 +51,13 @@ pub enum MemoryLimit {
     Auto,
     /// No limit.
     Unlimited,
+}
+
+impl MemoryLimit {
+    /// Bytes for one of `workers_on_node` workers on a node with `node_memory` bytes.
+    pub fn resolve(self, _node_memory: u64, _workers_on_node: u32) -> Option<u64> {
+        todo!()
+    }
 }
 
 impl FromStr for MemoryLimit {

@@ -74,4 +74,20 @@ impl SchedulerFile {
     pub fn secret(&self) -> Result<Secret, SchedulerFileError> {
         todo!()
     }
+    /// Tell a live scheduler from a stale file.
+    pub fn check_alive(&self) -> Result<(), SchedulerFileError> {
+        todo!()
+    }
+}
+
+/// Remove the scheduler file at `path` if this process wrote it (pid matches), so a new
+/// scheduler's file is never deleted by an old one.
+pub fn remove_if_ours(path: &Path) {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if let Ok(file) = serde_json::from_str::<SchedulerFile>(&text) {
+            if file.pid == std::process::id() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
 }

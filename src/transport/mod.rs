@@ -145,3 +145,8 @@ impl FrameReceiver {
         todo!()
     }
 }
+
+/// The IP address of network interface `name` (`ib0`, `eth0`, ...), IPv4 preferred.
+pub fn interface_address(_name: &str) -> Result<std::net::IpAddr, TransportError> {
+    todo!()
+}

@@ -1,0 +1,226 @@
+//! Command-line arguments (clap). Every flag has help with an example and, where it makes
+//! sense, a `TESSERA_*` environment variable. Precedence: flags > environment > config file >
+//! defaults. This module only describes arguments; the commands live in `commands/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::units::{parse_duration, MemoryLimit};
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn memory_limit_arg(s: &str) -> Result<MemoryLimit, String> {
+    s.parse::<MemoryLimit>().map_err(|e| e.to_string())
+}
+
+fn positive_usize(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number (example: 4)")),
+    }
+}
+
+const AFTER_HELP: &str = "\
+Configuration: flags > TESSERA_* environment variables > config file > defaults.
+The config file is --config PATH, $TESSERA_CONFIG, or ~/.config/tessera/tessera.toml, with a
+[global] table and one table per command, keys named like the long flags:
+    [worker]
+    nthreads = 4
+    memory-limit = \"16GiB\"
+
+Exit codes: 0 success; 1 failure; 2 bad command line or input; 3 cannot reach or authenticate
+with the scheduler (or stale scheduler file); 4 a task of the computation failed; 130 interrupted.
+
+Examples:
+    tessera demo                                   # a local cluster runs a sizeable graph
+    tessera local --workers 2 --scheduler-file ~/s.json
+    tessera scheduler --scheduler-file ~/s.json --interface ib0
+    tessera worker --scheduler-file ~/s.json --nthreads 8
+    tessera info --scheduler-file ~/s.json --output json
+    tessera shutdown --scheduler-file ~/s.json";
+
+/// Tessera: chunked n-dimensional array analyses on supercomputers.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Log filter: error, warn, info, debug, trace, or a tracing filter like
+    /// `tessera=debug`. Logs go to stderr.
+    #[arg(long, global = true, env = "TESSERA_LOG", default_value = "warn")]
+    pub log: String,
+
+    /// Read options from this TOML file (see below for the format).
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scheduler that workers and clients find through a scheduler file.
+    Scheduler(SchedulerArgs),
+    /// Run a worker that connects to a scheduler.
+    Worker(WorkerArgs),
+    /// Run a scheduler and workers on this machine until Ctrl-C or `tessera shutdown`.
+    Local(LocalArgs),
+    /// Show workers, threads, memory and tasks of a running cluster.
+    Info(InfoArgs),
+    /// Stop a running cluster: the scheduler and every worker exit with code 0.
+    Shutdown(ShutdownArgs),
+    /// Start a local cluster, run a sizeable task graph with a progress bar, print a summary.
+    Demo(DemoArgs),
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Listen on this host name or IP (example: --host 10.1.2.3, --host 0.0.0.0).
+    #[arg(long, env = "TESSERA_HOST", conflicts_with = "interface")]
+    pub host: Option<String>,
+
+    /// Listen on this network interface's address (example: --interface ib0 for
+    /// IP-over-InfiniBand, --interface eth0).
+    #[arg(long, env = "TESSERA_INTERFACE")]
+    pub interface: Option<String>,
+}
+
+/// The scheduler to connect to.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Scheduler file written by the scheduler (example: --scheduler-file ~/s.json). It holds
+    /// the address and the cluster secret; it must be on a filesystem both sides see.
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    /// How long to wait for the scheduler file to appear and the scheduler to answer
+    /// (examples: 30s, 5m).
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Write the scheduler file here (created atomically, mode 0600; removed on exit).
+    /// Example: --scheduler-file ~/scheduler.json
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    /// TCP port to listen on; 0 picks a free one (example: --port 8786).
+    #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
+    pub port: u16,
+
+    /// Declare a worker dead after this long without a heartbeat (example: 60s).
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub worker_timeout: Duration,
+
+    /// Tasks given to a worker per thread before the rest wait at the scheduler (higher
+    /// hides latency for tiny tasks; lower keeps memory down). Example: 2.
+    #[arg(long, env = "TESSERA_SATURATION", default_value_t = 2.0)]
+    pub saturation: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Threads running tasks (default: the cores of this machine). Example: --nthreads 8.
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = positive_usize)]
+    pub nthreads: Option<usize>,
+
+    /// Memory this worker may use: bytes (4GiB, 4GB, 4e9), a fraction of the node (0.25),
+    /// auto (node memory / workers on the node) or none.
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "none", value_parser = memory_limit_arg)]
+    pub memory_limit: MemoryLimit,
+
+    /// Name shown by `tessera info` (default: host:pid). Example: --name rank-3.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalArgs {
+    /// Number of workers (example: --workers 4).
+    #[arg(long, env = "TESSERA_WORKERS", default_value_t = 2, value_parser = positive_usize)]
+    pub workers: usize,
+
+    /// Threads per worker (example: --nthreads 1).
+    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = positive_usize)]
+    pub nthreads: usize,
+
+    /// Run workers as threads of this process instead of separate processes.
+    #[arg(long)]
+    pub threads: bool,
+
+    /// Also write a scheduler file so other processes can connect (example: ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: Option<PathBuf>,
+
+    /// Memory per worker: bytes (4GiB), a fraction of the node (0.25), auto, or none.
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "none", value_parser = memory_limit_arg)]
+    pub memory_limit: MemoryLimit,
+
+    /// Listen on this host (default 127.0.0.1: only this machine can connect).
+    #[arg(long, env = "TESSERA_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// TCP port for the scheduler; 0 picks a free one.
+    #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
+    pub port: u16,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Output format (example: --output json).
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShutdownArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Worker processes (example: --workers 2).
+    #[arg(long, default_value_t = 2, value_parser = positive_usize)]
+    pub workers: usize,
+
+    /// Threads per worker.
+    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
+    pub nthreads: usize,
+
+    /// Leaf tasks of the demo graph (the whole graph has about 8/7 as many tasks).
+    #[arg(long, default_value_t = 200_000, value_parser = positive_usize)]
+    pub tasks: usize,
+
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}

@@ -1,0 +1,25 @@
+//! One file per subcommand; each turns parsed arguments into library calls.
+
+pub mod demo;
+pub mod info;
+pub mod local;
+pub mod scheduler;
+pub mod shutdown;
+pub mod worker;
+
+use std::time::Duration;
+
+use crate::cli::signals::ShutdownSignal;
+
+/// Poll until `done()` or a shutdown signal; returns true if a signal arrived first.
+pub(crate) fn wait_until(signal: &ShutdownSignal, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if signal.received() {
+            return true;
+        }
+        if done() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

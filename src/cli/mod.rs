@@ -1,0 +1,136 @@
+//! The `tessera` command line: argument parsing, configuration layering, logging, running a
+//! command, and mapping errors to one-line messages and documented exit codes.
+//!
+//! `anyhow` lives here and only here; the library returns typed errors. This module must not
+//! contain cluster logic: commands call the library.
+
+pub mod args;
+mod commands;
+pub mod network;
+mod output;
+pub mod signals;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use args::{Cli, Command};
+
+/// Exit codes, documented in `tessera --help` and docs/cli.md.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const UNREACHABLE: u8 = 3;
+    pub const TASK_FAILED: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let signal = signals::install();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let argv = match layered_argv(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("tessera: error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Scheduler(a) => commands::scheduler::run(a, &signal),
+        Command::Worker(a) => commands::worker::run(a, &signal),
+        Command::Local(a) => commands::local::run(a, &signal),
+        Command::Info(a) => commands::info::run(a),
+        Command::Shutdown(a) => commands::shutdown::run(a),
+        Command::Demo(a) => commands::demo::run(a, &signal),
+    };
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("tessera: error: {e:#}");
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+/// Insert config-file options the user did not give as flags or environment variables.
+fn layered_argv(argv: Vec<OsString>) -> Result<Vec<OsString>, crate::config::ConfigError> {
+    let explicit = explicit_config_path(&argv);
+    let file = crate::config::load_config_file(explicit.as_deref())?;
+    crate::config::apply_config_file(argv, &Cli::command(), &file)
+}
+
+/// `--config PATH`, `--config=PATH` or `$TESSERA_CONFIG`.
+fn explicit_config_path(argv: &[OsString]) -> Option<std::path::PathBuf> {
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        let s = a.to_string_lossy();
+        if s == "--config" {
+            return it.next().map(std::path::PathBuf::from);
+        }
+        if let Some(p) = s.strip_prefix("--config=") {
+            return Some(p.into());
+        }
+    }
+    std::env::var_os("TESSERA_CONFIG").map(Into::into)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// A command was interrupted by a signal before finishing its work.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// A usage problem found after parsing (bad combination, bad value).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn exit_code_for(e: &anyhow::Error) -> u8 {
+    use crate::deploy::SchedulerFileError;
+    use crate::runtime::ClientError;
+    use crate::transport::TransportError;
+    for cause in e.chain() {
+        if cause.is::<Interrupted>() {
+            return exit::INTERRUPTED;
+        }
+        if cause.is::<UsageError>() || cause.is::<crate::units::UnitError>() {
+            return exit::USAGE;
+        }
+        if let Some(c) = cause.downcast_ref::<ClientError>() {
+            return match c {
+                ClientError::TaskFailed { .. } | ClientError::Cancelled { .. } => exit::TASK_FAILED,
+                ClientError::Connect(_) | ClientError::SchedulerFile(_) => exit::UNREACHABLE,
+                _ => exit::FAILURE,
+            };
+        }
+        if cause.is::<SchedulerFileError>() || cause.is::<TransportError>() {
+            return exit::UNREACHABLE;
+        }
+    }
+    exit::FAILURE
+}

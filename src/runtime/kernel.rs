@@ -1,0 +1,79 @@
+//! The kernel registry: named functions every worker can run.
+//!
+//! Tasks carry a kernel *name*, never a closure. Every process of a run executes the same
+//! binary, so a user program registers its kernels at start-up (before starting workers or a
+//! batch-mode run) and every worker finds them by name. Built-in kernels are registered on
+//! first use. This module must not know about scheduling or transports.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use bytes::Bytes;
+
+use crate::core::TaskKey;
+
+/// What a kernel sees besides its inputs.
+pub struct KernelContext<'a> {
+    /// The key of the task being run.
+    pub key: &'a TaskKey,
+    /// The task's argument bytes.
+    pub args: &'a [u8],
+}
+
+/// A kernel failed; the message reaches the client with the task key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KernelError(pub String);
+
+impl KernelError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        KernelError(message.into())
+    }
+}
+
+/// A registered kernel: inputs in dependency order, result bytes out.
+pub type Kernel =
+    Arc<dyn Fn(&KernelContext<'_>, &[Bytes]) -> Result<Bytes, KernelError> + Send + Sync>;
+
+fn registry() -> &'static RwLock<HashMap<String, Kernel>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Kernel>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut map = HashMap::new();
+        super::kernels_builtin::install(&mut map);
+        RwLock::new(map)
+    })
+}
+
+/// Register (or replace) a kernel under `name`.
+///
+/// ```
+/// use bytes::Bytes;
+/// tessera::runtime::register_kernel("double-bytes", |_ctx, inputs| {
+///     let mut out = inputs[0].to_vec();
+///     out.extend_from_slice(&inputs[0]);
+///     Ok(Bytes::from(out))
+/// });
+/// assert!(tessera::runtime::lookup_kernel("double-bytes").is_some());
+/// ```
+pub fn register_kernel<F>(name: &str, kernel: F)
+where
+    F: Fn(&KernelContext<'_>, &[Bytes]) -> Result<Bytes, KernelError> + Send + Sync + 'static,
+{
+    let mut map = registry().write().unwrap_or_else(|e| e.into_inner());
+    map.insert(name.to_string(), Arc::new(kernel));
+}
+
+/// The kernel registered under `name`.
+pub fn lookup_kernel(name: &str) -> Option<Kernel> {
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    map.get(name).cloned()
+}
+
+/// Names of all registered kernels, sorted (for error messages).
+pub fn kernel_names() -> Vec<String> {
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    let mut names: Vec<String> = map.keys().cloned().collect();
+    names.sort();
+    names
+}

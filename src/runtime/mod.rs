@@ -1,0 +1,17 @@
+//! The drivers: the scheduler server, the worker and the client. They move bytes between the
+//! transports and the pure core, run kernels, and hold data. They must not make scheduling
+//! decisions (that is [`crate::core`]).
+
+pub mod client;
+pub mod kernel;
+pub mod kernels_builtin;
+pub mod peer_pool;
+pub mod scheduler_server;
+pub mod value;
+pub mod worker;
+
+pub use client::{AsCompleted, Client, ClientError, Future, KeyStatus, Task};
+pub use kernel::{kernel_names, lookup_kernel, register_kernel, KernelContext, KernelError};
+pub use scheduler_server::{start_scheduler, SchedulerHandle, SchedulerServerConfig, ServerError};
+pub use value::{DecodeError, Value};
+pub use worker::{start_worker, WorkerConfig, WorkerError, WorkerExit, WorkerHandle};

@@ -1,0 +1,641 @@
+//! The scheduler server: the thin driver around [`core::Scheduler`](crate::core::Scheduler).
+//!
+//! An accept thread authenticates connections; one reader thread per connection turns frames
+//! into events on a single channel; the central thread feeds events to the core in batches,
+//! drains its actions and sends one frame per destination per batch (message batching). This
+//! module must not make scheduling decisions: the core decides, the server moves bytes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, WorkerId};
+use crate::protocol::{
+    ClusterInfo, ComputeTask, Frame, Message, Secret, WorkerInfo, WorkerMetrics, WorkerRegistration,
+};
+use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
+
+/// How to start a scheduler server.
+#[derive(Clone, Debug)]
+pub struct SchedulerServerConfig {
+    /// Where to listen (`tcp://0.0.0.0:8786`, `tcp://127.0.0.1:0`, `inproc://name`).
+    pub listen: Address,
+    pub secret: Secret,
+    /// Host name or IP to advertise when listening on a wildcard address.
+    pub advertise_host: Option<String>,
+    pub policy: SchedulerConfig,
+    /// How often the core gets a `Tick` (stealing, balancing).
+    pub tick: Duration,
+    /// A worker silent for this long is declared dead.
+    pub worker_timeout: Duration,
+}
+
+impl SchedulerServerConfig {
+    /// Listen on `listen` with `secret` and default policy.
+    pub fn new(listen: Address, secret: Secret) -> Self {
+        SchedulerServerConfig {
+            listen,
+            secret,
+            advertise_host: None,
+            policy: SchedulerConfig::default(),
+            tick: Duration::from_millis(100),
+            worker_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The scheduler server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Listen(TransportError),
+    #[error("cannot start scheduler thread: {0}")]
+    Thread(#[from] std::io::Error),
+    #[error("scheduler thread panicked")]
+    Panicked,
+}
+
+enum ServerEvent {
+    WorkerConnected {
+        id: WorkerId,
+        registration: WorkerRegistration,
+        sender: FrameSender,
+    },
+    FromWorker(WorkerId, Frame),
+    WorkerDisconnected(WorkerId),
+    ClientConnected {
+        id: ClientId,
+        sender: FrameSender,
+    },
+    FromClient(ClientId, Frame),
+    ClientDisconnected(ClientId),
+    Shutdown(String),
+}
+
+/// A running scheduler server.
+pub struct SchedulerHandle {
+    address: Address,
+    events: Sender<ServerEvent>,
+    thread: Option<JoinHandle<String>>,
+}
+
+impl SchedulerHandle {
+    /// The address clients and workers connect to.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// Stop the scheduler and tell every worker and client to stop.
+    pub fn shutdown(&self, reason: &str) {
+        let _ = self.events.send(ServerEvent::Shutdown(reason.to_string()));
+    }
+
+    /// Wait until the scheduler has stopped; returns why it stopped.
+    pub fn join(mut self) -> Result<String, ServerError> {
+        match self.thread.take() {
+            Some(h) => h.join().map_err(|_| ServerError::Panicked),
+            None => Ok(String::new()),
+        }
+    }
+
+    /// True once the scheduler thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|h| h.is_finished())
+    }
+}
+
+impl Drop for SchedulerHandle {
+    fn drop(&mut self) {
+        if let Some(h) = self.thread.take() {
+            let _ = self
+                .events
+                .send(ServerEvent::Shutdown("scheduler handle dropped".into()));
+            let _ = h.join();
+        }
+    }
+}
+
+/// Start a scheduler server.
+pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle, ServerError> {
+    let listener =
+        Listener::bind(&config.listen, config.secret.clone()).map_err(ServerError::Listen)?;
+    let address = advertise(listener.local_address(), config.advertise_host.as_deref());
+    let (events_tx, events_rx) = mpsc::channel();
+    let closer = listener.closer();
+    {
+        let events = events_tx.clone();
+        std::thread::Builder::new()
+            .name("tessera-sched-accept".into())
+            .spawn(move || accept_loop(listener, events))?;
+    }
+    let server = Server {
+        core: Scheduler::new(config.policy.clone()),
+        address: address.clone(),
+        workers: HashMap::new(),
+        worker_by_address: HashMap::new(),
+        clients: HashMap::new(),
+        started: Instant::now(),
+        config,
+        closer,
+        outbox_workers: HashMap::new(),
+        outbox_clients: HashMap::new(),
+        completed: 0,
+    };
+    let thread = std::thread::Builder::new()
+        .name("tessera-scheduler".into())
+        .spawn(move || server.run(events_rx))?;
+    tracing::info!(%address, "scheduler listening");
+    Ok(SchedulerHandle {
+        address,
+        events: events_tx,
+        thread: Some(thread),
+    })
+}
+
+/// The address to publish for a listener bound to `bound`.
+pub fn advertise(bound: Address, host: Option<&str>) -> Address {
+    match (bound, host) {
+        (Address::Tcp(sa), Some(h)) => {
+            let text = if h.contains(':') {
+                format!("tcp://[{h}]:{}", sa.port())
+            } else {
+                format!("tcp://{h}:{}", sa.port())
+            };
+            text.parse().unwrap_or(Address::Tcp(sa))
+        }
+        (a, _) => a,
+    }
+}
+
+fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
+    static NEXT_WORKER: AtomicU32 = AtomicU32::new(1);
+    static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
+    loop {
+        let conn = match listener.accept() {
+            Ok(c) => c,
+            Err(TransportError::Closed) => return,
+            Err(TransportError::Refused { peer, source }) => {
+                tracing::warn!(%peer, reason = %source, "refused a connection");
+                continue;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "accept failed");
+                continue;
+            }
+        };
+        let events = events.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tessera-sched-conn".into())
+            .spawn(move || {
+                let peer = conn.peer();
+                let (sender, mut receiver) = conn.split();
+                let first = match receiver.recv() {
+                    Ok(Some(f)) => f,
+                    _ => return,
+                };
+                let mut messages = first.messages.into_iter();
+                match messages.next() {
+                    Some(Message::RegisterWorker(registration)) => {
+                        let id = WorkerId(NEXT_WORKER.fetch_add(1, Ordering::Relaxed));
+                        let _ = events.send(ServerEvent::WorkerConnected {
+                            id,
+                            registration,
+                            sender,
+                        });
+                        let rest: Vec<Message> = messages.collect();
+                        if !rest.is_empty() {
+                            let f = Frame {
+                                messages: rest,
+                                payloads: first.payloads,
+                            };
+                            let _ = events.send(ServerEvent::FromWorker(id, f));
+                        }
+                        while let Ok(Some(frame)) = receiver.recv() {
+                            if events.send(ServerEvent::FromWorker(id, frame)).is_err() {
+                                return;
+                            }
+                        }
+                        let _ = events.send(ServerEvent::WorkerDisconnected(id));
+                    }
+                    Some(Message::RegisterClient { .. }) => {
+                        let id = ClientId(NEXT_CLIENT.fetch_add(1, Ordering::Relaxed));
+                        let _ = events.send(ServerEvent::ClientConnected { id, sender });
+                        let rest: Vec<Message> = messages.collect();
+                        if !rest.is_empty() {
+                            let f = Frame {
+                                messages: rest,
+                                payloads: first.payloads,
+                            };
+                            let _ = events.send(ServerEvent::FromClient(id, f));
+                        }
+                        while let Ok(Some(frame)) = receiver.recv() {
+                            if events.send(ServerEvent::FromClient(id, frame)).is_err() {
+                                return;
+                            }
+                        }
+                        let _ = events.send(ServerEvent::ClientDisconnected(id));
+                    }
+                    other => {
+                        tracing::warn!(%peer, ?other, "connection did not register; closing it");
+                        sender.close();
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start a connection thread");
+        }
+    }
+}
+
+struct WorkerConn {
+    sender: FrameSender,
+    registration: WorkerRegistration,
+    metrics: WorkerMetrics,
+    last_seen: Instant,
+}
+
+struct Server {
+    core: Scheduler,
+    address: Address,
+    config: SchedulerServerConfig,
+    workers: HashMap<WorkerId, WorkerConn>,
+    worker_by_address: HashMap<String, WorkerId>,
+    clients: HashMap<ClientId, FrameSender>,
+    started: Instant,
+    closer: ListenerCloser,
+    outbox_workers: HashMap<WorkerId, Frame>,
+    outbox_clients: HashMap<ClientId, Frame>,
+    /// Task results reported since start (for progress displays).
+    completed: u64,
+}
+
+const BATCH: usize = 4096;
+
+impl Server {
+    fn run(mut self, events: Receiver<ServerEvent>) -> String {
+        let mut next_tick = Instant::now() + self.config.tick;
+        let reason = loop {
+            let timeout = next_tick.saturating_duration_since(Instant::now());
+            let first = match events.recv_timeout(timeout) {
+                Ok(e) => Some(e),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break "all handles dropped".to_string(),
+            };
+            let mut stop = None;
+            if let Some(e) = first {
+                stop = self.on_event(e);
+                let mut n = 1;
+                while stop.is_none() && n < BATCH {
+                    match events.try_recv() {
+                        Ok(e) => {
+                            stop = self.on_event(e);
+                            n += 1;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.check_heartbeats(now);
+                self.core.handle(now, Event::Tick);
+                next_tick = now + self.config.tick;
+            }
+            self.carry_out_actions();
+            self.flush();
+            if let Some(reason) = stop {
+                break reason;
+            }
+        };
+        self.shut_down(&reason);
+        reason
+    }
+
+    /// Apply one server event; `Some(reason)` asks the server to stop.
+    fn on_event(&mut self, event: ServerEvent) -> Option<String> {
+        let now = Instant::now();
+        match event {
+            ServerEvent::WorkerConnected {
+                id,
+                registration,
+                sender,
+            } => {
+                tracing::info!(worker = id.0, name = %registration.name, address = %registration.data_address, nthreads = registration.nthreads, "worker joined");
+                let _ = sender.send(Frame::single(Message::Welcome { id: id.0 }));
+                self.worker_by_address
+                    .insert(registration.data_address.clone(), id);
+                let (nthreads, memory_limit) = (registration.nthreads, registration.memory_limit);
+                self.workers.insert(
+                    id,
+                    WorkerConn {
+                        sender,
+                        registration,
+                        metrics: WorkerMetrics::default(),
+                        last_seen: now,
+                    },
+                );
+                self.core.handle(
+                    now,
+                    Event::WorkerJoined {
+                        worker: id,
+                        nthreads,
+                        memory_limit,
+                    },
+                );
+            }
+            ServerEvent::FromWorker(id, frame) => {
+                let Some(w) = self.workers.get_mut(&id) else {
+                    return None;
+                };
+                w.last_seen = now;
+                for message in frame.messages {
+                    let event = match message {
+                        Message::TaskFinished { key, nbytes } => {
+                            self.completed += 1;
+                            Event::TaskFinished {
+                                worker: id,
+                                key,
+                                nbytes,
+                            }
+                        }
+                        Message::TaskFailed { key, error } => Event::TaskFailed {
+                            worker: id,
+                            key,
+                            message: error,
+                        },
+                        Message::DepsMissing { key, missing } => Event::DepsMissing {
+                            worker: id,
+                            key,
+                            missing,
+                        },
+                        Message::StealReply { key, stolen } => Event::StealReply {
+                            worker: id,
+                            key,
+                            stolen,
+                        },
+                        Message::Heartbeat(m) => {
+                            if let Some(w) = self.workers.get_mut(&id) {
+                                w.metrics = m;
+                            }
+                            continue;
+                        }
+                        other => {
+                            tracing::debug!(worker = id.0, ?other, "unexpected worker message");
+                            continue;
+                        }
+                    };
+                    self.core.handle(now, event);
+                }
+            }
+            ServerEvent::WorkerDisconnected(id) => self.remove_worker(id, now, "connection closed"),
+            ServerEvent::ClientConnected { id, sender } => {
+                tracing::debug!(client = id.0, "client connected");
+                let _ = sender.send(Frame::single(Message::Welcome { id: id.0 }));
+                self.clients.insert(id, sender);
+                self.core.handle(now, Event::ClientJoined { client: id });
+            }
+            ServerEvent::FromClient(id, frame) => {
+                for message in frame.messages {
+                    let event = match message {
+                        Message::SubmitGraph { tasks, wanted } => Event::GraphSubmitted {
+                            client: id,
+                            tasks,
+                            wanted,
+                        },
+                        Message::ReleaseKeys { keys } => Event::KeysReleased { client: id, keys },
+                        Message::Cancel { keys } => Event::CancelRequested { client: id, keys },
+                        Message::Locate { keys } => Event::LocateRequested { client: id, keys },
+                        Message::Scattered { address, keys } => {
+                            match self.worker_by_address.get(&address) {
+                                Some(&worker) => Event::DataScattered {
+                                    client: id,
+                                    worker,
+                                    keys,
+                                },
+                                None => {
+                                    tracing::warn!(%address, "scatter to an unknown worker");
+                                    continue;
+                                }
+                            }
+                        }
+                        Message::InfoRequest => {
+                            let info = self.info();
+                            self.to_client(id, Message::Info(info));
+                            continue;
+                        }
+                        Message::ShutdownCluster => {
+                            return Some(format!("shutdown requested by client {}", id.0));
+                        }
+                        other => {
+                            tracing::debug!(client = id.0, ?other, "unexpected client message");
+                            continue;
+                        }
+                    };
+                    self.core.handle(now, event);
+                }
+            }
+            ServerEvent::ClientDisconnected(id) => {
+                tracing::debug!(client = id.0, "client disconnected");
+                self.clients.remove(&id);
+                self.outbox_clients.remove(&id);
+                self.core.handle(now, Event::ClientLeft { client: id });
+            }
+            ServerEvent::Shutdown(reason) => return Some(reason),
+        }
+        None
+    }
+
+    fn remove_worker(&mut self, id: WorkerId, now: Instant, why: &str) {
+        if let Some(w) = self.workers.remove(&id) {
+            tracing::warn!(worker = id.0, name = %w.registration.name, reason = why, "worker left");
+            self.worker_by_address.remove(&w.registration.data_address);
+            self.outbox_workers.remove(&id);
+            w.sender.close();
+            self.core.handle(now, Event::WorkerLeft { worker: id });
+        }
+    }
+
+    fn check_heartbeats(&mut self, now: Instant) {
+        let timeout = self.config.worker_timeout;
+        let silent: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| now.duration_since(w.last_seen) > timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in silent {
+            self.remove_worker(id, now, "no heartbeat");
+        }
+    }
+
+    fn address_of(&self, w: WorkerId) -> String {
+        self.workers
+            .get(&w)
+            .map(|c| c.registration.data_address.clone())
+            .unwrap_or_default()
+    }
+
+    fn addresses(&self, ws: &[WorkerId]) -> Vec<String> {
+        ws.iter()
+            .filter(|w| self.workers.contains_key(w))
+            .map(|w| self.address_of(*w))
+            .collect()
+    }
+
+    fn to_worker(&mut self, w: WorkerId, m: Message) {
+        if self.workers.contains_key(&w) {
+            self.outbox_workers.entry(w).or_default().push(m);
+        } else {
+            tracing::error!(worker = w.0, "scheduler core addressed an unknown worker");
+        }
+    }
+
+    fn to_client(&mut self, c: ClientId, m: Message) {
+        if self.clients.contains_key(&c) {
+            self.outbox_clients.entry(c).or_default().push(m);
+        }
+    }
+
+    fn carry_out_actions(&mut self) {
+        let actions: Vec<Action> = self.core.drain_actions().collect();
+        for action in actions {
+            match action {
+                Action::Compute {
+                    worker,
+                    key,
+                    kernel,
+                    args,
+                    deps,
+                    priority,
+                } => {
+                    let deps = deps
+                        .into_iter()
+                        .map(|d| {
+                            let holders = self.addresses(&d.holders);
+                            (d.key, d.nbytes, holders)
+                        })
+                        .collect();
+                    self.to_worker(
+                        worker,
+                        Message::Compute(ComputeTask {
+                            key,
+                            kernel,
+                            args,
+                            deps,
+                            priority,
+                        }),
+                    );
+                }
+                Action::Free { worker, keys } => self.to_worker(worker, Message::Free { keys }),
+                Action::Steal { worker, key } => self.to_worker(worker, Message::Steal { key }),
+                Action::KeyReady {
+                    client,
+                    key,
+                    nbytes,
+                    holders,
+                } => {
+                    let holders = self.addresses(&holders);
+                    self.to_client(
+                        client,
+                        Message::KeyReady {
+                            key,
+                            nbytes,
+                            holders,
+                        },
+                    );
+                }
+                Action::KeyErred {
+                    client,
+                    key,
+                    root,
+                    message,
+                } => self.to_client(
+                    client,
+                    Message::KeyErred {
+                        key,
+                        root,
+                        error: message,
+                    },
+                ),
+                Action::Located {
+                    client,
+                    key,
+                    holders,
+                } => {
+                    let holders = self.addresses(&holders);
+                    self.to_client(client, Message::Located { key, holders });
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        for (w, frame) in self.outbox_workers.drain() {
+            if let Some(conn) = self.workers.get(&w) {
+                let _ = conn.sender.send(frame);
+            }
+        }
+        for (c, frame) in self.outbox_clients.drain() {
+            if let Some(sender) = self.clients.get(&c) {
+                let _ = sender.send(frame);
+            }
+        }
+    }
+
+    fn info(&self) -> ClusterInfo {
+        let snap = self.core.snapshot();
+        let mut workers: Vec<WorkerInfo> = self
+            .workers
+            .iter()
+            .map(|(id, w)| WorkerInfo {
+                id: id.0,
+                name: w.registration.name.clone(),
+                host: w.registration.host.clone(),
+                pid: w.registration.pid,
+                address: w.registration.data_address.clone(),
+                nthreads: w.registration.nthreads,
+                memory_limit: w.registration.memory_limit,
+                metrics: w.metrics.clone(),
+            })
+            .collect();
+        workers.sort_by_key(|w| w.id);
+        let tasks = [
+            ("waiting", snap.waiting),
+            ("ready", snap.ready),
+            ("processing", snap.processing),
+            ("memory", snap.memory),
+            ("erred", snap.erred),
+            ("completed", self.completed as usize),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v as u64))
+        .collect();
+        ClusterInfo {
+            scheduler_address: self.address.to_string(),
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            clients: self.clients.len() as u32,
+            workers,
+            tasks,
+        }
+    }
+
+    fn shut_down(&mut self, reason: &str) {
+        tracing::info!(reason, "scheduler shutting down");
+        self.closer.close();
+        let shutdown = Message::Shutdown {
+            reason: reason.to_string(),
+        };
+        for w in self.workers.values() {
+            let _ = w.sender.send(Frame::single(shutdown.clone()));
+            w.sender.close();
+        }
+        for c in self.clients.values() {
+            let _ = c.send(Frame::single(shutdown.clone()));
+            c.close();
+        }
+        self.workers.clear();
+        self.clients.clear();
+    }
+}

@@ -1,0 +1,136 @@
+//! Fetcher threads: bring a task's missing inputs from the peers holding them, directly
+//! (never through the scheduler), then queue the task. Inputs that no holder can provide are
+//! reported to the scheduler as `DepsMissing`.
+//!
+//! This module must not run kernels.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use crate::core::TaskKey;
+use crate::protocol::{Frame, Message};
+use crate::runtime::peer_pool::PeerPool;
+use crate::transport::FrameSender;
+
+use super::state::{Phase, WorkerState};
+
+/// Fetch inputs for tasks arriving on `jobs` until the channel closes.
+pub fn run_fetcher(
+    state: Arc<WorkerState>,
+    jobs: Arc<Mutex<Receiver<TaskKey>>>,
+    peers: Arc<PeerPool>,
+    own_address: String,
+    to_scheduler: FrameSender,
+) {
+    loop {
+        let key = {
+            let rx = jobs.lock().unwrap_or_else(|e| e.into_inner());
+            match rx.recv() {
+                Ok(k) => k,
+                Err(_) => return,
+            }
+        };
+        let deps = {
+            let tasks = state.tasks();
+            match tasks.entries.get(&key) {
+                Some(e) if e.phase == Phase::Fetching => e.task.deps.clone(),
+                _ => continue, // stolen or freed meanwhile
+            }
+        };
+        // Group the inputs we lack by the holder we will ask first.
+        let mut missing_now: Vec<(TaskKey, Vec<String>)> = {
+            let data = state.data();
+            deps.iter()
+                .filter(|(k, _, _)| !data.contains(k))
+                .map(|(k, _, holders)| {
+                    let hs = holders
+                        .iter()
+                        .filter(|h| **h != own_address)
+                        .cloned()
+                        .collect();
+                    (k.clone(), hs)
+                })
+                .collect()
+        };
+        let mut fetched = HashMap::new();
+        let mut attempt = 0;
+        while !missing_now.is_empty() && attempt < 4 {
+            let mut by_holder: HashMap<String, Vec<TaskKey>> = HashMap::new();
+            let mut unreachable = Vec::new();
+            for (k, holders) in &missing_now {
+                match holders.get(attempt) {
+                    Some(h) => by_holder.entry(h.clone()).or_default().push(k.clone()),
+                    None => unreachable.push((k.clone(), holders.clone())),
+                }
+            }
+            let mut still = unreachable;
+            for (holder, keys) in by_holder {
+                match peers.get(&holder, &keys) {
+                    Ok(mut got) => {
+                        for k in keys {
+                            match got.remove(&k).flatten() {
+                                Some(v) => {
+                                    fetched.insert(k, v);
+                                }
+                                None => {
+                                    let hs = missing_now
+                                        .iter()
+                                        .find(|(m, _)| *m == k)
+                                        .map(|(_, h)| h.clone())
+                                        .unwrap_or_default();
+                                    still.push((k, hs));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(%holder, error = %e, "fetch from peer failed");
+                        for k in keys {
+                            let hs = missing_now
+                                .iter()
+                                .find(|(m, _)| *m == k)
+                                .map(|(_, h)| h.clone())
+                                .unwrap_or_default();
+                            still.push((k, hs));
+                        }
+                    }
+                }
+            }
+            missing_now = still;
+            attempt += 1;
+        }
+        // Deliver what we have; report what we could not get.
+        let mut tasks = state.tasks();
+        let alive = matches!(tasks.entries.get(&key), Some(e) if e.phase == Phase::Fetching);
+        {
+            let mut data = state.data();
+            if alive && missing_now.is_empty() {
+                for (k, _, _) in &deps {
+                    match fetched.remove(k) {
+                        Some(v) => data.insert_replica(k.clone(), v),
+                        None => data.retain_replica(k),
+                    }
+                }
+            }
+        }
+        if !alive {
+            continue;
+        }
+        if missing_now.is_empty() {
+            tasks.make_ready(&key);
+            drop(tasks);
+            state.work_available.notify_one();
+        } else {
+            tasks.entries.remove(&key);
+            drop(tasks);
+            let missing = missing_now.into_iter().map(|(k, _)| k).collect();
+            if to_scheduler
+                .send(Frame::single(Message::DepsMissing { key, missing }))
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}

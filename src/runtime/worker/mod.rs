@@ -1,0 +1,368 @@
+//! The worker: runs tasks the scheduler assigns, holds their results, serves them to peers and
+//! clients, and reports results, failures and heartbeats.
+//!
+//! Threads: one control thread (scheduler messages), `nthreads` executors, fetchers (inputs
+//! from peers), a data server, a heartbeat. A worker started in-process (local cluster) and
+//! one started by `tessera worker` are the same code. This module must not make scheduling
+//! decisions: it does what the scheduler says and reports what happened.
+
+mod data_server;
+mod executor;
+mod fetcher;
+mod metrics;
+mod state;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::protocol::{ComputeTask, Frame, Message, Secret, WorkerRegistration};
+use crate::runtime::peer_pool::PeerPool;
+use crate::transport::{Address, Connection, FrameSender, Listener, TransportError};
+
+use state::{Phase, WorkerState};
+
+pub use metrics::process_rss_bytes;
+
+/// How to start a worker.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// The scheduler to register with.
+    pub scheduler: Address,
+    pub secret: Secret,
+    /// Tasks run at once.
+    pub nthreads: usize,
+    /// Bytes this worker may use; `None` for no limit.
+    pub memory_limit: Option<u64>,
+    /// Where the data server listens (`tcp://0.0.0.0:0`, `inproc://w1`, ...).
+    pub listen: Address,
+    /// Host name or IP peers should use, when it differs from the bound address.
+    pub advertise_host: Option<String>,
+    /// Name shown by `tessera info`.
+    pub name: String,
+    pub heartbeat_interval: Duration,
+    /// How long to keep trying to reach the scheduler.
+    pub connect_timeout: Duration,
+}
+
+impl WorkerConfig {
+    /// A worker of `nthreads` threads for the scheduler at `scheduler`, data server on an
+    /// ephemeral loopback port.
+    pub fn new(scheduler: Address, secret: Secret, nthreads: usize) -> Self {
+        WorkerConfig {
+            scheduler,
+            secret,
+            nthreads: nthreads.max(1),
+            memory_limit: None,
+            listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            advertise_host: None,
+            name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
+            heartbeat_interval: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a worker stopped without error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkerExit {
+    /// The scheduler told it to stop.
+    SchedulerShutdown(String),
+    /// [`WorkerHandle::stop`] was called.
+    Stopped,
+}
+
+/// A worker failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("cannot reach the scheduler: {0}")]
+    Connect(#[source] TransportError),
+    #[error("cannot start the data server: {0}")]
+    Listen(#[source] TransportError),
+    #[error("the scheduler refused this worker: {0}")]
+    Rejected(String),
+    #[error("lost the connection to the scheduler at {address}: {reason}")]
+    SchedulerLost { address: String, reason: String },
+    #[error("cannot start worker thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// A running worker.
+pub struct WorkerHandle {
+    control: Option<JoinHandle<Result<WorkerExit, WorkerError>>>,
+    stop_requested: Arc<AtomicBool>,
+    to_scheduler: FrameSender,
+    /// The id the scheduler gave this worker.
+    pub id: u32,
+    /// Where peers fetch this worker's data.
+    pub data_address: String,
+}
+
+impl WorkerHandle {
+    /// Ask the worker to stop (it leaves the cluster; its data is lost to the cluster).
+    pub fn stop(&self) {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        self.to_scheduler.close();
+    }
+
+    /// True once the worker has stopped.
+    pub fn is_finished(&self) -> bool {
+        self.control.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Wait until the worker has stopped.
+    pub fn join(mut self) -> Result<WorkerExit, WorkerError> {
+        match self.control.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(WorkerError::SchedulerLost {
+                address: String::new(),
+                reason: "worker control thread panicked".into(),
+            }),
+            None => Ok(WorkerExit::Stopped),
+        }
+    }
+}
+
+fn spawn<F, T>(name: &str, f: F) -> std::io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    std::thread::Builder::new().name(name.to_string()).spawn(f)
+}
+
+/// Start a worker: bind its data server, register with the scheduler, start its threads.
+pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
+    let listener =
+        Listener::bind(&config.listen, config.secret.clone()).map_err(WorkerError::Listen)?;
+    let data_address = advertised(&listener.local_address(), config.advertise_host.as_deref());
+    let conn = Connection::connect(&config.scheduler, &config.secret, config.connect_timeout)
+        .map_err(WorkerError::Connect)?;
+    let (to_scheduler, mut from_scheduler) = conn.split();
+    let registration = WorkerRegistration {
+        name: config.name.clone(),
+        host: crate::deploy::hostname(),
+        pid: std::process::id(),
+        nthreads: config.nthreads as u32,
+        memory_limit: config.memory_limit,
+        data_address: data_address.clone(),
+    };
+    let lost = |reason: String| WorkerError::SchedulerLost {
+        address: config.scheduler.to_string(),
+        reason,
+    };
+    to_scheduler
+        .send(Frame::single(Message::RegisterWorker(registration)))
+        .map_err(|e| lost(e.to_string()))?;
+    let id = match from_scheduler.recv() {
+        Ok(Some(frame)) => match frame.messages.into_iter().next() {
+            Some(Message::Welcome { id }) => id,
+            Some(Message::Shutdown { reason }) => return Err(WorkerError::Rejected(reason)),
+            other => return Err(WorkerError::Rejected(format!("unexpected reply {other:?}"))),
+        },
+        Ok(None) => return Err(lost("closed during registration".into())),
+        Err(e) => return Err(lost(e.to_string())),
+    };
+    tracing::info!(worker = id, address = %data_address, nthreads = config.nthreads, "worker registered");
+
+    let state = Arc::new(WorkerState::new());
+    let peers = Arc::new(PeerPool::new(
+        config.secret.clone(),
+        Duration::from_secs(10),
+    ));
+    let closer = listener.closer();
+    {
+        let state = state.clone();
+        spawn("tessera-data-server", move || {
+            data_server::run_data_server(listener, state)
+        })?;
+    }
+    for i in 0..config.nthreads {
+        let (state, tx) = (state.clone(), to_scheduler.clone());
+        spawn(&format!("tessera-exec-{i}"), move || {
+            executor::run_executor(state, tx)
+        })?;
+    }
+    let (fetch_tx, fetch_rx) = mpsc::channel();
+    let fetch_rx = Arc::new(Mutex::new(fetch_rx));
+    for i in 0..2 {
+        let (state, rx, peers, tx, own) = (
+            state.clone(),
+            fetch_rx.clone(),
+            peers.clone(),
+            to_scheduler.clone(),
+            data_address.clone(),
+        );
+        spawn(&format!("tessera-fetch-{i}"), move || {
+            fetcher::run_fetcher(state, rx, peers, own, tx)
+        })?;
+    }
+    let (hb_stop_tx, hb_stop_rx) = mpsc::channel::<()>();
+    {
+        let (state, tx, interval) = (
+            state.clone(),
+            to_scheduler.clone(),
+            config.heartbeat_interval,
+        );
+        spawn("tessera-heartbeat", move || loop {
+            match hb_stop_rx.recv_timeout(interval) {
+                Err(RecvTimeoutError::Timeout) => {
+                    let m = metrics::collect(&state);
+                    if tx.send(Frame::single(Message::Heartbeat(m))).is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        })?;
+    }
+
+    let stop_requested = Arc::new(AtomicBool::new(false));
+    let control = {
+        let (state, tx, stop_requested) =
+            (state.clone(), to_scheduler.clone(), stop_requested.clone());
+        let address = config.scheduler.to_string();
+        spawn("tessera-worker-control", move || {
+            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx);
+            // Stop everything, whatever the reason.
+            {
+                let mut tasks = state.tasks();
+                tasks.stopping = true;
+            }
+            state.work_available.notify_all();
+            closer.close();
+            drop(hb_stop_tx);
+            peers.close();
+            tx.close();
+            match result {
+                Ok(Some(reason)) => Ok(WorkerExit::SchedulerShutdown(reason)),
+                _ if stop_requested.load(Ordering::SeqCst) => Ok(WorkerExit::Stopped),
+                Ok(None) => Err(WorkerError::SchedulerLost {
+                    address,
+                    reason: "the scheduler closed the connection without a shutdown message".into(),
+                }),
+                Err(e) => Err(WorkerError::SchedulerLost {
+                    address,
+                    reason: e.to_string(),
+                }),
+            }
+        })?
+    };
+    Ok(WorkerHandle {
+        control: Some(control),
+        stop_requested,
+        to_scheduler,
+        id,
+        data_address,
+    })
+}
+
+fn advertised(bound: &Address, host: Option<&str>) -> String {
+    match (bound, host) {
+        (Address::Tcp(sa), Some(h)) => {
+            if h.contains(':') {
+                format!("tcp://[{h}]:{}", sa.port())
+            } else {
+                format!("tcp://{h}:{}", sa.port())
+            }
+        }
+        _ => bound.to_string(),
+    }
+}
+
+/// Apply scheduler messages until shutdown (`Ok(Some(reason))`) or the connection ends.
+fn control_loop(
+    state: &Arc<WorkerState>,
+    from_scheduler: &mut crate::transport::FrameReceiver,
+    to_scheduler: &FrameSender,
+    fetch_tx: mpsc::Sender<crate::core::TaskKey>,
+) -> Result<Option<String>, TransportError> {
+    while let Some(frame) = from_scheduler.recv()? {
+        let mut replies = Frame::new();
+        let mut woke = 0usize;
+        for message in frame.messages {
+            match message {
+                Message::Compute(task) => {
+                    if accept_task(state, task, &fetch_tx) {
+                        woke += 1;
+                    }
+                }
+                Message::Free { keys } => {
+                    let mut tasks = state.tasks();
+                    let mut data = state.data();
+                    for key in keys {
+                        if let Some(entry) = tasks.remove_unstarted(&key) {
+                            release_inputs(&mut data, &entry.task, entry.holds_inputs);
+                        } else if let Some(entry) = tasks.entries.get_mut(&key) {
+                            entry.released = true;
+                        }
+                        data.free(&key);
+                    }
+                }
+                Message::Steal { key } => {
+                    let mut tasks = state.tasks();
+                    let stolen = match tasks.remove_unstarted(&key) {
+                        Some(entry) => {
+                            release_inputs(&mut state.data(), &entry.task, entry.holds_inputs);
+                            true
+                        }
+                        None => false,
+                    };
+                    replies.push(Message::StealReply { key, stolen });
+                }
+                Message::Shutdown { reason } => return Ok(Some(reason)),
+                other => tracing::debug!(?other, "worker ignores unexpected message"),
+            }
+        }
+        match woke {
+            0 => {}
+            1 => state.work_available.notify_one(),
+            _ => state.work_available.notify_all(),
+        }
+        if !replies.is_empty() {
+            to_scheduler.send(replies)?;
+        }
+    }
+    Ok(None)
+}
+
+fn release_inputs(data: &mut state::DataTable, task: &ComputeTask, holds: bool) {
+    if holds {
+        for (dep, _, _) in &task.deps {
+            data.release_replica(dep);
+        }
+    }
+}
+
+/// Queue a task; returns true when it is ready to run now.
+fn accept_task(
+    state: &WorkerState,
+    task: ComputeTask,
+    fetch_tx: &mpsc::Sender<crate::core::TaskKey>,
+) -> bool {
+    let mut tasks = state.tasks();
+    if tasks.entries.contains_key(&task.key) {
+        return false;
+    }
+    let local = {
+        let mut data = state.data();
+        let all_local = task.deps.iter().all(|(k, _, _)| data.contains(k));
+        if all_local {
+            for (k, _, _) in &task.deps {
+                data.retain_replica(k);
+            }
+        }
+        all_local
+    };
+    if local {
+        tasks.add(task, Phase::Ready);
+        true
+    } else {
+        let key = task.key.clone();
+        tasks.add(task, Phase::Fetching);
+        let _ = fetch_tx.send(key);
+        false
+    }
+}

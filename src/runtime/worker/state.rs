@@ -1,0 +1,273 @@
+//! A worker's shared state: the results it holds, the tasks it was given and their phase,
+//! and the priority queue executors take tasks from.
+//!
+//! All mutation goes through methods that keep the invariants: a key is in the ready queue
+//! only while its task is `Ready`; a fetched input (replica) lives as long as a queued task of
+//! this worker needs it or the scheduler made this worker its owner. This module must not do
+//! I/O.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use bytes::Bytes;
+
+use crate::core::TaskKey;
+use crate::protocol::ComputeTask;
+
+/// Where a task given to this worker is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for inputs from peers.
+    Fetching,
+    /// In the ready queue.
+    Ready,
+    /// An executor is running it.
+    Running,
+}
+
+pub struct TaskEntry {
+    pub task: ComputeTask,
+    pub phase: Phase,
+    /// Freed by the scheduler while running: drop the result.
+    pub released: bool,
+    /// The task holds a reference on each of its inputs (taken when it became ready).
+    pub holds_inputs: bool,
+    seq: u64,
+}
+
+/// The result data this worker holds.
+#[derive(Default)]
+pub struct DataTable {
+    values: HashMap<TaskKey, Bytes>,
+    /// Keys the scheduler knows this worker holds (results and scattered data).
+    owned: HashSet<TaskKey>,
+    /// Fetched inputs: how many tasks of this worker still need each.
+    replica_refs: HashMap<TaskKey, u32>,
+    bytes: u64,
+}
+
+impl DataTable {
+    pub fn get(&self, key: &TaskKey) -> Option<&Bytes> {
+        self.values.get(key)
+    }
+
+    pub fn contains(&self, key: &TaskKey) -> bool {
+        self.values.contains_key(key)
+    }
+
+    /// Store a value the scheduler will know this worker owns.
+    pub fn insert_owned(&mut self, key: TaskKey, value: Bytes) {
+        self.owned.insert(key.clone());
+        self.insert(key, value);
+    }
+
+    fn insert(&mut self, key: TaskKey, value: Bytes) {
+        let n = value.len() as u64;
+        if let Some(old) = self.values.insert(key, value) {
+            self.bytes -= old.len() as u64;
+        }
+        self.bytes += n;
+    }
+
+    /// Store a fetched input needed by one more task.
+    pub fn insert_replica(&mut self, key: TaskKey, value: Bytes) {
+        *self.replica_refs.entry(key.clone()).or_insert(0) += 1;
+        if !self.values.contains_key(&key) {
+            self.insert(key, value);
+        }
+    }
+
+    /// A task needing an input already present takes a reference on it.
+    pub fn retain_replica(&mut self, key: &TaskKey) {
+        *self.replica_refs.entry(key.clone()).or_insert(0) += 1;
+    }
+
+    /// A task that needed `key` is done with it.
+    pub fn release_replica(&mut self, key: &TaskKey) {
+        if let Some(n) = self.replica_refs.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                self.replica_refs.remove(key);
+                self.drop_if_unused(key);
+            }
+        }
+    }
+
+    /// The scheduler no longer needs this worker to hold `key`.
+    pub fn free(&mut self, key: &TaskKey) {
+        self.owned.remove(key);
+        self.drop_if_unused(key);
+    }
+
+    fn drop_if_unused(&mut self, key: &TaskKey) {
+        if !self.owned.contains(key) && !self.replica_refs.contains_key(key) {
+            if let Some(v) = self.values.remove(key) {
+                self.bytes -= v.len() as u64;
+            }
+        }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// Tasks and the ready queue, under one lock.
+#[derive(Default)]
+pub struct TaskTable {
+    pub entries: HashMap<TaskKey, TaskEntry>,
+    ready: BinaryHeap<Reverse<(u64, u64, TaskKey)>>,
+    next_seq: u64,
+    pub running: u32,
+    pub stopping: bool,
+}
+
+impl TaskTable {
+    /// Add a task in `phase` (Ready tasks are queued).
+    pub fn add(&mut self, task: ComputeTask, phase: Phase) {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        if phase == Phase::Ready {
+            self.ready
+                .push(Reverse((task.priority, seq, task.key.clone())));
+        }
+        self.entries.insert(
+            task.key.clone(),
+            TaskEntry {
+                task,
+                phase,
+                released: false,
+                holds_inputs: phase != Phase::Fetching,
+                seq,
+            },
+        );
+    }
+
+    /// A fetching task got its inputs.
+    pub fn make_ready(&mut self, key: &TaskKey) -> bool {
+        match self.entries.get_mut(key) {
+            Some(e) if e.phase == Phase::Fetching => {
+                e.phase = Phase::Ready;
+                e.holds_inputs = true;
+                self.ready
+                    .push(Reverse((e.task.priority, e.seq, key.clone())));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Take the highest-priority ready task and mark it running.
+    pub fn pop_ready(&mut self) -> Option<ComputeTask> {
+        while let Some(Reverse((_, seq, key))) = self.ready.pop() {
+            if let Some(e) = self.entries.get_mut(&key) {
+                if e.seq == seq && e.phase == Phase::Ready {
+                    e.phase = Phase::Running;
+                    self.running += 1;
+                    return Some(e.task.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Remove a task that is not running (stolen or freed); `None` if absent or running.
+    pub fn remove_unstarted(&mut self, key: &TaskKey) -> Option<TaskEntry> {
+        match self.entries.get(key) {
+            Some(e) if e.phase != Phase::Running => self.entries.remove(key),
+            _ => None,
+        }
+    }
+
+    /// Number of tasks queued or fetching.
+    pub fn queued(&self) -> usize {
+        self.entries.len() - self.running as usize
+    }
+}
+
+/// Everything the worker's threads share.
+pub struct WorkerState {
+    pub data: Mutex<DataTable>,
+    pub tasks: Mutex<TaskTable>,
+    pub work_available: Condvar,
+    pub completed: std::sync::atomic::AtomicU64,
+}
+
+impl WorkerState {
+    pub fn new() -> Self {
+        WorkerState {
+            data: Mutex::new(DataTable::default()),
+            tasks: Mutex::new(TaskTable::default()),
+            work_available: Condvar::new(),
+            completed: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    pub fn data(&self) -> MutexGuard<'_, DataTable> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn tasks(&self) -> MutexGuard<'_, TaskTable> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for WorkerState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(key: &str, priority: u64) -> ComputeTask {
+        ComputeTask {
+            key: TaskKey::new(key),
+            kernel: crate::core::KernelName::new("k"),
+            args: Bytes::new(),
+            deps: vec![],
+            priority,
+        }
+    }
+
+    #[test]
+    fn ready_queue_runs_lowest_priority_first_and_skips_removed() {
+        let mut t = TaskTable::default();
+        t.add(task("b", 5), Phase::Ready);
+        t.add(task("a", 1), Phase::Ready);
+        t.add(task("c", 3), Phase::Fetching);
+        t.entries.remove(&TaskKey::new("a"));
+        assert!(t.make_ready(&TaskKey::new("c")));
+        assert_eq!(t.pop_ready().unwrap().key.as_str(), "c");
+        assert_eq!(t.pop_ready().unwrap().key.as_str(), "b");
+        assert!(t.pop_ready().is_none());
+        assert_eq!(t.running, 2);
+    }
+
+    #[test]
+    fn replicas_live_while_needed_and_owned_data_until_freed() {
+        let mut d = DataTable::default();
+        let k = TaskKey::new("x");
+        d.insert_replica(k.clone(), Bytes::from_static(b"1234"));
+        d.retain_replica(&k);
+        d.release_replica(&k);
+        assert!(d.contains(&k));
+        d.release_replica(&k);
+        assert!(!d.contains(&k));
+        d.insert_owned(k.clone(), Bytes::from_static(b"12"));
+        d.retain_replica(&k);
+        assert_eq!(d.bytes(), 2);
+        d.free(&k);
+        assert!(d.contains(&k), "a queued task still needs it");
+        d.release_replica(&k);
+        assert!(!d.contains(&k));
+        assert_eq!(d.bytes(), 0);
+    }
+}

@@ -184,6 +184,9 @@ impl LocalCluster {
                         .arg("--name")
                         .arg(format!("local-{index}"))
                         .stdin(Stdio::null());
+                    // Own process group: a terminal's Ctrl-C reaches only the parent, which
+                    // shuts the cluster down in order.
+                    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
                     if let Some(m) = config.memory_limit {
                         cmd.arg("--memory-limit").arg(m.to_string());
                     }

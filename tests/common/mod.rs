@@ -1,0 +1,92 @@
+//! Shared test support: spawning the real `tessera` binary and waiting on files and processes.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `tessera` binary built for these tests.
+pub fn tessera() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    c.env_remove("TESSERA_SCHEDULER_FILE")
+        .env_remove("TESSERA_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent-tessera-test-config")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Run `tessera ARGS` to completion with a deadline.
+pub fn run(args: &[&str], timeout: Duration) -> Output {
+    let child = tessera()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera");
+    wait_output(child, timeout)
+}
+
+/// Wait for a child with a deadline; kill it and panic on timeout.
+pub fn wait_output(mut child: Child, timeout: Duration) -> Output {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(_status) = child.try_wait().expect("try_wait") {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "process did not finish within {timeout:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait for a child's exit status with a deadline (kills it and panics on timeout).
+pub fn wait_status(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {timeout:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait until `path` exists.
+pub fn wait_for_file(path: &Path, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} did not appear", path.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A temp directory that is removed at the end of the test.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("tessera-test-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// `dir/name` as a String.
+pub fn path_in(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// Send a signal to a process.
+pub fn signal(child: &Child, sig: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}

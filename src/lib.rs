@@ -12,7 +12,9 @@
 //!   transports and the core.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`units`]: sizes, durations and memory limits as people write them.
+//! - [`config`]: the config-file layer under flags and environment variables.
 
+pub mod config;
 pub mod core;
 pub mod deploy;
 pub mod protocol;

@@ -90,7 +90,8 @@ impl SchedulerFile {
     pub fn new(address: String, secret_hex: String) -> Self {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
+            // Whole milliseconds, so the JSON text reads back as exactly the same number.
+            .map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
             .unwrap_or(0.0);
         SchedulerFile {
             version: SCHEDULER_FILE_VERSION,
@@ -841,6 +842,17 @@ mod tests {
         assert!(check_address("inproc://cluster").is_ok());
         assert!(check_address("tcp://node1:99999").is_err());
         assert!(check_address("node1:8786").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn start_times_in_whole_milliseconds_survive_json(ms in 0u64..10_000_000_000_000) {
+            let mut file = sample();
+            file.started = ms as f64 / 1000.0;
+            let text = serde_json::to_string(&file).expect("encode");
+            let back = parse(&text).expect("parse");
+            proptest::prop_assert_eq!(back.started, file.started);
+        }
     }
 
     #[test]

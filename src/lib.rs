@@ -12,6 +12,7 @@
 //!   transports and the core.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`units`]: sizes, durations and memory limits as people write them.
+//! - [`config`]: the config-file layer under flags and environment variables.
 
 pub mod cli;
 pub mod config;

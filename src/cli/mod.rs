@@ -70,24 +70,7 @@ pub fn main() -> ExitCode {
 
 /// Insert config-file options the user did not give as flags or environment variables.
 fn layered_argv(argv: Vec<OsString>) -> Result<Vec<OsString>, crate::config::ConfigError> {
-    let explicit = explicit_config_path(&argv);
-    let file = crate::config::load_config_file(explicit.as_deref())?;
-    crate::config::apply_config_file(argv, &Cli::command(), &file)
-}
-
-/// `--config PATH`, `--config=PATH` or `$TESSERA_CONFIG`.
-fn explicit_config_path(argv: &[OsString]) -> Option<std::path::PathBuf> {
-    let mut it = argv.iter();
-    while let Some(a) = it.next() {
-        let s = a.to_string_lossy();
-        if s == "--config" {
-            return it.next().map(std::path::PathBuf::from);
-        }
-        if let Some(p) = s.strip_prefix("--config=") {
-            return Some(p.into());
-        }
-    }
-    std::env::var_os("TESSERA_CONFIG").map(Into::into)
+    crate::config::args_with_config(argv, &Cli::command())
 }
 
 fn init_logging(filter: &str) {

@@ -140,7 +140,7 @@ impl LocalCluster {
             private_dir: None,
         };
         if let Some(path) = &config.scheduler_file {
-            SchedulerFile::new(&address, &secret).write(path)?;
+            SchedulerFile::new(address.to_string(), secret.to_hex()).write(path)?;
             cluster.scheduler_file = Some(path.clone());
         }
         match &config.placement {
@@ -169,7 +169,7 @@ impl LocalCluster {
                             }
                         })?;
                         let p = dir.path().join("scheduler.json");
-                        SchedulerFile::new(&address, &secret).write(&p)?;
+                        SchedulerFile::new(address.to_string(), secret.to_hex()).write(&p)?;
                         cluster.private_dir = Some(dir);
                         p
                     }
@@ -287,7 +287,7 @@ impl LocalCluster {
             }
         }
         if let Some(p) = self.scheduler_file.take() {
-            super::schedfile::remove_if_ours(&p);
+            let _ = SchedulerFile::remove(&p);
         }
         self.private_dir.take();
     }

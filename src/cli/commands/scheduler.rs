@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use crate::cli::args::SchedulerArgs;
 use crate::cli::network::resolve_endpoint;
 use crate::cli::signals::ShutdownSignal;
-use crate::deploy::schedfile::{remove_if_ours, SchedulerFile};
+use crate::deploy::schedfile::SchedulerFile;
 use crate::protocol::Secret;
 use crate::runtime::{start_scheduler, SchedulerServerConfig};
 
@@ -45,7 +45,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     config.worker_timeout = args.worker_timeout;
     config.policy.saturation = args.saturation;
     let handle = start_scheduler(config)?;
-    SchedulerFile::new(handle.address(), &secret)
+    SchedulerFile::new(handle.address().to_string(), secret.to_hex())
         .write(path)
         .context("cannot publish the scheduler")?;
     eprintln!(
@@ -58,7 +58,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         handle.shutdown("the scheduler was interrupted (SIGINT/SIGTERM)");
     }
     let reason = handle.join()?;
-    remove_if_ours(path);
+    let _ = SchedulerFile::remove(path);
     tracing::info!(%reason, "scheduler stopped");
     Ok(())
 }

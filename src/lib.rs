@@ -11,10 +11,12 @@
 //! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
 //!   transports and the core.
 //! - [`deploy`]: the scheduler file and the local cluster.
+//! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 
 pub mod core;
 pub mod deploy;
+pub mod expr;
 pub mod protocol;
 pub mod transport;
 pub mod units;

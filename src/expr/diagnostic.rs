@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn renders_the_line_holding_the_span_with_a_wide_gutter() {
-        let src = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7\nh = 8\ni = 9\nj = 10\nk = bad + 1\nk";
+        let src =
+            "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\ng = 7\nh = 8\ni = 9\nj = 10\nk = bad + 1\nk";
         let start = src.find("bad").expect("test source has bad");
         let err = ExprError::new(ErrorKind::UnknownName, Span::new(start, start + 3), "nope");
         assert_eq!(
@@ -252,7 +253,10 @@ mod tests {
     #[test]
     fn span_running_past_the_line_is_cut_at_the_line_end() {
         let err = ExprError::syntax(Span::new(4, 100), "m");
-        assert_eq!(err.render("x = 'abc\ny"), "error: m\n  |\n1 | x = 'abc\n  |     ^^^^");
+        assert_eq!(
+            err.render("x = 'abc\ny"),
+            "error: m\n  |\n1 | x = 'abc\n  |     ^^^^"
+        );
     }
 
     #[test]

@@ -546,9 +546,14 @@ mod tests {
             let mut seen_keyword_only = false;
             let mut seen_optional = false;
             for param in spec.params {
-                assert!(params.insert(param.name), "{}: repeated {}", spec.name, param.name);
                 assert!(
-                    !(seen_keyword_only && !param.keyword_only),
+                    params.insert(param.name),
+                    "{}: repeated {}",
+                    spec.name,
+                    param.name
+                );
+                assert!(
+                    !seen_keyword_only || param.keyword_only,
                     "{}: positional {} after keyword-only",
                     spec.name,
                     param.name
@@ -570,7 +575,11 @@ mod tests {
             }
         }
         for attribute in ATTRIBUTES {
-            assert!(lookup_function(attribute.name).is_none(), "{}", attribute.name);
+            assert!(
+                lookup_function(attribute.name).is_none(),
+                "{}",
+                attribute.name
+            );
         }
         for alias in ALIAS_HINTS {
             assert!(lookup_function(alias.name).is_none(), "{}", alias.name);

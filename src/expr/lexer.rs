@@ -295,9 +295,9 @@ impl Lexer<'_> {
                 .with_label("not a number")
                 .with_help("numbers look like 42, 1_000, 1.5, .5 or 1e-3")
         };
-        let underscores_ok = text.split(['.', 'e', 'E', '+', '-']).all(|part| {
-            !part.starts_with('_') && !part.ends_with('_') && !part.contains("__")
-        });
+        let underscores_ok = text
+            .split(['.', 'e', 'E', '+', '-'])
+            .all(|part| !part.starts_with('_') && !part.ends_with('_') && !part.contains("__"));
         let allowed = |c: char| {
             c.is_ascii_digit() || c == '_' || (is_float && matches!(c, '.' | 'e' | 'E' | '+' | '-'))
         };
@@ -392,9 +392,7 @@ impl Lexer<'_> {
             ('&', Some('&')) => return Err(self.misspelled(2, "'&&'", "use '&' or 'and'")),
             ('|', Some('|')) => return Err(self.misspelled(2, "'||'", "use '|' or 'or'")),
             ('!', _) => return Err(self.misspelled(1, "'!'", "use '~' or 'not' to negate")),
-            ('^', _) => {
-                return Err(self.misspelled(1, "'^'", "use '**' for powers, e.g. x ** 2"))
-            }
+            ('^', _) => return Err(self.misspelled(1, "'^'", "use '**' for powers, e.g. x ** 2")),
             ('+', _) => (TokenKind::Plus, 1),
             ('-', _) => (TokenKind::Minus, 1),
             ('*', _) => (TokenKind::Star, 1),
@@ -463,102 +461,122 @@ mod tests {
 
     #[test]
     fn integers_with_underscores() {
-        assert_eq!(kinds("1_000 42"), vec![
-            TokenKind::Int(1000),
-            TokenKind::Int(42),
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("1_000 42"),
+            vec![TokenKind::Int(1000), TokenKind::Int(42), TokenKind::Eof]
+        );
     }
 
     #[test]
     fn float_forms() {
-        assert_eq!(kinds("1.5 1e-3 .5 1. 2E+2 1_0.2_5 1.e2"), vec![
-            TokenKind::Float(1.5),
-            TokenKind::Float(1e-3),
-            TokenKind::Float(0.5),
-            TokenKind::Float(1.0),
-            TokenKind::Float(200.0),
-            TokenKind::Float(10.25),
-            TokenKind::Float(100.0),
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("1.5 1e-3 .5 1. 2E+2 1_0.2_5 1.e2"),
+            vec![
+                TokenKind::Float(1.5),
+                TokenKind::Float(1e-3),
+                TokenKind::Float(0.5),
+                TokenKind::Float(1.0),
+                TokenKind::Float(200.0),
+                TokenKind::Float(10.25),
+                TokenKind::Float(100.0),
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn integer_followed_by_attribute_is_not_a_float() {
-        assert_eq!(kinds("1.T"), vec![
-            TokenKind::Int(1),
-            TokenKind::Dot,
-            TokenKind::Ident("T".into()),
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("1.T"),
+            vec![
+                TokenKind::Int(1),
+                TokenKind::Dot,
+                TokenKind::Ident("T".into()),
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn slices_and_ellipsis() {
-        assert_eq!(kinds("x[..., ::-1]"), vec![
-            TokenKind::Ident("x".into()),
-            TokenKind::LBracket,
-            TokenKind::Ellipsis,
-            TokenKind::Comma,
-            TokenKind::Colon,
-            TokenKind::Colon,
-            TokenKind::Minus,
-            TokenKind::Int(1),
-            TokenKind::RBracket,
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("x[..., ::-1]"),
+            vec![
+                TokenKind::Ident("x".into()),
+                TokenKind::LBracket,
+                TokenKind::Ellipsis,
+                TokenKind::Comma,
+                TokenKind::Colon,
+                TokenKind::Colon,
+                TokenKind::Minus,
+                TokenKind::Int(1),
+                TokenKind::RBracket,
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn two_character_operators() {
-        assert_eq!(kinds("** // <= >= == != = < >"), vec![
-            TokenKind::DoubleStar,
-            TokenKind::DoubleSlash,
-            TokenKind::Le,
-            TokenKind::Ge,
-            TokenKind::EqEq,
-            TokenKind::NotEq,
-            TokenKind::Assign,
-            TokenKind::Lt,
-            TokenKind::Gt,
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("** // <= >= == != = < >"),
+            vec![
+                TokenKind::DoubleStar,
+                TokenKind::DoubleSlash,
+                TokenKind::Le,
+                TokenKind::Ge,
+                TokenKind::EqEq,
+                TokenKind::NotEq,
+                TokenKind::Assign,
+                TokenKind::Lt,
+                TokenKind::Gt,
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn strings_in_both_quotes_with_escapes() {
-        assert_eq!(kinds(r#""a.h5" '/g/d' "q\"\n\\" 'it\'s'"#), vec![
-            TokenKind::Str("a.h5".into()),
-            TokenKind::Str("/g/d".into()),
-            TokenKind::Str("q\"\n\\".into()),
-            TokenKind::Str("it's".into()),
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds(r#""a.h5" '/g/d' "q\"\n\\" 'it\'s'"#),
+            vec![
+                TokenKind::Str("a.h5".into()),
+                TokenKind::Str("/g/d".into()),
+                TokenKind::Str("q\"\n\\".into()),
+                TokenKind::Str("it's".into()),
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn word_operators_are_keywords_and_literal_words_are_names() {
-        assert_eq!(kinds("and or not true nan"), vec![
-            TokenKind::And,
-            TokenKind::Or,
-            TokenKind::Not,
-            TokenKind::Ident("true".into()),
-            TokenKind::Ident("nan".into()),
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("and or not true nan"),
+            vec![
+                TokenKind::And,
+                TokenKind::Or,
+                TokenKind::Not,
+                TokenKind::Ident("true".into()),
+                TokenKind::Ident("nan".into()),
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
     fn newlines_separate_only_outside_brackets_and_comments_are_skipped() {
-        assert_eq!(kinds("a # note\n(b\n)"), vec![
-            TokenKind::Ident("a".into()),
-            TokenKind::Newline,
-            TokenKind::LParen,
-            TokenKind::Ident("b".into()),
-            TokenKind::RParen,
-            TokenKind::Eof
-        ]);
+        assert_eq!(
+            kinds("a # note\n(b\n)"),
+            vec![
+                TokenKind::Ident("a".into()),
+                TokenKind::Newline,
+                TokenKind::LParen,
+                TokenKind::Ident("b".into()),
+                TokenKind::RParen,
+                TokenKind::Eof
+            ]
+        );
     }
 
     #[test]
@@ -575,7 +593,10 @@ mod tests {
         assert_eq!(lex_error("10_").message, "invalid number literal '10_'");
         assert_eq!(lex_error("2e").message, "invalid number literal '2e'");
         let too_big = lex_error("99999999999999999999");
-        assert_eq!(too_big.message, "integer literal 99999999999999999999 is too large");
+        assert_eq!(
+            too_big.message,
+            "integer literal 99999999999999999999 is too large"
+        );
         assert_eq!(too_big.span, Span::new(0, 20));
     }
 
@@ -592,7 +613,10 @@ mod tests {
     fn foreign_operators_get_hints() {
         let caret = lex_error("x ^ 2");
         assert_eq!(caret.message, "unsupported operator '^'");
-        assert_eq!(caret.help.as_deref(), Some("use '**' for powers, e.g. x ** 2"));
+        assert_eq!(
+            caret.help.as_deref(),
+            Some("use '**' for powers, e.g. x ** 2")
+        );
         assert_eq!(lex_error("a && b").span, Span::new(2, 4));
         assert_eq!(lex_error("!a").message, "unsupported operator '!'");
         assert_eq!(lex_error("a € b").message, "unexpected character '€'");

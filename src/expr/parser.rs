@@ -19,7 +19,7 @@ use super::lexer::{tokenize, Token, TokenKind};
 pub const MAX_TREE_DEPTH: usize = 200;
 
 /// Deepest allowed nesting of brackets, prefix operators and `**` while parsing.
-pub const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = 32;
 
 /// Words that are literals, not names.
 pub const LITERAL_WORDS: &[&str] = &["true", "false", "True", "False", "None", "nan", "inf"];
@@ -87,8 +87,9 @@ impl Parser<'_> {
 
     fn unexpected(&self, expected: &str) -> ExprError {
         let token = self.peek();
-        let mut err = ExprError::syntax(token.span, format!("unexpected {}", token.kind.describe()))
-            .with_label(expected);
+        let mut err =
+            ExprError::syntax(token.span, format!("unexpected {}", token.kind.describe()))
+                .with_label(expected);
         if token.kind == TokenKind::Assign {
             err = err.with_help(
                 "'=' binds a name at the start of a statement (name = expr) or passes a \
@@ -98,7 +99,12 @@ impl Parser<'_> {
         err
     }
 
-    fn expect_closing(&mut self, close: TokenKind, open: Span, expected: &str) -> Result<Span, ExprError> {
+    fn expect_closing(
+        &mut self,
+        close: TokenKind,
+        open: Span,
+        expected: &str,
+    ) -> Result<Span, ExprError> {
         if self.at(&close) {
             return Ok(self.advance().span);
         }
@@ -114,7 +120,11 @@ impl Parser<'_> {
     }
 
     /// Run `f` one nesting level deeper, refusing to go past [`MAX_NESTING`].
-    fn nested<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> Result<T, ExprError>) -> Result<T, ExprError> {
+    fn nested<T>(
+        &mut self,
+        at: Span,
+        f: impl FnOnce(&mut Self) -> Result<T, ExprError>,
+    ) -> Result<T, ExprError> {
         if self.nesting >= MAX_NESTING {
             return Err(too_deep(at, "expression is nested too deeply"));
         }
@@ -184,7 +194,9 @@ impl Parser<'_> {
     }
 
     fn statement(&mut self) -> Result<Statement, ExprError> {
-        if let (TokenKind::Ident(name), TokenKind::Assign) = (self.peek_kind(), self.peek_kind_at(1)) {
+        if let (TokenKind::Ident(name), TokenKind::Assign) =
+            (self.peek_kind(), self.peek_kind_at(1))
+        {
             let name = name.clone();
             let name_token = self.advance();
             if LITERAL_WORDS.contains(&name.as_str()) {
@@ -196,7 +208,10 @@ impl Parser<'_> {
                 .with_help("choose another name"));
             }
             self.advance(); // '='
-            if matches!(self.peek_kind(), TokenKind::Semicolon | TokenKind::Newline | TokenKind::Eof) {
+            if matches!(
+                self.peek_kind(),
+                TokenKind::Semicolon | TokenKind::Newline | TokenKind::Eof
+            ) {
                 return Err(self.unexpected("expected an expression after '='"));
             }
             let value = self.expression()?.expr;
@@ -209,9 +224,11 @@ impl Parser<'_> {
         }
         let expr = self.expression()?.expr;
         if self.at(&TokenKind::Assign) {
-            return Err(ExprError::syntax(expr.span, "cannot assign to this expression")
-                .with_label("only a plain name can be bound")
-                .with_help("bindings look like 'name = expr'; to compare values use '=='"));
+            return Err(
+                ExprError::syntax(expr.span, "cannot assign to this expression")
+                    .with_label("only a plain name can be bound")
+                    .with_help("bindings look like 'name = expr'; to compare values use '=='"),
+            );
         }
         Ok(Statement::Expr(expr))
     }
@@ -315,69 +332,65 @@ impl Parser<'_> {
     }
 
     fn postfix(&mut self) -> Result<Parsed, ExprError> {
+        // Each suffix is built in its own function so that only the active one's locals sit
+        // on the stack while its arguments recurse.
         let mut current = self.primary()?;
         loop {
-            match self.peek_kind() {
-                TokenKind::Dot => {
-                    self.advance();
-                    let name = match self.peek_kind() {
-                        TokenKind::Ident(name) => name.clone(),
-                        _ => return Err(self.unexpected("expected an attribute or method name")),
-                    };
-                    let ident = Ident::new(name, self.advance().span);
-                    if self.at(&TokenKind::LParen) {
-                        let (args, args_depth, close) = self.call_arguments()?;
-                        let span = current.expr.span.to(close);
-                        current = node(
-                            ExprKind::MethodCall {
-                                receiver: Box::new(current.expr),
-                                method: ident,
-                                args,
-                            },
-                            current.depth.max(args_depth),
-                            Some(span),
-                        )?;
-                    } else {
-                        let span = current.expr.span.to(ident.span);
-                        current = node(
-                            ExprKind::Attribute {
-                                value: Box::new(current.expr),
-                                attr: ident,
-                            },
-                            current.depth,
-                            Some(span),
-                        )?;
-                    }
-                }
-                TokenKind::LBracket => {
-                    let (items, items_depth, close) = self.index_items()?;
-                    let span = current.expr.span.to(close);
-                    current = node(
-                        ExprKind::Index {
-                            value: Box::new(current.expr),
-                            items,
-                        },
-                        current.depth.max(items_depth),
-                        Some(span),
-                    )?;
-                }
-                TokenKind::LParen => {
-                    let ExprKind::Name(name) = &current.expr.kind else {
-                        return Err(ExprError::syntax(
-                            self.peek().span,
-                            "only functions and methods can be called",
-                        )
-                        .with_label("call of something that is not a function name")
-                        .with_help("call a function by name, e.g. sum(x), or a method, e.g. x.sum()"));
-                    };
-                    let function = Ident::new(name.clone(), current.expr.span);
-                    let (args, args_depth, close) = self.call_arguments()?;
-                    let span = current.expr.span.to(close);
-                    current = node(ExprKind::Call { function, args }, args_depth, Some(span))?;
-                }
+            current = match self.peek_kind() {
+                TokenKind::Dot => self.member(current)?,
+                TokenKind::LBracket => self.index(current)?,
+                TokenKind::LParen => self.call(current)?,
                 _ => return Ok(current),
-            }
+            };
         }
+    }
+
+    /// `.name` or `.name(args)` after `receiver`.
+    fn member(&mut self, receiver: Parsed) -> Result<Parsed, ExprError> {
+        self.advance(); // '.'
+        let name = match self.peek_kind() {
+            TokenKind::Ident(name) => name.clone(),
+            _ => return Err(self.unexpected("expected an attribute or method name")),
+        };
+        let ident = Ident::new(name, self.advance().span);
+        if !self.at(&TokenKind::LParen) {
+            let span = receiver.expr.span.to(ident.span);
+            let kind = ExprKind::Attribute {
+                value: Box::new(receiver.expr),
+                attr: ident,
+            };
+            return node(kind, receiver.depth, Some(span));
+        }
+        let (args, args_depth, close) = self.call_arguments()?;
+        let span = receiver.expr.span.to(close);
+        let kind = ExprKind::MethodCall {
+            receiver: Box::new(receiver.expr),
+            method: ident,
+            args,
+        };
+        node(kind, receiver.depth.max(args_depth), Some(span))
+    }
+
+    /// `[items]` after `value`.
+    fn index(&mut self, value: Parsed) -> Result<Parsed, ExprError> {
+        let (items, items_depth, close) = self.index_items()?;
+        let span = value.expr.span.to(close);
+        let kind = ExprKind::Index {
+            value: Box::new(value.expr),
+            items,
+        };
+        node(kind, value.depth.max(items_depth), Some(span))
+    }
+
+    /// `(args)` after `callee`, which must be a plain function name.
+    fn call(&mut self, callee: Parsed) -> Result<Parsed, ExprError> {
+        let ExprKind::Name(name) = &callee.expr.kind else {
+            return Err(not_callable(self.peek().span));
+        };
+        let function = Ident::new(name.clone(), callee.expr.span);
+        let (args, args_depth, close) = self.call_arguments()?;
+        let span = callee.expr.span.to(close);
+        node(ExprKind::Call { function, args }, args_depth, Some(span))
     }
 
     fn primary(&mut self) -> Result<Parsed, ExprError> {
@@ -483,45 +496,7 @@ impl Parser<'_> {
                 if p.at(&TokenKind::RParen) {
                     return Ok((args, depth, p.advance().span));
                 }
-                if let (TokenKind::Ident(name), TokenKind::Assign) = (p.peek_kind(), p.peek_kind_at(1)) {
-                    let name = Ident::new(name.clone(), p.peek().span);
-                    p.advance();
-                    p.advance(); // '='
-                    if let Some(earlier) = args.keywords.iter().find(|k| k.name.name == name.name) {
-                        return Err(ExprError::new(
-                            ErrorKind::DuplicateArgument,
-                            name.span,
-                            format!("keyword argument \"{}\" is given twice", name.name),
-                        )
-                        .with_label("repeated here")
-                        .with_help(format!(
-                            "it is first given on line {}, column {}; remove one of them",
-                            line_column(p.src, earlier.name.span.start).0,
-                            line_column(p.src, earlier.name.span.start).1,
-                        )));
-                    }
-                    let value = p.expression()?;
-                    depth = depth.max(value.depth);
-                    args.keywords.push(KeywordArg {
-                        name,
-                        value: value.expr,
-                    });
-                } else {
-                    let value = p.expression()?;
-                    if let Some(keyword) = args.keywords.last() {
-                        return Err(ExprError::syntax(
-                            value.expr.span,
-                            "positional argument after a keyword argument",
-                        )
-                        .with_label("positional argument")
-                        .with_help(format!(
-                            "put positional arguments before keyword arguments such as \"{}=\"",
-                            keyword.name.name
-                        )));
-                    }
-                    depth = depth.max(value.depth);
-                    args.positional.push(value.expr);
-                }
+                depth = depth.max(p.argument(&mut args)?);
                 if p.at(&TokenKind::Comma) {
                     p.advance();
                 } else {
@@ -532,6 +507,35 @@ impl Parser<'_> {
         })
     }
 
+    /// One argument, added to `args`; returns its depth.
+    fn argument(&mut self, args: &mut CallArgs) -> Result<usize, ExprError> {
+        if let (TokenKind::Ident(name), TokenKind::Assign) =
+            (self.peek_kind(), self.peek_kind_at(1))
+        {
+            let name = Ident::new(name.clone(), self.peek().span);
+            self.advance();
+            self.advance(); // '='
+            if let Some(earlier) = args.keywords.iter().find(|k| k.name.name == name.name) {
+                return Err(repeated_keyword(self.src, &name, earlier.name.span));
+            }
+            let value = self.expression()?;
+            args.keywords.push(KeywordArg {
+                name,
+                value: value.expr,
+            });
+            return Ok(value.depth);
+        }
+        let value = self.expression()?;
+        if let Some(keyword) = args.keywords.last() {
+            return Err(positional_after_keyword(
+                value.expr.span,
+                &keyword.name.name,
+            ));
+        }
+        args.positional.push(value.expr);
+        Ok(value.depth)
+    }
+
     /// `[items]` after an expression. Returns the items, their greatest depth and the span
     /// of the closing bracket.
     fn index_items(&mut self) -> Result<(Vec<IndexItem>, usize, Span), ExprError> {
@@ -539,22 +543,16 @@ impl Parser<'_> {
         self.nested(open, |p| {
             p.advance(); // '['
             if p.at(&TokenKind::RBracket) {
-                return Err(ExprError::syntax(p.peek().span, "empty index")
-                    .with_label("expected an index")
-                    .with_help("write x[0], x[1:10], x[..., 0] or x[:] for everything"));
+                return Err(empty_index(p.peek().span));
             }
             let mut items = Vec::new();
             let mut depth = 0;
-            let mut ellipsis: Option<Span> = None;
             loop {
                 let (item, item_depth) = p.index_item()?;
                 if let IndexItem::Ellipsis(span) = item {
-                    if ellipsis.is_some() {
-                        return Err(ExprError::syntax(span, "an index can only have one '...'")
-                            .with_label("second '...'")
-                            .with_help("'...' already stands for all the axes it does not name"));
+                    if items.iter().any(|i| matches!(i, IndexItem::Ellipsis(_))) {
+                        return Err(second_ellipsis(span));
                     }
-                    ellipsis = Some(span);
                 }
                 depth = depth.max(item_depth);
                 items.push(item);
@@ -564,7 +562,8 @@ impl Parser<'_> {
                         return Ok((items, depth, p.advance().span));
                     }
                 } else {
-                    let close = p.expect_closing(TokenKind::RBracket, open, "expected ',' or ']'")?;
+                    let close =
+                        p.expect_closing(TokenKind::RBracket, open, "expected ',' or ']'")?;
                     return Ok((items, depth, close));
                 }
             }
@@ -576,6 +575,21 @@ impl Parser<'_> {
             self.peek_kind(),
             TokenKind::Colon | TokenKind::Comma | TokenKind::RBracket
         )
+    }
+
+    /// The stop or step of a slice, if written; widens `end` and `depth` to cover it.
+    fn slice_part(
+        &mut self,
+        end: &mut Span,
+        depth: &mut usize,
+    ) -> Result<Option<Box<Expr>>, ExprError> {
+        if self.slice_part_ends() {
+            return Ok(None);
+        }
+        let parsed = self.expression()?;
+        *depth = (*depth).max(parsed.depth);
+        *end = parsed.expr.span;
+        Ok(Some(Box::new(parsed.expr)))
     }
 
     fn index_item(&mut self) -> Result<(IndexItem, usize), ExprError> {
@@ -596,19 +610,10 @@ impl Parser<'_> {
         }
         let mut end = self.advance().span;
         let mut depth = start.as_ref().map_or(0, |p| p.depth);
-        let mut part = |p: &mut Self, end: &mut Span| -> Result<Option<Box<Expr>>, ExprError> {
-            if p.slice_part_ends() {
-                return Ok(None);
-            }
-            let parsed = p.expression()?;
-            depth = depth.max(parsed.depth);
-            *end = parsed.expr.span;
-            Ok(Some(Box::new(parsed.expr)))
-        };
-        let stop = part(self, &mut end)?;
+        let stop = self.slice_part(&mut end, &mut depth)?;
         let step = if self.at(&TokenKind::Colon) {
             end = self.advance().span;
-            part(self, &mut end)?
+            self.slice_part(&mut end, &mut depth)?
         } else {
             None
         };
@@ -644,9 +649,48 @@ fn node(kind: ExprKind, child_depth: usize, span: Option<Span>) -> Result<Parsed
 
 fn too_deep(span: Span, message: &str) -> ExprError {
     ExprError::new(ErrorKind::TooDeep, span, message)
-    .with_label("limit reached here")
-    .with_help(format!(
-        "split it into bindings (name = ...); expressions may nest up to {MAX_NESTING} \
+        .with_label("limit reached here")
+        .with_help(format!(
+            "split it into bindings (name = ...); expressions may nest up to {MAX_NESTING} \
          brackets or prefix operators and {MAX_TREE_DEPTH} operations deep"
+        ))
+}
+
+fn not_callable(at: Span) -> ExprError {
+    ExprError::syntax(at, "only functions and methods can be called")
+        .with_label("call of something that is not a function name")
+        .with_help("call a function by name, e.g. sum(x), or a method, e.g. x.sum()")
+}
+
+fn repeated_keyword(src: &str, name: &Ident, first: Span) -> ExprError {
+    let (line, column) = line_column(src, first.start);
+    ExprError::new(
+        ErrorKind::DuplicateArgument,
+        name.span,
+        format!("keyword argument \"{}\" is given twice", name.name),
+    )
+    .with_label("repeated here")
+    .with_help(format!(
+        "it is first given on line {line}, column {column}; remove one of them"
     ))
+}
+
+fn positional_after_keyword(at: Span, keyword: &str) -> ExprError {
+    ExprError::syntax(at, "positional argument after a keyword argument")
+        .with_label("positional argument")
+        .with_help(format!(
+            "put positional arguments before keyword arguments such as \"{keyword}=\""
+        ))
+}
+
+fn empty_index(at: Span) -> ExprError {
+    ExprError::syntax(at, "empty index")
+        .with_label("expected an index")
+        .with_help("write x[0], x[1:10], x[..., 0] or x[:] for everything")
+}
+
+fn second_ellipsis(at: Span) -> ExprError {
+    ExprError::syntax(at, "an index can only have one '...'")
+        .with_label("second '...'")
+        .with_help("'...' already stands for all the axes it does not name")
 }

@@ -43,9 +43,10 @@ fn threshold(len: usize) -> usize {
     }
 }
 
-/// Up to [`MAX_SUGGESTIONS`] candidates close to `name`, best first: case-insensitive
-/// equality, then small edit distance, then candidates that `name` (3+ characters) begins.
-/// Ties are broken alphabetically; `name` itself is never suggested.
+/// Up to [`MAX_SUGGESTIONS`] candidates close to `name`: those at the smallest edit distance
+/// found (case-insensitive, within a limit growing with the length of `name`), or failing
+/// that, candidates that `name` (3+ characters) begins. Ties are listed alphabetically;
+/// `name` itself is never suggested.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let lower = name.to_lowercase();
     let limit = threshold(lower.chars().count());
@@ -66,8 +67,10 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
+    let best = scored.first().map_or(0, |(distance, _)| *distance);
     scored
         .into_iter()
+        .take_while(|(distance, _)| *distance == best)
         .take(MAX_SUGGESTIONS)
         .map(|(_, candidate)| candidate)
         .collect()
@@ -126,8 +129,11 @@ mod tests {
     }
 
     #[test]
-    fn closest_prefers_small_distance_then_alphabetical() {
-        let names = ["sum", "mean", "min", "max", "nansum", "cumsum"];
+    fn closest_keeps_the_nearest_tier_alphabetically() {
+        let names = [
+            "sum", "mean", "min", "max", "nansum", "cumsum", "nanmean", "nanmax",
+        ];
+        assert_eq!(closest("nanmaen", names), vec!["nanmean"]);
         assert_eq!(closest("sume", names), vec!["sum"]);
         assert_eq!(closest("mxa", names), vec!["max"]);
         assert_eq!(closest("man", names), vec!["max", "mean", "min"]);
@@ -146,7 +152,10 @@ mod tests {
         assert_eq!(quoted_alternatives(&[]), "");
         assert_eq!(quoted_alternatives(&["a"]), "\"a\"");
         assert_eq!(quoted_alternatives(&["a", "b"]), "\"a\" or \"b\"");
-        assert_eq!(quoted_alternatives(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
+        assert_eq!(
+            quoted_alternatives(&["a", "b", "c"]),
+            "\"a\", \"b\" or \"c\""
+        );
         assert_eq!(did_you_mean("sume", ["sum"]), "; did you mean \"sum\"?");
         assert_eq!(did_you_mean("zzz", ["sum"]), "");
         assert_eq!(quoted_list(&["x", "y"], "and"), "\"x\" and \"y\"");

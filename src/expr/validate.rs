@@ -18,7 +18,11 @@ const MODULE_PREFIXES: &[&str] = &["np", "numpy", "da", "dask", "xr", "math"];
 
 /// Check `program` with `predefined` names already bound (e.g. inputs given on the command
 /// line). `src` is the program text, used only to say on which line something is bound.
-pub fn validate_program(program: &Program, predefined: &[&str], src: &str) -> Result<(), ExprError> {
+pub fn validate_program(
+    program: &Program,
+    predefined: &[&str],
+    src: &str,
+) -> Result<(), ExprError> {
     let all_bindings: Vec<&Ident> = program.bindings.iter().map(|b| &b.name).collect();
     let mut scope = Scope {
         bound: predefined.iter().map(|s| s.to_string()).collect(),
@@ -43,6 +47,8 @@ struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// Check `expr` and everything under it. Each kind is checked in its own function so
+    /// this recursive frame stays small (deep trees recurse through it once per level).
     fn check(&self, expr: &Expr) -> Result<(), ExprError> {
         match &expr.kind {
             ExprKind::Int(_)
@@ -51,51 +57,76 @@ impl Scope<'_> {
             | ExprKind::Str(_)
             | ExprKind::None => Ok(()),
             ExprKind::Name(name) => self.check_name(name, expr.span),
-            ExprKind::Tuple(items) | ExprKind::List(items) => {
-                items.iter().try_for_each(|item| self.check(item))
-            }
+            ExprKind::Tuple(items) | ExprKind::List(items) => self.check_all(items),
             ExprKind::Unary { operand, .. } => self.check(operand),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                self.check(lhs)?;
-                self.check(rhs)
-            }
+            ExprKind::Binary { lhs, rhs, .. } => self.check_pair(lhs, rhs),
             ExprKind::Call { function, args } => {
-                let spec = self.function(function)?;
-                self.check_args(args)?;
-                check_call(spec, args, false, expr.span)
+                self.check_function_call(function, args, expr.span)
             }
             ExprKind::MethodCall {
                 receiver,
                 method,
                 args,
-            } => {
-                self.check_receiver(receiver, method)?;
-                let spec = method_spec(method)?;
-                self.check_args(args)?;
-                check_call(spec, args, true, expr.span)
-            }
-            ExprKind::Attribute { value, attr } => {
-                self.check_receiver(value, attr)?;
-                check_attribute(attr)
-            }
-            ExprKind::Index { value, items } => {
-                self.check(value)?;
-                for item in items {
-                    match item {
-                        IndexItem::Expr(e) => self.check(e)?,
-                        IndexItem::Slice {
-                            start, stop, step, ..
-                        } => {
-                            for part in [start, stop, step].into_iter().flatten() {
-                                self.check(part)?;
-                            }
-                        }
-                        IndexItem::Ellipsis(_) => {}
+            } => self.check_method_call(receiver, method, args, expr.span),
+            ExprKind::Attribute { value, attr } => self.check_attribute_read(value, attr),
+            ExprKind::Index { value, items } => self.check_index(value, items),
+        }
+    }
+
+    fn check_all(&self, items: &[Expr]) -> Result<(), ExprError> {
+        items.iter().try_for_each(|item| self.check(item))
+    }
+
+    fn check_pair(&self, lhs: &Expr, rhs: &Expr) -> Result<(), ExprError> {
+        self.check(lhs)?;
+        self.check(rhs)
+    }
+
+    fn check_function_call(
+        &self,
+        function: &Ident,
+        args: &CallArgs,
+        span: Span,
+    ) -> Result<(), ExprError> {
+        let spec = self.function(function)?;
+        self.check_args(args)?;
+        check_call(spec, args, false, span)
+    }
+
+    fn check_method_call(
+        &self,
+        receiver: &Expr,
+        method: &Ident,
+        args: &CallArgs,
+        span: Span,
+    ) -> Result<(), ExprError> {
+        self.check_receiver(receiver, method)?;
+        let spec = method_spec(method)?;
+        self.check_args(args)?;
+        check_call(spec, args, true, span)
+    }
+
+    fn check_attribute_read(&self, value: &Expr, attr: &Ident) -> Result<(), ExprError> {
+        self.check_receiver(value, attr)?;
+        check_attribute(attr)
+    }
+
+    fn check_index(&self, value: &Expr, items: &[IndexItem]) -> Result<(), ExprError> {
+        self.check(value)?;
+        for item in items {
+            match item {
+                IndexItem::Expr(e) => self.check(e)?,
+                IndexItem::Slice {
+                    start, stop, step, ..
+                } => {
+                    for part in [start, stop, step].into_iter().flatten() {
+                        self.check(part)?;
                     }
                 }
-                Ok(())
+                IndexItem::Ellipsis(_) => {}
             }
         }
+        Ok(())
     }
 
     fn check_args(&self, args: &CallArgs) -> Result<(), ExprError> {
@@ -264,8 +295,14 @@ fn check_call(
             .collect();
         let takes = match max_positional {
             0 => "takes no positional arguments".to_string(),
-            1 => format!("takes 1 positional argument ({})", positional_names.join(", ")),
-            n => format!("takes at most {n} positional arguments ({})", positional_names.join(", ")),
+            1 => format!(
+                "takes 1 positional argument ({})",
+                positional_names.join(", ")
+            ),
+            n => format!(
+                "takes at most {n} positional arguments ({})",
+                positional_names.join(", ")
+            ),
         };
         let mut err = ExprError::new(
             ErrorKind::Arity,
@@ -306,9 +343,11 @@ fn check_call(
                 .with_label("already given as the value before the '.'")
                 .with_help(help));
             }
-            return Err(ExprError::new(ErrorKind::UnknownKeyword, keyword.name.span, message)
-                .with_label("unknown keyword")
-                .with_help(help));
+            return Err(
+                ExprError::new(ErrorKind::UnknownKeyword, keyword.name.span, message)
+                    .with_label("unknown keyword")
+                    .with_help(help),
+            );
         };
         if position < args.positional.len() {
             return Err(ExprError::new(

@@ -260,3 +260,19 @@ fn well_formed_programs_validate() {
         }
     }
 }
+
+#[test]
+fn python_syntax_and_overlong_slices_get_hints() {
+    let err = error("x = ones(3)\nsum(v for v in x)");
+    assert_eq!(err.message, "unexpected name \"for\"");
+    assert!(err
+        .help
+        .as_deref()
+        .is_some_and(|h| h.starts_with("'for' is Python syntax")));
+    assert_eq!(
+        rendered("x = ones(3)\nx[1:2:3:4]"),
+        "error: unexpected token ':'\n  |\n2 | x[1:2:3:4]\n  |        ^ expected ',' or ']'\n  |\n  = help: a slice has at most three parts: start:stop:step"
+    );
+    // A stray token inside brackets is not reported as an unclosed bracket.
+    assert_eq!(error("x = ones(3)\nsum(x x)").help, None);
+}

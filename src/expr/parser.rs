@@ -21,6 +21,12 @@ pub const MAX_TREE_DEPTH: usize = 200;
 /// Deepest allowed nesting of brackets, prefix operators and `**` while parsing.
 pub const MAX_NESTING: usize = 32;
 
+/// Python keywords that are names here but never make sense where a parse fails after them.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "for", "in", "if", "else", "elif", "lambda", "def", "import", "from", "return", "while", "is",
+    "with", "as",
+];
+
 /// Words that are literals, not names.
 pub const LITERAL_WORDS: &[&str] = &["true", "false", "True", "False", "None", "nan", "inf"];
 
@@ -87,18 +93,32 @@ impl Parser<'_> {
 
     fn unexpected(&self, expected: &str) -> ExprError {
         let token = self.peek();
-        let mut err =
-            ExprError::syntax(token.span, format!("unexpected {}", token.kind.describe()))
-                .with_label(expected);
+        let err = ExprError::syntax(token.span, format!("unexpected {}", token.kind.describe()))
+            .with_label(expected);
+        let previous = self.pos.checked_sub(1).map(|i| &self.tokens[i].kind);
+        let python_word = [Some(&token.kind), previous]
+            .into_iter()
+            .flatten()
+            .find_map(|kind| match kind {
+                TokenKind::Ident(word) if PYTHON_KEYWORDS.contains(&word.as_str()) => Some(word),
+                _ => None,
+            });
         if token.kind == TokenKind::Assign {
-            err = err.with_help(
+            err.with_help(
                 "'=' binds a name at the start of a statement (name = expr) or passes a \
                  keyword argument; to compare values use '=='",
-            );
+            )
+        } else if let Some(word) = python_word {
+            err.with_help(format!(
+                "'{word}' is Python syntax; this language has expressions, 'name = expr' \
+                 bindings, function and method calls, and indexing"
+            ))
+        } else {
+            err
         }
-        err
     }
 
+    /// Consume the `close` bracket matching the one at `open`, or explain what is wrong.
     fn expect_closing(
         &mut self,
         close: TokenKind,
@@ -109,7 +129,8 @@ impl Parser<'_> {
             return Ok(self.advance().span);
         }
         let mut err = self.unexpected(expected);
-        if err.help.is_none() {
+        let ran_out = matches!(self.peek_kind(), TokenKind::Eof | TokenKind::Semicolon);
+        if err.help.is_none() && ran_out {
             let (line, column) = line_column(self.src, open.start);
             err = err.with_help(format!(
                 "the '{}' on line {line}, column {column} is not closed",
@@ -549,6 +570,12 @@ impl Parser<'_> {
             let mut depth = 0;
             loop {
                 let (item, item_depth) = p.index_item()?;
+                if matches!(item, IndexItem::Slice { step: Some(_), .. }) && p.at(&TokenKind::Colon)
+                {
+                    return Err(p
+                        .unexpected("expected ',' or ']'")
+                        .with_help("a slice has at most three parts: start:stop:step"));
+                }
                 if let IndexItem::Ellipsis(span) = item {
                     if items.iter().any(|i| matches!(i, IndexItem::Ellipsis(_))) {
                         return Err(second_ellipsis(span));

@@ -276,3 +276,20 @@ fn python_syntax_and_overlong_slices_get_hints() {
     // A stray token inside brackets is not reported as an unclosed bracket.
     assert_eq!(error("x = ones(3)\nsum(x x)").help, None);
 }
+
+#[test]
+fn docs_examples_parse_and_show_real_messages() {
+    let docs = include_str!("../../docs/eval.md");
+    let example = docs
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/eval.md opens with an example program");
+    if let Err(err) = parse_program(example) {
+        panic!("the docs example does not parse:\n{err}");
+    }
+    let shown = rendered("sum(x, axis=)");
+    assert!(docs.contains(&shown), "docs/eval.md should show:\n{shown}");
+    let shown = rendered("x = ones((2, 3))\nsum(x, axes=0)").replace("x = ones((2, 3))\n", "");
+    assert!(docs.contains(&shown), "docs/eval.md should show:\n{shown}");
+}

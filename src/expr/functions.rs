@@ -617,6 +617,22 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_signature_and_attribute() {
+        let docs = include_str!("../../docs/eval.md");
+        for spec in FUNCTIONS {
+            let row = format!("| {} | `{}` |", spec.category.name(), spec.signature());
+            assert!(docs.contains(&row), "docs/eval.md lacks the row {row}");
+        }
+        for attribute in ATTRIBUTES {
+            assert!(
+                docs.contains(&format!("`{}`", attribute.name)),
+                "{}",
+                attribute.name
+            );
+        }
+    }
+
+    #[test]
     fn methods_and_attributes() {
         let methods: Vec<_> = method_names().collect();
         assert!(methods.contains(&"sum") && methods.contains(&"astype"));

@@ -7,7 +7,7 @@ use super::ast::{
     BinaryOp, Binding, CallArgs, Expr, ExprKind, Ident, IndexItem, KeywordArg, Program, Span,
     UnaryOp,
 };
-use super::{parse_program, parse_syntax, FUNCTIONS};
+use super::{parse_program, parse_syntax, validate_program, FUNCTIONS};
 
 fn expr(kind: ExprKind) -> Expr {
     Expr::new(kind, Span::default())
@@ -234,7 +234,13 @@ proptest! {
             reparsed.as_ref().err().map(|e| e.render(&printed)).unwrap_or_default());
         let reparsed = reparsed.map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert!(same_tree(&program, &reparsed.clone().without_spans()),
-            "{:?}\nreparsed as\n{:?}", printed, reparsed.without_spans());
+            "{:?}\nreparsed as\n{:?}", printed, reparsed.clone().without_spans());
+        // The validator copes with every shape of tree and points inside the text.
+        let names = ["x", "y", "temp", "a_1", "_t", "T2m"];
+        if let Err(err) = validate_program(&reparsed, &names, &printed) {
+            prop_assert!(err.span.end <= printed.len() && err.span.start <= err.span.end);
+            prop_assert!(err.render(&printed).contains('^'));
+        }
     }
 
     #[test]

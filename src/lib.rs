@@ -11,6 +11,7 @@
 //! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
 //!   transports and the core.
 //! - [`deploy`]: the scheduler file and the local cluster.
+//! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod deploy;
+pub mod expr;
 pub mod protocol;
 pub mod runtime;
 pub mod transport;

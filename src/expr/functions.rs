@@ -1,0 +1,644 @@
+//! The catalogue of functions, methods and attributes that `tessera eval` programs may use,
+//! kept as data: each [`FunctionSpec`] names its parameters in positional order, which are
+//! required, which are keyword-only, and whether it may be called as a method (`x.sum()`).
+//!
+//! The validator uses it for arity and keyword checks and "did you mean" suggestions; the
+//! evaluator reuses it to bind arguments to parameters. This module must not evaluate anything.
+
+use std::fmt;
+
+/// What a function does, for grouping in help texts and the docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Build a new array from a shape: `zeros`, `arange`, `random`, ...
+    Creation,
+    /// Read an array from a file: `h5`, `nc`.
+    Input,
+    /// Element by element: `sqrt`, `where`, `astype`, ...
+    Elementwise,
+    /// Reduce along axes: `sum`, `mean`, `argmax`, ...
+    Reduction,
+    /// Rearrange or combine: `transpose`, `concatenate`, `rechunk`, `cumsum`, ...
+    Shape,
+}
+
+impl Category {
+    /// Lower-case name used in docs and help.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Creation => "creation",
+            Category::Input => "input",
+            Category::Elementwise => "elementwise",
+            Category::Reduction => "reduction",
+            Category::Shape => "shape",
+        }
+    }
+}
+
+/// One parameter of a function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The parameter name, usable as a keyword argument.
+    pub name: &'static str,
+    /// Whether a call must supply it.
+    pub required: bool,
+    /// Whether it can only be given as `name=value`.
+    pub keyword_only: bool,
+}
+
+/// A required parameter, positional or keyword.
+const fn req(name: &'static str) -> Param {
+    Param {
+        name,
+        required: true,
+        keyword_only: false,
+    }
+}
+
+/// An optional parameter, positional or keyword.
+const fn opt(name: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+        keyword_only: false,
+    }
+}
+
+/// An optional keyword-only parameter.
+const fn kw(name: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+        keyword_only: true,
+    }
+}
+
+/// A function the language knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionSpec {
+    /// The name it is called by.
+    pub name: &'static str,
+    /// What kind of function it is.
+    pub category: Category,
+    /// Parameters in positional order; keyword-only ones come last.
+    pub params: &'static [Param],
+    /// Whether `x.name(...)` is allowed, meaning `name(x, ...)`.
+    pub method: bool,
+    /// One line for help texts.
+    pub summary: &'static str,
+}
+
+impl FunctionSpec {
+    /// The parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// How many arguments may be given by position (receiver included for methods).
+    pub fn max_positional(&self) -> usize {
+        self.params.iter().filter(|p| !p.keyword_only).count()
+    }
+
+    /// Python-style signature, `sum(x, axis?, *, keepdims?, split_every?)`: `?` marks
+    /// optional parameters, those after `*` are keyword-only.
+    pub fn signature(&self) -> String {
+        let mut parts = Vec::new();
+        let mut star_written = false;
+        for param in self.params {
+            if param.keyword_only && !star_written {
+                parts.push("*".to_string());
+                star_written = true;
+            }
+            let mark = if param.required { "" } else { "?" };
+            parts.push(format!("{}{mark}", param.name));
+        }
+        format!("{}({})", self.name, parts.join(", "))
+    }
+}
+
+impl fmt::Display for FunctionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.signature())
+    }
+}
+
+/// An attribute arrays have: `x.T`, `x.shape`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttributeSpec {
+    /// The attribute name.
+    pub name: &'static str,
+    /// One line for help texts.
+    pub summary: &'static str,
+}
+
+/// A name from NumPy or elsewhere that the catalogue spells differently, and what to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AliasHint {
+    /// The foreign name.
+    pub name: &'static str,
+    /// The catalogue function to use instead, when there is one.
+    pub use_function: Option<&'static str>,
+    /// Advice shown as help.
+    pub advice: &'static str,
+}
+
+const ELEMENTWISE_X: &[Param] = &[req("x")];
+const BINARY_XY: &[Param] = &[req("x"), req("y")];
+const REDUCTION: &[Param] = &[req("x"), opt("axis"), kw("keepdims"), kw("split_every")];
+const REDUCTION_DDOF: &[Param] = &[
+    req("x"),
+    opt("axis"),
+    kw("ddof"),
+    kw("keepdims"),
+    kw("split_every"),
+];
+const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
+const SCAN: &[Param] = &[req("x"), opt("axis"), opt("dtype")];
+const JOIN: &[Param] = &[req("arrays"), opt("axis")];
+
+macro_rules! function {
+    ($name:literal, $category:ident, $params:expr, method: $method:literal, $summary:literal) => {
+        FunctionSpec {
+            name: $name,
+            category: Category::$category,
+            params: $params,
+            method: $method,
+            summary: $summary,
+        }
+    };
+}
+
+/// Every function the language knows, grouped by category.
+pub static FUNCTIONS: &[FunctionSpec] = &[
+    // Creation.
+    function!("zeros", Creation, FILLED, method: false, "array of zeros"),
+    function!("ones", Creation, FILLED, method: false, "array of ones"),
+    function!(
+        "full",
+        Creation,
+        &[req("shape"), req("fill_value"), opt("dtype"), kw("chunks")],
+        method: false,
+        "array filled with one value"
+    ),
+    function!(
+        "arange",
+        Creation,
+        &[req("start"), opt("stop"), opt("step"), opt("dtype"), kw("chunks")],
+        method: false,
+        "evenly spaced values by step; arange(n) is 0..n"
+    ),
+    function!(
+        "linspace",
+        Creation,
+        &[req("start"), req("stop"), opt("num"), kw("endpoint"), kw("dtype"), kw("chunks")],
+        method: false,
+        "num evenly spaced values from start to stop"
+    ),
+    function!(
+        "eye",
+        Creation,
+        &[req("n"), opt("m"), opt("k"), opt("dtype"), kw("chunks")],
+        method: false,
+        "identity matrix (ones on diagonal k)"
+    ),
+    function!(
+        "random",
+        Creation,
+        &[req("shape"), kw("seed"), kw("chunks")],
+        method: false,
+        "uniform random values in [0, 1)"
+    ),
+    function!(
+        "uniform",
+        Creation,
+        &[req("low"), req("high"), req("shape"), kw("seed"), kw("chunks")],
+        method: false,
+        "uniform random values in [low, high)"
+    ),
+    function!(
+        "randn",
+        Creation,
+        &[req("shape"), kw("seed"), kw("chunks")],
+        method: false,
+        "standard normal random values"
+    ),
+    function!(
+        "normal",
+        Creation,
+        &[req("loc"), req("scale"), req("shape"), kw("seed"), kw("chunks")],
+        method: false,
+        "normal random values with mean loc and standard deviation scale"
+    ),
+    // Input.
+    function!(
+        "h5",
+        Input,
+        &[req("path"), req("dataset"), kw("chunks")],
+        method: false,
+        "a dataset of an HDF5 file"
+    ),
+    function!(
+        "nc",
+        Input,
+        &[req("path"), req("variable"), kw("chunks")],
+        method: false,
+        "a variable of a NetCDF file"
+    ),
+    // Elementwise.
+    function!("abs", Elementwise, ELEMENTWISE_X, method: false, "absolute value"),
+    function!("sqrt", Elementwise, ELEMENTWISE_X, method: false, "square root"),
+    function!("exp", Elementwise, ELEMENTWISE_X, method: false, "e to the power x"),
+    function!("log", Elementwise, ELEMENTWISE_X, method: false, "natural logarithm"),
+    function!("log10", Elementwise, ELEMENTWISE_X, method: false, "base-10 logarithm"),
+    function!("sin", Elementwise, ELEMENTWISE_X, method: false, "sine (radians)"),
+    function!("cos", Elementwise, ELEMENTWISE_X, method: false, "cosine (radians)"),
+    function!("tan", Elementwise, ELEMENTWISE_X, method: false, "tangent (radians)"),
+    function!("tanh", Elementwise, ELEMENTWISE_X, method: false, "hyperbolic tangent"),
+    function!("floor", Elementwise, ELEMENTWISE_X, method: false, "round down"),
+    function!("ceil", Elementwise, ELEMENTWISE_X, method: false, "round up"),
+    function!(
+        "round",
+        Elementwise,
+        &[req("x"), opt("decimals")],
+        method: true,
+        "round half to even, to a number of decimals"
+    ),
+    function!(
+        "clip",
+        Elementwise,
+        &[req("x"), opt("min"), opt("max")],
+        method: true,
+        "limit values to [min, max]"
+    ),
+    function!("minimum", Elementwise, BINARY_XY, method: false, "elementwise smaller value"),
+    function!("maximum", Elementwise, BINARY_XY, method: false, "elementwise larger value"),
+    function!("isnan", Elementwise, ELEMENTWISE_X, method: false, "true where x is NaN"),
+    function!("isfinite", Elementwise, ELEMENTWISE_X, method: false, "true where x is finite"),
+    function!(
+        "nan_to_num",
+        Elementwise,
+        &[req("x"), kw("nan"), kw("posinf"), kw("neginf")],
+        method: false,
+        "replace NaN and infinities by numbers"
+    ),
+    function!(
+        "where",
+        Elementwise,
+        &[req("condition"), req("x"), req("y")],
+        method: false,
+        "x where condition holds, else y"
+    ),
+    function!(
+        "astype",
+        Elementwise,
+        &[req("x"), req("dtype")],
+        method: true,
+        "convert to another dtype (\"f32\", \"f64\", \"i32\", \"i64\", \"bool\", ...)"
+    ),
+    // Reductions.
+    function!("sum", Reduction, REDUCTION, method: true, "sum"),
+    function!("mean", Reduction, REDUCTION, method: true, "arithmetic mean"),
+    function!("min", Reduction, REDUCTION, method: true, "minimum"),
+    function!("max", Reduction, REDUCTION, method: true, "maximum"),
+    function!("prod", Reduction, REDUCTION, method: true, "product"),
+    function!("var", Reduction, REDUCTION_DDOF, method: true, "variance"),
+    function!("std", Reduction, REDUCTION_DDOF, method: true, "standard deviation"),
+    function!("any", Reduction, REDUCTION, method: true, "true if any element is true"),
+    function!("all", Reduction, REDUCTION, method: true, "true if all elements are true"),
+    function!("argmin", Reduction, REDUCTION, method: true, "index of the minimum"),
+    function!("argmax", Reduction, REDUCTION, method: true, "index of the maximum"),
+    function!("nansum", Reduction, REDUCTION, method: false, "sum ignoring NaN"),
+    function!("nanmean", Reduction, REDUCTION, method: false, "mean ignoring NaN"),
+    function!("nanmin", Reduction, REDUCTION, method: false, "minimum ignoring NaN"),
+    function!("nanmax", Reduction, REDUCTION, method: false, "maximum ignoring NaN"),
+    function!(
+        "count_nonzero",
+        Reduction,
+        REDUCTION,
+        method: false,
+        "number of non-zero (true) elements"
+    ),
+    // Shape operations.
+    function!(
+        "transpose",
+        Shape,
+        &[req("x"), opt("axes")],
+        method: true,
+        "permute axes (reverse them by default)"
+    ),
+    function!(
+        "reshape",
+        Shape,
+        &[req("x"), req("shape")],
+        method: true,
+        "same elements, new shape"
+    ),
+    function!(
+        "squeeze",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: true,
+        "drop axes of length one"
+    ),
+    function!(
+        "expand_dims",
+        Shape,
+        &[req("x"), req("axis")],
+        method: false,
+        "insert an axis of length one"
+    ),
+    function!(
+        "concatenate",
+        Shape,
+        JOIN,
+        method: false,
+        "join arrays along an existing axis"
+    ),
+    function!("stack", Shape, JOIN, method: false, "join arrays along a new axis"),
+    function!(
+        "broadcast_to",
+        Shape,
+        &[req("x"), req("shape")],
+        method: false,
+        "repeat along axes to reach a shape"
+    ),
+    function!(
+        "rechunk",
+        Shape,
+        &[req("x"), req("chunks")],
+        method: true,
+        "change the chunk layout"
+    ),
+    function!("cumsum", Shape, SCAN, method: true, "cumulative sum along an axis"),
+    function!("cumprod", Shape, SCAN, method: true, "cumulative product along an axis"),
+    function!(
+        "diff",
+        Shape,
+        &[req("x"), opt("n"), opt("axis")],
+        method: false,
+        "n-th discrete difference along an axis"
+    ),
+    function!("matmul", Shape, BINARY_XY, method: false, "matrix product (also x @ y)"),
+    function!(
+        "tensordot",
+        Shape,
+        &[req("x"), req("y"), opt("axes")],
+        method: false,
+        "sum of products over the given axes"
+    ),
+    function!(
+        "map_overlap",
+        Shape,
+        &[req("x"), req("function"), req("depth"), kw("boundary"), kw("trim")],
+        method: true,
+        "apply a registered kernel to chunks extended by depth neighbouring cells"
+    ),
+];
+
+/// Every attribute arrays have.
+pub static ATTRIBUTES: &[AttributeSpec] = &[
+    AttributeSpec {
+        name: "T",
+        summary: "the transpose",
+    },
+    AttributeSpec {
+        name: "shape",
+        summary: "the shape, a tuple of lengths",
+    },
+    AttributeSpec {
+        name: "dtype",
+        summary: "the element type",
+    },
+    AttributeSpec {
+        name: "ndim",
+        summary: "the number of axes",
+    },
+    AttributeSpec {
+        name: "size",
+        summary: "the number of elements",
+    },
+    AttributeSpec {
+        name: "chunks",
+        summary: "the chunk lengths along each axis",
+    },
+];
+
+/// NumPy (and other) names people reach for that are spelled differently here.
+pub static ALIAS_HINTS: &[AliasHint] = &[
+    AliasHint {
+        name: "average",
+        use_function: Some("mean"),
+        advice: "mean(x, axis=...) computes the average",
+    },
+    AliasHint {
+        name: "amin",
+        use_function: Some("min"),
+        advice: "min(x, axis=...) is the minimum",
+    },
+    AliasHint {
+        name: "amax",
+        use_function: Some("max"),
+        advice: "max(x, axis=...) is the maximum",
+    },
+    AliasHint {
+        name: "absolute",
+        use_function: Some("abs"),
+        advice: "abs(x) is the absolute value",
+    },
+    AliasHint {
+        name: "dot",
+        use_function: Some("matmul"),
+        advice: "use matmul(x, y) or x @ y",
+    },
+    AliasHint {
+        name: "concat",
+        use_function: Some("concatenate"),
+        advice: "concatenate((a, b), axis=0) joins arrays",
+    },
+    AliasHint {
+        name: "swapaxes",
+        use_function: Some("transpose"),
+        advice: "transpose(x, axes=(...)) reorders axes",
+    },
+    AliasHint {
+        name: "moveaxis",
+        use_function: Some("transpose"),
+        advice: "transpose(x, axes=(...)) reorders axes",
+    },
+    AliasHint {
+        name: "power",
+        use_function: None,
+        advice: "use the ** operator: x ** 2",
+    },
+    AliasHint {
+        name: "pow",
+        use_function: None,
+        advice: "use the ** operator: x ** 2",
+    },
+    AliasHint {
+        name: "len",
+        use_function: None,
+        advice: "use x.shape[0] for the length of the first axis",
+    },
+    AliasHint {
+        name: "logical_and",
+        use_function: None,
+        advice: "use the & operator (or `and`): (a > 0) & (b > 0)",
+    },
+    AliasHint {
+        name: "logical_or",
+        use_function: None,
+        advice: "use the | operator (or `or`): (a > 0) | (b > 0)",
+    },
+    AliasHint {
+        name: "logical_not",
+        use_function: None,
+        advice: "use the ~ operator (or `not`): ~mask",
+    },
+    AliasHint {
+        name: "array",
+        use_function: None,
+        advice: "write a list literal such as [1, 2, 3]",
+    },
+    AliasHint {
+        name: "asarray",
+        use_function: None,
+        advice: "write a list literal such as [1, 2, 3]",
+    },
+];
+
+/// The function called `name`.
+pub fn lookup_function(name: &str) -> Option<&'static FunctionSpec> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// The attribute called `name`.
+pub fn lookup_attribute(name: &str) -> Option<&'static AttributeSpec> {
+    ATTRIBUTES.iter().find(|a| a.name == name)
+}
+
+/// The alias hint for `name`.
+pub fn lookup_alias(name: &str) -> Option<&'static AliasHint> {
+    ALIAS_HINTS.iter().find(|a| a.name == name)
+}
+
+/// Names of all functions.
+pub fn function_names() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.iter().map(|f| f.name)
+}
+
+/// Names of the functions that may be called as methods.
+pub fn method_names() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS.iter().filter(|f| f.method).map(|f| f.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_are_unique_and_parameters_well_formed() {
+        let mut names = HashSet::new();
+        for spec in FUNCTIONS {
+            assert!(names.insert(spec.name), "duplicate function {}", spec.name);
+            let mut params = HashSet::new();
+            let mut seen_keyword_only = false;
+            let mut seen_optional = false;
+            for param in spec.params {
+                assert!(
+                    params.insert(param.name),
+                    "{}: repeated {}",
+                    spec.name,
+                    param.name
+                );
+                assert!(
+                    !seen_keyword_only || param.keyword_only,
+                    "{}: positional {} after keyword-only",
+                    spec.name,
+                    param.name
+                );
+                if !param.keyword_only {
+                    assert!(
+                        !(seen_optional && param.required),
+                        "{}: required {} after an optional parameter",
+                        spec.name,
+                        param.name
+                    );
+                }
+                seen_keyword_only |= param.keyword_only;
+                seen_optional |= !param.required;
+            }
+            if spec.method {
+                let first = spec.params.first().expect("methods have a receiver");
+                assert!(first.required && !first.keyword_only, "{}", spec.name);
+            }
+        }
+        for attribute in ATTRIBUTES {
+            assert!(
+                lookup_function(attribute.name).is_none(),
+                "{}",
+                attribute.name
+            );
+        }
+        for alias in ALIAS_HINTS {
+            assert!(lookup_function(alias.name).is_none(), "{}", alias.name);
+            if let Some(target) = alias.use_function {
+                assert!(lookup_function(target).is_some(), "{target}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_brief_s_functions_are_all_present() {
+        let wanted = "zeros ones full arange linspace eye random uniform randn normal h5 nc abs \
+            sqrt exp log log10 sin cos tan tanh floor ceil round clip minimum maximum isnan \
+            isfinite nan_to_num where astype sum mean min max prod var std any all argmin argmax \
+            nansum nanmean nanmin nanmax count_nonzero transpose reshape squeeze expand_dims \
+            concatenate stack broadcast_to rechunk cumsum cumprod diff matmul tensordot \
+            map_overlap";
+        for name in wanted.split_whitespace() {
+            assert!(lookup_function(name).is_some(), "missing {name}");
+        }
+        assert_eq!(FUNCTIONS.len(), wanted.split_whitespace().count());
+    }
+
+    #[test]
+    fn signatures_mark_optional_and_keyword_only_parameters() {
+        let sum = lookup_function("sum").expect("sum exists");
+        assert_eq!(sum.signature(), "sum(x, axis?, *, keepdims?, split_every?)");
+        assert_eq!(sum.max_positional(), 2);
+        let std = lookup_function("std").expect("std exists");
+        assert!(std.param("ddof").is_some_and(|p| p.keyword_only));
+        assert_eq!(
+            lookup_function("where").map(FunctionSpec::signature),
+            Some("where(condition, x, y)".to_string())
+        );
+    }
+
+    #[test]
+    fn docs_list_every_signature_and_attribute() {
+        let docs = include_str!("../../docs/eval.md");
+        for spec in FUNCTIONS {
+            let row = format!("| {} | `{}` |", spec.category.name(), spec.signature());
+            assert!(docs.contains(&row), "docs/eval.md lacks the row {row}");
+        }
+        for attribute in ATTRIBUTES {
+            assert!(
+                docs.contains(&format!("`{}`", attribute.name)),
+                "{}",
+                attribute.name
+            );
+        }
+    }
+
+    #[test]
+    fn methods_and_attributes() {
+        let methods: Vec<_> = method_names().collect();
+        assert!(methods.contains(&"sum") && methods.contains(&"astype"));
+        assert!(!methods.contains(&"zeros"));
+        assert!(lookup_attribute("T").is_some());
+        assert!(lookup_attribute("sum").is_none());
+        assert_eq!(function_names().count(), FUNCTIONS.len());
+    }
+}

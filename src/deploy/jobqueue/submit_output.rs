@@ -50,15 +50,15 @@ where
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
-        .filter_map(matcher)
-        .last()
+        .rev()
+        .find_map(matcher)
 }
 
+/// Recognises one form of submit output in a trimmed line and returns the job id in it.
+pub type LineMatcher<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// The first of `matchers` that finds something with [`last_match`].
-pub fn first_form_found(
-    output: &str,
-    matchers: &[&dyn Fn(&str) -> Option<String>],
-) -> Option<String> {
+pub fn first_form_found(output: &str, matchers: &[LineMatcher<'_>]) -> Option<String> {
     matchers
         .iter()
         .find_map(|matcher| last_match(output, matcher))

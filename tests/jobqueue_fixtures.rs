@@ -141,3 +141,19 @@ fn every_status_fixture_gives_its_expected_states() {
         failures.join("\n")
     );
 }
+
+proptest::proptest! {
+    /// Parsers never panic, whatever a wrapper prints, and a submit parser's id always appears
+    /// in the output it came from.
+    #[test]
+    fn parsers_never_panic(output in "(\\PC{0,20}|[0-9 .;:<>\\[\\]_-]{0,12}|\\n){0,8}") {
+        let ids = [JobId::new("12"), JobId::new("Moab.3"), JobId::new("4.srv")];
+        for system in BatchSystem::ALL {
+            if let Ok(id) = system.parse_submit_output(&output) {
+                proptest::prop_assert!(output.contains(id.as_str()), "{system}: {id} not in {output:?}");
+            }
+            let states = system.parse_status(&output, &ids);
+            proptest::prop_assert!(states.keys().all(|k| ids.contains(k)));
+        }
+    }
+}

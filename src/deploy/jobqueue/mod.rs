@@ -7,6 +7,8 @@
 //! [`BatchSystem::parse_submit_output`] and [`BatchSystem::parse_status`]. Option mapping and
 //! rounding rules per system: `docs/jobqueue.md`.
 
+#![warn(missing_docs)]
+
 pub mod htcondor;
 pub mod launch;
 pub mod lsf;

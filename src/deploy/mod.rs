@@ -1,13 +1,11 @@
-//! Deployment: the scheduler file, the local cluster, (later) MPI roles and job-queue adapters.
+//! Deployment: the scheduler file, the local cluster, job-queue adapters (and later MPI roles).
 //! This module starts and finds processes; it must not make scheduling decisions.
 
 pub mod host;
+pub mod jobqueue;
+pub mod local;
 pub mod schedfile;
 
 pub use host::hostname;
-pub use schedfile::{SchedulerFile, SchedulerFileError, SCHEDULER_FILE_VERSION};
-
-pub mod local;
-
 pub use local::{LocalCluster, LocalClusterConfig, LocalClusterError, WorkerPlacement};
-
+pub use schedfile::{SchedulerFile, SchedulerFileError, SCHEDULER_FILE_VERSION};

@@ -5,6 +5,7 @@
 //!
 //! The map of the house (see `docs/architecture.md` for the full picture):
 //!
+//! - [`array`]: lazy chunked n-d arrays lowered to task graphs (dask.array for Tessera).
 //! - [`core`]: pure state machines (task graph, scheduler) fed `(now, event)`; no I/O.
 //! - [`protocol`]: messages, frames, the authenticated handshake.
 //! - [`transport`]: TCP and in-process connections carrying frames.
@@ -15,6 +16,7 @@
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
+pub mod array;
 pub mod cli;
 pub mod config;
 pub mod core;

@@ -1,0 +1,440 @@
+//! How an array is cut into chunks: [`ChunkGrid`] (explicit block sizes per axis) and
+//! [`ChunkSpec`] (what users write: one size, a size per axis, explicit blocks, or "auto").
+//!
+//! This module must not know about dtypes beyond their item size, graphs or kernels.
+
+use serde::{Deserialize, Serialize};
+
+use crate::array::dtype::DType;
+use crate::array::error::ArrayError;
+
+/// Default target size of one chunk for [`ChunkSpec::Auto`]: 128 MiB.
+pub const DEFAULT_AUTO_CHUNK_BYTES: u64 = 128 << 20;
+
+/// The chunk structure of an array: for every axis, the sizes of its blocks in order.
+///
+/// ```
+/// use tessera::array::ChunkGrid;
+/// let g = ChunkGrid::regular(&[10, 4], &[4, 4]).unwrap();
+/// assert_eq!(g.blocks(0), &[4, 4, 2]);
+/// assert_eq!(g.num_chunks(), 3);
+/// assert_eq!(g.chunk_shape(&[2, 0]), vec![2, 4]);
+/// assert_eq!(g.chunk_origin(&[2, 0]), vec![8, 0]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChunkGrid {
+    blocks: Vec<Vec<usize>>,
+}
+
+/// How one axis is chunked in a [`ChunkSpec::PerAxis`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AxisChunks {
+    /// Blocks of this many elements (the last one may be smaller).
+    Size(usize),
+    /// One block spanning the whole axis (dask's `-1`).
+    Full,
+    /// Chosen automatically with the other `Auto` axes to meet the target chunk bytes.
+    Auto,
+}
+
+impl From<usize> for AxisChunks {
+    fn from(n: usize) -> Self {
+        AxisChunks::Size(n)
+    }
+}
+
+/// A chunking request, resolved against a shape and dtype by [`ChunkSpec::resolve`].
+///
+/// ```
+/// use tessera::array::{ChunkSpec, DType};
+/// let g = ChunkSpec::from(5).resolve(&[12, 3], DType::F64).unwrap();
+/// assert_eq!(g.blocks(0), &[5, 5, 2]);
+/// assert_eq!(g.blocks(1), &[3]);
+/// let auto = ChunkSpec::AutoBytes(800).resolve(&[100, 100], DType::F64).unwrap();
+/// assert_eq!(auto.blocks(0)[0] * auto.blocks(1)[0], 100);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChunkSpec {
+    /// The same block size on every axis.
+    Uniform(usize),
+    /// One entry per axis.
+    PerAxis(Vec<AxisChunks>),
+    /// Explicit block sizes per axis (must add up to the axis length).
+    Blocks(Vec<Vec<usize>>),
+    /// Automatic, targeting [`DEFAULT_AUTO_CHUNK_BYTES`] per chunk.
+    Auto,
+    /// Automatic, targeting this many bytes per chunk.
+    AutoBytes(u64),
+}
+
+impl From<usize> for ChunkSpec {
+    fn from(n: usize) -> Self {
+        ChunkSpec::Uniform(n)
+    }
+}
+
+impl From<&[usize]> for ChunkSpec {
+    fn from(sizes: &[usize]) -> Self {
+        ChunkSpec::PerAxis(sizes.iter().map(|&s| AxisChunks::Size(s)).collect())
+    }
+}
+
+impl From<Vec<usize>> for ChunkSpec {
+    fn from(sizes: Vec<usize>) -> Self {
+        ChunkSpec::from(&sizes[..])
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for ChunkSpec {
+    fn from(sizes: [usize; N]) -> Self {
+        ChunkSpec::from(&sizes[..])
+    }
+}
+
+impl From<Vec<Vec<usize>>> for ChunkSpec {
+    fn from(blocks: Vec<Vec<usize>>) -> Self {
+        ChunkSpec::Blocks(blocks)
+    }
+}
+
+impl From<&ChunkGrid> for ChunkSpec {
+    fn from(grid: &ChunkGrid) -> Self {
+        ChunkSpec::Blocks(grid.blocks.clone())
+    }
+}
+
+fn split_axis(len: usize, size: usize) -> Vec<usize> {
+    if len == 0 {
+        return vec![0];
+    }
+    let mut v = vec![size; len / size];
+    if len % size != 0 {
+        v.push(len % size);
+    }
+    v
+}
+
+impl ChunkSpec {
+    /// The grid this spec gives for `shape` and `dtype`.
+    pub fn resolve(&self, shape: &[usize], dtype: DType) -> Result<ChunkGrid, ArrayError> {
+        let bad = |reason: String| ArrayError::BadChunks {
+            spec: format!("{self:?}"),
+            shape: shape.to_vec(),
+            reason,
+        };
+        let per_axis: Vec<AxisChunks> = match self {
+            ChunkSpec::Blocks(blocks) => return ChunkGrid::from_blocks(shape, blocks.clone()),
+            ChunkSpec::Uniform(n) => vec![AxisChunks::Size(*n); shape.len()],
+            ChunkSpec::PerAxis(v) => {
+                if v.len() != shape.len() {
+                    return Err(bad(format!("{} entries for {} axes", v.len(), shape.len())));
+                }
+                v.clone()
+            }
+            ChunkSpec::Auto | ChunkSpec::AutoBytes(_) => vec![AxisChunks::Auto; shape.len()],
+        };
+        let target = match self {
+            ChunkSpec::AutoBytes(b) => *b,
+            _ => DEFAULT_AUTO_CHUNK_BYTES,
+        };
+        if target == 0 {
+            return Err(bad("target chunk bytes must be positive".into()));
+        }
+        let mut sizes = vec![0usize; shape.len()];
+        let mut auto_axes = Vec::new();
+        for (axis, (&len, c)) in shape.iter().zip(&per_axis).enumerate() {
+            match c {
+                AxisChunks::Size(0) if len > 0 => {
+                    return Err(bad(format!("axis {axis}: block size 0")));
+                }
+                AxisChunks::Size(s) => sizes[axis] = (*s).min(len).max(1),
+                AxisChunks::Full => sizes[axis] = len.max(1),
+                AxisChunks::Auto => auto_axes.push(axis),
+            }
+        }
+        if !auto_axes.is_empty() {
+            let fixed: f64 = sizes
+                .iter()
+                .enumerate()
+                .filter(|(a, _)| !auto_axes.contains(a))
+                .map(|(_, &s)| s as f64)
+                .product();
+            let mut budget = (target as f64 / dtype.itemsize() as f64 / fixed).max(1.0);
+            let mut remaining = auto_axes.clone();
+            // Axes shorter than the even share take their full length; the rest share what
+            // is left equally (chunks as close to cubes as the shape allows).
+            loop {
+                let share = budget.powf(1.0 / remaining.len() as f64);
+                let (small, big): (Vec<usize>, Vec<usize>) =
+                    remaining.iter().partition(|&&a| (shape[a] as f64) <= share);
+                if small.is_empty() {
+                    for &a in &big {
+                        sizes[a] = (share.floor() as usize).clamp(1, shape[a].max(1));
+                    }
+                    break;
+                }
+                for &a in &small {
+                    sizes[a] = shape[a].max(1);
+                    budget = (budget / shape[a].max(1) as f64).max(1.0);
+                }
+                remaining = big;
+                if remaining.is_empty() {
+                    break;
+                }
+            }
+        }
+        let blocks = shape
+            .iter()
+            .zip(&sizes)
+            .map(|(&len, &s)| split_axis(len, s))
+            .collect();
+        ChunkGrid::from_blocks(shape, blocks)
+    }
+}
+
+impl ChunkGrid {
+    /// A grid from explicit block sizes; they must add up to `shape` on every axis (an axis of
+    /// length 0 has the single block `[0]`).
+    pub fn from_blocks(shape: &[usize], blocks: Vec<Vec<usize>>) -> Result<ChunkGrid, ArrayError> {
+        let bad = |reason: String| ArrayError::BadChunks {
+            spec: format!("{blocks:?}"),
+            shape: shape.to_vec(),
+            reason,
+        };
+        if blocks.len() != shape.len() {
+            return Err(bad(format!(
+                "{} axes of blocks for {} axes",
+                blocks.len(),
+                shape.len()
+            )));
+        }
+        for (axis, (b, &len)) in blocks.iter().zip(shape).enumerate() {
+            if b.is_empty() {
+                return Err(bad(format!("axis {axis} has no blocks")));
+            }
+            if len > 0 && b.contains(&0) {
+                return Err(bad(format!("axis {axis} has an empty block")));
+            }
+            if len == 0 && b != &[0] {
+                return Err(bad(format!(
+                    "axis {axis} has length 0 and must have blocks [0]"
+                )));
+            }
+            let total: usize = b.iter().sum();
+            if total != len {
+                return Err(bad(format!(
+                    "axis {axis}: blocks add up to {total}, not {len}"
+                )));
+            }
+        }
+        Ok(ChunkGrid { blocks })
+    }
+
+    /// A grid of regular blocks of `sizes` (one per axis).
+    pub fn regular(shape: &[usize], sizes: &[usize]) -> Result<ChunkGrid, ArrayError> {
+        ChunkSpec::from(sizes).resolve(shape, DType::F64)
+    }
+
+    /// One chunk covering the whole shape.
+    pub fn single(shape: &[usize]) -> ChunkGrid {
+        ChunkGrid {
+            blocks: shape.iter().map(|&d| vec![d]).collect(),
+        }
+    }
+
+    /// Number of axes.
+    pub fn ndim(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// The array shape this grid covers.
+    pub fn shape(&self) -> Vec<usize> {
+        self.blocks.iter().map(|b| b.iter().sum()).collect()
+    }
+
+    /// Block sizes along `axis`.
+    pub fn blocks(&self, axis: usize) -> &[usize] {
+        &self.blocks[axis]
+    }
+
+    /// All block sizes, per axis.
+    pub fn all_blocks(&self) -> &[Vec<usize>] {
+        &self.blocks
+    }
+
+    /// Number of blocks along each axis.
+    pub fn blocks_per_axis(&self) -> Vec<usize> {
+        self.blocks.iter().map(Vec::len).collect()
+    }
+
+    /// Total number of chunks.
+    pub fn num_chunks(&self) -> usize {
+        self.blocks.iter().map(Vec::len).product()
+    }
+
+    /// Start offsets of the blocks along `axis` (one more entry: the axis length).
+    pub fn offsets(&self, axis: usize) -> Vec<usize> {
+        let mut v = Vec::with_capacity(self.blocks[axis].len() + 1);
+        let mut acc = 0;
+        v.push(0);
+        for &b in &self.blocks[axis] {
+            acc += b;
+            v.push(acc);
+        }
+        v
+    }
+
+    /// The shape of the chunk at block index `idx`.
+    pub fn chunk_shape(&self, idx: &[usize]) -> Vec<usize> {
+        idx.iter()
+            .enumerate()
+            .map(|(a, &i)| self.blocks[a][i])
+            .collect()
+    }
+
+    /// The global position of the first element of chunk `idx`.
+    pub fn chunk_origin(&self, idx: &[usize]) -> Vec<usize> {
+        idx.iter()
+            .enumerate()
+            .map(|(a, &i)| self.blocks[a][..i].iter().sum())
+            .collect()
+    }
+
+    /// The largest number of bytes one chunk holds for elements of `itemsize` bytes.
+    pub fn max_chunk_bytes(&self, itemsize: usize) -> usize {
+        self.blocks
+            .iter()
+            .map(|b| b.iter().copied().max().unwrap_or(0))
+            .product::<usize>()
+            * itemsize
+    }
+
+    /// All chunk indices in row-major order.
+    pub fn chunk_indices(&self) -> Vec<Vec<usize>> {
+        all_indices(&self.blocks_per_axis())
+    }
+
+    /// The grid with axes in the order `perm` (a permutation of `0..ndim`).
+    pub fn permuted(&self, perm: &[usize]) -> ChunkGrid {
+        ChunkGrid {
+            blocks: perm.iter().map(|&a| self.blocks[a].clone()).collect(),
+        }
+    }
+}
+
+/// Every index of an n-d box with `dims` in row-major order (one empty index for 0 axes).
+pub fn all_indices(dims: &[usize]) -> Vec<Vec<usize>> {
+    let total: usize = dims.iter().product();
+    let mut out = Vec::with_capacity(total);
+    if total == 0 {
+        return out;
+    }
+    let mut idx = vec![0usize; dims.len()];
+    for _ in 0..total {
+        out.push(idx.clone());
+        for a in (0..dims.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < dims[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
+}
+
+/// The common refinement of two block lists of the same total: every boundary of either.
+pub fn common_blocks(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut bounds: Vec<usize> = Vec::new();
+    let mut acc = 0;
+    for &x in a {
+        acc += x;
+        bounds.push(acc);
+    }
+    acc = 0;
+    for &x in b {
+        acc += x;
+        bounds.push(acc);
+    }
+    bounds.sort_unstable();
+    bounds.dedup();
+    let mut out = Vec::with_capacity(bounds.len());
+    let mut prev = 0;
+    for e in bounds {
+        if e > prev || (e == 0 && out.is_empty()) {
+            out.push(e - prev);
+        }
+        prev = e;
+    }
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_resolve() {
+        let g = ChunkSpec::PerAxis(vec![AxisChunks::Size(3), AxisChunks::Full])
+            .resolve(&[7, 5], DType::F32)
+            .unwrap();
+        assert_eq!(g.all_blocks(), &[vec![3, 3, 1], vec![5]]);
+        let g = ChunkSpec::Blocks(vec![vec![1, 6], vec![5]])
+            .resolve(&[7, 5], DType::F32)
+            .unwrap();
+        assert_eq!(g.blocks(0), &[1, 6]);
+        let g = ChunkSpec::from(100).resolve(&[7, 0], DType::U8).unwrap();
+        assert_eq!(g.all_blocks(), &[vec![7], vec![0]]);
+    }
+
+    #[test]
+    fn bad_specs_name_the_problem() {
+        let e = ChunkSpec::Blocks(vec![vec![3, 3]])
+            .resolve(&[7], DType::F64)
+            .unwrap_err();
+        assert!(e.to_string().contains("add up to 6, not 7"), "{e}");
+        let e = ChunkSpec::from(vec![2, 2])
+            .resolve(&[7], DType::F64)
+            .unwrap_err();
+        assert!(e.to_string().contains("2 entries for 1 axes"), "{e}");
+        let e = ChunkSpec::from(0).resolve(&[7], DType::F64).unwrap_err();
+        assert!(e.to_string().contains("axis 0"), "{e}");
+        assert!(ChunkSpec::AutoBytes(0).resolve(&[7], DType::F64).is_err());
+    }
+
+    #[test]
+    fn auto_targets_bytes_and_keeps_short_axes_whole() {
+        let g = ChunkSpec::AutoBytes(8 * 1000)
+            .resolve(&[10_000, 10_000], DType::F64)
+            .unwrap();
+        let elems = g.blocks(0)[0] * g.blocks(1)[0];
+        assert!(elems <= 1000 && elems >= 900, "{elems}");
+        let g = ChunkSpec::AutoBytes(8 * 1000)
+            .resolve(&[3, 100_000], DType::F64)
+            .unwrap();
+        assert_eq!(g.blocks(0), &[3]);
+        assert_eq!(g.blocks(1)[0], 333);
+        let g = ChunkSpec::Auto.resolve(&[10, 10], DType::F64).unwrap();
+        assert_eq!(g.num_chunks(), 1);
+    }
+
+    #[test]
+    fn common_refinement_has_all_boundaries() {
+        assert_eq!(common_blocks(&[4, 4, 2], &[5, 5]), vec![4, 1, 3, 2]);
+        assert_eq!(common_blocks(&[10], &[10]), vec![10]);
+        assert_eq!(common_blocks(&[0], &[0]), vec![0]);
+    }
+
+    #[test]
+    fn indices_are_row_major() {
+        assert_eq!(
+            all_indices(&[2, 2]),
+            vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
+        );
+        assert_eq!(all_indices(&[]), vec![Vec::<usize>::new()]);
+        assert!(all_indices(&[0, 3]).is_empty());
+    }
+}

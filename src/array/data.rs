@@ -211,3 +211,37 @@ element!(i64, I64, DType::I64, Scalar::Int);
 element!(i32, I32, DType::I32, |x: i32| Scalar::Int(i64::from(x)));
 element!(u8, U8, DType::U8, |x: u8| Scalar::Int(i64::from(x)));
 element!(bool, Bool, DType::Bool, Scalar::Bool);
+
+/// Runs `$body` with the type alias `$T` set to the Rust element type of a [`DType`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! dispatch_dtype {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            $crate::array::DType::Bool => {
+                type $T = bool;
+                $body
+            }
+            $crate::array::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::array::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::array::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::array::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::array::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    };
+}

@@ -9,18 +9,43 @@
 //!
 //! This module must not know how tasks are scheduled or moved.
 
+#[allow(clippy::module_inception)]
+mod array;
+mod block;
 pub mod chunk;
+mod creation;
 pub mod data;
 pub mod dtype;
+mod elementwise;
 pub mod error;
+mod fuse;
 pub mod grid;
+mod index;
+pub mod kernels;
+mod local;
+mod lower;
+mod math;
+mod node;
+pub mod ops;
 pub(crate) mod pod;
+pub mod program;
+mod reduce;
+mod shape_ops;
+mod walker;
 
+pub use array::{Array, PersistedArray};
 pub use chunk::{
     decode_bundle, decode_chunk, encode_bundle, encode_chunk, encode_values, encode_view,
     ChunkValues, ChunkView, ChunkWriter,
 };
 pub use data::{ArrayData, Element};
 pub use dtype::{DType, DTypeKind, Scalar};
+pub use elementwise::{broadcast_shapes, Operand};
 pub use error::ArrayError;
 pub use grid::{AxisChunks, ChunkGrid, ChunkSpec, DEFAULT_AUTO_CHUNK_BYTES};
+pub use index::IndexItem;
+pub use local::execute_graph_locally;
+pub use lower::{ArrayGraph, BlockArgs};
+pub use ops::{BinaryOp, UnaryOp};
+pub use reduce::{ReduceKind, ReduceOptions, DEFAULT_SPLIT_EVERY};
+pub use walker::Strided;

@@ -41,6 +41,7 @@ fn registry() -> &'static RwLock<HashMap<String, Kernel>> {
     REGISTRY.get_or_init(|| {
         let mut map = HashMap::new();
         super::kernels_builtin::install(&mut map);
+        crate::array::kernels::install(&mut map);
         RwLock::new(map)
     })
 }

@@ -1,0 +1,490 @@
+//! Elementwise operations on arrays: arithmetic, comparisons, logic, math functions, `where`,
+//! `astype`, with NumPy broadcasting, weak scalars and dtype promotion.
+//!
+//! Operands with different chunkings are re-cut to the common refinement of their blocks;
+//! elementwise and generator operands re-cut for free (they fuse), others get a rechunk. This
+//! module builds graph nodes only; it must not compute.
+
+use std::ops;
+
+use crate::array::array::Array;
+use crate::array::dtype::{DType, Scalar};
+use crate::array::error::ArrayError;
+use crate::array::grid::{common_blocks, ChunkGrid};
+use crate::array::node::{Node, NodeRef, Op};
+use crate::array::ops::{BinaryOp, UnaryOp};
+use crate::array::program::Generator;
+
+/// One operand of an elementwise operation: an array or a scalar.
+#[derive(Clone, Debug)]
+pub enum Operand {
+    /// An array.
+    Array(Array),
+    /// A weak scalar.
+    Scalar(Scalar),
+}
+
+impl From<Array> for Operand {
+    fn from(a: Array) -> Self {
+        Operand::Array(a)
+    }
+}
+
+impl From<&Array> for Operand {
+    fn from(a: &Array) -> Self {
+        Operand::Array(a.clone())
+    }
+}
+
+impl From<Scalar> for Operand {
+    fn from(s: Scalar) -> Self {
+        Operand::Scalar(s)
+    }
+}
+
+macro_rules! scalar_operand {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Operand {
+            fn from(x: $t) -> Self {
+                Operand::Scalar(Scalar::from(x))
+            }
+        }
+    )*};
+}
+scalar_operand!(f64, f32, i64, i32, u8, bool);
+
+/// The shape two shapes broadcast to (NumPy rules, aligned from the last axis).
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ArrayError> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(ArrayError::Broadcast {
+                left: a.to_vec(),
+                right: b.to_vec(),
+                axis: n - 1 - i,
+                a: da,
+                b: db,
+            });
+        };
+    }
+    Ok(out)
+}
+
+/// `node` re-cut to `blocks` (one list per axis of `node`).
+pub(crate) fn regrid(node: &NodeRef, blocks: Vec<Vec<usize>>) -> Result<NodeRef, ArrayError> {
+    if node.grid.all_blocks() == blocks.as_slice() {
+        return Ok(node.clone());
+    }
+    let grid = ChunkGrid::from_blocks(&node.shape, blocks)?;
+    let child_blocks = |child: &NodeRef| -> Vec<Vec<usize>> {
+        let off = node.ndim() - child.ndim();
+        (0..child.ndim())
+            .map(|j| {
+                if child.shape[j] == 1 {
+                    vec![1]
+                } else {
+                    grid.blocks(j + off).to_vec()
+                }
+            })
+            .collect()
+    };
+    let op = match &node.op {
+        Op::Generate(g) => Op::Generate(g.clone()),
+        Op::Unary { op, x } => Op::Unary {
+            op: *op,
+            x: regrid(x, child_blocks(x))?,
+        },
+        Op::Cast { x } => Op::Cast {
+            x: regrid(x, child_blocks(x))?,
+        },
+        Op::Binary { op, a, b } => Op::Binary {
+            op: *op,
+            a: regrid(a, child_blocks(a))?,
+            b: regrid(b, child_blocks(b))?,
+        },
+        Op::Where { cond, a, b } => Op::Where {
+            cond: regrid(cond, child_blocks(cond))?,
+            a: regrid(a, child_blocks(a))?,
+            b: regrid(b, child_blocks(b))?,
+        },
+        _ => Op::Rechunk { x: node.clone() },
+    };
+    Ok(Node::new(op, node.dtype, node.shape.clone(), grid))
+}
+
+/// The broadcast shape of `nodes` and the nodes re-cut to one common chunking.
+fn unify(nodes: &[NodeRef]) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), ArrayError> {
+    let mut shape: Vec<usize> = Vec::new();
+    for n in nodes {
+        shape = broadcast_shapes(&shape, &n.shape)?;
+    }
+    let nd = shape.len();
+    let mut blocks: Vec<Vec<usize>> = Vec::with_capacity(nd);
+    for i in 0..nd {
+        let mut acc: Option<Vec<usize>> = None;
+        for n in nodes {
+            let off = nd - n.ndim();
+            if i < off || n.shape[i - off] == 1 && shape[i] != 1 {
+                continue;
+            }
+            let b = n.grid.blocks(i - off);
+            acc = Some(match acc {
+                None => b.to_vec(),
+                Some(a) => common_blocks(&a, b),
+            });
+        }
+        blocks.push(acc.unwrap_or_else(|| vec![shape[i]]));
+    }
+    let grid = ChunkGrid::from_blocks(&shape, blocks)?;
+    let regridded = nodes
+        .iter()
+        .map(|n| {
+            let off = nd - n.ndim();
+            let b = (0..n.ndim())
+                .map(|j| {
+                    if n.shape[j] == 1 {
+                        vec![1]
+                    } else {
+                        grid.blocks(j + off).to_vec()
+                    }
+                })
+                .collect();
+            regrid(n, b)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((shape, grid, regridded))
+}
+
+fn scalar_node(value: Scalar, dtype: DType) -> NodeRef {
+    Node::new(
+        Op::Generate(Generator::Full(value)),
+        dtype,
+        vec![],
+        ChunkGrid::single(&[]),
+    )
+}
+
+fn cast_node(node: &NodeRef, dtype: DType) -> NodeRef {
+    if node.dtype == dtype {
+        return node.clone();
+    }
+    if let Op::Generate(Generator::Full(v)) = &node.op {
+        return Node::new(
+            Op::Generate(Generator::Full(*v)),
+            dtype,
+            node.shape.clone(),
+            node.grid.clone(),
+        );
+    }
+    Node::new(
+        Op::Cast { x: node.clone() },
+        dtype,
+        node.shape.clone(),
+        node.grid.clone(),
+    )
+}
+
+/// The node of an operand in `dtype`.
+fn operand_node(op: &Operand, dtype: DType) -> NodeRef {
+    match op {
+        Operand::Array(a) => cast_node(a.node(), dtype),
+        Operand::Scalar(s) => scalar_node(*s, dtype),
+    }
+}
+
+/// The dtype operands promote to (weak scalars per NEP 50).
+fn common_dtype(ops: &[&Operand]) -> Result<DType, ArrayError> {
+    let arrays: Vec<DType> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Operand::Array(a) => Some(a.dtype()),
+            Operand::Scalar(_) => None,
+        })
+        .collect();
+    let mut d = match arrays.first() {
+        Some(&d) => arrays.iter().fold(d, |acc, &x| acc.promote(x)),
+        None => {
+            return Err(ArrayError::InvalidParameter {
+                name: "operands",
+                reason: "at least one operand must be an array".into(),
+            })
+        }
+    };
+    for o in ops {
+        if let Operand::Scalar(s) = o {
+            d = d.promote_scalar(*s);
+        }
+    }
+    Ok(d)
+}
+
+impl Array {
+    /// `op(self, other)` with broadcasting and promotion.
+    pub fn binary(&self, op: BinaryOp, other: impl Into<Operand>) -> Result<Array, ArrayError> {
+        binary(op, &Operand::from(self), &other.into())
+    }
+
+    /// `op(self)`.
+    pub fn unary(&self, op: UnaryOp) -> Result<Array, ArrayError> {
+        let x = self.node();
+        let Some((operand, result)) = op.typing(x.dtype)? else {
+            return Ok(self.clone());
+        };
+        if matches!(op, UnaryOp::IsNan | UnaryOp::IsFinite) && !x.dtype.is_float() {
+            let v = Scalar::Bool(op == UnaryOp::IsFinite);
+            return Ok(Array::from_node(Node::new(
+                Op::Generate(Generator::Full(v)),
+                DType::Bool,
+                x.shape.clone(),
+                x.grid.clone(),
+            )));
+        }
+        let xin = cast_node(x, operand);
+        Ok(Array::from_node(Node::new(
+            Op::Unary { op, x: xin },
+            result,
+            x.shape.clone(),
+            x.grid.clone(),
+        )))
+    }
+
+    /// Conversion to `dtype` (NumPy's `astype`: floats to integers truncate and saturate,
+    /// NaN becomes 0; non-zero becomes true).
+    pub fn astype(&self, dtype: DType) -> Array {
+        Array::from_node(cast_node(self.node(), dtype))
+    }
+
+    /// `cond ? a : b` elementwise with broadcasting (`cond` non-zero is true).
+    ///
+    /// ```
+    /// use tessera::array::{Array, DType};
+    /// let x = Array::arange(0, 6, 1, DType::I64, 4).unwrap();
+    /// let y = Array::where_(&x.gt(2).unwrap(), &x, -1).unwrap();
+    /// assert_eq!(y.compute_local_as::<i64>().unwrap().as_slice().unwrap(), &[-1, -1, -1, 3, 4, 5]);
+    /// ```
+    pub fn where_(
+        cond: &Array,
+        a: impl Into<Operand>,
+        b: impl Into<Operand>,
+    ) -> Result<Array, ArrayError> {
+        let (a, b) = (a.into(), b.into());
+        let d = match (&a, &b) {
+            (Operand::Scalar(x), Operand::Scalar(y)) => {
+                x.default_dtype().promote(y.default_dtype())
+            }
+            _ => common_dtype(&[&a, &b])?,
+        };
+        let c = cast_node(cond.node(), DType::Bool);
+        let nodes = [c, operand_node(&a, d), operand_node(&b, d)];
+        let (shape, grid, n) = unify(&nodes)?;
+        Ok(Array::from_node(Node::new(
+            Op::Where {
+                cond: n[0].clone(),
+                a: n[1].clone(),
+                b: n[2].clone(),
+            },
+            d,
+            shape,
+            grid,
+        )))
+    }
+
+    /// Values limited to `[lo, hi]` (NaN stays NaN).
+    pub fn clip(
+        &self,
+        lo: impl Into<Operand>,
+        hi: impl Into<Operand>,
+    ) -> Result<Array, ArrayError> {
+        self.minimum(hi)?.maximum(lo)
+    }
+
+    /// NaN replaced by 0 and infinities by the largest finite values of the dtype.
+    pub fn nan_to_num(&self) -> Result<Array, ArrayError> {
+        let (lo, hi) = if self.dtype() == DType::F32 {
+            (f64::from(f32::MIN), f64::from(f32::MAX))
+        } else {
+            (f64::MIN, f64::MAX)
+        };
+        self.nan_to_num_with(0.0, hi, lo)
+    }
+
+    /// NaN, +inf and -inf replaced by the given values.
+    pub fn nan_to_num_with(&self, nan: f64, posinf: f64, neginf: f64) -> Result<Array, ArrayError> {
+        self.unary(UnaryOp::NanToNum {
+            nan,
+            posinf,
+            neginf,
+        })
+    }
+}
+
+fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Array, ArrayError> {
+    let common = common_dtype(&[a, b])?;
+    let (operand, result) = op.typing(common)?;
+    let nodes = [operand_node(a, operand), operand_node(b, operand)];
+    let (shape, grid, n) = unify(&nodes)?;
+    Ok(Array::from_node(Node::new(
+        Op::Binary {
+            op,
+            a: n[0].clone(),
+            b: n[1].clone(),
+        },
+        result,
+        shape,
+        grid,
+    )))
+}
+
+macro_rules! binary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:expr;)*) => {
+        impl Array {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self, other: impl Into<Operand>) -> Result<Array, ArrayError> {
+                    self.binary($op, other)
+                }
+            )*
+        }
+    };
+}
+
+binary_methods! {
+    /// `self + other`.
+    add => BinaryOp::Add;
+    /// `self - other`.
+    sub => BinaryOp::Sub;
+    /// `self * other`.
+    mul => BinaryOp::Mul;
+    /// True division `self / other` (integers give float64).
+    div => BinaryOp::Div;
+    /// Floor division `self // other`.
+    floor_div => BinaryOp::FloorDiv;
+    /// `self % other` with the sign of `other`.
+    rem => BinaryOp::Rem;
+    /// `self ** other`.
+    pow => BinaryOp::Pow;
+    /// Elementwise minimum (NaN-propagating).
+    minimum => BinaryOp::Minimum;
+    /// Elementwise maximum (NaN-propagating).
+    maximum => BinaryOp::Maximum;
+    /// `self == other`.
+    eq => BinaryOp::Eq;
+    /// `self != other`.
+    ne => BinaryOp::Ne;
+    /// `self < other`.
+    lt => BinaryOp::Lt;
+    /// `self <= other`.
+    le => BinaryOp::Le;
+    /// `self > other`.
+    gt => BinaryOp::Gt;
+    /// `self >= other`.
+    ge => BinaryOp::Ge;
+    /// Logical and.
+    logical_and => BinaryOp::And;
+    /// Logical or.
+    logical_or => BinaryOp::Or;
+    /// Logical exclusive or.
+    logical_xor => BinaryOp::Xor;
+}
+
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:expr;)*) => {
+        impl Array {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> Result<Array, ArrayError> {
+                    self.unary($op)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods! {
+    /// `-self`.
+    neg => UnaryOp::Neg;
+    /// `|self|`.
+    abs => UnaryOp::Abs;
+    /// Square root.
+    sqrt => UnaryOp::Sqrt;
+    /// Exponential.
+    exp => UnaryOp::Exp;
+    /// Natural logarithm.
+    log => UnaryOp::Log;
+    /// Base-10 logarithm.
+    log10 => UnaryOp::Log10;
+    /// Sine.
+    sin => UnaryOp::Sin;
+    /// Cosine.
+    cos => UnaryOp::Cos;
+    /// Tangent.
+    tan => UnaryOp::Tan;
+    /// Hyperbolic tangent.
+    tanh => UnaryOp::Tanh;
+    /// Round down.
+    floor => UnaryOp::Floor;
+    /// Round up.
+    ceil => UnaryOp::Ceil;
+    /// Round half to even.
+    round => UnaryOp::Round;
+    /// Logical not.
+    logical_not => UnaryOp::Not;
+    /// True where NaN.
+    isnan => UnaryOp::IsNan;
+    /// True where finite.
+    isfinite => UnaryOp::IsFinite;
+}
+
+macro_rules! operator {
+    ($tr:ident, $method:ident, $op:expr) => {
+        impl<T: Into<Operand>> ops::$tr<T> for &Array {
+            type Output = Result<Array, ArrayError>;
+            fn $method(self, rhs: T) -> Self::Output {
+                self.binary($op, rhs)
+            }
+        }
+        impl<T: Into<Operand>> ops::$tr<T> for Array {
+            type Output = Result<Array, ArrayError>;
+            fn $method(self, rhs: T) -> Self::Output {
+                self.binary($op, rhs)
+            }
+        }
+        operator!(@scalar_lhs $tr, $method, $op, f64, f32, i64, i32, u8);
+    };
+    (@scalar_lhs $tr:ident, $method:ident, $op:expr, $($t:ty),*) => {$(
+        impl ops::$tr<&Array> for $t {
+            type Output = Result<Array, ArrayError>;
+            fn $method(self, rhs: &Array) -> Self::Output {
+                binary($op, &Operand::from(self), &Operand::from(rhs))
+            }
+        }
+    )*};
+}
+
+operator!(Add, add, BinaryOp::Add);
+operator!(Sub, sub, BinaryOp::Sub);
+operator!(Mul, mul, BinaryOp::Mul);
+operator!(Div, div, BinaryOp::Div);
+operator!(Rem, rem, BinaryOp::Rem);
+
+impl ops::Neg for &Array {
+    type Output = Result<Array, ArrayError>;
+    fn neg(self) -> Self::Output {
+        self.unary(UnaryOp::Neg)
+    }
+}

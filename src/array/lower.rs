@@ -1,0 +1,273 @@
+//! Lowering an array graph to [`TaskSpec`]s with deterministic keys, culled to the chunks the
+//! wanted output chunks actually need.
+//!
+//! Nodes are visited consumers-first; each visited node emits tasks only for the chunks some
+//! consumer asked for, and asks its own inputs for exactly the chunks those tasks read. Fusable
+//! nodes feeding a fusing consumer emit nothing: they are compiled into the consumer's program.
+//! This module must not run tasks.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::array::error::ArrayError;
+use crate::array::fuse::{self, Region};
+use crate::array::kernels::names;
+use crate::array::node::{NodeRef, Op};
+use crate::array::program::Program;
+use crate::array::walker::Strided;
+use crate::array::{index, reduce, shape_ops};
+use crate::core::{TaskKey, TaskSpec};
+
+/// A lowered array: the tasks, and the key of every wanted output chunk.
+#[derive(Clone, Debug)]
+pub struct ArrayGraph {
+    /// Tasks in dependency order (every task after the tasks it reads).
+    pub tasks: Vec<TaskSpec>,
+    /// `(chunk index, key)` of the wanted output chunks, in the order asked for.
+    pub outputs: Vec<(Vec<usize>, TaskKey)>,
+}
+
+/// Arguments of the fused elementwise kernel.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct FusedArgs {
+    pub program: Program,
+    pub shape: Vec<usize>,
+    pub maps: Vec<Strided>,
+}
+
+/// Arguments given to a registered generator kernel for one chunk.
+///
+/// A kernel used with [`Array::from_kernel`](crate::array::Array::from_kernel) decodes these
+/// with [`BlockArgs::decode`] and returns an encoded chunk of `chunk_shape` and `dtype`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockArgs {
+    /// The user's argument bytes.
+    pub user: Vec<u8>,
+    /// Block index of the chunk.
+    pub block: Vec<usize>,
+    /// Global position of the chunk's first element.
+    pub origin: Vec<usize>,
+    /// Shape of the chunk.
+    pub chunk_shape: Vec<usize>,
+    /// Shape of the whole array.
+    pub array_shape: Vec<usize>,
+    /// Element type the chunk must have.
+    pub dtype: crate::array::DType,
+}
+
+impl BlockArgs {
+    /// Decodes a kernel's argument bytes.
+    pub fn decode(args: &[u8]) -> Result<BlockArgs, ArrayError> {
+        postcard::from_bytes(args).map_err(|e| ArrayError::Decode(format!("block arguments: {e}")))
+    }
+}
+
+/// Serialises kernel arguments.
+pub(crate) fn encode_args<T: Serialize>(value: &T) -> Result<Bytes, ArrayError> {
+    postcard::to_allocvec(value)
+        .map(Bytes::from)
+        .map_err(|e| ArrayError::Compute(format!("cannot encode task arguments: {e}")))
+}
+
+/// The state of one lowering.
+pub(crate) struct Lowering {
+    tasks: Vec<TaskSpec>,
+    emitted: HashSet<String>,
+    needed: HashMap<String, BTreeSet<Vec<usize>>>,
+}
+
+impl Lowering {
+    /// Records that chunk `idx` of `node` is needed and returns its key.
+    pub(crate) fn need(&mut self, node: &NodeRef, idx: &[usize]) -> TaskKey {
+        self.needed
+            .entry(node.id.clone())
+            .or_default()
+            .insert(idx.to_vec());
+        TaskKey::new(node.key(idx))
+    }
+
+    /// Adds a task (once per key).
+    pub(crate) fn push(
+        &mut self,
+        key: impl Into<String>,
+        kernel: &str,
+        args: Bytes,
+        deps: Vec<TaskKey>,
+    ) {
+        let key = key.into();
+        if self.emitted.insert(key.clone()) {
+            self.tasks.push(TaskSpec::new(key, kernel, args, deps));
+        }
+    }
+
+    /// Maps and input keys of `region` for the result chunk `idx` of a node shaped like the
+    /// region's root.
+    pub(crate) fn region_inputs(
+        &mut self,
+        region: &Region,
+        root: &NodeRef,
+        idx: &[usize],
+    ) -> Result<(Vec<Strided>, Vec<TaskKey>), ArrayError> {
+        let cs = root.grid.chunk_shape(idx);
+        let origin = root.grid.chunk_origin(idx);
+        let inst = region.instantiate(idx, &cs, &origin)?;
+        let deps = inst.inputs.iter().map(|(n, i)| self.need(n, i)).collect();
+        Ok((inst.maps, deps))
+    }
+}
+
+fn post_order(root: &NodeRef) -> Vec<NodeRef> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    // Iterative DFS: (node, children pushed?).
+    let mut stack = vec![(root.clone(), false)];
+    while let Some((node, expanded)) = stack.pop() {
+        if expanded {
+            out.push(node);
+            continue;
+        }
+        if !seen.insert(node.id.clone()) {
+            continue;
+        }
+        stack.push((node.clone(), true));
+        for c in node.op.children().into_iter().rev() {
+            if !seen.contains(&c.id) {
+                stack.push((c.clone(), false));
+            }
+        }
+    }
+    out
+}
+
+/// Lowers `root` for the chunks `wanted` (block indices; all chunks when `None`).
+pub(crate) fn lower(
+    root: &NodeRef,
+    wanted: Option<&[Vec<usize>]>,
+) -> Result<ArrayGraph, ArrayError> {
+    let wanted: Vec<Vec<usize>> = match wanted {
+        Some(w) => w.to_vec(),
+        None => root.grid.chunk_indices(),
+    };
+    let bpa = root.grid.blocks_per_axis();
+    for w in &wanted {
+        if w.len() != bpa.len() || w.iter().zip(&bpa).any(|(&i, &n)| i >= n) {
+            return Err(ArrayError::BadIndex(format!(
+                "chunk {w:?} does not exist in a grid of {bpa:?} blocks"
+            )));
+        }
+    }
+    let mut low = Lowering {
+        tasks: Vec::new(),
+        emitted: HashSet::new(),
+        needed: HashMap::new(),
+    };
+    let outputs = wanted
+        .iter()
+        .map(|w| (w.clone(), low.need(root, w)))
+        .collect();
+    let order = post_order(root);
+    for node in order.iter().rev() {
+        let Some(chunks) = low.needed.remove(&node.id) else {
+            continue;
+        };
+        let chunks: Vec<Vec<usize>> = chunks.into_iter().collect();
+        lower_node(&mut low, node, &chunks)?;
+    }
+    Ok(ArrayGraph {
+        tasks: dependency_order(low.tasks),
+        outputs,
+    })
+}
+
+/// The tasks reordered so every task comes after the tasks (of this list) it reads.
+fn dependency_order(mut tasks: Vec<TaskSpec>) -> Vec<TaskSpec> {
+    // Tasks were emitted consumers-first; a stable reverse is almost sorted already, and a DFS
+    // from each task fixes the rest.
+    tasks.reverse();
+    let pos: HashMap<TaskKey, usize> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.key.clone(), i))
+        .collect();
+    let mut placed = vec![false; tasks.len()];
+    let mut order = Vec::with_capacity(tasks.len());
+    for start in 0..tasks.len() {
+        if placed[start] {
+            continue;
+        }
+        let mut stack = vec![(start, false)];
+        while let Some((i, expanded)) = stack.pop() {
+            if expanded {
+                if !placed[i] {
+                    placed[i] = true;
+                    order.push(i);
+                }
+                continue;
+            }
+            if placed[i] {
+                continue;
+            }
+            stack.push((i, true));
+            for d in &tasks[i].deps {
+                if let Some(&j) = pos.get(d) {
+                    if !placed[j] {
+                        stack.push((j, false));
+                    }
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<TaskSpec>> = tasks.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+fn lower_node(low: &mut Lowering, node: &NodeRef, chunks: &[Vec<usize>]) -> Result<(), ArrayError> {
+    match &node.op {
+        Op::Chunks(data) => {
+            let bpa = node.grid.blocks_per_axis();
+            for idx in chunks {
+                let flat = idx
+                    .iter()
+                    .zip(&bpa)
+                    .fold(0usize, |acc, (&i, &n)| acc * n + i);
+                let bytes = data.get(flat).cloned().ok_or_else(|| {
+                    ArrayError::Compute(format!("in-memory array has no chunk {idx:?}"))
+                })?;
+                low.push(node.key(idx), names::CHUNK, bytes, vec![]);
+            }
+        }
+        Op::Kernel { name, args } => {
+            for idx in chunks {
+                let a = BlockArgs {
+                    user: args.to_vec(),
+                    block: idx.clone(),
+                    origin: node.grid.chunk_origin(idx),
+                    chunk_shape: node.grid.chunk_shape(idx),
+                    array_shape: node.shape.clone(),
+                    dtype: node.dtype,
+                };
+                low.push(node.key(idx), name, encode_args(&a)?, vec![]);
+            }
+        }
+        op if op.is_fusable() => {
+            let region = fuse::compile(node);
+            for idx in chunks {
+                let (maps, deps) = low.region_inputs(&region, node, idx)?;
+                let args = FusedArgs {
+                    program: region.program.clone(),
+                    shape: node.grid.chunk_shape(idx),
+                    maps,
+                };
+                low.push(node.key(idx), names::FUSED, encode_args(&args)?, deps);
+            }
+        }
+        Op::Reduce { x, spec } => reduce::lower(low, node, x, spec, chunks)?,
+        Op::Slice { x, plan } => index::lower(low, node, x, plan, chunks)?,
+        Op::Rechunk { x } => shape_ops::lower_rechunk(low, node, x, chunks)?,
+        Op::Shape { inputs, op } => shape_ops::lower(low, node, inputs, op, chunks)?,
+        _ => unreachable!("fusable operations are handled above"),
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The elementwise operations arrays support and their typing rules: which dtype an operation
+//! computes in and which dtype it returns (NumPy's rules, with the differences documented in
+//! `docs/arrays.md`).
+//!
+//! This module must not contain the loops that compute them (see `math`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::array::dtype::DType;
+use crate::array::error::ArrayError;
+
+/// A one-operand elementwise operation.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum UnaryOp {
+    /// `-x` (wrapping for integers).
+    Neg,
+    /// `|x|` (wrapping for the smallest integer).
+    Abs,
+    /// Square root.
+    Sqrt,
+    /// e to the power x.
+    Exp,
+    /// Natural logarithm.
+    Log,
+    /// Base-10 logarithm.
+    Log10,
+    /// Sine.
+    Sin,
+    /// Cosine.
+    Cos,
+    /// Tangent.
+    Tan,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Round down.
+    Floor,
+    /// Round up.
+    Ceil,
+    /// Round half to even (NumPy's `round`).
+    Round,
+    /// Logical not.
+    Not,
+    /// True where NaN.
+    IsNan,
+    /// True where neither NaN nor infinite.
+    IsFinite,
+    /// NaN, +inf and -inf replaced by the given values.
+    NanToNum {
+        /// Replacement for NaN.
+        nan: f64,
+        /// Replacement for +inf.
+        posinf: f64,
+        /// Replacement for -inf.
+        neginf: f64,
+    },
+}
+
+/// A two-operand elementwise operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BinaryOp {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a * b`.
+    Mul,
+    /// True division `a / b` (integers give float64).
+    Div,
+    /// Floor division `a // b` (integer division by zero gives 0).
+    FloorDiv,
+    /// `a % b` with the sign of `b` (Python); integer modulo by zero gives 0.
+    Rem,
+    /// `a ** b`.
+    Pow,
+    /// Elementwise minimum, NaN-propagating.
+    Minimum,
+    /// Elementwise maximum, NaN-propagating.
+    Maximum,
+    /// `a == b`.
+    Eq,
+    /// `a != b`.
+    Ne,
+    /// `a < b`.
+    Lt,
+    /// `a <= b`.
+    Le,
+    /// `a > b`.
+    Gt,
+    /// `a >= b`.
+    Ge,
+    /// Logical and (non-zero is true).
+    And,
+    /// Logical or (non-zero is true).
+    Or,
+    /// Logical exclusive or (non-zero is true).
+    Xor,
+}
+
+impl UnaryOp {
+    /// Short name used in task keys and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Log10 => "log10",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Tan => "tan",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Round => "round",
+            UnaryOp::Not => "logical_not",
+            UnaryOp::IsNan => "isnan",
+            UnaryOp::IsFinite => "isfinite",
+            UnaryOp::NanToNum { .. } => "nan_to_num",
+        }
+    }
+
+    /// True for the float math functions (integers are converted to float first).
+    pub fn is_float_math(&self) -> bool {
+        matches!(
+            self,
+            UnaryOp::Sqrt
+                | UnaryOp::Exp
+                | UnaryOp::Log
+                | UnaryOp::Log10
+                | UnaryOp::Sin
+                | UnaryOp::Cos
+                | UnaryOp::Tan
+                | UnaryOp::Tanh
+        )
+    }
+
+    /// `(operand dtype, result dtype)` for an input of `dtype`, or `None` when the operation
+    /// is the identity for that dtype (rounding or NaN handling of integers).
+    pub fn typing(&self, dtype: DType) -> Result<Option<(DType, DType)>, ArrayError> {
+        let op = self.name();
+        Ok(match self {
+            UnaryOp::Neg => {
+                if dtype == DType::Bool {
+                    return Err(ArrayError::UnsupportedDType { op, dtype });
+                }
+                Some((dtype, dtype))
+            }
+            UnaryOp::Abs => {
+                if dtype == DType::Bool || dtype == DType::U8 {
+                    None
+                } else {
+                    Some((dtype, dtype))
+                }
+            }
+            UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::NanToNum { .. } => {
+                if dtype.is_float() {
+                    Some((dtype, dtype))
+                } else {
+                    None
+                }
+            }
+            UnaryOp::Not => Some((DType::Bool, DType::Bool)),
+            UnaryOp::IsNan | UnaryOp::IsFinite => {
+                if dtype.is_float() {
+                    Some((dtype, DType::Bool))
+                } else {
+                    // Constant results; the caller builds them without computing.
+                    Some((dtype, DType::Bool))
+                }
+            }
+            _ => {
+                let f = dtype.float_for_math();
+                Some((f, f))
+            }
+        })
+    }
+}
+
+impl BinaryOp {
+    /// Short name used in task keys and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "truediv",
+            BinaryOp::FloorDiv => "floordiv",
+            BinaryOp::Rem => "mod",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Eq => "eq",
+            BinaryOp::Ne => "ne",
+            BinaryOp::Lt => "lt",
+            BinaryOp::Le => "le",
+            BinaryOp::Gt => "gt",
+            BinaryOp::Ge => "ge",
+            BinaryOp::And => "logical_and",
+            BinaryOp::Or => "logical_or",
+            BinaryOp::Xor => "logical_xor",
+        }
+    }
+
+    /// True for comparisons (result bool, operands in their common dtype).
+    pub fn is_comparison(&self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
+    }
+
+    /// True for logical operations (operands converted to bool).
+    pub fn is_logical(&self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
+    }
+
+    /// `(operand dtype, result dtype)` for operands whose common dtype is `common`.
+    pub fn typing(&self, common: DType) -> Result<(DType, DType), ArrayError> {
+        if self.is_comparison() {
+            return Ok((common, DType::Bool));
+        }
+        if self.is_logical() {
+            return Ok((DType::Bool, DType::Bool));
+        }
+        match self {
+            BinaryOp::Div => {
+                let f = common.float_for_math();
+                Ok((f, f))
+            }
+            BinaryOp::Minimum | BinaryOp::Maximum => Ok((common, common)),
+            _ if common == DType::Bool => Err(ArrayError::UnsupportedDType {
+                op: self.name(),
+                dtype: common,
+            }),
+            _ => Ok((common, common)),
+        }
+    }
+}

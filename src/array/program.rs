@@ -1,0 +1,610 @@
+//! Fused elementwise programs: a small op list that one task interprets over its output chunk,
+//! a cache-sized block at a time, so chains of elementwise operations never materialise
+//! intermediate chunks.
+//!
+//! Registers are typed blocks reused for every block of the chunk; inputs addressed exactly
+//! like the output are read in place (no copy). Generators (constants, ranges, eye, random
+//! numbers) compute values from global element positions, so their values never depend on the
+//! chunking. This module must not know about graph nodes or task keys.
+
+use serde::{Deserialize, Serialize};
+
+use crate::array::block::{Block, Slice};
+use crate::array::dtype::{DType, Scalar};
+use crate::array::math::{self, CastTo};
+use crate::array::ops::{BinaryOp, UnaryOp};
+use crate::array::walker::{Layout, Strided};
+
+/// Elements per evaluation block (16 KiB of f64 per register).
+pub const BLOCK_ELEMS: usize = 2048;
+
+/// Values computed from an element's global position; every generator is a pure function of
+/// `(parameters, flat index)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Generator {
+    /// The same value everywhere.
+    Full(Scalar),
+    /// `start + i · step` along a 1-d array (exact in int64 when both are integers).
+    Arange {
+        /// First value.
+        start: Scalar,
+        /// Step between values.
+        step: Scalar,
+    },
+    /// `num` values from `start` to `stop` (NumPy's `linspace`).
+    Linspace {
+        /// First value.
+        start: f64,
+        /// Last value (included when `endpoint`).
+        stop: f64,
+        /// Number of values.
+        num: u64,
+        /// Whether `stop` is the last value.
+        endpoint: bool,
+    },
+    /// Ones on the `k`-th diagonal of a matrix with `ncols` columns.
+    Eye {
+        /// Diagonal offset (positive: above the main diagonal).
+        k: i64,
+        /// Number of columns.
+        ncols: u64,
+    },
+    /// Uniform on `[low, high)`.
+    Uniform {
+        /// Stream seed.
+        seed: u64,
+        /// Lower bound.
+        low: f64,
+        /// Upper bound (excluded).
+        high: f64,
+    },
+    /// Normal with `mean` and standard deviation `std`.
+    Normal {
+        /// Stream seed.
+        seed: u64,
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+}
+
+const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+
+#[inline(always)]
+fn splitmix_finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 64 random bits for element `index` of the stream `seed` (SplitMix64 keyed by the seed:
+/// a counter-based generator, so any element can be computed without the others).
+#[inline(always)]
+pub fn random_bits(seed: u64, index: u64) -> u64 {
+    let key = splitmix_finalize(seed ^ 0x5851_F42D_4C95_7F2D);
+    splitmix_finalize(key.wrapping_add(index.wrapping_add(1).wrapping_mul(GOLDEN)))
+}
+
+/// Uniform on `[0, 1)` with 53 random bits for element `index` of stream `seed`.
+#[inline(always)]
+pub fn uniform01(seed: u64, index: u64) -> f64 {
+    (random_bits(seed, index) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Standard normal for element `index` of stream `seed` (Box–Muller over two counters).
+#[inline(always)]
+pub fn standard_normal(seed: u64, index: u64) -> f64 {
+    let u1 = uniform01(seed, index.wrapping_mul(2));
+    let u2 = uniform01(seed, index.wrapping_mul(2).wrapping_add(1));
+    (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+trait GenTarget: Copy {
+    fn from_f64(x: f64) -> Self;
+    fn from_i64(x: i64) -> Self;
+    fn from_bool(x: bool) -> Self;
+}
+impl<T: Copy> GenTarget for T
+where
+    f64: CastTo<T>,
+    i64: CastTo<T>,
+    bool: CastTo<T>,
+{
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x.cast()
+    }
+    #[inline(always)]
+    fn from_i64(x: i64) -> Self {
+        x.cast()
+    }
+    #[inline(always)]
+    fn from_bool(x: bool) -> Self {
+        x.cast()
+    }
+}
+
+impl Generator {
+    /// Short name used in task keys.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Generator::Full(_) => "full",
+            Generator::Arange { .. } => "arange",
+            Generator::Linspace { .. } => "linspace",
+            Generator::Eye { .. } => "eye",
+            Generator::Uniform { .. } => "random_uniform",
+            Generator::Normal { .. } => "random_normal",
+        }
+    }
+
+    /// `out[k] = value(first + k · step)`.
+    fn fill<T: GenTarget>(&self, out: &mut [T], first: u64, step: u64, integer_dtype: bool) {
+        let at = |k: usize| first.wrapping_add(k as u64 * step);
+        match *self {
+            Generator::Full(s) => {
+                let v = match s {
+                    Scalar::Bool(b) => T::from_bool(b),
+                    Scalar::Int(i) => T::from_i64(i),
+                    Scalar::Float(x) => T::from_f64(x),
+                };
+                out.fill(v);
+            }
+            Generator::Arange { start, step: d } => {
+                if let (true, Scalar::Int(a), Scalar::Int(b)) = (integer_dtype, start, d) {
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = T::from_i64(a.wrapping_add((at(k) as i64).wrapping_mul(b)));
+                    }
+                } else {
+                    let (a, b) = (start.as_f64(), d.as_f64());
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = T::from_f64(a + at(k) as f64 * b);
+                    }
+                }
+            }
+            Generator::Linspace {
+                start,
+                stop,
+                num,
+                endpoint,
+            } => {
+                let div = if endpoint { num.saturating_sub(1) } else { num };
+                let delta = if div > 0 {
+                    (stop - start) / div as f64
+                } else {
+                    0.0
+                };
+                for (k, o) in out.iter_mut().enumerate() {
+                    let i = at(k);
+                    let v = if endpoint && num > 1 && i == num - 1 {
+                        stop
+                    } else {
+                        start + i as f64 * delta
+                    };
+                    *o = T::from_f64(v);
+                }
+            }
+            Generator::Eye { k: diag, ncols } => {
+                let ncols = ncols.max(1);
+                for (k, o) in out.iter_mut().enumerate() {
+                    let g = at(k);
+                    let (row, col) = ((g / ncols) as i64, (g % ncols) as i64);
+                    *o = T::from_bool(col - row == diag);
+                }
+            }
+            Generator::Uniform { seed, low, high } => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = T::from_f64(low + (high - low) * uniform01(seed, at(k)));
+                }
+            }
+            Generator::Normal { seed, mean, std } => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = T::from_f64(mean + std * standard_normal(seed, at(k)));
+                }
+            }
+        }
+    }
+
+    /// Fills a typed block with values at positions `first + k · step`.
+    pub(crate) fn fill_block(&self, out: &mut Block, at: usize, len: usize, first: u64, step: u64) {
+        let int = out.dtype().is_integer();
+        match out {
+            Block::Bool(v) => self.fill(&mut v[at..at + len], first, step, int),
+            Block::U8(v) => self.fill(&mut v[at..at + len], first, step, int),
+            Block::I32(v) => self.fill(&mut v[at..at + len], first, step, int),
+            Block::I64(v) => self.fill(&mut v[at..at + len], first, step, int),
+            Block::F32(v) => self.fill(&mut v[at..at + len], first, step, int),
+            Block::F64(v) => self.fill(&mut v[at..at + len], first, step, int),
+        }
+    }
+}
+
+/// One instruction; its result is the register with the instruction's index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Instr {
+    /// Task input `input`, addressed by per-task map `map`.
+    Load {
+        /// Index into the task's inputs.
+        input: u32,
+        /// Index into the task's maps.
+        map: u32,
+        /// The input's dtype.
+        dtype: DType,
+    },
+    /// Generated values, addressed by per-task map `map` (global flat indices).
+    Gen {
+        /// The generator.
+        gen: Generator,
+        /// Index into the task's maps.
+        map: u32,
+        /// Result dtype.
+        dtype: DType,
+    },
+    /// A constant.
+    Const {
+        /// The value.
+        value: Scalar,
+        /// Its dtype.
+        dtype: DType,
+    },
+    /// Conversion of register `src`.
+    Cast {
+        /// Source register.
+        src: u32,
+        /// Result dtype.
+        dtype: DType,
+    },
+    /// `op(src)`.
+    Unary {
+        /// Operation.
+        op: UnaryOp,
+        /// Source register.
+        src: u32,
+        /// Result dtype.
+        dtype: DType,
+    },
+    /// `op(a, b)` (operands of one dtype).
+    Binary {
+        /// Operation.
+        op: BinaryOp,
+        /// Left register.
+        a: u32,
+        /// Right register.
+        b: u32,
+        /// Result dtype.
+        dtype: DType,
+    },
+    /// `cond ? a : b`.
+    Where {
+        /// Bool register.
+        cond: u32,
+        /// Register chosen where true.
+        a: u32,
+        /// Register chosen where false.
+        b: u32,
+        /// Result dtype.
+        dtype: DType,
+    },
+}
+
+impl Instr {
+    /// The dtype of the instruction's result.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Instr::Load { dtype, .. }
+            | Instr::Gen { dtype, .. }
+            | Instr::Const { dtype, .. }
+            | Instr::Cast { dtype, .. }
+            | Instr::Unary { dtype, .. }
+            | Instr::Binary { dtype, .. }
+            | Instr::Where { dtype, .. } => *dtype,
+        }
+    }
+}
+
+/// A fused elementwise program; the last instruction's register is the result.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    /// Instructions in evaluation order (operands refer to earlier instructions).
+    pub instrs: Vec<Instr>,
+}
+
+impl Program {
+    /// The result dtype.
+    pub fn dtype(&self) -> Option<DType> {
+        self.instrs.last().map(Instr::dtype)
+    }
+
+    /// Checks that every operand refers to an earlier instruction and every map exists.
+    pub fn validate(&self, maps: usize, inputs: usize) -> Result<(), String> {
+        if self.instrs.is_empty() {
+            return Err("empty program".into());
+        }
+        for (i, ins) in self.instrs.iter().enumerate() {
+            let regs: Vec<u32> = match ins {
+                Instr::Load { input, map, .. } => {
+                    if *input as usize >= inputs || *map as usize >= maps {
+                        return Err(format!(
+                            "instruction {i} reads input {input} / map {map} of {inputs} / {maps}"
+                        ));
+                    }
+                    vec![]
+                }
+                Instr::Gen { map, .. } => {
+                    if *map as usize >= maps {
+                        return Err(format!("instruction {i} uses map {map} of {maps}"));
+                    }
+                    vec![]
+                }
+                Instr::Const { .. } => vec![],
+                Instr::Cast { src, .. } | Instr::Unary { src, .. } => vec![*src],
+                Instr::Binary { a, b, .. } => vec![*a, *b],
+                Instr::Where { cond, a, b, .. } => vec![*cond, *a, *b],
+            };
+            if let Some(r) = regs.iter().find(|&&r| r as usize >= i) {
+                return Err(format!(
+                    "instruction {i} reads register {r} before it exists"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Interprets a program over one output chunk, block by block.
+pub(crate) struct Evaluator<'a> {
+    instrs: &'a [Instr],
+    inputs: Vec<Slice<'a>>,
+    layout: Layout,
+    direct: Vec<bool>,
+    regs: Vec<Block>,
+}
+
+fn max_offset(shape: &[usize], map: &Strided) -> u64 {
+    map.base
+        + shape
+            .iter()
+            .zip(&map.strides)
+            .map(|(&d, &s)| (d.saturating_sub(1)) as u64 * s)
+            .sum::<u64>()
+}
+
+fn gather(
+    src: Slice<'_>,
+    out: &mut Block,
+    at: usize,
+    len: usize,
+    offset: u64,
+    step: u64,
+) -> Result<(), String> {
+    macro_rules! arms {
+        ($($v:ident),*) => {
+            match (src, out) {
+                $((Slice::$v(s), Block::$v(o)) => {
+                    let o = &mut o[at..at + len];
+                    let off = offset as usize;
+                    match step {
+                        1 => o.copy_from_slice(&s[off..off + len]),
+                        0 => o.fill(s[off]),
+                        st => {
+                            for (k, x) in o.iter_mut().enumerate() {
+                                *x = s[off + k * st as usize];
+                            }
+                        }
+                    }
+                })*
+                (s, o) => return Err(format!("load of {} into {}", s.dtype(), o.dtype())),
+            }
+        };
+    }
+    arms!(Bool, U8, I32, I64, F32, F64);
+    Ok(())
+}
+
+impl<'a> Evaluator<'a> {
+    /// Prepares evaluation of `program` over an output chunk of `shape`, with one map per
+    /// leaf slot and the task's decoded inputs.
+    pub(crate) fn new(
+        program: &'a Program,
+        shape: &[usize],
+        maps: &[Strided],
+        inputs: Vec<Slice<'a>>,
+    ) -> Result<Evaluator<'a>, String> {
+        program.validate(maps.len(), inputs.len())?;
+        for (m, map) in maps.iter().enumerate() {
+            if map.strides.len() != shape.len() {
+                return Err(format!(
+                    "map {m} has {} strides for {} axes",
+                    map.strides.len(),
+                    shape.len()
+                ));
+            }
+        }
+        let layout = Layout::new(shape, maps);
+        let total = layout.total();
+        let mut direct = vec![false; program.instrs.len()];
+        let mut regs = Vec::with_capacity(program.instrs.len());
+        for (i, ins) in program.instrs.iter().enumerate() {
+            let len = BLOCK_ELEMS.min(total.max(1));
+            if let Instr::Load { input, map, dtype } = ins {
+                let src = inputs[*input as usize];
+                if src.dtype() != *dtype {
+                    return Err(format!(
+                        "input {input} has dtype {}, program expects {dtype}",
+                        src.dtype()
+                    ));
+                }
+                if total > 0 && max_offset(shape, &maps[*map as usize]) >= src.len() as u64 {
+                    return Err(format!(
+                        "input {input} has {} elements, too few for an output chunk of shape {shape:?}",
+                        src.len()
+                    ));
+                }
+                direct[i] = layout.is_identity(*map as usize) && src.len() == total;
+            }
+            let mut block = Block::new(ins.dtype(), if direct[i] { 0 } else { len });
+            if let Instr::Const { value, .. } = ins {
+                Generator::Full(*value).fill_block(&mut block, 0, len, 0, 0);
+            }
+            regs.push(block);
+        }
+        Ok(Evaluator {
+            instrs: &program.instrs,
+            inputs,
+            layout,
+            direct,
+            regs,
+        })
+    }
+
+    /// Number of output elements.
+    pub(crate) fn total(&self) -> usize {
+        self.layout.total()
+    }
+
+    /// Evaluates the output positions `start..start + len` (`len <= BLOCK_ELEMS`) and returns
+    /// the result values.
+    pub(crate) fn eval(&mut self, start: usize, len: usize) -> Result<Slice<'_>, String> {
+        let instrs = self.instrs;
+        for (i, ins) in instrs.iter().enumerate() {
+            if self.direct[i] {
+                continue;
+            }
+            let (done, rest) = self.regs.split_at_mut(i);
+            let out = &mut rest[0];
+            let inputs = &self.inputs;
+            let direct = &self.direct;
+            let operand = |r: u32| -> Slice<'_> {
+                let r = r as usize;
+                if direct[r] {
+                    match &instrs[r] {
+                        Instr::Load { input, .. } => inputs[*input as usize].sub(start, len),
+                        _ => done[r].slice(len),
+                    }
+                } else {
+                    done[r].slice(len)
+                }
+            };
+            match ins {
+                Instr::Load { input, map, .. } => {
+                    let src = inputs[*input as usize];
+                    let map = *map as usize;
+                    let step = self.layout.inner_stride(map);
+                    let mut res = Ok(());
+                    self.layout.for_each_segment(start, len, |p, n, offs| {
+                        if res.is_ok() {
+                            res = gather(src, out, p - start, n, offs[map], step);
+                        }
+                    });
+                    res?;
+                }
+                Instr::Gen { gen, map, .. } => {
+                    let map = *map as usize;
+                    let step = self.layout.inner_stride(map);
+                    self.layout.for_each_segment(start, len, |p, n, offs| {
+                        gen.fill_block(out, p - start, n, offs[map], step);
+                    });
+                }
+                Instr::Const { .. } => {}
+                Instr::Cast { src, .. } => math::cast(operand(*src), out),
+                Instr::Unary { op, src, .. } => math::unary(*op, operand(*src), out)?,
+                Instr::Binary { op, a, b, .. } => math::binary(*op, operand(*a), operand(*b), out)?,
+                Instr::Where { cond, a, b, .. } => {
+                    let c = match operand(*cond) {
+                        Slice::Bool(c) => c,
+                        other => return Err(format!("where condition of dtype {}", other.dtype())),
+                    };
+                    math::select(c, operand(*a), operand(*b), out)?
+                }
+            }
+        }
+        let last = instrs.len() - 1;
+        Ok(if self.direct[last] {
+            match &instrs[last] {
+                Instr::Load { input, .. } => self.inputs[*input as usize].sub(start, len),
+                _ => self.regs[last].slice(len),
+            }
+        } else {
+            self.regs[last].slice(len)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_streams_are_deterministic_and_distinct() {
+        assert_eq!(random_bits(1, 5), random_bits(1, 5));
+        assert_ne!(random_bits(1, 5), random_bits(2, 5));
+        assert_ne!(random_bits(1, 5), random_bits(1, 6));
+        let n = 20_000u64;
+        let mean: f64 = (0..n).map(|i| uniform01(7, i)).sum::<f64>() / n as f64;
+        assert!((mean - 0.5).abs() < 0.01, "{mean}");
+        let m: f64 = (0..n).map(|i| standard_normal(7, i)).sum::<f64>() / n as f64;
+        let v: f64 = (0..n).map(|i| standard_normal(7, i).powi(2)).sum::<f64>() / n as f64;
+        assert!(m.abs() < 0.03 && (v - 1.0).abs() < 0.05, "{m} {v}");
+    }
+
+    #[test]
+    fn program_fuses_load_and_constants_without_copying_the_input() {
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let program = Program {
+            instrs: vec![
+                Instr::Load {
+                    input: 0,
+                    map: 0,
+                    dtype: DType::F64,
+                },
+                Instr::Const {
+                    value: Scalar::Float(2.0),
+                    dtype: DType::F64,
+                },
+                Instr::Binary {
+                    op: BinaryOp::Mul,
+                    a: 0,
+                    b: 1,
+                    dtype: DType::F64,
+                },
+                Instr::Const {
+                    value: Scalar::Float(1.0),
+                    dtype: DType::F64,
+                },
+                Instr::Binary {
+                    op: BinaryOp::Add,
+                    a: 2,
+                    b: 3,
+                    dtype: DType::F64,
+                },
+            ],
+        };
+        let maps = vec![Strided::row_major(&[2, 5], &[false, false])];
+        let mut ev = Evaluator::new(&program, &[2, 5], &maps, vec![Slice::F64(&x)]).unwrap();
+        assert!(ev.direct[0]);
+        match ev.eval(3, 5).unwrap() {
+            Slice::F64(v) => assert_eq!(v, &[7.0, 9.0, 11.0, 13.0, 15.0]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_programs_are_refused() {
+        let p = Program {
+            instrs: vec![Instr::Cast {
+                src: 0,
+                dtype: DType::F64,
+            }],
+        };
+        assert!(p.validate(0, 0).is_err());
+        let p = Program {
+            instrs: vec![Instr::Load {
+                input: 1,
+                map: 0,
+                dtype: DType::F64,
+            }],
+        };
+        assert!(p.validate(1, 1).is_err());
+        assert!(Program::default().validate(0, 0).is_err());
+    }
+}

@@ -128,18 +128,18 @@ pub(crate) fn regrid(node: &NodeRef, blocks: Vec<Vec<usize>>) -> Result<NodeRef,
 }
 
 /// The broadcast shape of `nodes` and the nodes re-cut to one common chunking.
-fn unify(nodes: &[NodeRef]) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), ArrayError> {
+pub(crate) fn unify(nodes: &[NodeRef]) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), ArrayError> {
     let mut shape: Vec<usize> = Vec::new();
     for n in nodes {
         shape = broadcast_shapes(&shape, &n.shape)?;
     }
     let nd = shape.len();
     let mut blocks: Vec<Vec<usize>> = Vec::with_capacity(nd);
-    for i in 0..nd {
+    for (i, &len) in shape.iter().enumerate() {
         let mut acc: Option<Vec<usize>> = None;
         for n in nodes {
             let off = nd - n.ndim();
-            if i < off || n.shape[i - off] == 1 && shape[i] != 1 {
+            if i < off || n.shape[i - off] == 1 && len != 1 {
                 continue;
             }
             let b = n.grid.blocks(i - off);
@@ -148,7 +148,7 @@ fn unify(nodes: &[NodeRef]) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), Arr
                 Some(a) => common_blocks(&a, b),
             });
         }
-        blocks.push(acc.unwrap_or_else(|| vec![shape[i]]));
+        blocks.push(acc.unwrap_or_else(|| vec![len]));
     }
     let grid = ChunkGrid::from_blocks(&shape, blocks)?;
     let regridded = nodes

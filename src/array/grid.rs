@@ -108,7 +108,7 @@ fn split_axis(len: usize, size: usize) -> Vec<usize> {
         return vec![0];
     }
     let mut v = vec![size; len / size];
-    if len % size != 0 {
+    if !len.is_multiple_of(size) {
         v.push(len % size);
     }
     v
@@ -411,7 +411,7 @@ mod tests {
             .resolve(&[10_000, 10_000], DType::F64)
             .unwrap();
         let elems = g.blocks(0)[0] * g.blocks(1)[0];
-        assert!(elems <= 1000 && elems >= 900, "{elems}");
+        assert!((900..=1000).contains(&elems), "{elems}");
         let g = ChunkSpec::AutoBytes(8 * 1000)
             .resolve(&[3, 100_000], DType::F64)
             .unwrap();

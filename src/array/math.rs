@@ -509,17 +509,17 @@ mod tests {
 
     #[test]
     fn integer_powers() {
-        assert_eq!(3i64.pow(4), 81);
-        assert_eq!(2i32.pow(-1), 0);
-        assert_eq!((-1i64).pow(-3), -1);
-        assert_eq!(2u8.pow(9), 0);
+        assert_eq!(Num::pow(3i64, 4), 81);
+        assert_eq!(Num::pow(2i32, -1), 0);
+        assert_eq!(Num::pow(-1i64, -3), -1);
+        assert_eq!(Num::pow(2u8, 9), 0);
     }
 
     #[test]
     fn nan_propagating_minimum() {
-        assert!(f64::NAN.minimum(1.0).is_nan());
-        assert!(1.0f64.minimum(f64::NAN).is_nan());
-        assert_eq!(1.0f64.maximum(2.0), 2.0);
+        assert!(Num::minimum(f64::NAN, 1.0).is_nan());
+        assert!(Num::minimum(1.0f64, f64::NAN).is_nan());
+        assert_eq!(Num::maximum(1.0f64, 2.0), 2.0);
     }
 
     #[test]

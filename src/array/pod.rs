@@ -50,7 +50,7 @@ pod!(f64, f32, i64, i32, u8);
 /// `bytes` as a slice of `T` without copying, when the target is little-endian, `bytes` is
 /// aligned for `T` and its length is a multiple of `T`'s size; `None` otherwise.
 pub fn try_cast_slice<T: Pod>(bytes: &[u8]) -> Option<&[T]> {
-    if cfg!(target_endian = "big") || bytes.len() % size_of::<T>() != 0 {
+    if cfg!(target_endian = "big") || !bytes.len().is_multiple_of(size_of::<T>()) {
         return None;
     }
     if bytes.as_ptr().align_offset(std::mem::align_of::<T>()) != 0 {
@@ -110,7 +110,7 @@ impl AlignedBuf {
     /// `count` elements of `T` starting at byte `offset`, which must be a multiple of 64;
     /// `None` when the range is out of bounds or misaligned.
     pub fn typed_mut<T: Pod>(&mut self, offset: usize, count: usize) -> Option<&mut [T]> {
-        if offset % 64 != 0 {
+        if !offset.is_multiple_of(64) {
             return None;
         }
         let end = offset.checked_add(count.checked_mul(size_of::<T>())?)?;
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn misaligned_bytes_are_refused_and_copied() {
-        let mut raw = vec![0u8; 8 * 4 + 1];
+        let mut raw = [0u8; 8 * 4 + 1];
         for (i, x) in [1.0f64, 2.0, 3.0, 4.0].iter().enumerate() {
             raw[1 + 8 * i..1 + 8 * (i + 1)].copy_from_slice(&x.to_le_bytes());
         }

@@ -13,7 +13,10 @@ fn fused_sum(c: &mut Criterion) {
     g.bench_function("sum(ones*2+1) 4000x4000 chunks 1000", |b| {
         b.iter(|| {
             let a = Array::ones(&[n, n], DType::F64, [1000, 1000]).unwrap();
-            let s = ((&a * 2.0).unwrap() + 1.0).unwrap().sum(ReduceOptions::all()).unwrap();
+            let s = ((&a * 2.0).unwrap() + 1.0)
+                .unwrap()
+                .sum(ReduceOptions::all())
+                .unwrap();
             let v = s.compute_local_as::<f64>().unwrap();
             assert_eq!(v.sum(), 3.0 * (n * n) as f64);
         })
@@ -24,7 +27,10 @@ fn fused_sum(c: &mut Criterion) {
     g.bench_function("sum(sqrt(x*2+1)) in-memory 4000x4000", |b| {
         b.iter(|| {
             let y = ((&a * 2.0).unwrap() + 1.0).unwrap().sqrt().unwrap();
-            y.sum(ReduceOptions::all()).unwrap().compute_local().unwrap()
+            y.sum(ReduceOptions::all())
+                .unwrap()
+                .compute_local()
+                .unwrap()
         })
     });
     g.finish();

@@ -32,9 +32,20 @@ use crate::runtime::{Client, Future};
 /// let v = b.compute_local().unwrap();
 /// assert!(v.to_f64_vec().iter().all(|&x| x == 2.0));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Array {
     node: NodeRef,
+}
+
+impl std::fmt::Debug for Array {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Array")
+            .field("name", &self.name())
+            .field("dtype", &self.dtype())
+            .field("shape", &self.shape())
+            .field("chunks", &self.chunks().all_blocks())
+            .finish()
+    }
 }
 
 impl Array {

@@ -128,7 +128,9 @@ pub(crate) fn regrid(node: &NodeRef, blocks: Vec<Vec<usize>>) -> Result<NodeRef,
 }
 
 /// The broadcast shape of `nodes` and the nodes re-cut to one common chunking.
-pub(crate) fn unify(nodes: &[NodeRef]) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), ArrayError> {
+pub(crate) fn unify(
+    nodes: &[NodeRef],
+) -> Result<(Vec<usize>, ChunkGrid, Vec<NodeRef>), ArrayError> {
     let mut shape: Vec<usize> = Vec::new();
     for n in nodes {
         shape = broadcast_shapes(&shape, &n.shape)?;

@@ -15,7 +15,7 @@ use crate::array::error::ArrayError;
 use crate::array::lower::FusedArgs;
 use crate::array::pod::AlignedBuf;
 use crate::array::program::{Evaluator, BLOCK_ELEMS};
-use crate::array::{index, reduce, shape_ops};
+use crate::array::{index, linalg, reduce, reshape, scan, shape_ops, take};
 use crate::runtime::kernel::{Kernel, KernelContext, KernelError};
 
 /// Kernel names of the array layer.
@@ -34,6 +34,14 @@ pub mod names {
     pub const ASSEMBLE: &str = "tessera.array.assemble";
     /// Axes of a chunk permuted, added, removed or broadcast.
     pub const PERMUTE: &str = "tessera.array.permute";
+    /// Positions along one axis gathered from input chunks.
+    pub const TAKE: &str = "tessera.array.take";
+    /// An output chunk copied from flat ranges of input chunks (reshape).
+    pub const FLAT_ASSEMBLE: &str = "tessera.array.flat-assemble";
+    /// A cumulative scan of one chunk, or a carry between chunks.
+    pub const SCAN: &str = "tessera.array.scan";
+    /// A matrix block product, or a sum of block products.
+    pub const MATMUL: &str = "tessera.array.matmul";
 }
 
 fn fused(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
@@ -90,4 +98,11 @@ pub(crate) fn install(map: &mut HashMap<String, Kernel>) {
     map.insert(names::SLICE.into(), adapt(index::slice_kernel));
     map.insert(names::ASSEMBLE.into(), adapt(shape_ops::assemble_kernel));
     map.insert(names::PERMUTE.into(), adapt(shape_ops::permute_kernel));
+    map.insert(names::TAKE.into(), adapt(take::take_kernel));
+    map.insert(
+        names::FLAT_ASSEMBLE.into(),
+        adapt(reshape::flat_assemble_kernel),
+    );
+    map.insert(names::SCAN.into(), adapt(scan::scan_kernel));
+    map.insert(names::MATMUL.into(), adapt(linalg::matmul_kernel));
 }

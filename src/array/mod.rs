@@ -12,6 +12,7 @@
 #[allow(clippy::module_inception)]
 mod array;
 mod block;
+mod blockwise;
 pub mod chunk;
 mod creation;
 pub mod data;
@@ -22,6 +23,7 @@ mod fuse;
 pub mod grid;
 mod index;
 pub mod kernels;
+mod linalg;
 mod local;
 mod lower;
 mod math;
@@ -30,7 +32,10 @@ pub mod ops;
 pub(crate) mod pod;
 pub mod program;
 mod reduce;
+mod reshape;
+mod scan;
 mod shape_ops;
+mod take;
 mod walker;
 
 pub use array::{Array, PersistedArray};

@@ -32,6 +32,16 @@ pub(crate) enum ShapeOp {
     Squeeze { map: Vec<Option<usize>> },
     /// Broadcast to the node's shape (input aligned to the last axes).
     BroadcastTo,
+    /// Positions `indices` along `axis`.
+    Take { axis: usize, indices: Vec<usize> },
+    /// Row-major reshape of an input cut into leading-axis ranges.
+    Reshape,
+    /// A registered kernel applied chunk by chunk.
+    MapBlocks { kernel: String, args: Vec<u8> },
+    /// Cumulative sum or product along `axis`.
+    Scan { axis: usize, prod: bool },
+    /// Matrix product of two 2-d inputs.
+    MatMul,
 }
 
 impl ShapeOp {
@@ -39,8 +49,14 @@ impl ShapeOp {
         match self {
             ShapeOp::Transpose { .. } => "transpose",
             ShapeOp::Concatenate { .. } => "concatenate",
-            ShapeOp::Squeeze { .. } => "reshape",
+            ShapeOp::Squeeze { .. } => "squeeze",
             ShapeOp::BroadcastTo => "broadcast_to",
+            ShapeOp::Take { .. } => "take",
+            ShapeOp::Reshape => "reshape",
+            ShapeOp::MapBlocks { .. } => "map_blocks",
+            ShapeOp::Scan { prod: false, .. } => "cumsum",
+            ShapeOp::Scan { prod: true, .. } => "cumprod",
+            ShapeOp::MatMul => "matmul",
         }
     }
 }
@@ -212,6 +228,17 @@ pub(crate) fn lower(
                 );
             }
         }
+        ShapeOp::Take { axis, indices } => {
+            crate::array::take::lower(low, node, &inputs[0], *axis, indices, chunks)?
+        }
+        ShapeOp::Reshape => crate::array::reshape::lower(low, node, &inputs[0], chunks)?,
+        ShapeOp::MapBlocks { kernel, args } => {
+            crate::array::blockwise::lower(low, node, inputs, kernel, args, chunks)?
+        }
+        ShapeOp::Scan { axis, prod } => {
+            crate::array::scan::lower(low, node, &inputs[0], *axis, *prod, chunks)?
+        }
+        ShapeOp::MatMul => crate::array::linalg::lower(low, node, &inputs[0], &inputs[1], chunks)?,
         ShapeOp::Concatenate { axis } => {
             // Output blocks along `axis` are the inputs' blocks one after another.
             let mut owner = Vec::new();

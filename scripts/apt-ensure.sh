@@ -12,11 +12,12 @@ set -euo pipefail
 tag=${APT_ENSURE_TAG:-apt}
 [ $# -gt 0 ] || { echo "usage: $0 PKG..." >&2; exit 2; }
 
-is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 has_candidate() { local c; c=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/{print $2}'); [ -n "$c" ] && [ "$c" != "(none)" ]; }
 
 missing=()
-for p in "$@"; do is_installed "$p" || missing+=("$p"); done
+# one dpkg-query for all (a package dpkg never heard of is simply not listed)
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '/ install ok installed$/{print $1}' || true)
+for p in "$@"; do grep -qx -- "$p" <<<"$installed" || missing+=("$p"); done
 [ ${#missing[@]} -gt 0 ] || exit 0
 
 if [ "$(id -u)" != 0 ]; then

@@ -47,11 +47,13 @@ step() { echo "[install] $*"; }
 fail() { echo "[install] ERROR: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- system check
-os_id= os_version= os_name=unknown
-if [ -r /etc/os-release ]; then
-  os_id=$(. /etc/os-release && echo "${ID:-}")
-  os_version=$(. /etc/os-release && echo "${VERSION_ID:-}")
-  os_name=$(. /etc/os-release && echo "${PRETTY_NAME:-$ID}")
+OS_RELEASE=${TESSERA_OS_RELEASE:-/etc/os-release}   # override only to test this check
+os_id='' os_version='' os_name=unknown
+# shellcheck disable=SC1090  # a variable path, read in subshells
+if [ -r "$OS_RELEASE" ]; then
+  os_id=$(. "$OS_RELEASE" && echo "${ID:-}")
+  os_version=$(. "$OS_RELEASE" && echo "${VERSION_ID:-}")
+  os_name=$(. "$OS_RELEASE" && echo "${PRETTY_NAME:-$ID}")
 fi
 if [ "$os_id" = debian ] && [ "$os_version" = 12 ]; then
   step "system: $os_name (supported)"
@@ -111,8 +113,9 @@ rust_version() { rustc --version 2>/dev/null | awk '{print $2}'; }
 if ! command -v cargo >/dev/null || ! command -v rustc >/dev/null; then
   if command -v rustup >/dev/null; then
     step "Rust: no toolchain; rustup toolchain install stable"
-    rustup toolchain install stable --profile minimal && rustup default stable \
-      || fail "rustup could not install a toolchain (is static.rust-lang.org reachable?). Install Rust >= $MIN_RUST by hand."
+    if ! { rustup toolchain install stable --profile minimal && rustup default stable; }; then
+      fail "rustup could not install a toolchain (is static.rust-lang.org reachable?). Install Rust >= $MIN_RUST by hand."
+    fi
   else
     step "Rust: no toolchain; installing rustup from https://sh.rustup.rs"
     if ! curl --proto '=https' --tlsv1.2 -sSf --max-time 60 https://sh.rustup.rs -o /tmp/rustup-init.sh; then
@@ -129,7 +132,9 @@ v=$(rust_version)
 if ! version_ge "$v" "$MIN_RUST"; then
   if command -v rustup >/dev/null; then
     step "Rust: rustc $v < $MIN_RUST; rustup update stable"
-    rustup update stable && rustup default stable || fail "rustup update failed; install Rust >= $MIN_RUST by hand"
+    if ! { rustup update stable && rustup default stable; }; then
+      fail "rustup update failed (is static.rust-lang.org reachable?); install Rust >= $MIN_RUST by hand"
+    fi
     v=$(rust_version)
     version_ge "$v" "$MIN_RUST" || fail "rustc is still $v after rustup update; need >= $MIN_RUST"
   else

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # test-env.sh -- environment for the test suite; source it: `. scripts/test-env.sh`.
 # scripts/test.sh sources it; source it yourself to run single tests the same way, e.g.
 #   . scripts/test-env.sh && cargo nextest run --test batch_slurm

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tessera::core::TaskKey;
-use tessera::protocol::{AuthError, Frame, Message, Secret};
+use tessera::protocol::frame_codec::MAX_PAYLOAD_COUNT;
+use tessera::protocol::{AuthError, Frame, FrameError, Message, Secret};
 use tessera::transport::{
     interface_address, Address, Connection, FrameReceiver, FrameSender, Listener, TransportError,
 };
@@ -439,6 +440,23 @@ fn tcp_connect_waits_for_a_listener_that_starts_late() {
         .join()
         .expect("client thread")
         .expect("the client retried until the listener came");
+}
+
+#[test]
+fn tcp_refuses_to_send_a_frame_over_the_limits() {
+    let ((tx, _client_rx), (_server_tx, mut rx)) = split_pair(Kind::Tcp);
+    let mut too_many = Frame::new();
+    too_many.payloads = vec![Bytes::new(); MAX_PAYLOAD_COUNT as usize + 1];
+    match tx.send(too_many) {
+        Err(TransportError::Frame(FrameError::TooLarge(reason))) => {
+            assert!(reason.contains(&MAX_PAYLOAD_COUNT.to_string()), "{reason}");
+        }
+        other => panic!("expected a too-large error, got {other:?}"),
+    }
+    // The connection is still usable.
+    tx.send(finished("after".into(), 1))
+        .expect("send after a refused frame");
+    assert_eq!(rx.recv().expect("recv"), Some(finished("after".into(), 1)));
 }
 
 #[test]

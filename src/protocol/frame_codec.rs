@@ -32,11 +32,22 @@ const FIXED_HEADER_LEN: usize = 8;
 const FIRST_READ_STEP: usize = 1 << 20;
 
 /// Encode `frame` to `writer`: header and control bytes in one write, then each payload as its
-/// own raw slice. Does not flush.
+/// own raw slice. Does not flush. A frame over the limits is an
+/// [`io::ErrorKind::InvalidInput`] error and nothing is written.
 pub fn write_frame<W: Write>(writer: &mut W, frame: &Frame) -> io::Result<()> {
-    let head = encode_head(frame)?;
-    writer.write_all(&head)?;
-    for payload in &frame.payloads {
+    let head = encode_frame_head(frame)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    write_encoded_frame(writer, &head, &frame.payloads)
+}
+
+/// Write a frame whose head came from [`encode_frame_head`], followed by its payloads.
+pub fn write_encoded_frame<W: Write>(
+    writer: &mut W,
+    head: &[u8],
+    payloads: &[Bytes],
+) -> io::Result<()> {
+    writer.write_all(head)?;
+    for payload in payloads {
         writer.write_all(payload)?;
     }
     Ok(())
@@ -44,40 +55,35 @@ pub fn write_frame<W: Write>(writer: &mut W, frame: &Frame) -> io::Result<()> {
 
 /// Encode `frame` into a new buffer (for tests and for callers that need the bytes).
 pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, FrameError> {
-    let mut buffer = encode_head(frame)?;
+    let mut buffer = encode_frame_head(frame)?;
     for payload in &frame.payloads {
         buffer.extend_from_slice(payload);
     }
     Ok(buffer)
 }
 
-/// The header and control section of `frame`.
-fn encode_head(frame: &Frame) -> io::Result<Vec<u8>> {
+/// The header and control section of `frame` (everything but the payload bytes), or
+/// [`FrameError::TooLarge`] when the frame exceeds the limits a reader accepts.
+pub fn encode_frame_head(frame: &Frame) -> Result<Vec<u8>, FrameError> {
     let control = postcard::to_stdvec(&frame.messages)
-        .map_err(|e| io::Error::other(format!("cannot encode frame messages: {e}")))?;
+        .map_err(|e| FrameError::TooLarge(format!("cannot encode the messages: {e}")))?;
     let control_len = u32::try_from(control.len())
         .ok()
         .filter(|len| *len <= MAX_CONTROL_LEN)
         .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "frame control section is {} bytes, more than the limit of {MAX_CONTROL_LEN}",
-                    control.len()
-                ),
-            )
+            FrameError::TooLarge(format!(
+                "the messages take {} bytes, more than the limit of {MAX_CONTROL_LEN}",
+                control.len()
+            ))
         })?;
     let payload_count = u32::try_from(frame.payloads.len())
         .ok()
         .filter(|count| *count <= MAX_PAYLOAD_COUNT)
         .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "frame has {} payloads, more than the limit of {MAX_PAYLOAD_COUNT}",
-                    frame.payloads.len()
-                ),
-            )
+            FrameError::TooLarge(format!(
+                "{} payloads, more than the limit of {MAX_PAYLOAD_COUNT}",
+                frame.payloads.len()
+            ))
         })?;
     let mut head = Vec::with_capacity(FIXED_HEADER_LEN + 8 * frame.payloads.len() + control.len());
     head.extend_from_slice(&control_len.to_le_bytes());
@@ -335,6 +341,20 @@ mod tests {
             read_frame(&mut &frame[..]),
             Err(FrameError::Io(_))
         ));
+    }
+
+    #[test]
+    fn frames_over_the_limits_are_not_encoded() {
+        let mut frame = Frame::new();
+        frame.payloads = vec![Bytes::new(); MAX_PAYLOAD_COUNT as usize + 1];
+        assert!(matches!(
+            encode_frame_head(&frame),
+            Err(FrameError::TooLarge(_))
+        ));
+        let mut written = Vec::new();
+        let error = write_frame(&mut written, &frame).expect_err("too many payloads");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        assert!(written.is_empty());
     }
 
     #[test]

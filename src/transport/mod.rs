@@ -205,7 +205,11 @@ enum SenderKind {
 
 impl FrameSender {
     /// Queue a frame; never blocks on the network. After [`FrameSender::close`] or a failed
-    /// write this returns [`TransportError::Closed`].
+    /// write this returns [`TransportError::Closed`]. Over TCP a frame beyond the codec limits
+    /// ([`crate::protocol::frame_codec::MAX_CONTROL_LEN`] bytes of messages,
+    /// [`crate::protocol::frame_codec::MAX_PAYLOAD_COUNT`] payloads) is refused with
+    /// [`crate::protocol::FrameError::TooLarge`]; in-process frames are not encoded and have
+    /// no such limit.
     pub fn send(&self, frame: Frame) -> Result<(), TransportError> {
         match &self.kind {
             SenderKind::Tcp(sender) => sender.send(frame),
@@ -234,7 +238,9 @@ enum ReceiverKind {
 }
 
 impl FrameReceiver {
-    /// Next frame; `Ok(None)` when the peer closed the connection cleanly.
+    /// Next frame; `Ok(None)` when the peer closed the connection cleanly. After an error the
+    /// stream cannot be trusted any more and every later call returns
+    /// [`TransportError::Closed`].
     pub fn recv(&mut self) -> Result<Option<Frame>, TransportError> {
         match &mut self.kind {
             ReceiverKind::Tcp(receiver) => receiver.recv(),

@@ -13,7 +13,9 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 
-use crate::protocol::frame_codec::{read_frame, write_frame};
+use bytes::Bytes;
+
+use crate::protocol::frame_codec::{encode_frame_head, read_frame, write_encoded_frame};
 use crate::protocol::{Frame, FrameError};
 
 use super::TransportError;
@@ -22,7 +24,8 @@ use super::TransportError;
 const SOCKET_BUFFER_BYTES: usize = 64 * 1024;
 
 enum WriterCommand {
-    Send(Frame),
+    /// A frame, its head already encoded by the sending thread.
+    Send { head: Vec<u8>, payloads: Vec<Bytes> },
     /// Flush, shut down the write half, then drop the acknowledgement sender.
     Close(Sender<()>),
 }
@@ -43,6 +46,9 @@ pub(super) struct TcpSender {
 pub(super) struct TcpReceiver {
     /// The buffered read half, or why there is none.
     reader: Result<BufReader<TcpStream>, String>,
+    /// Set after a read error: the byte stream has lost its frame boundaries, so every later
+    /// `recv` reports [`TransportError::Closed`] instead of decoding garbage.
+    failed: bool,
 }
 
 /// Start the writer thread for `stream` and return both halves.
@@ -68,17 +74,29 @@ pub(super) fn split(stream: TcpStream, peer: String) -> (TcpSender, TcpReceiver)
     let sender = TcpSender {
         shared: Arc::new(SenderShared { queue, closed }),
     };
-    (sender, TcpReceiver { reader })
+    (
+        sender,
+        TcpReceiver {
+            reader,
+            failed: false,
+        },
+    )
 }
 
 impl TcpSender {
+    /// Encode the frame's head here (so encoding errors reach the caller and encoding work is
+    /// spread over the sending threads) and queue it for the writer.
     pub(super) fn send(&self, frame: Frame) -> Result<(), TransportError> {
         if self.shared.closed.load(Ordering::Acquire) {
             return Err(TransportError::Closed);
         }
+        let head = encode_frame_head(&frame)?;
         self.shared
             .queue
-            .send(WriterCommand::Send(frame))
+            .send(WriterCommand::Send {
+                head,
+                payloads: frame.payloads,
+            })
             .map_err(|_| TransportError::Closed)
     }
 
@@ -97,10 +115,17 @@ impl TcpSender {
 
 impl TcpReceiver {
     pub(super) fn recv(&mut self) -> Result<Option<Frame>, TransportError> {
-        match &mut self.reader {
-            Ok(reader) => Ok(read_frame(reader)?),
-            Err(reason) => Err(FrameError::Io(io::Error::other(reason.clone())).into()),
+        if self.failed {
+            return Err(TransportError::Closed);
         }
+        let received = match &mut self.reader {
+            Ok(reader) => read_frame(reader),
+            Err(reason) => Err(FrameError::Io(io::Error::other(reason.clone()))),
+        };
+        if received.is_err() {
+            self.failed = true;
+        }
+        Ok(received?)
     }
 }
 
@@ -136,7 +161,9 @@ fn drain_commands<W: Write>(
     while let Ok(mut command) = commands.recv() {
         loop {
             match command {
-                WriterCommand::Send(frame) => write_frame(out, &frame)?,
+                WriterCommand::Send { head, payloads } => {
+                    write_encoded_frame(out, &head, &payloads)?
+                }
                 WriterCommand::Close(done) => return Ok(Some(done)),
             }
             command = match commands.try_recv() {

@@ -355,6 +355,21 @@ conformance_suite!(
     binding_a_taken_address_fails,
 );
 
+#[test]
+fn handles_can_move_between_threads() {
+    fn shareable<T: Send + Sync>() -> bool {
+        true
+    }
+    fn movable<T: Send>() -> bool {
+        true
+    }
+    assert!(shareable::<Listener>());
+    assert!(shareable::<tessera::transport::ListenerCloser>());
+    assert!(shareable::<FrameSender>());
+    assert!(movable::<Connection>());
+    assert!(movable::<FrameReceiver>());
+}
+
 // ---- TCP only
 
 #[test]
@@ -381,10 +396,10 @@ fn tcp_garbage_client_is_refused_and_accept_continues() {
         let mut hello = [0u8; 44];
         stream.read_exact(&mut hello).expect("server hello");
         assert_eq!(&hello[..8], b"TESSERA\0");
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            .expect("write garbage");
-        stream.write_all(&[0u8; 64]).expect("write more garbage");
+        // One write, so it is all sent before the listener reads and hangs up.
+        let mut garbage = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec();
+        garbage.resize(128, 0);
+        stream.write_all(&garbage).expect("write garbage");
         stream
     });
     match listener.accept() {

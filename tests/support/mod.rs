@@ -2,3 +2,4 @@
 #![allow(dead_code)]
 
 pub mod arbitrary_frames;
+pub mod simulation;

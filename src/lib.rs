@@ -10,11 +10,13 @@
 //! - [`transport`]: TCP and in-process connections carrying frames.
 //! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
 //!   transports and the core.
+//! - [`store`]: the worker's chunk store, spilling to node-local disk.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 
 pub mod core;
 pub mod deploy;
 pub mod protocol;
+pub mod store;
 pub mod transport;
 pub mod units;

@@ -47,11 +47,17 @@ impl Secret {
 }
 
 /// Run the accepting side of the handshake.
-pub fn server_handshake<S: Read + Write>(_stream: &mut S, _secret: &Secret) -> Result<(), AuthError> {
+pub fn server_handshake<S: Read + Write>(
+    _stream: &mut S,
+    _secret: &Secret,
+) -> Result<(), AuthError> {
     todo!()
 }
 
 /// Run the connecting side of the handshake.
-pub fn client_handshake<S: Read + Write>(_stream: &mut S, _secret: &Secret) -> Result<(), AuthError> {
+pub fn client_handshake<S: Read + Write>(
+    _stream: &mut S,
+    _secret: &Secret,
+) -> Result<(), AuthError> {
     todo!()
 }

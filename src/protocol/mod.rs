@@ -11,8 +11,7 @@ pub mod message;
 pub use auth::{AuthError, Secret};
 pub use frame::{Frame, FrameError};
 pub use message::{
-    ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics,
-    WorkerRegistration,
+    ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
 
 /// Version of the wire protocol; peers with another version are refused at the handshake.

@@ -115,7 +115,9 @@ impl MemoryConfig {
             return Err(MemoryConfigError::ZeroLimit);
         }
         if !(0.0..1.0).contains(&self.resume_margin) {
-            return Err(MemoryConfigError::ResumeMarginOutOfRange(self.resume_margin));
+            return Err(MemoryConfigError::ResumeMarginOutOfRange(
+                self.resume_margin,
+            ));
         }
         let named = self.named_fractions();
         for (key, value) in named {
@@ -193,12 +195,32 @@ mod tests {
     #[test]
     fn out_of_range_fraction_names_the_key() {
         for (cfg, key) in [
-            (MemoryConfig { target: Some(0.0), ..MemoryConfig::default() }, "target"),
-            (MemoryConfig { spill: Some(1.5), ..MemoryConfig::default() }, "spill"),
-            (MemoryConfig { terminate: Some(f64::NAN), ..MemoryConfig::default() }, "terminate"),
+            (
+                MemoryConfig {
+                    target: Some(0.0),
+                    ..MemoryConfig::default()
+                },
+                "target",
+            ),
+            (
+                MemoryConfig {
+                    spill: Some(1.5),
+                    ..MemoryConfig::default()
+                },
+                "spill",
+            ),
+            (
+                MemoryConfig {
+                    terminate: Some(f64::NAN),
+                    ..MemoryConfig::default()
+                },
+                "terminate",
+            ),
         ] {
             let err = cfg.validate().unwrap_err();
-            assert!(matches!(err, MemoryConfigError::FractionOutOfRange { key: k, .. } if k == key));
+            assert!(
+                matches!(err, MemoryConfigError::FractionOutOfRange { key: k, .. } if k == key)
+            );
             assert!(err.to_string().contains(key), "{err}");
         }
     }
@@ -226,7 +248,10 @@ mod tests {
 
     #[test]
     fn zero_limit_and_no_limit() {
-        let zero = MemoryConfig { limit: Some(0), ..MemoryConfig::default() };
+        let zero = MemoryConfig {
+            limit: Some(0),
+            ..MemoryConfig::default()
+        };
         assert_eq!(zero.validate(), Err(MemoryConfigError::ZeroLimit));
         let none = MemoryConfig::default();
         none.validate().unwrap();

@@ -183,7 +183,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn order(lru: &LruOrder) -> Vec<String> {
-        lru.iter_least_recent().map(|(k, _)| k.to_string()).collect()
+        lru.iter_least_recent()
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 
     #[test]

@@ -240,7 +240,8 @@ impl MemoryManager {
         self.spilling_bytes -= nbytes;
         self.spilled_bytes += nbytes;
         self.spilled_disk_bytes += disk_bytes;
-        self.spilled.insert(key.clone(), SpilledChunk { nbytes, disk_bytes });
+        self.spilled
+            .insert(key.clone(), SpilledChunk { nbytes, disk_bytes });
         self.spill_count += 1;
         if let Some(batch) = &mut self.rss_batch {
             if batch.outstanding.remove(&key) {
@@ -429,9 +430,7 @@ impl MemoryManager {
             return;
         }
         let goal = self.levels.target.unwrap_or(spill);
-        let need = rss
-            .saturating_sub(goal)
-            .saturating_sub(self.spilling_bytes);
+        let need = rss.saturating_sub(goal).saturating_sub(self.spilling_bytes);
         if need == 0 {
             return;
         }

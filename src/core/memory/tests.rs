@@ -42,7 +42,10 @@ impl Harness {
     }
 
     fn store(&mut self, key: &str, nbytes: u64) -> Vec<MemoryAction> {
-        self.ev(MemoryEvent::Stored { key: k(key), nbytes })
+        self.ev(MemoryEvent::Stored {
+            key: k(key),
+            nbytes,
+        })
     }
 
     fn rss(&mut self, rss_bytes: u64) -> Vec<MemoryAction> {
@@ -50,7 +53,10 @@ impl Harness {
     }
 
     fn spilled(&mut self, key: &str, nbytes_on_disk: u64) -> Vec<MemoryAction> {
-        self.ev(MemoryEvent::Spilled { key: k(key), nbytes_on_disk })
+        self.ev(MemoryEvent::Spilled {
+            key: k(key),
+            nbytes_on_disk,
+        })
     }
 }
 
@@ -84,7 +90,10 @@ fn target_spills_least_recently_used_after_touches() {
     // 600 is not above target (600); 700 is: spill the LRU chunk, now "c".
     assert!(h.store("f", 100).is_empty());
     let actions = h.store("g", 100);
-    assert_eq!(spill_keys(&actions), vec![(vec!["c".to_string()], SpillCause::Target)]);
+    assert_eq!(
+        spill_keys(&actions),
+        vec![(vec!["c".to_string()], SpillCause::Target)]
+    );
     // A big chunk pushes several out, in LRU order.
     let actions = h.store("h", 250);
     assert_eq!(
@@ -96,7 +105,10 @@ fn target_spills_least_recently_used_after_touches() {
     assert_eq!(m.spilling_bytes, 400);
     assert!(h.spilled("c", 40).is_empty());
     let m = h.mm.metrics();
-    assert_eq!((m.spilled_chunks, m.spilled_bytes, m.spilled_disk_bytes), (1, 100, 40));
+    assert_eq!(
+        (m.spilled_chunks, m.spilled_bytes, m.spilled_disk_bytes),
+        (1, 100, 40)
+    );
     assert_eq!(m.memory_bytes, 850);
     assert_eq!(m.spill_count, 1);
 }
@@ -107,7 +119,10 @@ fn no_double_spill_while_confirmations_are_pending() {
     h.store("a", 300);
     h.store("b", 300);
     let first = h.store("c", 100);
-    assert_eq!(spill_keys(&first), vec![(vec!["a".into()], SpillCause::Target)]);
+    assert_eq!(
+        spill_keys(&first),
+        vec![(vec!["a".into()], SpillCause::Target)]
+    );
     // Unrelated events before the confirmation must not ask for "a" again or for more.
     assert!(h.ev(MemoryEvent::Tick).is_empty());
     assert!(h.ev(MemoryEvent::Accessed { key: k("b") }).is_empty());
@@ -125,7 +140,10 @@ fn unspill_makes_chunk_most_recent_and_may_push_others_out() {
     let actions = h.ev(MemoryEvent::Unspilled { key: k("a") });
     assert_eq!(spill_keys(&actions)[0].0, vec!["b".to_string()]);
     let m = h.mm.metrics();
-    assert_eq!((m.unspill_count, m.spilled_chunks, m.spilled_disk_bytes), (1, 0, 0));
+    assert_eq!(
+        (m.unspill_count, m.spilled_chunks, m.spilled_disk_bytes),
+        (1, 0, 0)
+    );
 }
 
 #[test]
@@ -137,9 +155,15 @@ fn removed_or_restored_during_spill_ignores_the_confirmation() {
     h.ev(MemoryEvent::Removed { key: k("a") });
     assert!(h.spilled("a", 300).is_empty());
     let m = h.mm.metrics();
-    assert_eq!((m.memory_bytes, m.spilled_chunks, m.spilling_bytes), (400, 0, 0));
+    assert_eq!(
+        (m.memory_bytes, m.spilled_chunks, m.spilling_bytes),
+        (400, 0, 0)
+    );
     h.store("d", 300);
-    h.ev(MemoryEvent::Stored { key: k("b"), nbytes: 10 });
+    h.ev(MemoryEvent::Stored {
+        key: k("b"),
+        nbytes: 10,
+    });
     h.spilled("b", 300);
     assert_eq!(h.mm.metrics().spilled_chunks, 0);
 }
@@ -167,7 +191,10 @@ fn rss_spill_batches_are_spaced_and_capped() {
     assert!(spill_keys(&h.at_ms(10).rss(800)).is_empty());
     assert!(spill_keys(&h.at_ms(50).rss(800)).is_empty());
     let actions = h.at_ms(110).rss(800);
-    assert_eq!(spill_keys(&actions)[0].0, vec!["c2".to_string(), "c3".to_string()]);
+    assert_eq!(
+        spill_keys(&actions)[0].0,
+        vec!["c2".to_string(), "c3".to_string()]
+    );
 }
 
 #[test]
@@ -230,7 +257,10 @@ fn pause_and_resume_with_hysteresis() {
     let actions = h.rss(810);
     assert_eq!(
         actions,
-        vec![MemoryAction::Pause { memory_bytes: 810, pause_bytes: 800 }]
+        vec![MemoryAction::Pause {
+            memory_bytes: 810,
+            pause_bytes: 800
+        }]
     );
     assert!(h.mm.is_paused());
     // Hovering around pause and between resume (700) and pause: no flapping.
@@ -253,7 +283,13 @@ fn managed_bytes_alone_can_pause() {
     });
     h.store("a", 500);
     let actions = h.store("b", 400);
-    assert!(matches!(actions[..], [MemoryAction::Pause { memory_bytes: 900, .. }]));
+    assert!(matches!(
+        actions[..],
+        [MemoryAction::Pause {
+            memory_bytes: 900,
+            ..
+        }]
+    ));
     let actions = h.ev(MemoryEvent::Removed { key: k("b") });
     assert_eq!(actions, vec![MemoryAction::Resume { memory_bytes: 500 }]);
 }
@@ -309,7 +345,9 @@ fn max_spill_cap_stops_spilling_until_space_is_freed() {
     // The cap is reached: storing more asks for no spill but reports the disk full, once.
     let actions = h.store("f", 10);
     assert!(spill_keys(&actions).is_empty());
-    assert!(matches!(&actions[..], [MemoryAction::DiskFull { reason }] if reason.contains("max_spill=200")));
+    assert!(
+        matches!(&actions[..], [MemoryAction::DiskFull { reason }] if reason.contains("max_spill=200"))
+    );
     assert!(h.mm.metrics().disk_full);
     let actions = h.at_ms(60_000).store("g", 10);
     assert!(actions.is_empty(), "{actions:?}");
@@ -326,11 +364,21 @@ fn spill_failure_keeps_chunk_and_retries_later() {
     h.store("b", 300);
     let actions = h.at_ms(0).store("c", 100);
     assert_eq!(spill_keys(&actions)[0].0, vec!["a".to_string()]);
-    let reason = SpillFailure::NoSpace { message: "/scratch/x: No space left on device".into() };
-    let actions = h.ev(MemoryEvent::SpillFailed { key: k("a"), reason });
-    assert!(matches!(&actions[..], [MemoryAction::DiskFull { reason }] if reason.contains("/scratch/x")));
+    let reason = SpillFailure::NoSpace {
+        message: "/scratch/x: No space left on device".into(),
+    };
+    let actions = h.ev(MemoryEvent::SpillFailed {
+        key: k("a"),
+        reason,
+    });
+    assert!(
+        matches!(&actions[..], [MemoryAction::DiskFull { reason }] if reason.contains("/scratch/x"))
+    );
     let m = h.mm.metrics();
-    assert_eq!((m.memory_bytes, m.spill_failures, m.spilling_bytes), (700, 1, 0));
+    assert_eq!(
+        (m.memory_bytes, m.spill_failures, m.spilling_bytes),
+        (700, 1, 0)
+    );
     // No retry before disk_full_retry (10 s)...
     assert!(spill_keys(&h.at_ms(5_000).ev(MemoryEvent::Tick)).is_empty());
     // ...then the same chunk, still the coldest, is tried again.

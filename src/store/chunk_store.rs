@@ -73,8 +73,10 @@ pub struct StoreMetrics {
     pub spilled_bytes: u64,
     /// Chunks on disk.
     pub spilled_chunks: usize,
-    /// Bytes the spill files take.
+    /// Bytes the spill files take (including deleted chunks not yet compacted away).
     pub disk_bytes: u64,
+    /// Bytes of the spilled chunks as stored (after compression): what `max_spill` limits.
+    pub live_disk_bytes: u64,
     /// Payload bytes written to disk since start.
     pub bytes_written: u64,
     /// Payload bytes read from disk since start.
@@ -160,6 +162,7 @@ pub struct ChunkStore {
     index: Mutex<Index>,
     backend: Mutex<SpillBackend>,
     disk_bytes: AtomicU64,
+    live_disk_bytes: AtomicU64,
     filesystem_warning: Option<String>,
     // Last: dropped after the backend's open files.
     dir: SpillDir,
@@ -179,6 +182,7 @@ impl ChunkStore {
             config,
             index: Mutex::new(Index::default()),
             disk_bytes: AtomicU64::new(0),
+            live_disk_bytes: AtomicU64::new(0),
             filesystem_warning,
             dir,
         })
@@ -346,6 +350,7 @@ impl ChunkStore {
     pub fn metrics(&self) -> StoreMetrics {
         let mut m = lock(&self.index).metrics.clone();
         m.disk_bytes = self.disk_bytes.load(Ordering::Relaxed);
+        m.live_disk_bytes = self.live_disk_bytes.load(Ordering::Relaxed);
         m
     }
 
@@ -376,8 +381,7 @@ impl ChunkStore {
         }
         // Frees queued by removals and unspills while this batch was being written.
         self.take_pending_frees(&mut backend);
-        self.disk_bytes
-            .store(backend.disk_bytes(), Ordering::Relaxed);
+        self.publish_disk_usage(&backend);
         report
     }
 
@@ -430,7 +434,7 @@ impl ChunkStore {
             let encoded = codec::encode(&job.value, self.config.compression);
             let len = encoded.payload.len() as u64;
             if let Some(cap) = self.config.max_spill {
-                if backend.disk_bytes() + batch_bytes + len > cap {
+                if backend.live_bytes() + batch_bytes + len > cap {
                     outcomes.push(Some(Err(SpillFailure::CapReached { max_spill: cap })));
                     continue;
                 }
@@ -531,6 +535,7 @@ impl ChunkStore {
         let Some(segment) = backend.compaction_candidate() else {
             return;
         };
+        backend.seal(segment);
         let movers: Vec<(TaskKey, DiskRecord)> = lock(&self.index)
             .entries
             .iter()
@@ -569,13 +574,19 @@ impl ChunkStore {
         }
     }
 
+    fn publish_disk_usage(&self, backend: &SpillBackend) {
+        self.disk_bytes
+            .store(backend.disk_bytes(), Ordering::Relaxed);
+        self.live_disk_bytes
+            .store(backend.live_bytes(), Ordering::Relaxed);
+    }
+
     fn take_pending_frees(&self, backend: &mut SpillBackend) {
         let frees = std::mem::take(&mut lock(&self.index).pending_frees);
         for loc in &frees {
             backend.free(loc);
         }
-        self.disk_bytes
-            .store(backend.disk_bytes(), Ordering::Relaxed);
+        self.publish_disk_usage(&backend);
     }
 
     /// Free queued disk ranges now if the backend is idle; otherwise the running spill will.
@@ -600,14 +611,6 @@ impl ChunkStore {
     pub(crate) fn seal_active_segment(&self) {
         if let SpillBackend::AppendLog(log) = &mut *lock(&self.backend) {
             log.seal_active();
-        }
-    }
-
-    /// Make the log behave as on a filesystem without hole punching.
-    #[cfg(test)]
-    pub(crate) fn disable_hole_punching(&self) {
-        if let SpillBackend::AppendLog(log) = &mut *lock(&self.backend) {
-            log.disable_hole_punching();
         }
     }
 }

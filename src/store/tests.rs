@@ -317,7 +317,6 @@ fn log_segments_are_reclaimed_and_compacted() {
         Compression::Off,
         None,
     );
-    store.disable_hole_punching();
     let value = |i: u64| random_f64_bytes(1_000, i + 100);
     for i in 0..8 {
         store.put(k(&format!("c{i}")), value(i));
@@ -347,37 +346,41 @@ fn log_segments_are_reclaimed_and_compacted() {
 }
 
 #[test]
-fn deleted_chunks_in_a_log_segment_give_space_back_at_once() {
+fn a_mostly_dead_active_segment_is_compacted() {
     let parent = tempfile::tempdir().unwrap();
-    let dir_kind = filesystem_kind(parent.path()).unwrap();
     let store = open(
         parent.path(),
         SpillLayout::AppendLog,
         Compression::Off,
         None,
     );
-    for i in 0..4 {
-        store.put(k(&format!("c{i}")), random_f64_bytes(8_192, i + 1)); // 64 KiB each
+    let big = |i: u64| random_f64_bytes(1 << 20, i + 1); // 8 MiB each
+    let keys: Vec<TaskKey> = (0..3).map(|i| k(&format!("c{i}"))).collect();
+    for (i, key) in keys.iter().enumerate() {
+        store.put(key.clone(), big(i as u64));
     }
-    let keys: Vec<TaskKey> = (0..4).map(|i| k(&format!("c{i}"))).collect();
     store.spill(&keys);
-    store.remove(&k("c1"));
-    // ext4/xfs/btrfs/tmpfs support hole punching; the block count of the file proves it.
-    if matches!(
-        dir_kind,
-        FsKind::Ext4 | FsKind::Xfs | FsKind::Btrfs | FsKind::Tmpfs
-    ) {
-        assert_eq!(store.metrics().disk_bytes, 3 * 65_536);
-        let segment = store.directory().join("segment-0.log");
-        let blocks = std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(segment).unwrap());
-        assert!(
-            blocks * 512 <= 3 * 65_536 + 8192,
-            "{blocks} blocks allocated"
-        );
-    } else {
-        assert_eq!(store.metrics().disk_bytes, 4 * 65_536, "{dir_kind}");
-    }
-    assert_eq!(store.get(&k("c2")).unwrap(), random_f64_bytes(8_192, 3));
+    store.remove(&keys[0]);
+    store.remove(&keys[1]);
+    let m = store.metrics();
+    assert_eq!((m.disk_bytes, m.live_disk_bytes), (24 << 20, 8 << 20));
+    store.put(k("tiny"), Bytes::from_static(b"0123456789"));
+    store.spill(&[k("tiny")]);
+    let m = store.metrics();
+    assert_eq!(
+        (m.disk_bytes, m.live_disk_bytes),
+        ((8 << 20) + 10, (8 << 20) + 10)
+    );
+    assert_eq!(
+        files_in(store.directory()),
+        2,
+        "lock + the new active segment"
+    );
+    assert_eq!(store.get(&keys[2]).unwrap(), big(2));
+    assert_eq!(
+        store.get(&k("tiny")).unwrap(),
+        Bytes::from_static(b"0123456789")
+    );
 }
 
 #[test]
@@ -427,7 +430,7 @@ fn spill_writer_and_memory_manager_work_together() {
     assert!(mm_m.memory_bytes <= 60_000, "{mm_m:?}");
     assert_eq!(mm_m.memory_bytes, st_m.memory_bytes);
     assert_eq!(mm_m.spilled_chunks, st_m.spilled_chunks);
-    assert_eq!(mm_m.spilled_disk_bytes, st_m.disk_bytes);
+    assert_eq!(mm_m.spilled_disk_bytes, st_m.live_disk_bytes);
     // The coldest chunks went to disk.
     assert_eq!(store.residency(&k("c0")), Some(Residency::Disk));
     assert_eq!(store.residency(&k("c19")), Some(Residency::Memory));

@@ -143,6 +143,21 @@ impl SpillBackend {
         }
     }
 
+    /// Bytes of stored (not deleted) payloads: what `max_spill` limits.
+    pub fn live_bytes(&self) -> u64 {
+        match self {
+            SpillBackend::FilePerChunk(b) => b.disk_bytes(),
+            SpillBackend::AppendLog(b) => b.live_bytes(),
+        }
+    }
+
+    /// Stop appending to `segment` (before compacting it).
+    pub fn seal(&mut self, segment: u64) {
+        if let SpillBackend::AppendLog(b) = self {
+            b.seal(segment);
+        }
+    }
+
     /// A log segment worth compacting (mostly dead), if any.
     pub fn compaction_candidate(&self) -> Option<u64> {
         match self {

@@ -586,7 +586,7 @@ impl ChunkStore {
         for loc in &frees {
             backend.free(loc);
         }
-        self.publish_disk_usage(&backend);
+        self.publish_disk_usage(backend);
     }
 
     /// Free queued disk ranges now if the backend is idle; otherwise the running spill will.

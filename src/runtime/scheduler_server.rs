@@ -173,7 +173,7 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     static NEXT_WORKER: AtomicU32 = AtomicU32::new(1);
     static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
     loop {
-        let conn = match listener.accept() {
+        let incoming = match listener.accept_incoming() {
             Ok(c) => c,
             Err(TransportError::Closed) => return,
             Err(TransportError::Refused { peer, source }) => {
@@ -189,7 +189,18 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
         let spawned = std::thread::Builder::new()
             .name("tessera-sched-conn".into())
             .spawn(move || {
-                let peer = conn.peer();
+                let peer = incoming.peer();
+                let conn = match incoming.authenticate() {
+                    Ok(c) => c,
+                    Err(TransportError::Refused { peer, source }) => {
+                        log_refusal(&peer, &source);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "handshake failed");
+                        return;
+                    }
+                };
                 let (sender, mut receiver) = conn.split();
                 let first = match receiver.recv() {
                     Ok(Some(f)) => f,
@@ -246,6 +257,18 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start a connection thread");
         }
+    }
+}
+
+/// A failed handshake is worth a warning, unless the peer merely connected and left (a
+/// liveness probe, a port scanner): that is only logged at debug level.
+fn log_refusal(peer: &str, source: &crate::protocol::AuthError) {
+    use crate::protocol::AuthError;
+    match source {
+        AuthError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            tracing::debug!(%peer, "connection closed before the handshake")
+        }
+        _ => tracing::warn!(%peer, reason = %source, "refused a connection"),
     }
 }
 

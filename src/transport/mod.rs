@@ -112,6 +112,19 @@ impl Listener {
         Ok(Connection { kind })
     }
 
+    /// Wait for the next connection without authenticating it yet: call
+    /// [`Incoming::authenticate`] (typically on the connection's own thread) so one slow or
+    /// silent peer never holds up the others. In-process connections are checked here.
+    pub fn accept_incoming(&self) -> Result<Incoming, TransportError> {
+        let kind = match &self.kind {
+            ListenerKind::Tcp(acceptor) => IncomingKind::Tcp(acceptor.accept_unauthenticated()?),
+            ListenerKind::InProc(listener) => IncomingKind::Ready(Connection {
+                kind: ConnectionKind::InProc(listener.accept()?),
+            }),
+        };
+        Ok(Incoming { kind })
+    }
+
     /// A handle that unblocks `accept` from another thread.
     pub fn closer(&self) -> ListenerCloser {
         let kind = match &self.kind {
@@ -119,6 +132,36 @@ impl Listener {
             ListenerKind::InProc(listener) => ListenerCloserKind::InProc(listener.closer()),
         };
         ListenerCloser { kind }
+    }
+}
+
+/// An accepted connection that still has to prove it knows the secret.
+pub struct Incoming {
+    kind: IncomingKind,
+}
+
+enum IncomingKind {
+    Tcp(tcp::TcpIncoming),
+    Ready(Connection),
+}
+
+impl Incoming {
+    /// The remote end, for logs.
+    pub fn peer(&self) -> String {
+        match &self.kind {
+            IncomingKind::Tcp(incoming) => incoming.peer(),
+            IncomingKind::Ready(connection) => connection.peer(),
+        }
+    }
+
+    /// Run the handshake; a peer that fails it gives [`TransportError::Refused`].
+    pub fn authenticate(self) -> Result<Connection, TransportError> {
+        match self.kind {
+            IncomingKind::Tcp(incoming) => Ok(Connection {
+                kind: ConnectionKind::Tcp(incoming.authenticate()?),
+            }),
+            IncomingKind::Ready(connection) => Ok(connection),
+        }
     }
 }
 

@@ -85,11 +85,17 @@ impl TcpAcceptor {
 
     /// Wait for the next connection and run the server handshake on it.
     pub(super) fn accept(&self) -> Result<TcpConnection, TransportError> {
+        self.accept_unauthenticated()?.authenticate()
+    }
+
+    /// Wait for the next connection; the handshake is left to [`TcpIncoming::authenticate`],
+    /// so the caller can run it on another thread and a slow peer never stalls `accept`.
+    pub(super) fn accept_unauthenticated(&self) -> Result<TcpIncoming, TransportError> {
         loop {
             if self.closed.load(Ordering::Acquire) {
                 return Err(TransportError::Closed);
             }
-            let (mut stream, peer) = match self.listener.accept() {
+            let (stream, peer) = match self.listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if is_transient_accept_error(&e) => continue,
                 Err(source) => {
@@ -102,14 +108,42 @@ impl TcpAcceptor {
             if self.closed.load(Ordering::Acquire) {
                 return Err(TransportError::Closed);
             }
-            let refused = |source| TransportError::Refused {
-                peer: tcp_label(peer),
-                source,
-            };
-            with_handshake_timeouts(&mut stream, |s| server_handshake(s, &self.secret))
-                .map_err(refused)?;
-            return Ok(TcpConnection { stream, peer });
+            return Ok(TcpIncoming {
+                stream,
+                peer,
+                secret: self.secret.clone(),
+            });
         }
+    }
+}
+
+/// An accepted TCP connection whose handshake has not run yet.
+pub(super) struct TcpIncoming {
+    stream: TcpStream,
+    peer: SocketAddr,
+    secret: Secret,
+}
+
+impl TcpIncoming {
+    /// The remote end.
+    pub(super) fn peer(&self) -> String {
+        tcp_label(self.peer)
+    }
+
+    /// Run the server handshake (under [`HANDSHAKE_TIMEOUT`]).
+    pub(super) fn authenticate(mut self) -> Result<TcpConnection, TransportError> {
+        let peer = self.peer;
+        let refused = |source| TransportError::Refused {
+            peer: tcp_label(peer),
+            source,
+        };
+        let secret = self.secret;
+        with_handshake_timeouts(&mut self.stream, |s| server_handshake(s, &secret))
+            .map_err(refused)?;
+        Ok(TcpConnection {
+            stream: self.stream,
+            peer,
+        })
     }
 }
 

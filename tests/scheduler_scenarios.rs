@@ -290,10 +290,14 @@ fn steal_moves_a_queued_task_to_an_idle_worker() {
     assert_eq!(ready_keys(&actions, C1), ["c"]);
     assert_eq!(frees(&actions), vec![(W2, vec!["c".to_string()])]);
     assert_eq!(h.scheduler.who_has(&key("c")), &[W1]);
-    // The thief's late result is kept as a replica, not double-counted.
+    // A result the thief sent before our Free reached it is stale (the Free drops it there):
+    // it must not be recorded as a replica.
+    assert!(h.finish(W2, "c", 5).is_empty());
+    assert_eq!(h.scheduler.who_has(&key("c")), &[W1]);
+    assert_eq!(h.scheduler.snapshot().memory, 1);
+    // A genuine extra copy (a later report from a worker not told to drop it) is a replica.
     h.finish(W2, "c", 5);
     assert_eq!(h.scheduler.who_has(&key("c")), &[W1, W2]);
-    assert_eq!(h.scheduler.snapshot().memory, 1);
 }
 
 #[test]

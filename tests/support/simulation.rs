@@ -408,6 +408,8 @@ enum Delivery {
     ClientScatter(u32),
     ClientSubmit(u32, u32),
     ClientRelease(u32),
+    /// A client fetching a reported key some time after the report.
+    ClientFetch(u32, TaskKey, Vec<WorkerId>),
     Tick,
 }
 
@@ -663,6 +665,14 @@ impl Sim<'_> {
             }
             Delivery::ClientRelease(c) => {
                 self.client_release(c);
+                Ok(())
+            }
+            Delivery::ClientFetch(c, key, holders) => {
+                if self.clients[c as usize].left {
+                    return Ok(());
+                }
+                self.fetch(c, &key, &holders)?;
+                self.maybe_leave(c);
                 Ok(())
             }
             Delivery::Tick => {
@@ -1336,7 +1346,13 @@ impl Sim<'_> {
                         "KeyReady {key}, whose graph contains a failing kernel"
                     ));
                 }
-                self.fetch(c, &key, &holders)?;
+                if self.rng.chance(30) {
+                    // Fetch later: the holders may be gone by then (then it locates the key).
+                    let time = self.now + self.rng.range(1, 5_000);
+                    self.at(time, Delivery::ClientFetch(c, key, holders));
+                } else {
+                    self.fetch(c, &key, &holders)?;
+                }
             }
             Action::Located { key, holders, .. } => {
                 let client = &mut self.clients[c as usize];

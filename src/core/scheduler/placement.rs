@@ -96,6 +96,11 @@ impl Scheduler {
         task.processing_on = Some(slot);
         task.position_on_worker = position;
         self.flush_frees_of(slot);
+        if !self.cancelled_runs.is_empty() {
+            // A new run supersedes a cancelled one on the same worker.
+            let worker = self.workers[slot].id;
+            self.take_cancelled_run(id, worker);
+        }
         let task = &self.tasks[id];
         let deps = task
             .deps

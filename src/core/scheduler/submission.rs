@@ -32,6 +32,7 @@ impl Scheduler {
         let base = self.next_priority;
         self.next_priority += plan.order.len() as u64;
         let mut created = vec![NOT_CREATED; specs.len()];
+        self.tasks.reserve(plan.order.len());
 
         for (position, &index) in plan.order.iter().enumerate() {
             let spec = &mut specs[index as usize];

@@ -62,6 +62,9 @@ const WORKERS: u32 = 1_000;
 const THREADS: u32 = 4;
 const CLIENT: ClientId = ClientId(0);
 
+/// Builds a graph of about the given number of tasks.
+type GraphMaker = fn(usize) -> Graph;
+
 /// A graph: its tasks and the keys the client wants.
 struct Graph {
     tasks: Vec<TaskSpec>,
@@ -243,7 +246,7 @@ fn lifecycle(mut scheduler: Scheduler, graph: Graph) -> (Scheduler, Figures) {
     (scheduler, figures)
 }
 
-fn print_figures(name: &str, make: fn(usize) -> Graph) {
+fn print_figures(name: &str, make: GraphMaker) {
     let scheduler = cluster();
     let before_specs = LIVE.load(Ordering::Relaxed);
     let graph = make(TASKS);
@@ -274,7 +277,7 @@ fn bench(criterion: &mut Criterion) {
     let mut group = criterion.benchmark_group("scheduler_core");
     group.sample_size(10);
     group.throughput(Throughput::Elements(TASKS as u64));
-    let shapes: [(&str, fn(usize) -> Graph); 3] = [
+    let shapes: [(&str, GraphMaker); 3] = [
         ("independent_1M", independent),
         ("tree_reduction_1M", tree_reduction),
         ("layered_1M", layered),

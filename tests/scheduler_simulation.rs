@@ -126,7 +126,7 @@ fn replay() {
             Some(hex) => u64::from_str_radix(hex, 16).ok(),
             None => s.parse().ok(),
         })
-        .unwrap_or(0x7E55_E7A);
+        .unwrap_or(0x07E5_5E7A);
     let report = run(&faulty(seed)).unwrap_or_else(|failure| panic!("{failure}"));
     assert!(report.computes > 0, "{report:?}");
 }

@@ -598,9 +598,9 @@ impl Sim<'_> {
 
     fn deliver(&mut self, delivery: Delivery) -> Result<(), String> {
         match delivery {
-            Delivery::Scheduler(event) => self.to_scheduler(event),
-            Delivery::Worker(worker, action) => self.to_worker(worker, action),
-            Delivery::Client(c, action) => self.to_client(c, action),
+            Delivery::Scheduler(event) => self.deliver_to_scheduler(event),
+            Delivery::Worker(worker, action) => self.deliver_to_worker(worker, action),
+            Delivery::Client(c, action) => self.deliver_to_client(c, action),
             Delivery::TaskDone { worker, key, run } => {
                 self.task_done(worker, key, run);
                 Ok(())
@@ -688,7 +688,7 @@ impl Sim<'_> {
 
     // ------------------------------------------------------------ scheduler side
 
-    fn to_scheduler(&mut self, event: Event) -> Result<(), String> {
+    fn deliver_to_scheduler(&mut self, event: Event) -> Result<(), String> {
         match &event {
             Event::WorkerJoined { worker, .. } => {
                 self.view_alive.insert(*worker);
@@ -870,7 +870,7 @@ impl Sim<'_> {
         }
     }
 
-    fn to_worker(&mut self, worker: WorkerId, action: Action) -> Result<(), String> {
+    fn deliver_to_worker(&mut self, worker: WorkerId, action: Action) -> Result<(), String> {
         let Some(w) = self.workers.get_mut(&worker.0) else {
             return Err(format!("action for never-started {worker}"));
         };
@@ -1322,7 +1322,7 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn to_client(&mut self, c: u32, action: Action) -> Result<(), String> {
+    fn deliver_to_client(&mut self, c: u32, action: Action) -> Result<(), String> {
         if self.clients[c as usize].left {
             return Ok(());
         }

@@ -27,7 +27,7 @@ impl Scheduler {
         }
         match self.tasks[id].state {
             TaskState::Waiting | TaskState::Ready | TaskState::Processing => {
-                self.to_memory(id, slot, nbytes)
+                self.enter_memory(id, slot, nbytes)
             }
             // Another copy: keep it as a replica.
             TaskState::Memory => self.add_holder(id, slot),

@@ -131,7 +131,7 @@ impl Scheduler {
 
     /// A result is in memory on `slot`. The task may be active or released (a result that
     /// arrives for a task that was put back to waiting, or scattered data).
-    pub(super) fn to_memory(&mut self, id: TaskId, slot: WorkerSlot, nbytes: u64) {
+    pub(super) fn enter_memory(&mut self, id: TaskId, slot: WorkerSlot, nbytes: u64) {
         let state = self.tasks[id].state;
         if state == TaskState::Processing {
             if let Some(on) = self.detach_from_worker(id) {

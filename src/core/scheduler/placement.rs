@@ -51,10 +51,7 @@ impl Scheduler {
 
     /// Hand ready tasks to workers with free slots until either runs out.
     pub(super) fn fill(&mut self) {
-        loop {
-            let Some(free) = self.workers.least_loaded_with_room() else {
-                break;
-            };
+        while let Some(free) = self.workers.least_loaded_with_room() {
             let tasks = &self.tasks;
             let Some(top) = self.ready.peek_valid(|e| is_ready_entry(tasks, e)) else {
                 break;

@@ -152,7 +152,7 @@ impl Scheduler {
                     match self.tasks[id].state {
                         TaskState::Memory => self.add_holder(id, slot),
                         TaskState::Erred => self.queue_free(slot, key),
-                        _ => self.to_memory(id, slot, nbytes),
+                        _ => self.enter_memory(id, slot, nbytes),
                     }
                     id
                 }
@@ -162,7 +162,7 @@ impl Scheduler {
                     let id =
                         self.tasks
                             .insert(key, None, Bytes::new(), priority, TaskState::Released);
-                    self.to_memory(id, slot, nbytes);
+                    self.enter_memory(id, slot, nbytes);
                     id
                 }
             };

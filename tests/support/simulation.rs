@@ -375,7 +375,10 @@ impl Universe {
             node.key.clone(),
             if node.fails { "fail" } else { "ok" },
             node.duration.to_le_bytes().to_vec(),
-            node.deps.iter().map(|&d| self.nodes[d].key.clone()).collect(),
+            node.deps
+                .iter()
+                .map(|&d| self.nodes[d].key.clone())
+                .collect(),
         )
     }
 }
@@ -394,13 +397,19 @@ enum Delivery {
     Scheduler(Event),
     Worker(WorkerId, Action),
     Client(u32, Action),
-    TaskDone { worker: WorkerId, key: TaskKey, run: u64 },
+    TaskDone {
+        worker: WorkerId,
+        key: TaskKey,
+        run: u64,
+    },
     StartWorker(u32),
     KillWorker,
     ClientStart(u32),
     ClientScatter(u32),
     ClientSubmit(u32, u32),
     ClientRelease(u32),
+    /// A client fetching a reported key some time after the report.
+    ClientFetch(u32, TaskKey, Vec<WorkerId>),
     Tick,
 }
 
@@ -589,9 +598,9 @@ impl Sim<'_> {
 
     fn deliver(&mut self, delivery: Delivery) -> Result<(), String> {
         match delivery {
-            Delivery::Scheduler(event) => self.to_scheduler(event),
-            Delivery::Worker(worker, action) => self.to_worker(worker, action),
-            Delivery::Client(c, action) => self.to_client(c, action),
+            Delivery::Scheduler(event) => self.deliver_to_scheduler(event),
+            Delivery::Worker(worker, action) => self.deliver_to_worker(worker, action),
+            Delivery::Client(c, action) => self.deliver_to_client(c, action),
             Delivery::TaskDone { worker, key, run } => {
                 self.task_done(worker, key, run);
                 Ok(())
@@ -634,7 +643,9 @@ impl Sim<'_> {
                 self.send(
                     Endpoint::Client(c),
                     Endpoint::Scheduler,
-                    Delivery::Scheduler(Event::ClientJoined { client: ClientId(c) }),
+                    Delivery::Scheduler(Event::ClientJoined {
+                        client: ClientId(c),
+                    }),
                 );
                 let time = self.now + 1;
                 if self.universe.scattered_of.contains_key(&c) {
@@ -656,6 +667,14 @@ impl Sim<'_> {
                 self.client_release(c);
                 Ok(())
             }
+            Delivery::ClientFetch(c, key, holders) => {
+                if self.clients[c as usize].left {
+                    return Ok(());
+                }
+                self.fetch(c, &key, &holders)?;
+                self.maybe_leave(c);
+                Ok(())
+            }
             Delivery::Tick => {
                 self.handle(Event::Tick)?;
                 if self.clients.iter().any(|c| !c.left) {
@@ -669,7 +688,7 @@ impl Sim<'_> {
 
     // ------------------------------------------------------------ scheduler side
 
-    fn to_scheduler(&mut self, event: Event) -> Result<(), String> {
+    fn deliver_to_scheduler(&mut self, event: Event) -> Result<(), String> {
         match &event {
             Event::WorkerJoined { worker, .. } => {
                 self.view_alive.insert(*worker);
@@ -761,7 +780,9 @@ impl Sim<'_> {
                     .collect();
                 let got: Vec<&TaskKey> = deps.iter().map(|d| &d.key).collect();
                 if expected != got {
-                    return Err(format!("Compute {key} with inputs {got:?}, expected {expected:?}"));
+                    return Err(format!(
+                        "Compute {key} with inputs {got:?}, expected {expected:?}"
+                    ));
                 }
                 for dep in deps {
                     if dep.holders.is_empty() || !dep.holders.iter().all(alive) {
@@ -849,7 +870,7 @@ impl Sim<'_> {
         }
     }
 
-    fn to_worker(&mut self, worker: WorkerId, action: Action) -> Result<(), String> {
+    fn deliver_to_worker(&mut self, worker: WorkerId, action: Action) -> Result<(), String> {
         let Some(w) = self.workers.get_mut(&worker.0) else {
             return Err(format!("action for never-started {worker}"));
         };
@@ -866,11 +887,15 @@ impl Sim<'_> {
                 ..
             } => {
                 if w.queued_priority.contains_key(&key) {
-                    return Err(format!("Compute {key} sent to {worker}, which already queues it"));
+                    return Err(format!(
+                        "Compute {key} sent to {worker}, which already queues it"
+                    ));
                 }
                 if let Some(running) = w.running.get_mut(&key) {
                     if !running.cancelled {
-                        return Err(format!("Compute {key} sent to {worker}, which is running it"));
+                        return Err(format!(
+                            "Compute {key} sent to {worker}, which is running it"
+                        ));
                     }
                     running.cancelled = false;
                 } else if let Some(&value) = w.store.get(&key) {
@@ -1117,8 +1142,7 @@ impl Sim<'_> {
                 self.rng.pick(&self.universe.public)
             };
             if let Some(t) = pick {
-                if !client.released.contains(&self.universe.nodes[t].key) && !targets.contains(&t)
-                {
+                if !client.released.contains(&self.universe.nodes[t].key) && !targets.contains(&t) {
                     targets.push(t);
                 }
             }
@@ -1158,7 +1182,10 @@ impl Sim<'_> {
         let client = &mut self.clients[c as usize];
         client.submissions_sent += 1;
         for key in &wanted {
-            client.wants.entry(key.clone()).or_insert(WantState::Pending);
+            client
+                .wants
+                .entry(key.clone())
+                .or_insert(WantState::Pending);
             client.submitted_wanted.insert(key.clone());
         }
         self.send(
@@ -1249,7 +1276,9 @@ impl Sim<'_> {
         self.send(
             Endpoint::Client(c),
             Endpoint::Scheduler,
-            Delivery::Scheduler(Event::ClientLeft { client: ClientId(c) }),
+            Delivery::Scheduler(Event::ClientLeft {
+                client: ClientId(c),
+            }),
         );
     }
 
@@ -1293,7 +1322,7 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn to_client(&mut self, c: u32, action: Action) -> Result<(), String> {
+    fn deliver_to_client(&mut self, c: u32, action: Action) -> Result<(), String> {
         if self.clients[c as usize].left {
             return Ok(());
         }
@@ -1302,7 +1331,9 @@ impl Sim<'_> {
                 self.report.key_ready += 1;
                 let client = &mut self.clients[c as usize];
                 if !client.wants.contains_key(&key) {
-                    return Err(format!("KeyReady {key} for client {c}, which never wanted it"));
+                    return Err(format!(
+                        "KeyReady {key} for client {c}, which never wanted it"
+                    ));
                 }
                 let count = client.reports.entry(key.clone()).or_insert(0);
                 *count += 1;
@@ -1311,9 +1342,17 @@ impl Sim<'_> {
                 }
                 let i = self.universe.index[&key];
                 if self.universe.fails[i] {
-                    return Err(format!("KeyReady {key}, whose graph contains a failing kernel"));
+                    return Err(format!(
+                        "KeyReady {key}, whose graph contains a failing kernel"
+                    ));
                 }
-                self.fetch(c, &key, &holders)?;
+                if self.rng.chance(30) {
+                    // Fetch later: the holders may be gone by then (then it locates the key).
+                    let time = self.now + self.rng.range(1, 5_000);
+                    self.at(time, Delivery::ClientFetch(c, key, holders));
+                } else {
+                    self.fetch(c, &key, &holders)?;
+                }
             }
             Action::Located { key, holders, .. } => {
                 let client = &mut self.clients[c as usize];
@@ -1341,7 +1380,9 @@ impl Sim<'_> {
                     }
                 }
                 if !client.wants.contains_key(&key) {
-                    return Err(format!("KeyErred {key} for client {c}, which never wanted it"));
+                    return Err(format!(
+                        "KeyErred {key} for client {c}, which never wanted it"
+                    ));
                 }
                 let released = client.released.contains(&key);
                 client.wants.insert(key.clone(), WantState::Resolved);

@@ -6,7 +6,7 @@
 //! Releasing or leaving drops wants; whether tasks are then released is `lifecycle`'s call.
 //! Events naming an unknown client are ignored. This module must not schedule.
 
-use super::fast_hash::FastSet;
+use super::task_ref_list::TaskRefList;
 use super::task_store::{TaskId, TaskState, Want};
 use super::{Action, Scheduler};
 use crate::core::task::{ClientId, TaskKey};
@@ -14,8 +14,8 @@ use crate::core::task::{ClientId, TaskKey};
 /// What the scheduler remembers about a connected client.
 #[derive(Default)]
 pub(super) struct ClientState {
-    /// Tasks it wants.
-    pub wants: FastSet<TaskId>,
+    /// Tasks it wants (lazy: re-check the task's `wants`).
+    pub wants: TaskRefList,
 }
 
 impl Scheduler {
@@ -27,8 +27,10 @@ impl Scheduler {
         let Some(state) = self.clients.remove(&client) else {
             return;
         };
-        for id in state.wants {
-            self.drop_want(id, client);
+        for r in state.wants.into_entries() {
+            if self.tasks.is_live(r) && self.tasks[r.id].wanted_by(client) {
+                self.drop_want(r.id, client);
+            }
         }
         if !self.pending_locates.is_empty() {
             self.pending_locates.retain(|_, waiting| {
@@ -47,12 +49,11 @@ impl Scheduler {
             let Some(id) = self.tasks.lookup(key) else {
                 continue;
             };
-            let removed = self
-                .clients
-                .get_mut(&client)
-                .is_some_and(|state| state.wants.remove(&id));
-            if removed {
+            if self.tasks[id].wanted_by(client) {
                 self.drop_want(id, client);
+                if let Some(state) = self.clients.get_mut(&client) {
+                    state.wants.note_removed();
+                }
             }
             if let Some(waiting) = self.pending_locates.get_mut(&id) {
                 waiting.retain(|c| *c != client);
@@ -72,8 +73,12 @@ impl Scheduler {
             client,
             reported: false,
         });
+        let r = self.tasks.task_ref(id);
+        let tasks = &self.tasks;
         if let Some(state) = self.clients.get_mut(&client) {
-            state.wants.insert(id);
+            state
+                .wants
+                .push(r, |e| tasks.is_live(e) && tasks[e.id].wanted_by(client));
         }
         true
     }

@@ -21,9 +21,13 @@ impl Scheduler {
             self.queue_free(slot, key);
             return;
         };
+        if self.take_cancelled_run(id, worker) {
+            // Sent before the worker got our `Free`, which drops it there.
+            return;
+        }
         match self.tasks[id].state {
             TaskState::Waiting | TaskState::Ready | TaskState::Processing => {
-                self.to_memory(id, slot, nbytes)
+                self.enter_memory(id, slot, nbytes)
             }
             // Another copy: keep it as a replica.
             TaskState::Memory => self.add_holder(id, slot),
@@ -40,12 +44,12 @@ impl Scheduler {
         let Some(id) = self.tasks.lookup(&key) else {
             return;
         };
-        if !self.tasks[id].state.is_active() {
+        if self.take_cancelled_run(id, worker) || !self.tasks[id].state.is_active() {
             return;
         }
         if let Some(on) = self.detach_from_worker(id) {
             if on != slot {
-                self.queue_free(on, key.clone());
+                self.cancel_run(on, id);
             }
         }
         self.err_task(id, Arc::new(TaskError { root: key, message }));

@@ -4,10 +4,11 @@
 //! hash flooding is not needed and the default SipHash would only cost time on every event.
 //! Must not be used for anything security-related.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+const FOLD: u64 = 0xbf58_476d_1ce4_e5b9;
 
 /// The Fx hasher: rotate, xor, multiply per word.
 #[derive(Default, Clone, Copy)]
@@ -61,11 +62,12 @@ impl Hasher for FastHasher {
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.hash
+        // Fx leaves the low bits (the bucket index) depending on the low input bits only; fold
+        // the well-mixed high half down so keys differing in their last characters spread.
+        let folded = self.hash ^ (self.hash >> 32);
+        folded.wrapping_mul(FOLD) ^ (folded >> 29)
     }
 }
 
 /// A `HashMap` using [`FastHasher`].
 pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-/// A `HashSet` using [`FastHasher`].
-pub(super) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;

@@ -62,13 +62,15 @@ pub(super) fn plan_submission(
     for (i, spec) in specs.iter().enumerate() {
         local.entry(spec.key.as_str()).or_insert(i as u32);
     }
+    // One scheduler lookup per submitted task rather than per edge.
+    let known_ids: Vec<Option<TaskId>> = specs.iter().map(|spec| known(&spec.key)).collect();
     let resolve = |key: &TaskKey| -> KeySource {
-        if let Some(id) = known(key) {
-            KeySource::Known(id)
-        } else if let Some(&i) = local.get(key.as_str()) {
-            KeySource::New(i)
-        } else {
-            KeySource::Missing
+        match local.get(key.as_str()) {
+            Some(&i) => match known_ids[i as usize] {
+                Some(id) => KeySource::Known(id),
+                None => KeySource::New(i),
+            },
+            None => known(key).map_or(KeySource::Missing, KeySource::Known),
         }
     };
 

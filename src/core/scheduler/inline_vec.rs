@@ -7,20 +7,15 @@
 use std::ops::Index;
 
 /// A list of `Copy` items, inline up to `N`, on the heap beyond.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) enum InlineVec<T: Copy, const N: usize> {
     /// No items.
+    #[default]
     Empty,
     /// Up to `N` items; only the first `len` are meaningful.
     Inline { len: u8, items: [T; N] },
     /// More than `N` items (or was once).
     Heap(Vec<T>),
-}
-
-impl<T: Copy, const N: usize> Default for InlineVec<T, N> {
-    fn default() -> Self {
-        InlineVec::Empty
-    }
 }
 
 impl<T: Copy, const N: usize> InlineVec<T, N> {

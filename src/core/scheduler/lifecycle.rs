@@ -11,9 +11,10 @@
 use std::sync::Arc;
 
 use super::ready_queue::ReadyEntry;
-use super::task_store::{TaskError, TaskId, TaskState};
+use super::task_store::{TaskError, TaskId, TaskRef, TaskState};
 use super::worker_pool::WorkerSlot;
 use super::Scheduler;
+use crate::core::task::WorkerId;
 
 impl Scheduler {
     /// Change a task's state, undoing the ready-queue bookkeeping when it leaves `Ready`.
@@ -130,14 +131,13 @@ impl Scheduler {
 
     /// A result is in memory on `slot`. The task may be active or released (a result that
     /// arrives for a task that was put back to waiting, or scattered data).
-    pub(super) fn to_memory(&mut self, id: TaskId, slot: WorkerSlot, nbytes: u64) {
+    pub(super) fn enter_memory(&mut self, id: TaskId, slot: WorkerSlot, nbytes: u64) {
         let state = self.tasks[id].state;
         if state == TaskState::Processing {
             if let Some(on) = self.detach_from_worker(id) {
                 if on != slot {
                     // Computed elsewhere first (e.g. after a steal): cancel this copy.
-                    let key = self.tasks[id].key.clone();
-                    self.queue_free(on, key);
+                    self.cancel_run(on, id);
                 }
             }
         }
@@ -175,8 +175,16 @@ impl Scheduler {
             return;
         }
         task.holders.push(worker.id);
-        worker.held.insert(id);
         worker.held_bytes += task.nbytes;
+        let r = TaskRef {
+            id,
+            generation: task.generation,
+        };
+        let tasks = &self.tasks;
+        let holder = worker.id;
+        worker.held.push(r, |e| {
+            tasks.is_live(e) && tasks[e.id].holders.contains(&holder)
+        });
     }
 
     /// Forget the replica on `slot` (the caller decides whether to send a `Free`). When it was
@@ -185,7 +193,7 @@ impl Scheduler {
         if let Some(worker) = self.workers.get_mut(slot) {
             let task = &mut self.tasks[id];
             if task.holders.remove_item(&worker.id) {
-                worker.held.remove(&id);
+                worker.held.note_removed();
                 worker.held_bytes = worker.held_bytes.saturating_sub(task.nbytes);
             }
         }
@@ -232,8 +240,7 @@ impl Scheduler {
             }
             if state == TaskState::Processing {
                 if let Some(on) = self.detach_from_worker(id) {
-                    let key = self.tasks[id].key.clone();
-                    self.queue_free(on, key);
+                    self.cancel_run(on, id);
                 }
             }
             if state.is_active() {
@@ -302,6 +309,37 @@ impl Scheduler {
         }
     }
 
+    /// Tell the worker in `slot` to drop its run of a processing task, and remember that a
+    /// result it may already have sent is stale: the worker drops that result on the `Free`.
+    pub(super) fn cancel_run(&mut self, slot: WorkerSlot, id: TaskId) {
+        let Some(worker) = self.workers.get(slot) else {
+            return;
+        };
+        let worker_id = worker.id;
+        let key = self.tasks[id].key.clone();
+        self.queue_free(slot, key);
+        let runs = self.cancelled_runs.entry(id).or_default();
+        if !runs.contains(&worker_id) {
+            runs.push(worker_id);
+        }
+    }
+
+    /// True (and forgotten) when `worker`'s run of the task was cancelled since it was last
+    /// sent there: its report is stale.
+    pub(super) fn take_cancelled_run(&mut self, id: TaskId, worker: WorkerId) -> bool {
+        if self.cancelled_runs.is_empty() {
+            return false;
+        }
+        let Some(runs) = self.cancelled_runs.get_mut(&id) else {
+            return false;
+        };
+        let found = runs.remove_item(&worker);
+        if runs.is_empty() {
+            self.cancelled_runs.remove(&id);
+        }
+        found
+    }
+
     /// Free the result on every holder.
     pub(super) fn free_all_replicas(&mut self, id: TaskId) {
         let holders = std::mem::take(&mut self.tasks[id].holders);
@@ -309,7 +347,7 @@ impl Scheduler {
         for &holder in holders.as_slice() {
             if let Some(slot) = self.workers.slot_of(holder) {
                 let worker = &mut self.workers[slot];
-                worker.held.remove(&id);
+                worker.held.note_removed();
                 worker.held_bytes = worker.held_bytes.saturating_sub(nbytes);
                 let key = self.tasks[id].key.clone();
                 self.queue_free(slot, key);
@@ -335,8 +373,7 @@ impl Scheduler {
                 }
                 TaskState::Processing => {
                     if let Some(on) = self.detach_from_worker(id) {
-                        let key = self.tasks[id].key.clone();
-                        self.queue_free(on, key);
+                        self.cancel_run(on, id);
                     }
                     self.set_state(id, TaskState::Released);
                     self.deactivate_deps(id);
@@ -359,6 +396,9 @@ impl Scheduler {
     /// Drop a task that nobody wants and no dependent refers to.
     fn forget(&mut self, id: TaskId) {
         self.answer_locates_of_released(id);
+        if !self.cancelled_runs.is_empty() {
+            self.cancelled_runs.remove(&id);
+        }
         let deps = std::mem::take(&mut self.tasks[id].deps);
         self.tasks.remove(id);
         for &dep in deps.as_slice() {

@@ -37,10 +37,11 @@ mod ready_queue;
 mod recovery;
 mod stealing;
 mod submission;
+mod task_ref_list;
 mod task_store;
 mod worker_pool;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use action::{Action, DepLocation};
 pub use event::Event;
@@ -51,6 +52,9 @@ use fast_hash::FastMap;
 use ready_queue::ReadyQueue;
 use task_store::{TaskId, TaskRef, TaskState, TaskStore};
 use worker_pool::{WorkerPool, WorkerSlot};
+
+/// Least time between two steal attempts triggered by workers running dry.
+const IDLE_STEAL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Tunables of the scheduling policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +113,8 @@ pub struct Scheduler {
     clients: FastMap<ClientId, ClientState>,
     /// Clients waiting for a key to land in memory (`LocateRequested`).
     pending_locates: FastMap<TaskId, Vec<ClientId>>,
+    /// Workers told to drop a processing task (`Free`) whose result may still be in flight.
+    cancelled_runs: FastMap<TaskId, inline_vec::InlineVec<WorkerId, 2>>,
     /// Ready tasks, best priority first.
     ready: ReadyQueue,
     actions: Vec<Action>,
@@ -120,6 +126,10 @@ pub struct Scheduler {
     next_priority: u64,
     /// A worker ran out of tasks during this event (consider stealing for it).
     idle_hint: bool,
+    /// A worker joined during this event.
+    worker_joined: bool,
+    /// When stealing was last considered because a worker ran dry.
+    last_idle_balance: Option<Instant>,
     scratch_tasks: Vec<TaskId>,
     scratch_bytes: Vec<(WorkerId, u64)>,
 }
@@ -133,12 +143,15 @@ impl Scheduler {
             workers: WorkerPool::new(),
             clients: FastMap::default(),
             pending_locates: FastMap::default(),
+            cancelled_runs: FastMap::default(),
             ready: ReadyQueue::new(),
             actions: Vec::new(),
             release_checks: Vec::new(),
             workers_with_frees: Vec::new(),
             next_priority: 0,
             idle_hint: false,
+            worker_joined: false,
+            last_idle_balance: None,
             scratch_tasks: Vec::new(),
             scratch_bytes: Vec::new(),
         }
@@ -146,7 +159,6 @@ impl Scheduler {
 
     /// Feed one event. Actions accumulate until drained.
     pub fn handle(&mut self, now: Instant, event: Event) {
-        let _ = now;
         match event {
             Event::WorkerJoined {
                 worker,
@@ -194,8 +206,19 @@ impl Scheduler {
         }
         self.settle();
         self.fill();
-        if std::mem::take(&mut self.idle_hint) {
+        if std::mem::take(&mut self.worker_joined) {
+            // A newcomer relieves overloaded workers at once.
             self.balance();
+        } else if std::mem::take(&mut self.idle_hint) {
+            // Stealing scans the workers: when workers run dry one after another (the tail of
+            // every graph), look at most once per interval; `Tick` always looks.
+            let due = self
+                .last_idle_balance
+                .is_none_or(|last| now.saturating_duration_since(last) >= IDLE_STEAL_INTERVAL);
+            if due {
+                self.last_idle_balance = Some(now);
+                self.balance();
+            }
         }
         self.flush_all_frees();
     }
@@ -254,8 +277,7 @@ impl Scheduler {
             .add(worker, nthreads, memory_limit, self.config.saturation)
             .is_some()
         {
-            // A newcomer may take queued work (fill) or relieve overloaded workers (steal).
-            self.idle_hint = true;
+            self.worker_joined = true;
         }
     }
 }

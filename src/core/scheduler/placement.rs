@@ -51,10 +51,7 @@ impl Scheduler {
 
     /// Hand ready tasks to workers with free slots until either runs out.
     pub(super) fn fill(&mut self) {
-        loop {
-            let Some(free) = self.workers.least_loaded_with_room() else {
-                break;
-            };
+        while let Some(free) = self.workers.least_loaded_with_room() {
             let tasks = &self.tasks;
             let Some(top) = self.ready.peek_valid(|e| is_ready_entry(tasks, e)) else {
                 break;
@@ -96,6 +93,11 @@ impl Scheduler {
         task.processing_on = Some(slot);
         task.position_on_worker = position;
         self.flush_frees_of(slot);
+        if !self.cancelled_runs.is_empty() {
+            // A new run supersedes a cancelled one on the same worker.
+            let worker = self.workers[slot].id;
+            self.take_cancelled_run(id, worker);
+        }
         let task = &self.tasks[id];
         let deps = task
             .deps

@@ -36,8 +36,11 @@ impl Scheduler {
             task.processing_on = None;
             task.steal_pending = false;
         }
-        for &id in &gone.held {
-            self.tasks[id].holders.remove_item(&worker);
+        for r in gone.held.into_entries() {
+            if !self.tasks.is_live(r) || !self.tasks[r.id].holders.remove_item(&worker) {
+                continue;
+            }
+            let id = r.id;
             if self.tasks[id].holders.is_empty() && self.tasks[id].state == TaskState::Memory {
                 self.data_lost(id);
             }

@@ -32,6 +32,7 @@ impl Scheduler {
         let base = self.next_priority;
         self.next_priority += plan.order.len() as u64;
         let mut created = vec![NOT_CREATED; specs.len()];
+        self.tasks.reserve(plan.order.len());
 
         for (position, &index) in plan.order.iter().enumerate() {
             let spec = &mut specs[index as usize];
@@ -151,7 +152,7 @@ impl Scheduler {
                     match self.tasks[id].state {
                         TaskState::Memory => self.add_holder(id, slot),
                         TaskState::Erred => self.queue_free(slot, key),
-                        _ => self.to_memory(id, slot, nbytes),
+                        _ => self.enter_memory(id, slot, nbytes),
                     }
                     id
                 }
@@ -161,7 +162,7 @@ impl Scheduler {
                     let id =
                         self.tasks
                             .insert(key, None, Bytes::new(), priority, TaskState::Released);
-                    self.to_memory(id, slot, nbytes);
+                    self.enter_memory(id, slot, nbytes);
                     id
                 }
             };

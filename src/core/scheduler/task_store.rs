@@ -186,6 +186,13 @@ impl TaskStore {
         self.by_key.get(key).copied()
     }
 
+    /// Make room for `additional` more tasks.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        let fresh = additional.saturating_sub(self.vacant.len());
+        self.tasks.reserve(fresh);
+        self.by_key.reserve(additional);
+    }
+
     /// Add a task in state `state`. The key must not be known yet.
     pub(super) fn insert(
         &mut self,

@@ -7,8 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use super::fast_hash::{FastMap, FastSet};
+use super::fast_hash::FastMap;
 use super::ready_queue::ReadyQueue;
+use super::task_ref_list::TaskRefList;
 use super::task_store::TaskId;
 use crate::core::task::{TaskKey, WorkerId};
 
@@ -27,8 +28,8 @@ pub(super) struct Worker {
     pub memory_limit: Option<u64>,
     /// Tasks sent to it and not finished; a task knows its position here.
     pub processing: Vec<TaskId>,
-    /// Tasks whose result it holds.
-    pub held: FastSet<TaskId>,
+    /// Tasks whose result it holds (lazy: re-check `holders`).
+    pub held: TaskRefList,
     pub held_bytes: u64,
     /// Ready tasks that hold most of their input bytes here.
     pub preferred: ReadyQueue,
@@ -118,7 +119,7 @@ impl WorkerPool {
             capacity,
             memory_limit,
             processing: Vec::new(),
-            held: FastSet::default(),
+            held: TaskRefList::default(),
             held_bytes: 0,
             preferred: ReadyQueue::new(),
             preferred_live: 0,

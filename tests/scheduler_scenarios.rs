@@ -26,6 +26,9 @@ impl Harness {
             scheduler: Scheduler::new(SchedulerConfig {
                 saturation,
                 allowed_failures,
+                // Fixed queue depths keep these scenarios exact.
+                queue_horizon: std::time::Duration::ZERO,
+                ..SchedulerConfig::default()
             }),
             now: Instant::now(),
         };
@@ -633,4 +636,43 @@ fn events_from_unknown_workers_and_clients_are_ignored() {
     );
     assert_eq!(h.scheduler.snapshot().total_tasks, 0);
     assert_eq!(h.scheduler.snapshot().workers, 1);
+}
+
+/// Drive one worker that finishes each task `step` after the previous one; returns its
+/// capacity after `rounds` completions.
+fn adaptive_capacity_after(step: std::time::Duration, rounds: usize) -> usize {
+    let mut h = Harness {
+        scheduler: Scheduler::new(SchedulerConfig {
+            saturation: 1.0,
+            allowed_failures: 3,
+            queue_horizon: std::time::Duration::from_millis(10),
+            max_saturation: 8.0,
+        }),
+        now: Instant::now(),
+    };
+    h.ev(Event::ClientJoined { client: C1 });
+    h.worker(W1, 1);
+    let names: Vec<String> = (0..rounds + 20).map(|i| format!("t{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let tasks = refs.iter().map(|k| spec(k, &[])).collect();
+    let mut in_flight: std::collections::VecDeque<String> =
+        compute_keys(&h.submit(C1, tasks, &refs)).into();
+    for _ in 0..rounds {
+        h.now += step;
+        let done = in_flight.pop_front().expect("the worker always has work");
+        let actions = h.finish(W1, &done, 8);
+        in_flight.extend(compute_keys(&actions));
+        let (inflight, capacity) = h.scheduler.worker_occupancy(W1).unwrap();
+        assert!(inflight <= capacity);
+        assert_eq!(inflight, in_flight.len());
+    }
+    h.scheduler.worker_occupancy(W1).unwrap().1
+}
+
+#[test]
+fn fast_workers_get_deeper_queues_and_slow_ones_keep_the_base_depth() {
+    // 10k tasks/s × 10 ms horizon = 100, capped at 8 per thread.
+    assert_eq!(adaptive_capacity_after(std::time::Duration::from_micros(100), 400), 8);
+    // 50 tasks/s × 10 ms < 1: the base depth of 1 stays.
+    assert_eq!(adaptive_capacity_after(std::time::Duration::from_millis(20), 10), 1);
 }

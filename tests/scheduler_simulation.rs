@@ -20,6 +20,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
             0u32..3,
             1u32..5,
             prop_oneof![Just(1.0), Just(1.5), Just(2.0), Just(3.0)],
+            prop_oneof![Just(0u64), Just(2_000u64), Just(50_000u64)],
         ),
     )
         .prop_map(
@@ -33,6 +34,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                     scatter_keys,
                     allowed_failures,
                     saturation,
+                    horizon_us,
                 ),
             )| SimConfig {
                 seed,
@@ -48,6 +50,8 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                 scatter_keys,
                 allowed_failures,
                 saturation,
+                queue_horizon: std::time::Duration::from_micros(horizon_us),
+                max_saturation: 16.0,
             },
         )
 }
@@ -82,6 +86,8 @@ fn faulty(seed: u64) -> SimConfig {
         scatter_keys: 2,
         allowed_failures: 1 + (seed % 2) as u32,
         saturation: 2.0,
+        queue_horizon: std::time::Duration::from_micros(if seed % 3 == 0 { 0 } else { 5_000 }),
+        max_saturation: 8.0,
     }
 }
 

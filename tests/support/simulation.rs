@@ -114,6 +114,9 @@ pub struct SimConfig {
     pub scatter_keys: u32,
     pub allowed_failures: u32,
     pub saturation: f64,
+    /// Adaptive queue depth (zero: fixed `saturation`).
+    pub queue_horizon: std::time::Duration,
+    pub max_saturation: f64,
 }
 
 /// What happened during a simulation (for coverage checks).
@@ -513,6 +516,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, String> {
         scheduler: Scheduler::new(SchedulerConfig {
             saturation: config.saturation,
             allowed_failures: config.allowed_failures,
+            queue_horizon: config.queue_horizon,
+            max_saturation: config.max_saturation,
         }),
         base: Instant::now(),
         universe,
@@ -607,8 +612,12 @@ impl Sim<'_> {
             }
             Delivery::StartWorker(w) => {
                 let nthreads = self.rng.range(1, u64::from(self.config.max_threads)) as u32;
-                let capacity =
-                    ((f64::from(nthreads) * self.config.saturation).ceil() as usize).max(1);
+                let per_thread = if self.config.queue_horizon.is_zero() {
+                    self.config.saturation
+                } else {
+                    self.config.saturation.max(self.config.max_saturation)
+                };
+                let capacity = ((f64::from(nthreads) * per_thread).ceil() as usize).max(1);
                 self.workers.insert(
                     w,
                     FakeWorker {

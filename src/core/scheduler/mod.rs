@@ -64,6 +64,13 @@ pub struct SchedulerConfig {
     pub saturation: f64,
     /// A task whose running worker died this many times is failed (dask's allowed-failures).
     pub allowed_failures: u32,
+    /// Adaptive queue depth: a worker that finishes tasks quickly gets enough of them to stay
+    /// busy for this long (measured rate × horizon), between `saturation` and
+    /// `max_saturation` tasks per thread. Tiny tasks then never wait on a network round trip,
+    /// while long (memory-heavy) tasks keep the shallow queue of `saturation`. Zero disables.
+    pub queue_horizon: Duration,
+    /// Upper bound of the adaptive queue depth, in tasks per thread.
+    pub max_saturation: f64,
 }
 
 impl Default for SchedulerConfig {
@@ -71,6 +78,8 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             saturation: 2.0,
             allowed_failures: 3,
+            queue_horizon: Duration::from_millis(2),
+            max_saturation: 64.0,
         }
     }
 }
@@ -186,7 +195,15 @@ impl Scheduler {
                 worker,
                 key,
                 nbytes,
-            } => self.on_task_finished(worker, key, nbytes),
+            } => {
+                self.workers.record_completion(
+                    worker,
+                    now,
+                    self.config.queue_horizon,
+                    self.config.max_saturation,
+                );
+                self.on_task_finished(worker, key, nbytes)
+            }
             Event::TaskFailed {
                 worker,
                 key,

@@ -6,6 +6,7 @@
 //! must not decide placement or emit actions.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use super::fast_hash::FastMap;
 use super::ready_queue::ReadyQueue;
@@ -21,8 +22,15 @@ pub(super) struct WorkerSlot(pub u32);
 pub(super) struct Worker {
     pub id: WorkerId,
     pub nthreads: u32,
-    /// Tasks it may have in flight at once.
+    /// Tasks it may have in flight at once (adapts between `base_capacity` and a maximum
+    /// with the worker's completion rate; see `SchedulerConfig::queue_horizon`).
     pub capacity: u32,
+    /// `ceil(nthreads * saturation)`.
+    pub base_capacity: u32,
+    /// Completion-rate measurement: window start, completions in it, smoothed tasks/s.
+    rate_window: Option<Instant>,
+    rate_count: u32,
+    rate: f64,
     /// Bytes it may hold (unused by placement so far).
     #[allow(dead_code)]
     pub memory_limit: Option<u64>,
@@ -117,6 +125,10 @@ impl WorkerPool {
             id,
             nthreads,
             capacity,
+            base_capacity: capacity,
+            rate_window: None,
+            rate_count: 0,
+            rate: 0.0,
             memory_limit,
             processing: Vec::new(),
             held: TaskRefList::default(),
@@ -247,6 +259,53 @@ impl WorkerPool {
         }
         if overloaded {
             self.overloaded += 1;
+        }
+    }
+
+    /// Count a completion on `id` at `now` and adapt its capacity: enough tasks to keep it
+    /// busy for `horizon` at its measured rate, between its base capacity and
+    /// `nthreads * max_saturation`. Never shrinks below the tasks it already has.
+    pub(super) fn record_completion(
+        &mut self,
+        id: WorkerId,
+        now: Instant,
+        horizon: Duration,
+        max_saturation: f64,
+    ) {
+        const WINDOW: Duration = Duration::from_millis(20);
+        let Some(slot) = self.slot_of(id) else {
+            return;
+        };
+        if horizon.is_zero() {
+            return;
+        }
+        let worker = &mut self[slot];
+        let start = *worker.rate_window.get_or_insert(now);
+        worker.rate_count += 1;
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed < WINDOW {
+            return;
+        }
+        let measured = f64::from(worker.rate_count) / elapsed.as_secs_f64();
+        worker.rate = if worker.rate == 0.0 {
+            measured
+        } else {
+            0.5 * worker.rate + 0.5 * measured
+        };
+        worker.rate_window = Some(now);
+        worker.rate_count = 0;
+        let most = (f64::from(worker.nthreads) * max_saturation).ceil();
+        let wanted = (worker.rate * horizon.as_secs_f64()).ceil().min(most);
+        let target = if wanted.is_finite() {
+            (wanted as u32).max(worker.base_capacity)
+        } else {
+            worker.base_capacity
+        };
+        let target = target.max(worker.processing.len().min(u32::MAX as usize) as u32);
+        if target != worker.capacity {
+            self.unindex(slot);
+            self[slot].capacity = target;
+            self.reindex(slot);
         }
     }
 

@@ -86,7 +86,11 @@ fn faulty(seed: u64) -> SimConfig {
         scatter_keys: 2,
         allowed_failures: 1 + (seed % 2) as u32,
         saturation: 2.0,
-        queue_horizon: std::time::Duration::from_micros(if seed % 3 == 0 { 0 } else { 5_000 }),
+        queue_horizon: std::time::Duration::from_micros(if seed.is_multiple_of(3) {
+            0
+        } else {
+            5_000
+        }),
         max_saturation: 8.0,
     }
 }

@@ -369,9 +369,7 @@ impl Server {
                 );
             }
             ServerEvent::FromWorker(id, frame) => {
-                let Some(w) = self.workers.get_mut(&id) else {
-                    return None;
-                };
+                let w = self.workers.get_mut(&id)?;
                 w.last_seen = now;
                 for message in frame.messages {
                     let event = match message {
@@ -445,7 +443,7 @@ impl Server {
                         }
                         Message::InfoRequest => {
                             let info = self.info();
-                            self.to_client(id, Message::Info(info));
+                            self.queue_for_client(id, Message::Info(info));
                             continue;
                         }
                         Message::ShutdownCluster => {
@@ -507,7 +505,7 @@ impl Server {
             .collect()
     }
 
-    fn to_worker(&mut self, w: WorkerId, m: Message) {
+    fn queue_for_worker(&mut self, w: WorkerId, m: Message) {
         if self.workers.contains_key(&w) {
             self.outbox_workers.entry(w).or_default().push(m);
         } else {
@@ -515,7 +513,7 @@ impl Server {
         }
     }
 
-    fn to_client(&mut self, c: ClientId, m: Message) {
+    fn queue_for_client(&mut self, c: ClientId, m: Message) {
         if self.clients.contains_key(&c) {
             self.outbox_clients.entry(c).or_default().push(m);
         }
@@ -540,7 +538,7 @@ impl Server {
                             (d.key, d.nbytes, holders)
                         })
                         .collect();
-                    self.to_worker(
+                    self.queue_for_worker(
                         worker,
                         Message::Compute(ComputeTask {
                             key,
@@ -551,8 +549,12 @@ impl Server {
                         }),
                     );
                 }
-                Action::Free { worker, keys } => self.to_worker(worker, Message::Free { keys }),
-                Action::Steal { worker, key } => self.to_worker(worker, Message::Steal { key }),
+                Action::Free { worker, keys } => {
+                    self.queue_for_worker(worker, Message::Free { keys })
+                }
+                Action::Steal { worker, key } => {
+                    self.queue_for_worker(worker, Message::Steal { key })
+                }
                 Action::KeyReady {
                     client,
                     key,
@@ -560,7 +562,7 @@ impl Server {
                     holders,
                 } => {
                     let holders = self.addresses(&holders);
-                    self.to_client(
+                    self.queue_for_client(
                         client,
                         Message::KeyReady {
                             key,
@@ -574,7 +576,7 @@ impl Server {
                     key,
                     root,
                     message,
-                } => self.to_client(
+                } => self.queue_for_client(
                     client,
                     Message::KeyErred {
                         key,
@@ -588,7 +590,7 @@ impl Server {
                     holders,
                 } => {
                     let holders = self.addresses(&holders);
-                    self.to_client(client, Message::Located { key, holders });
+                    self.queue_for_client(client, Message::Located { key, holders });
                 }
             }
         }

@@ -113,8 +113,11 @@ fn main() {
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_tessera"));
 
     let t = Instant::now();
-    let cluster = LocalCluster::start(LocalClusterConfig::new(workers, nthreads).processes(exe))
-        .expect("cluster");
+    let mut config = LocalClusterConfig::new(workers, nthreads).processes(exe);
+    if let Ok(s) = std::env::var("TESSERA_SATURATION") {
+        config.policy.saturation = s.parse().expect("TESSERA_SATURATION must be a number");
+    }
+    let cluster = LocalCluster::start(config).expect("cluster");
     let startup = t.elapsed();
     let client = cluster.client().expect("client");
     println!(

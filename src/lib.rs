@@ -11,6 +11,7 @@
 //! - [`transport`]: TCP and in-process connections carrying frames.
 //! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
 //!   transports and the core.
+//! - [`store`]: the worker's chunk store, spilling to node-local disk.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - [`units`]: sizes, durations and memory limits as people write them.
@@ -24,5 +25,6 @@ pub mod deploy;
 pub mod expr;
 pub mod protocol;
 pub mod runtime;
+pub mod store;
 pub mod transport;
 pub mod units;

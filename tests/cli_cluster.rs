@@ -199,6 +199,7 @@ fn a_stale_scheduler_file_is_recognised() {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
+            .truncate(true)
             .mode(0o600)
             .open(&file)
             .unwrap();
@@ -228,6 +229,7 @@ fn bad_scheduler_files_give_one_line_errors() {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
+            .truncate(true)
             .mode(0o600)
             .open(&corrupt)
             .unwrap();

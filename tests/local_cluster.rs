@@ -260,3 +260,24 @@ fn in_process_transport_cluster_runs_graphs() {
         .unwrap();
     assert_eq!(b.result().unwrap(), 3);
 }
+
+#[test]
+fn a_silent_connection_does_not_hold_up_other_clients() {
+    let c = cluster(1, 1);
+    let tessera::transport::Address::Tcp(addr) = c.address() else {
+        panic!("local clusters listen on TCP by default");
+    };
+    // Connects and never says a word (the handshake waits up to 10 s for it).
+    let _silent = std::net::TcpStream::connect(addr).unwrap();
+    let t = std::time::Instant::now();
+    let client = c.client().unwrap();
+    let x = client
+        .submit::<i64>(Task::new(names::INC).arg(1i64))
+        .unwrap();
+    assert_eq!(x.result().unwrap(), 2);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+}

@@ -50,7 +50,20 @@ pub fn render_info(info: &ClusterInfo) -> String {
             );
         }
     }
-    let tasks: Vec<String> = info.tasks.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let order = [
+        "waiting",
+        "ready",
+        "processing",
+        "memory",
+        "erred",
+        "completed",
+    ];
+    let mut names: Vec<&String> = info.tasks.keys().collect();
+    names.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
+    let tasks: Vec<String> = names
+        .into_iter()
+        .map(|k| format!("{k} {}", info.tasks[k]))
+        .collect();
     let _ = writeln!(out, "Tasks      {}", tasks.join("  "));
     out
 }

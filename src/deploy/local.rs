@@ -139,10 +139,6 @@ impl LocalCluster {
             scheduler_file: None,
             private_dir: None,
         };
-        if let Some(path) = &config.scheduler_file {
-            SchedulerFile::new(address.to_string(), secret.to_hex()).write(path)?;
-            cluster.scheduler_file = Some(path.clone());
-        }
         match &config.placement {
             WorkerPlacement::Threads => {
                 for index in 0..config.workers {
@@ -159,21 +155,16 @@ impl LocalCluster {
                 }
             }
             WorkerPlacement::Processes { program } => {
-                let file = match &cluster.scheduler_file {
-                    Some(p) => p.clone(),
-                    None => {
-                        let dir = tempfile_dir::PrivateDir::new().map_err(|source| {
-                            LocalClusterError::Spawn {
-                                program: program.display().to_string(),
-                                source,
-                            }
-                        })?;
-                        let p = dir.path().join("scheduler.json");
-                        SchedulerFile::new(address.to_string(), secret.to_hex()).write(&p)?;
-                        cluster.private_dir = Some(dir);
-                        p
-                    }
-                };
+                // The children find the scheduler through a private file; the user's file is
+                // written only once every worker is registered, so its appearance means ready.
+                let dir =
+                    tempfile_dir::PrivateDir::new().map_err(|source| LocalClusterError::Spawn {
+                        program: program.display().to_string(),
+                        source,
+                    })?;
+                let file = dir.path().join("scheduler.json");
+                SchedulerFile::new(address.to_string(), secret.to_hex()).write(&file)?;
+                cluster.private_dir = Some(dir);
                 for index in 0..config.workers {
                     let mut cmd = Command::new(program);
                     cmd.arg("worker")
@@ -220,6 +211,10 @@ impl LocalCluster {
                 }
                 client.close();
             }
+        }
+        if let Some(path) = &config.scheduler_file {
+            SchedulerFile::new(address.to_string(), secret.to_hex()).write(path)?;
+            cluster.scheduler_file = Some(path.clone());
         }
         Ok(cluster)
     }

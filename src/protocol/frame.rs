@@ -1,9 +1,10 @@
 //! Length-framed batches of messages with raw payloads.
 //!
-//! (Contract; implemented by the protocol work.) A frame on the wire:
+//! A frame on the wire (encoded by [`super::frame_codec`]):
 //! `u32 LE control_len | u32 LE payload_count | payload_count × u64 LE payload_len |
 //!  control bytes (postcard Vec<Message>) | payload bytes, concatenated`.
-//! Payloads are never re-encoded: they are written and read as raw bytes.
+//! Payloads are never re-encoded: they are written and read as raw bytes. This module only
+//! holds frames; it must not encode them or do I/O.
 
 use bytes::Bytes;
 
@@ -23,6 +24,10 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
     #[error("malformed frame: {0}")]
     Malformed(String),
+    /// The frame exceeds what a reader accepts (`frame_codec::MAX_CONTROL_LEN`,
+    /// `frame_codec::MAX_PAYLOAD_COUNT`), so it was not sent.
+    #[error("frame too large to send: {0}")]
+    TooLarge(String),
 }
 
 impl Frame {

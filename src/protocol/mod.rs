@@ -6,10 +6,12 @@
 
 pub mod auth;
 pub mod frame;
+pub mod frame_codec;
 pub mod message;
 
 pub use auth::{AuthError, Secret};
 pub use frame::{Frame, FrameError};
+pub use frame_codec::{decode_frame, encode_frame, read_frame, write_frame};
 pub use message::{
     ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };

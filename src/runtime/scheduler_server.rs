@@ -173,7 +173,7 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     static NEXT_WORKER: AtomicU32 = AtomicU32::new(1);
     static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
     loop {
-        let conn = match listener.accept() {
+        let incoming = match listener.accept_incoming() {
             Ok(c) => c,
             Err(TransportError::Closed) => return,
             Err(TransportError::Refused { peer, source }) => {
@@ -189,7 +189,18 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
         let spawned = std::thread::Builder::new()
             .name("tessera-sched-conn".into())
             .spawn(move || {
-                let peer = conn.peer();
+                let peer = incoming.peer();
+                let conn = match incoming.authenticate() {
+                    Ok(c) => c,
+                    Err(TransportError::Refused { peer, source }) => {
+                        log_refusal(&peer, &source);
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "handshake failed");
+                        return;
+                    }
+                };
                 let (sender, mut receiver) = conn.split();
                 let first = match receiver.recv() {
                     Ok(Some(f)) => f,
@@ -246,6 +257,18 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start a connection thread");
         }
+    }
+}
+
+/// A failed handshake is worth a warning, unless the peer merely connected and left (a
+/// liveness probe, a port scanner): that is only logged at debug level.
+fn log_refusal(peer: &str, source: &crate::protocol::AuthError) {
+    use crate::protocol::AuthError;
+    match source {
+        AuthError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            tracing::debug!(%peer, "connection closed before the handshake")
+        }
+        _ => tracing::warn!(%peer, reason = %source, "refused a connection"),
     }
 }
 
@@ -346,9 +369,7 @@ impl Server {
                 );
             }
             ServerEvent::FromWorker(id, frame) => {
-                let Some(w) = self.workers.get_mut(&id) else {
-                    return None;
-                };
+                let w = self.workers.get_mut(&id)?;
                 w.last_seen = now;
                 for message in frame.messages {
                     let event = match message {
@@ -422,7 +443,7 @@ impl Server {
                         }
                         Message::InfoRequest => {
                             let info = self.info();
-                            self.to_client(id, Message::Info(info));
+                            self.queue_for_client(id, Message::Info(info));
                             continue;
                         }
                         Message::ShutdownCluster => {
@@ -484,7 +505,7 @@ impl Server {
             .collect()
     }
 
-    fn to_worker(&mut self, w: WorkerId, m: Message) {
+    fn queue_for_worker(&mut self, w: WorkerId, m: Message) {
         if self.workers.contains_key(&w) {
             self.outbox_workers.entry(w).or_default().push(m);
         } else {
@@ -492,7 +513,7 @@ impl Server {
         }
     }
 
-    fn to_client(&mut self, c: ClientId, m: Message) {
+    fn queue_for_client(&mut self, c: ClientId, m: Message) {
         if self.clients.contains_key(&c) {
             self.outbox_clients.entry(c).or_default().push(m);
         }
@@ -517,7 +538,7 @@ impl Server {
                             (d.key, d.nbytes, holders)
                         })
                         .collect();
-                    self.to_worker(
+                    self.queue_for_worker(
                         worker,
                         Message::Compute(ComputeTask {
                             key,
@@ -528,8 +549,12 @@ impl Server {
                         }),
                     );
                 }
-                Action::Free { worker, keys } => self.to_worker(worker, Message::Free { keys }),
-                Action::Steal { worker, key } => self.to_worker(worker, Message::Steal { key }),
+                Action::Free { worker, keys } => {
+                    self.queue_for_worker(worker, Message::Free { keys })
+                }
+                Action::Steal { worker, key } => {
+                    self.queue_for_worker(worker, Message::Steal { key })
+                }
                 Action::KeyReady {
                     client,
                     key,
@@ -537,7 +562,7 @@ impl Server {
                     holders,
                 } => {
                     let holders = self.addresses(&holders);
-                    self.to_client(
+                    self.queue_for_client(
                         client,
                         Message::KeyReady {
                             key,
@@ -551,7 +576,7 @@ impl Server {
                     key,
                     root,
                     message,
-                } => self.to_client(
+                } => self.queue_for_client(
                     client,
                     Message::KeyErred {
                         key,
@@ -565,7 +590,7 @@ impl Server {
                     holders,
                 } => {
                     let holders = self.addresses(&holders);
-                    self.to_client(client, Message::Located { key, holders });
+                    self.queue_for_client(client, Message::Located { key, holders });
                 }
             }
         }

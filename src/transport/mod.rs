@@ -1,152 +1,293 @@
 //! Transports: how frames move between processes. One closed enum of kinds (TCP, in-process;
 //! MPI next), one API: [`Listener`], [`Connection`], [`FrameSender`], [`FrameReceiver`].
 //!
-//! (Contract; implemented by the transport work.) A connection is authenticated (see
-//! [`crate::protocol::auth`]) before it is returned. This module must not interpret messages.
+//! A connection is authenticated (see [`crate::protocol::auth`]) before it is returned. Each
+//! public type wraps a private enum with one variant per kind, so adding a kind (MPI) touches
+//! only this file and the kind's own module; no generic parameter leaks out. This module must
+//! not interpret messages.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tessera::protocol::{Frame, Message, Secret};
+//! use tessera::transport::{Address, Connection, Listener};
+//!
+//! let secret = Secret::generate();
+//! let listener = Listener::bind(&"tcp://127.0.0.1:0".parse().unwrap(), secret.clone()).unwrap();
+//! let address = listener.local_address();
+//! let client = std::thread::spawn(move || {
+//!     let (sender, _receiver) = Connection::connect(&address, &secret, Duration::from_secs(5))
+//!         .unwrap()
+//!         .split();
+//!     sender.send(Frame::single(Message::InfoRequest)).unwrap();
+//!     sender.close();
+//! });
+//! let (_sender, mut receiver) = listener.accept().unwrap().split();
+//! assert_eq!(receiver.recv().unwrap(), Some(Frame::single(Message::InfoRequest)));
+//! assert_eq!(receiver.recv().unwrap(), None);
+//! client.join().unwrap();
+//! ```
 
-use std::fmt;
-use std::net::SocketAddr;
-use std::str::FromStr;
+mod address;
+mod error;
+mod inproc;
+mod interface;
+mod tcp;
+mod tcp_stream;
+
 use std::time::Duration;
 
-use crate::protocol::{AuthError, Frame, FrameError, Secret};
+use crate::protocol::{Frame, Secret};
 
-/// Where a listener can be reached: `tcp://host:port` or `inproc://name`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Address {
-    Tcp(SocketAddr),
-    InProc(String),
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Address::Tcp(a) => write!(f, "tcp://{a}"),
-            Address::InProc(n) => write!(f, "inproc://{n}"),
-        }
-    }
-}
-
-impl FromStr for Address {
-    type Err = TransportError;
-    fn from_str(_s: &str) -> Result<Self, Self::Err> {
-        todo!()
-    }
-}
-
-/// A transport failed.
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    #[error("invalid address {address:?}: {reason}")]
-    BadAddress { address: String, reason: String },
-    #[error("cannot listen on {address}: {source}")]
-    Bind {
-        address: String,
-        source: std::io::Error,
-    },
-    #[error("cannot connect to {address}: {reason}")]
-    Connect { address: String, reason: String },
-    #[error("connection from {peer} refused: {source}")]
-    Refused { peer: String, source: AuthError },
-    #[error("handshake with {peer} failed: {source}")]
-    Handshake { peer: String, source: AuthError },
-    #[error("unknown network interface {name:?}; available: {available}")]
-    UnknownInterface { name: String, available: String },
-    #[error("connection closed")]
-    Closed,
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-}
+pub use address::Address;
+pub use error::TransportError;
+pub use interface::interface_address;
+pub use tcp::HANDSHAKE_TIMEOUT;
 
 /// Accepts authenticated connections.
 pub struct Listener {
-    _private: (),
+    kind: ListenerKind,
+}
+
+enum ListenerKind {
+    Tcp(tcp::TcpAcceptor),
+    InProc(inproc::InProcListener),
 }
 
 /// Makes a blocked [`Listener::accept`] return [`TransportError::Closed`].
 #[derive(Clone)]
 pub struct ListenerCloser {
-    _private: (),
+    kind: ListenerCloserKind,
+}
+
+#[derive(Clone)]
+enum ListenerCloserKind {
+    Tcp(tcp::TcpAcceptorCloser),
+    InProc(inproc::InProcListenerCloser),
 }
 
 impl ListenerCloser {
+    /// Make the blocked `accept` (if any) and every later one return
+    /// [`TransportError::Closed`]. Safe to call more than once and from any thread.
     pub fn close(&self) {
-        todo!()
+        match &self.kind {
+            ListenerCloserKind::Tcp(closer) => closer.close(),
+            ListenerCloserKind::InProc(closer) => closer.close(),
+        }
     }
 }
 
 impl Listener {
-    /// Listen on `address` (TCP port 0 picks a free port).
-    pub fn bind(_address: &Address, _secret: Secret) -> Result<Listener, TransportError> {
-        todo!()
+    /// Listen on `address` (TCP port 0 picks a free port). Connections must prove they know
+    /// `secret`.
+    pub fn bind(address: &Address, secret: Secret) -> Result<Listener, TransportError> {
+        let kind = match address {
+            Address::Tcp(socket) => ListenerKind::Tcp(tcp::TcpAcceptor::bind(*socket, secret)?),
+            Address::InProc(name) => {
+                ListenerKind::InProc(inproc::InProcListener::bind(name, secret)?)
+            }
+        };
+        Ok(Listener { kind })
     }
-    /// The address peers connect to (with the real port).
+
+    /// The address peers connect to (with the real port). A TCP listener bound to every
+    /// interface reports the unspecified address; choosing the host to advertise is the
+    /// caller's business.
     pub fn local_address(&self) -> Address {
-        todo!()
+        match &self.kind {
+            ListenerKind::Tcp(acceptor) => Address::Tcp(acceptor.local_address()),
+            ListenerKind::InProc(listener) => Address::InProc(listener.name().to_string()),
+        }
     }
+
     /// Wait for the next connection and authenticate it.
+    ///
+    /// A peer that fails the handshake gives [`TransportError::Refused`]; the listener stays
+    /// usable, so log it and call `accept` again. After [`ListenerCloser::close`] this returns
+    /// [`TransportError::Closed`].
     pub fn accept(&self) -> Result<Connection, TransportError> {
-        todo!()
+        let kind = match &self.kind {
+            ListenerKind::Tcp(acceptor) => ConnectionKind::Tcp(acceptor.accept()?),
+            ListenerKind::InProc(listener) => ConnectionKind::InProc(listener.accept()?),
+        };
+        Ok(Connection { kind })
     }
+
+    /// Wait for the next connection without authenticating it yet: call
+    /// [`Incoming::authenticate`] (typically on the connection's own thread) so one slow or
+    /// silent peer never holds up the others. In-process connections are checked here.
+    pub fn accept_incoming(&self) -> Result<Incoming, TransportError> {
+        let kind = match &self.kind {
+            ListenerKind::Tcp(acceptor) => IncomingKind::Tcp(acceptor.accept_unauthenticated()?),
+            ListenerKind::InProc(listener) => IncomingKind::Ready(Connection {
+                kind: ConnectionKind::InProc(listener.accept()?),
+            }),
+        };
+        Ok(Incoming { kind })
+    }
+
+    /// A handle that unblocks `accept` from another thread.
     pub fn closer(&self) -> ListenerCloser {
-        todo!()
+        let kind = match &self.kind {
+            ListenerKind::Tcp(acceptor) => ListenerCloserKind::Tcp(acceptor.closer()),
+            ListenerKind::InProc(listener) => ListenerCloserKind::InProc(listener.closer()),
+        };
+        ListenerCloser { kind }
+    }
+}
+
+/// An accepted connection that still has to prove it knows the secret.
+pub struct Incoming {
+    kind: IncomingKind,
+}
+
+enum IncomingKind {
+    Tcp(tcp::TcpIncoming),
+    Ready(Connection),
+}
+
+impl Incoming {
+    /// The remote end, for logs.
+    pub fn peer(&self) -> String {
+        match &self.kind {
+            IncomingKind::Tcp(incoming) => incoming.peer(),
+            IncomingKind::Ready(connection) => connection.peer(),
+        }
+    }
+
+    /// Run the handshake; a peer that fails it gives [`TransportError::Refused`].
+    pub fn authenticate(self) -> Result<Connection, TransportError> {
+        match self.kind {
+            IncomingKind::Tcp(incoming) => Ok(Connection {
+                kind: ConnectionKind::Tcp(incoming.authenticate()?),
+            }),
+            IncomingKind::Ready(connection) => Ok(connection),
+        }
     }
 }
 
 /// An authenticated, bidirectional frame stream.
 pub struct Connection {
-    _private: (),
+    kind: ConnectionKind,
+}
+
+enum ConnectionKind {
+    Tcp(tcp::TcpConnection),
+    InProc(inproc::InProcConnection),
 }
 
 impl Connection {
-    /// Connect and authenticate, retrying refused connections until `timeout`.
+    /// Connect and authenticate, retrying refused connections until `timeout` (the listener
+    /// may still be starting).
     pub fn connect(
-        _address: &Address,
-        _secret: &Secret,
-        _timeout: Duration,
+        address: &Address,
+        secret: &Secret,
+        timeout: Duration,
     ) -> Result<Connection, TransportError> {
-        todo!()
+        let kind = match address {
+            Address::Tcp(socket) => {
+                ConnectionKind::Tcp(tcp::TcpConnection::connect(*socket, secret, timeout)?)
+            }
+            Address::InProc(name) => {
+                ConnectionKind::InProc(inproc::InProcConnection::connect(name, secret, timeout)?)
+            }
+        };
+        Ok(Connection { kind })
     }
+
     /// The remote end, for logs and errors.
     pub fn peer(&self) -> String {
-        todo!()
+        match &self.kind {
+            ConnectionKind::Tcp(connection) => connection.peer(),
+            ConnectionKind::InProc(connection) => connection.peer(),
+        }
     }
+
     /// Split into a cloneable sending half and a receiving half.
     pub fn split(self) -> (FrameSender, FrameReceiver) {
-        todo!()
+        match self.kind {
+            ConnectionKind::Tcp(connection) => {
+                let (sender, receiver) = connection.split();
+                (
+                    FrameSender {
+                        kind: SenderKind::Tcp(sender),
+                    },
+                    FrameReceiver {
+                        kind: ReceiverKind::Tcp(receiver),
+                    },
+                )
+            }
+            ConnectionKind::InProc(connection) => {
+                let (sender, receiver) = connection.split();
+                (
+                    FrameSender {
+                        kind: SenderKind::InProc(sender),
+                    },
+                    FrameReceiver {
+                        kind: ReceiverKind::InProc(receiver),
+                    },
+                )
+            }
+        }
     }
 }
 
 /// Queues frames for sending; cheap to clone, usable from any thread.
+///
+/// When every clone is dropped the connection's sending side closes, and the peer's
+/// [`FrameReceiver::recv`] returns `Ok(None)` after the frames already sent.
 #[derive(Clone)]
 pub struct FrameSender {
-    _private: (),
+    kind: SenderKind,
+}
+
+#[derive(Clone)]
+enum SenderKind {
+    Tcp(tcp_stream::TcpSender),
+    InProc(inproc::InProcSender),
 }
 
 impl FrameSender {
-    /// Queue a frame; never blocks on the network.
-    pub fn send(&self, _frame: Frame) -> Result<(), TransportError> {
-        todo!()
+    /// Queue a frame; never blocks on the network. After [`FrameSender::close`] or a failed
+    /// write this returns [`TransportError::Closed`]. Over TCP a frame beyond the codec limits
+    /// ([`crate::protocol::frame_codec::MAX_CONTROL_LEN`] bytes of messages,
+    /// [`crate::protocol::frame_codec::MAX_PAYLOAD_COUNT`] payloads) is refused with
+    /// [`crate::protocol::FrameError::TooLarge`]; in-process frames are not encoded and have
+    /// no such limit.
+    pub fn send(&self, frame: Frame) -> Result<(), TransportError> {
+        match &self.kind {
+            SenderKind::Tcp(sender) => sender.send(frame),
+            SenderKind::InProc(sender) => sender.send(frame),
+        }
     }
-    /// Flush what is queued, then close the connection.
+
+    /// Flush what is queued, then close the sending side for every clone. Returns once the
+    /// queued frames are handed to the operating system (TCP) or the peer's queue (in-process).
     pub fn close(&self) {
-        todo!()
+        match &self.kind {
+            SenderKind::Tcp(sender) => sender.close(),
+            SenderKind::InProc(sender) => sender.close(),
+        }
     }
 }
 
 /// Receives frames in order.
 pub struct FrameReceiver {
-    _private: (),
+    kind: ReceiverKind,
+}
+
+enum ReceiverKind {
+    Tcp(tcp_stream::TcpReceiver),
+    InProc(inproc::InProcReceiver),
 }
 
 impl FrameReceiver {
-    /// Next frame; `Ok(None)` when the peer closed the connection cleanly.
+    /// Next frame; `Ok(None)` when the peer closed the connection cleanly. After an error the
+    /// stream cannot be trusted any more and every later call returns
+    /// [`TransportError::Closed`].
     pub fn recv(&mut self) -> Result<Option<Frame>, TransportError> {
-        todo!()
+        match &mut self.kind {
+            ReceiverKind::Tcp(receiver) => receiver.recv(),
+            ReceiverKind::InProc(receiver) => receiver.recv(),
+        }
     }
-}
-
-/// The IP address of network interface `name` (`ib0`, `eth0`, ...), IPv4 preferred.
-pub fn interface_address(_name: &str) -> Result<std::net::IpAddr, TransportError> {
-    todo!()
 }

@@ -4,16 +4,57 @@
 //! balance), priorities (depth-first graph order, so memory stays low), work stealing, and
 //! recovery when workers disappear. It must not do I/O, read the clock or spawn threads:
 //! `now` is passed in, and everything it wants done comes out as an [`Action`].
+//!
+//! How the parts fit (one concept per file):
+//!
+//! - `task_store`: dense task storage (`u32` ids, generations, the key index, state counts);
+//! - `graph_order`: planning a submission (new vs known keys, depth-first priorities, cycles);
+//! - `submission`: creating tasks from a plan, scattered data;
+//! - `lifecycle`: the state transitions (waiting → ready → processing → memory, erred,
+//!   released, forgotten) and the "still needed?" bookkeeping;
+//! - `placement`: data-locality placement and filling free worker slots from the ready queue;
+//! - `stealing`: moving queued tasks from overloaded workers to idle ones;
+//! - `recovery`: workers leaving, inputs that could not be fetched;
+//! - `completion`: results and failures reported by workers;
+//! - `clients`: who wants what, `KeyReady`/`KeyErred`/`Located` reports;
+//! - `outbox`: the action list and batching of `Free` per worker.
+//!
+//! Events from unknown (or already departed) workers and clients are ignored: they are late
+//! messages. Every event is handled in time logarithmic in the number of workers (amortised),
+//! plus the size of the tasks it touches.
 
 mod action;
+mod clients;
+mod completion;
 mod event;
+mod fast_hash;
+mod graph_order;
+mod inline_vec;
+mod lifecycle;
+mod outbox;
+mod placement;
+mod ready_queue;
+mod recovery;
+mod stealing;
+mod submission;
+mod task_ref_list;
+mod task_store;
+mod worker_pool;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use action::{Action, DepLocation};
 pub use event::Event;
 
-use crate::core::task::{TaskKey, WorkerId};
+use crate::core::task::{ClientId, TaskKey, WorkerId};
+use clients::ClientState;
+use fast_hash::FastMap;
+use ready_queue::ReadyQueue;
+use task_store::{TaskId, TaskRef, TaskState, TaskStore};
+use worker_pool::{WorkerPool, WorkerSlot};
+
+/// Least time between two steal attempts triggered by workers running dry.
+const IDLE_STEAL_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Tunables of the scheduling policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +64,13 @@ pub struct SchedulerConfig {
     pub saturation: f64,
     /// A task whose running worker died this many times is failed (dask's allowed-failures).
     pub allowed_failures: u32,
+    /// Adaptive queue depth: a worker that finishes tasks quickly gets enough of them to stay
+    /// busy for this long (measured rate × horizon), between `saturation` and
+    /// `max_saturation` tasks per thread. Tiny tasks then never wait on a network round trip,
+    /// while long (memory-heavy) tasks keep the shallow queue of `saturation`. Zero disables.
+    pub queue_horizon: Duration,
+    /// Upper bound of the adaptive queue depth, in tasks per thread.
+    pub max_saturation: f64,
 }
 
 impl Default for SchedulerConfig {
@@ -30,6 +78,8 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             saturation: 2.0,
             allowed_failures: 3,
+            queue_horizon: Duration::from_millis(2),
+            max_saturation: 64.0,
         }
     }
 }
@@ -46,34 +96,205 @@ pub struct SchedulerSnapshot {
     pub total_tasks: usize,
 }
 
+/// Where one task is in its life, as seen from outside (see [`Scheduler::task_status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// Known but not computed and not being computed (nobody needs it now, or its data was
+    /// freed while a dependent that may need recomputing is kept).
+    Released,
+    /// Needed; waiting for some inputs.
+    Waiting,
+    /// Needed; all inputs in memory; queued at the scheduler for a free worker slot.
+    Ready,
+    /// Sent to this worker.
+    Processing(WorkerId),
+    /// Result held by at least one worker (see [`Scheduler::who_has`]).
+    Memory,
+    /// Failed, itself or through an input.
+    Erred,
+}
+
 /// The scheduler core. See the module docs.
 pub struct Scheduler {
-    _private: (),
+    config: SchedulerConfig,
+    tasks: TaskStore,
+    workers: WorkerPool,
+    clients: FastMap<ClientId, ClientState>,
+    /// Clients waiting for a key to land in memory (`LocateRequested`).
+    pending_locates: FastMap<TaskId, Vec<ClientId>>,
+    /// Workers told to drop a processing task (`Free`) whose result may still be in flight.
+    cancelled_runs: FastMap<TaskId, inline_vec::InlineVec<WorkerId, 2>>,
+    /// Ready tasks, best priority first.
+    ready: ReadyQueue,
+    actions: Vec<Action>,
+    /// Tasks that may have stopped being needed; examined by `settle`.
+    release_checks: Vec<TaskRef>,
+    /// Workers with `Free`s not yet turned into an action.
+    workers_with_frees: Vec<WorkerSlot>,
+    /// Priority of the next task created.
+    next_priority: u64,
+    /// A worker ran out of tasks during this event (consider stealing for it).
+    idle_hint: bool,
+    /// A worker joined during this event.
+    worker_joined: bool,
+    /// When stealing was last considered because a worker ran dry.
+    last_idle_balance: Option<Instant>,
+    scratch_tasks: Vec<TaskId>,
+    scratch_bytes: Vec<(WorkerId, u64)>,
 }
 
 impl Scheduler {
     /// A scheduler with no workers, clients or tasks.
-    pub fn new(_config: SchedulerConfig) -> Self {
-        todo!("implemented by the scheduler core work")
+    pub fn new(config: SchedulerConfig) -> Self {
+        Scheduler {
+            config,
+            tasks: TaskStore::new(),
+            workers: WorkerPool::new(),
+            clients: FastMap::default(),
+            pending_locates: FastMap::default(),
+            cancelled_runs: FastMap::default(),
+            ready: ReadyQueue::new(),
+            actions: Vec::new(),
+            release_checks: Vec::new(),
+            workers_with_frees: Vec::new(),
+            next_priority: 0,
+            idle_hint: false,
+            worker_joined: false,
+            last_idle_balance: None,
+            scratch_tasks: Vec::new(),
+            scratch_bytes: Vec::new(),
+        }
     }
 
     /// Feed one event. Actions accumulate until drained.
-    pub fn handle(&mut self, _now: Instant, _event: Event) {
-        todo!()
+    pub fn handle(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::WorkerJoined {
+                worker,
+                nthreads,
+                memory_limit,
+            } => self.on_worker_joined(worker, nthreads, memory_limit),
+            Event::WorkerLeft { worker } => self.on_worker_left(worker),
+            Event::ClientJoined { client } => self.on_client_joined(client),
+            Event::ClientLeft { client } => self.on_client_left(client),
+            Event::GraphSubmitted {
+                client,
+                tasks,
+                wanted,
+            } => self.on_graph_submitted(client, tasks, &wanted),
+            Event::DataScattered {
+                client,
+                worker,
+                keys,
+            } => self.on_data_scattered(client, worker, keys),
+            Event::KeysReleased { client, keys } | Event::CancelRequested { client, keys } => {
+                self.on_keys_released(client, &keys)
+            }
+            Event::LocateRequested { client, keys } => self.on_locate_requested(client, keys),
+            Event::TaskFinished {
+                worker,
+                key,
+                nbytes,
+            } => {
+                self.workers.record_completion(
+                    worker,
+                    now,
+                    self.config.queue_horizon,
+                    self.config.max_saturation,
+                );
+                self.on_task_finished(worker, key, nbytes)
+            }
+            Event::TaskFailed {
+                worker,
+                key,
+                message,
+            } => self.on_task_failed(worker, key, message),
+            Event::DepsMissing {
+                worker,
+                key,
+                missing,
+            } => self.on_deps_missing(worker, &key, &missing),
+            Event::StealReply {
+                worker,
+                key,
+                stolen,
+            } => self.on_steal_reply(worker, &key, stolen),
+            Event::Tick => self.balance(),
+        }
+        self.settle();
+        self.fill();
+        if std::mem::take(&mut self.worker_joined) {
+            // A newcomer relieves overloaded workers at once.
+            self.balance();
+        } else if std::mem::take(&mut self.idle_hint) {
+            // Stealing scans the workers: when workers run dry one after another (the tail of
+            // every graph), look at most once per interval; `Tick` always looks.
+            let due = self
+                .last_idle_balance
+                .is_none_or(|last| now.saturating_duration_since(last) >= IDLE_STEAL_INTERVAL);
+            if due {
+                self.last_idle_balance = Some(now);
+                self.balance();
+            }
+        }
+        self.flush_all_frees();
     }
 
     /// Take the actions produced so far, in the order they must be carried out.
     pub fn drain_actions(&mut self) -> std::vec::Drain<'_, Action> {
-        todo!()
+        self.actions.drain(..)
     }
 
     /// Workers currently holding `key` in memory (empty if none).
-    pub fn who_has(&self, _key: &TaskKey) -> &[WorkerId] {
-        todo!()
+    pub fn who_has(&self, key: &TaskKey) -> &[WorkerId] {
+        match self.tasks.lookup(key) {
+            Some(id) => self.tasks[id].holders.as_slice(),
+            None => &[],
+        }
+    }
+
+    /// Where a task is in its life; `None` when the key is unknown (never seen, or forgotten).
+    pub fn task_status(&self, key: &TaskKey) -> Option<TaskStatus> {
+        let task = &self.tasks[self.tasks.lookup(key)?];
+        Some(match task.state {
+            TaskState::Released | TaskState::Forgotten => TaskStatus::Released,
+            TaskState::Waiting => TaskStatus::Waiting,
+            TaskState::Ready => TaskStatus::Ready,
+            TaskState::Processing => match task.processing_on.and_then(|s| self.workers.get(s)) {
+                Some(worker) => TaskStatus::Processing(worker.id),
+                None => TaskStatus::Ready,
+            },
+            TaskState::Memory => TaskStatus::Memory,
+            TaskState::Erred => TaskStatus::Erred,
+        })
+    }
+
+    /// Tasks in flight on `worker` and the most it may have at once (`None` if not connected).
+    pub fn worker_occupancy(&self, worker: WorkerId) -> Option<(usize, usize)> {
+        let w = self.workers.get(self.workers.slot_of(worker)?)?;
+        Some((w.processing.len(), w.capacity as usize))
     }
 
     /// Counts of tasks by state and of workers.
     pub fn snapshot(&self) -> SchedulerSnapshot {
-        todo!()
+        SchedulerSnapshot {
+            workers: self.workers.len(),
+            waiting: self.tasks.count(TaskState::Waiting),
+            ready: self.tasks.count(TaskState::Ready),
+            processing: self.tasks.count(TaskState::Processing),
+            memory: self.tasks.count(TaskState::Memory),
+            erred: self.tasks.count(TaskState::Erred),
+            total_tasks: self.tasks.len(),
+        }
+    }
+
+    fn on_worker_joined(&mut self, worker: WorkerId, nthreads: u32, memory_limit: Option<u64>) {
+        if self
+            .workers
+            .add(worker, nthreads, memory_limit, self.config.saturation)
+            .is_some()
+        {
+            self.worker_joined = true;
+        }
     }
 }

@@ -64,6 +64,9 @@ fn root_note(key: &TaskKey, root: &TaskKey) -> String {
     }
 }
 
+/// What one data server returned for a batch of keys.
+type FetchResult = Result<HashMap<TaskKey, Option<Bytes>>, TransportError>;
+
 struct KeyRecord {
     refs: usize,
     status: KeyStatus,
@@ -220,10 +223,7 @@ impl Shared {
                 }
             }
             let mut missing = Vec::new();
-            let results: Vec<(
-                Vec<TaskKey>,
-                Result<HashMap<TaskKey, Option<Bytes>>, TransportError>,
-            )> = std::thread::scope(|s| {
+            let results: Vec<(Vec<TaskKey>, FetchResult)> = std::thread::scope(|s| {
                 let handles: Vec<_> = by_holder
                     .into_iter()
                     .map(|(holder, ks)| {

@@ -13,12 +13,15 @@ use super::state::WorkerState;
 /// Accept connections until the listener is closed; one thread per connection.
 pub fn run_data_server(listener: Listener, state: Arc<WorkerState>) {
     loop {
-        match listener.accept() {
-            Ok(conn) => {
+        match listener.accept_incoming() {
+            Ok(incoming) => {
                 let state = state.clone();
                 let spawned = std::thread::Builder::new()
                     .name("tessera-data-conn".into())
-                    .spawn(move || serve_connection(conn, state));
+                    .spawn(move || match incoming.authenticate() {
+                        Ok(conn) => serve_connection(conn, state),
+                        Err(e) => tracing::warn!(error = %e, "refused a data connection"),
+                    });
                 if let Err(e) = spawned {
                     tracing::warn!(error = %e, "cannot start a data connection thread");
                 }

@@ -1,0 +1,127 @@
+//! Placement: which worker runs a ready task, and filling free worker slots.
+//!
+//! A task with inputs prefers the worker holding the most of its input bytes (ties: lowest
+//! worker id). When free slots exist, the best-priority ready task goes to its preferred worker
+//! if that worker has room; otherwise the least-loaded worker with room takes, in order of
+//! preference, a ready task preferring it, or the best-priority task. Tasks beyond the free
+//! slots wait at the scheduler (queuing, like dask's worker-saturation). Every decision is
+//! O(log W) (ordered load index, heaps) plus the task's inputs. This module must not change a
+//! task's neededness or emit anything but `Compute`.
+
+use super::lifecycle::{is_preferred_entry, is_ready_entry};
+use super::task_store::{TaskId, TaskState};
+use super::worker_pool::WorkerSlot;
+use super::{Action, DepLocation, Scheduler};
+
+impl Scheduler {
+    /// The worker holding most of the task's input bytes, if any input is held anywhere.
+    pub(super) fn preferred_worker(&mut self, id: TaskId) -> Option<WorkerSlot> {
+        let task = &self.tasks[id];
+        if task.deps.is_empty() {
+            return None;
+        }
+        let bytes = &mut self.scratch_bytes;
+        bytes.clear();
+        for &dep in task.deps.as_slice() {
+            let dep = &self.tasks[dep];
+            // Count at least one byte per input so empty results still attract their users.
+            let size = dep.nbytes.max(1);
+            bytes.extend(dep.holders.as_slice().iter().map(|&h| (h, size)));
+        }
+        if bytes.len() > 1 {
+            bytes.sort_unstable_by_key(|&(h, _)| h);
+        }
+        let mut best: Option<(u64, std::cmp::Reverse<u32>)> = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            let holder = bytes[i].0;
+            let mut total = 0u64;
+            while i < bytes.len() && bytes[i].0 == holder {
+                total = total.saturating_add(bytes[i].1);
+                i += 1;
+            }
+            let candidate = (total, std::cmp::Reverse(holder.0));
+            if best.is_none_or(|b| candidate > b) {
+                best = Some(candidate);
+            }
+        }
+        let (_, std::cmp::Reverse(id)) = best?;
+        self.workers.slot_of(crate::core::task::WorkerId(id))
+    }
+
+    /// Hand ready tasks to workers with free slots until either runs out.
+    pub(super) fn fill(&mut self) {
+        while let Some(free) = self.workers.least_loaded_with_room() {
+            let tasks = &self.tasks;
+            let Some(top) = self.ready.peek_valid(|e| is_ready_entry(tasks, e)) else {
+                break;
+            };
+            if let Some(preferred) = self.tasks[top.task].preferred {
+                if self
+                    .workers
+                    .get(preferred)
+                    .is_some_and(|w| w.has_free_slot())
+                {
+                    self.ready.pop_top();
+                    self.assign(top.task, preferred);
+                    continue;
+                }
+            }
+            let tasks = &self.tasks;
+            let local = self.workers[free]
+                .preferred
+                .pop_valid(|e| is_preferred_entry(tasks, e, free));
+            match local {
+                Some(entry) => self.assign(entry.task, free),
+                None => {
+                    self.ready.pop_top();
+                    self.assign(top.task, free);
+                }
+            }
+        }
+    }
+
+    /// Send a task whose inputs are all in memory to a worker.
+    pub(super) fn assign(&mut self, id: TaskId, slot: WorkerSlot) {
+        if self.tasks[id].kernel.is_none() {
+            // Scattered data is never computed; it cannot get here, but never send it.
+            return;
+        }
+        self.set_state(id, TaskState::Processing);
+        let position = self.workers.push_processing(slot, id);
+        let task = &mut self.tasks[id];
+        task.processing_on = Some(slot);
+        task.position_on_worker = position;
+        self.flush_frees_of(slot);
+        if !self.cancelled_runs.is_empty() {
+            // A new run supersedes a cancelled one on the same worker.
+            let worker = self.workers[slot].id;
+            self.take_cancelled_run(id, worker);
+        }
+        let task = &self.tasks[id];
+        let deps = task
+            .deps
+            .as_slice()
+            .iter()
+            .map(|&d| {
+                let dep = &self.tasks[d];
+                DepLocation {
+                    key: dep.key.clone(),
+                    nbytes: dep.nbytes,
+                    holders: dep.holders.as_slice().to_vec(),
+                }
+            })
+            .collect();
+        let Some(kernel) = task.kernel.clone() else {
+            return;
+        };
+        self.actions.push(Action::Compute {
+            worker: self.workers[slot].id,
+            key: task.key.clone(),
+            kernel,
+            args: task.args.clone(),
+            deps,
+            priority: task.priority,
+        });
+    }
+}

@@ -1,0 +1,353 @@
+//! The connected workers: capacity, tasks in flight, data held, and a load index.
+//!
+//! The load index is an ordered set of the workers that have a free slot (fewer tasks in flight
+//! than `ceil(nthreads * saturation)`), ordered by tasks per thread then worker id, so "the
+//! least-loaded worker with room" is found in O(log W). This module keeps bookkeeping only: it
+//! must not decide placement or emit actions.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use super::fast_hash::FastMap;
+use super::ready_queue::ReadyQueue;
+use super::task_ref_list::TaskRefList;
+use super::task_store::TaskId;
+use crate::core::task::{TaskKey, WorkerId};
+
+/// Dense index of a connected worker (recycled after the worker leaves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) struct WorkerSlot(pub u32);
+
+/// One connected worker.
+pub(super) struct Worker {
+    pub id: WorkerId,
+    pub nthreads: u32,
+    /// Tasks it may have in flight at once (adapts between `base_capacity` and a maximum
+    /// with the worker's completion rate; see `SchedulerConfig::queue_horizon`).
+    pub capacity: u32,
+    /// `ceil(nthreads * saturation)`.
+    pub base_capacity: u32,
+    /// Completion-rate measurement: window start, completions in it, smoothed tasks/s.
+    rate_window: Option<Instant>,
+    rate_count: u32,
+    rate: f64,
+    /// Bytes it may hold (unused by placement so far).
+    #[allow(dead_code)]
+    pub memory_limit: Option<u64>,
+    /// Tasks sent to it and not finished; a task knows its position here.
+    pub processing: Vec<TaskId>,
+    /// Tasks whose result it holds (lazy: re-check `holders`).
+    pub held: TaskRefList,
+    pub held_bytes: u64,
+    /// Ready tasks that hold most of their input bytes here.
+    pub preferred: ReadyQueue,
+    /// Live entries of `preferred`.
+    pub preferred_live: u32,
+    /// Outstanding steal requests to it.
+    pub stealing: u32,
+    /// Keys to free on it, flushed as one `Free` action.
+    pub pending_frees: Vec<TaskKey>,
+}
+
+impl Worker {
+    /// Tasks it runs at once: beyond this, tasks wait in its local queue.
+    #[inline]
+    pub(super) fn busy_limit(&self) -> usize {
+        self.nthreads.min(self.capacity) as usize
+    }
+
+    /// It may receive another task.
+    #[inline]
+    pub(super) fn has_free_slot(&self) -> bool {
+        self.processing.len() < self.capacity as usize
+    }
+
+    /// Tasks queued on it beyond its threads and not already asked back.
+    #[inline]
+    pub(super) fn stealable_excess(&self) -> usize {
+        self.processing
+            .len()
+            .saturating_sub(self.busy_limit() + self.stealing as usize)
+    }
+
+    fn load_key(&self) -> LoadKey {
+        let load = ((self.processing.len() as u64) << 20) / u64::from(self.nthreads.max(1));
+        (load, self.id.0)
+    }
+
+    fn is_overloaded(&self) -> bool {
+        self.processing.len() > self.busy_limit()
+    }
+}
+
+/// (tasks per thread in 1/2^20 units, worker id).
+type LoadKey = (u64, u32);
+
+/// Load of one unit per thread in [`LoadKey`] units: a worker below it has an idle thread.
+pub(super) const FULL_THREADS_LOAD: u64 = 1 << 20;
+
+/// All connected workers.
+#[derive(Default)]
+pub(super) struct WorkerPool {
+    slots: Vec<Option<Worker>>,
+    vacant: Vec<WorkerSlot>,
+    by_id: FastMap<WorkerId, WorkerSlot>,
+    with_room: BTreeSet<(LoadKey, WorkerSlot)>,
+    overloaded: usize,
+    count: usize,
+}
+
+impl WorkerPool {
+    /// No workers.
+    pub(super) fn new() -> Self {
+        WorkerPool::default()
+    }
+
+    /// Register a worker; `None` if the id is already connected.
+    pub(super) fn add(
+        &mut self,
+        id: WorkerId,
+        nthreads: u32,
+        memory_limit: Option<u64>,
+        saturation: f64,
+    ) -> Option<WorkerSlot> {
+        if self.by_id.contains_key(&id) {
+            return None;
+        }
+        let nthreads = nthreads.max(1);
+        let wanted = (f64::from(nthreads) * saturation).ceil();
+        let capacity = if wanted.is_finite() && wanted >= 1.0 {
+            wanted.min(f64::from(u32::MAX)) as u32
+        } else {
+            1
+        };
+        let worker = Worker {
+            id,
+            nthreads,
+            capacity,
+            base_capacity: capacity,
+            rate_window: None,
+            rate_count: 0,
+            rate: 0.0,
+            memory_limit,
+            processing: Vec::new(),
+            held: TaskRefList::default(),
+            held_bytes: 0,
+            preferred: ReadyQueue::new(),
+            preferred_live: 0,
+            stealing: 0,
+            pending_frees: Vec::new(),
+        };
+        let slot = match self.vacant.pop() {
+            Some(slot) => {
+                self.slots[slot.0 as usize] = Some(worker);
+                slot
+            }
+            None => {
+                self.slots.push(Some(worker));
+                WorkerSlot((self.slots.len() - 1) as u32)
+            }
+        };
+        self.by_id.insert(id, slot);
+        self.count += 1;
+        let key = self[slot].load_key();
+        self.with_room.insert((key, slot));
+        Some(slot)
+    }
+
+    /// Unregister a worker and hand back its state.
+    pub(super) fn remove(&mut self, slot: WorkerSlot) -> Option<Worker> {
+        let worker = self.slots.get_mut(slot.0 as usize)?.take()?;
+        if worker.has_free_slot() {
+            self.with_room.remove(&(worker.load_key(), slot));
+        }
+        if worker.is_overloaded() {
+            self.overloaded -= 1;
+        }
+        self.by_id.remove(&worker.id);
+        self.vacant.push(slot);
+        self.count -= 1;
+        Some(worker)
+    }
+
+    /// The slot of a connected worker.
+    #[inline]
+    pub(super) fn slot_of(&self, id: WorkerId) -> Option<WorkerSlot> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// The worker in `slot`, if connected.
+    #[inline]
+    pub(super) fn get(&self, slot: WorkerSlot) -> Option<&Worker> {
+        self.slots.get(slot.0 as usize).and_then(Option::as_ref)
+    }
+
+    /// The worker in `slot`, mutable, if connected.
+    #[inline]
+    pub(super) fn get_mut(&mut self, slot: WorkerSlot) -> Option<&mut Worker> {
+        self.slots.get_mut(slot.0 as usize).and_then(Option::as_mut)
+    }
+
+    /// Number of connected workers.
+    pub(super) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Number of workers with more tasks in flight than threads.
+    pub(super) fn overloaded(&self) -> usize {
+        self.overloaded
+    }
+
+    /// Connected workers in slot order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (WorkerSlot, &Worker)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.as_ref().map(|w| (WorkerSlot(i as u32), w)))
+    }
+
+    /// Record a task sent to the worker; returns its position in the worker's list.
+    pub(super) fn push_processing(&mut self, slot: WorkerSlot, task: TaskId) -> u32 {
+        self.unindex(slot);
+        let worker = &mut self[slot];
+        worker.processing.push(task);
+        let position = (worker.processing.len() - 1) as u32;
+        self.reindex(slot);
+        position
+    }
+
+    /// Remove the task at `position` from the worker's list; returns the task moved into its
+    /// place (whose position must be updated), if any.
+    pub(super) fn swap_remove_processing(
+        &mut self,
+        slot: WorkerSlot,
+        position: u32,
+    ) -> Option<TaskId> {
+        self.unindex(slot);
+        let worker = &mut self[slot];
+        let position = position as usize;
+        let moved = if position < worker.processing.len() {
+            worker.processing.swap_remove(position);
+            worker.processing.get(position).copied()
+        } else {
+            None
+        };
+        self.reindex(slot);
+        moved
+    }
+
+    fn unindex(&mut self, slot: WorkerSlot) {
+        let worker = &self[slot];
+        let key = worker.load_key();
+        let had_room = worker.has_free_slot();
+        let overloaded = worker.is_overloaded();
+        if had_room {
+            self.with_room.remove(&(key, slot));
+        }
+        if overloaded {
+            self.overloaded -= 1;
+        }
+    }
+
+    fn reindex(&mut self, slot: WorkerSlot) {
+        let worker = &self[slot];
+        let key = worker.load_key();
+        let has_room = worker.has_free_slot();
+        let overloaded = worker.is_overloaded();
+        if has_room {
+            self.with_room.insert((key, slot));
+        }
+        if overloaded {
+            self.overloaded += 1;
+        }
+    }
+
+    /// Count a completion on `id` at `now` and adapt its capacity: enough tasks to keep it
+    /// busy for `horizon` at its measured rate, between its base capacity and
+    /// `nthreads * max_saturation`. Never shrinks below the tasks it already has.
+    pub(super) fn record_completion(
+        &mut self,
+        id: WorkerId,
+        now: Instant,
+        horizon: Duration,
+        max_saturation: f64,
+    ) {
+        const WINDOW: Duration = Duration::from_millis(20);
+        let Some(slot) = self.slot_of(id) else {
+            return;
+        };
+        if horizon.is_zero() {
+            return;
+        }
+        let worker = &mut self[slot];
+        let start = *worker.rate_window.get_or_insert(now);
+        worker.rate_count += 1;
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed < WINDOW {
+            return;
+        }
+        let measured = f64::from(worker.rate_count) / elapsed.as_secs_f64();
+        worker.rate = if worker.rate == 0.0 {
+            measured
+        } else {
+            0.5 * worker.rate + 0.5 * measured
+        };
+        worker.rate_window = Some(now);
+        worker.rate_count = 0;
+        let most = (f64::from(worker.nthreads) * max_saturation).ceil();
+        let wanted = (worker.rate * horizon.as_secs_f64()).ceil().min(most);
+        let target = if wanted.is_finite() {
+            (wanted as u32).max(worker.base_capacity)
+        } else {
+            worker.base_capacity
+        };
+        let target = target.max(worker.processing.len().min(u32::MAX as usize) as u32);
+        if target != worker.capacity {
+            self.unindex(slot);
+            self[slot].capacity = target;
+            self.reindex(slot);
+        }
+    }
+
+    /// The least-loaded worker with a free slot (ties: lowest worker id).
+    #[inline]
+    pub(super) fn least_loaded_with_room(&self) -> Option<WorkerSlot> {
+        self.with_room.first().map(|(_, slot)| *slot)
+    }
+
+    /// The least-loaded worker with a free slot other than `except`.
+    pub(super) fn least_loaded_with_room_except(&self, except: WorkerSlot) -> Option<WorkerSlot> {
+        self.with_room
+            .iter()
+            .map(|(_, slot)| *slot)
+            .find(|slot| *slot != except)
+    }
+
+    /// Workers with a free slot, least loaded first, with their load key.
+    pub(super) fn with_room(&self) -> impl Iterator<Item = (u64, WorkerSlot)> + '_ {
+        self.with_room
+            .iter()
+            .map(|((load, _), slot)| (*load, *slot))
+    }
+}
+
+impl std::ops::Index<WorkerSlot> for WorkerPool {
+    type Output = Worker;
+    #[inline]
+    fn index(&self, slot: WorkerSlot) -> &Worker {
+        match self.slots.get(slot.0 as usize) {
+            Some(Some(worker)) => worker,
+            _ => unreachable!("scheduler bookkeeping referenced a vacant worker slot"),
+        }
+    }
+}
+
+impl std::ops::IndexMut<WorkerSlot> for WorkerPool {
+    #[inline]
+    fn index_mut(&mut self, slot: WorkerSlot) -> &mut Worker {
+        match self.slots.get_mut(slot.0 as usize) {
+            Some(Some(worker)) => worker,
+            _ => unreachable!("scheduler bookkeeping referenced a vacant worker slot"),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Where spilled chunk bytes live on disk: one file per chunk, or an append-only log of
+//! segment files with compaction. Both write whole batches with large sequential writes and
+//! read a chunk back with one positioned read into one buffer.
+//!
+//! Backends only place and free byte ranges; they must not know keys, memory accounting or
+//! compression (the chunk store owns those). Writes are all-or-nothing per batch.
+
+mod append_log;
+mod file_per_chunk;
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use append_log::AppendLog;
+pub use file_per_chunk::FilePerChunk;
+
+/// How spilled chunks are laid out in the spill directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SpillLayout {
+    /// `chunk-<n>` per chunk; deleting a chunk unlinks its file.
+    FilePerChunk,
+    /// `segment-<n>.log` files written append-only; space of deleted chunks is reclaimed when a
+    /// segment empties or by compacting mostly-dead segments. The default (see `store` docs).
+    #[default]
+    AppendLog,
+}
+
+/// Where one spilled payload is.
+#[derive(Clone, Debug)]
+pub enum DiskLocation {
+    /// A whole file `chunk-<id>`.
+    File {
+        /// File number.
+        id: u64,
+        /// Payload length.
+        len: u64,
+    },
+    /// A range of a log segment.
+    Log {
+        /// Segment number.
+        segment: u64,
+        /// The open segment (stays readable even after the segment is deleted).
+        file: Arc<File>,
+        /// Start of the payload.
+        offset: u64,
+        /// Payload length.
+        len: u64,
+    },
+}
+
+impl DiskLocation {
+    /// Payload length in bytes.
+    pub fn payload_len(&self) -> u64 {
+        match self {
+            DiskLocation::File { len, .. } | DiskLocation::Log { len, .. } => *len,
+        }
+    }
+
+    /// The file holding the payload, for messages.
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        match self {
+            DiskLocation::File { id, .. } => dir.join(file_per_chunk::file_name(*id)),
+            DiskLocation::Log { segment, .. } => dir.join(append_log::segment_name(*segment)),
+        }
+    }
+
+    /// True when both denote the same stored range.
+    pub fn same_place(&self, other: &DiskLocation) -> bool {
+        match (self, other) {
+            (DiskLocation::File { id: a, .. }, DiskLocation::File { id: b, .. }) => a == b,
+            (
+                DiskLocation::Log {
+                    segment: a,
+                    offset: oa,
+                    ..
+                },
+                DiskLocation::Log {
+                    segment: b,
+                    offset: ob,
+                    ..
+                },
+            ) => a == b && oa == ob,
+            _ => false,
+        }
+    }
+}
+
+/// Read a payload into one exactly-sized buffer. Needs no backend lock.
+pub fn read_location(dir: &Path, loc: &DiskLocation) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(loc.payload_len()).map_err(io::Error::other)?;
+    let mut buf = vec![0u8; len];
+    match loc {
+        DiskLocation::File { .. } => File::open(loc.path(dir))?.read_exact_at(&mut buf, 0)?,
+        DiskLocation::Log { file, offset, .. } => file.read_exact_at(&mut buf, *offset)?,
+    }
+    Ok(buf)
+}
+
+/// The spill backend in use (a closed set, so no generic parameter spreads).
+#[derive(Debug)]
+pub enum SpillBackend {
+    /// One file per chunk.
+    FilePerChunk(FilePerChunk),
+    /// Append-only segment log.
+    AppendLog(AppendLog),
+}
+
+impl SpillBackend {
+    /// A backend of `layout` writing into `dir`.
+    pub fn new(layout: SpillLayout, dir: PathBuf) -> Self {
+        match layout {
+            SpillLayout::FilePerChunk => SpillBackend::FilePerChunk(FilePerChunk::new(dir)),
+            SpillLayout::AppendLog => SpillBackend::AppendLog(AppendLog::new(dir)),
+        }
+    }
+
+    /// Write all payloads; on error nothing of the batch is kept.
+    pub fn write_batch(&mut self, payloads: &[Bytes]) -> io::Result<Vec<DiskLocation>> {
+        match self {
+            SpillBackend::FilePerChunk(b) => b.write_batch(payloads),
+            SpillBackend::AppendLog(b) => b.write_batch(payloads),
+        }
+    }
+
+    /// Release a payload's space (best effort; errors are logged).
+    pub fn free(&mut self, loc: &DiskLocation) {
+        match self {
+            SpillBackend::FilePerChunk(b) => b.free(loc),
+            SpillBackend::AppendLog(b) => b.free(loc),
+        }
+    }
+
+    /// Bytes the backend's files take (for the log: including dead ranges not yet reclaimed).
+    pub fn disk_bytes(&self) -> u64 {
+        match self {
+            SpillBackend::FilePerChunk(b) => b.disk_bytes(),
+            SpillBackend::AppendLog(b) => b.disk_bytes(),
+        }
+    }
+
+    /// Bytes of stored (not deleted) payloads: what `max_spill` limits.
+    pub fn live_bytes(&self) -> u64 {
+        match self {
+            SpillBackend::FilePerChunk(b) => b.disk_bytes(),
+            SpillBackend::AppendLog(b) => b.live_bytes(),
+        }
+    }
+
+    /// Stop appending to `segment` (before compacting it).
+    pub fn seal(&mut self, segment: u64) {
+        if let SpillBackend::AppendLog(b) = self {
+            b.seal(segment);
+        }
+    }
+
+    /// A log segment worth compacting (mostly dead), if any.
+    pub fn compaction_candidate(&self) -> Option<u64> {
+        match self {
+            SpillBackend::FilePerChunk(_) => None,
+            SpillBackend::AppendLog(b) => b.compaction_candidate(),
+        }
+    }
+}
+
+/// Write `payloads` to `file` from its current position with vectored writes.
+fn write_all_vectored(mut file: &File, payloads: &[Bytes]) -> io::Result<()> {
+    use std::io::{IoSlice, Write};
+    let mut slices: Vec<IoSlice<'_>> = payloads
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
+    let mut bufs = &mut slices[..];
+    while !bufs.is_empty() {
+        match file.write_vectored(bufs) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

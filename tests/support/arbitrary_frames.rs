@@ -1,0 +1,207 @@
+//! Proptest strategies for protocol frames: every kind of message field (keys, kernel
+//! arguments, dependency lists, nested metrics, optional values) and raw payloads.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use proptest::collection::{btree_map, vec};
+use proptest::option;
+use proptest::prelude::*;
+use tessera::core::{KernelName, TaskKey, TaskSpec};
+use tessera::protocol::{
+    ClusterInfo, ComputeTask, Frame, Message, WorkerInfo, WorkerMetrics, WorkerRegistration,
+};
+
+pub fn task_key() -> impl Strategy<Value = TaskKey> {
+    "[a-z0-9\\-\\(\\), ]{0,24}".prop_map(TaskKey::new)
+}
+
+fn keys() -> impl Strategy<Value = Vec<TaskKey>> {
+    vec(task_key(), 0..6)
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "\\PC{0,32}"
+}
+
+fn blob() -> impl Strategy<Value = Bytes> {
+    vec(any::<u8>(), 0..64).prop_map(Bytes::from)
+}
+
+fn task_spec() -> impl Strategy<Value = TaskSpec> {
+    (task_key(), "[a-z_.]{1,16}", blob(), keys()).prop_map(|(key, kernel, args, deps)| TaskSpec {
+        key,
+        kernel: KernelName::new(kernel),
+        args,
+        deps,
+    })
+}
+
+fn compute_task() -> impl Strategy<Value = ComputeTask> {
+    (
+        task_key(),
+        "[a-z_.]{1,16}",
+        blob(),
+        vec((task_key(), any::<u64>(), vec(text(), 0..3)), 0..4),
+        any::<u64>(),
+    )
+        .prop_map(|(key, kernel, args, deps, priority)| ComputeTask {
+            key,
+            kernel: KernelName::new(kernel),
+            args,
+            deps,
+            priority,
+        })
+}
+
+fn metrics() -> impl Strategy<Value = WorkerMetrics> {
+    (
+        any::<u64>(),
+        any::<u64>(),
+        any::<u64>(),
+        any::<u32>(),
+        any::<u32>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(memory_bytes, rss_bytes, stored_keys, executing, ready, completed)| WorkerMetrics {
+                memory_bytes,
+                rss_bytes,
+                stored_keys,
+                executing,
+                ready,
+                completed,
+            },
+        )
+}
+
+fn registration() -> impl Strategy<Value = WorkerRegistration> {
+    (
+        text(),
+        text(),
+        any::<u32>(),
+        any::<u32>(),
+        option::of(any::<u64>()),
+        text(),
+    )
+        .prop_map(|(name, host, pid, nthreads, memory_limit, data_address)| {
+            WorkerRegistration {
+                name,
+                host,
+                pid,
+                nthreads,
+                memory_limit,
+                data_address,
+            }
+        })
+}
+
+fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
+    let worker = (
+        any::<u32>(),
+        text(),
+        any::<u32>(),
+        option::of(any::<u64>()),
+        metrics(),
+    )
+        .prop_map(|(id, name, pid, memory_limit, metrics)| WorkerInfo {
+            id,
+            host: format!("{name}.host"),
+            address: format!("tcp://{name}:1"),
+            name,
+            pid,
+            nthreads: 4,
+            memory_limit,
+            metrics,
+        });
+    (
+        text(),
+        0.0f64..1e9,
+        any::<u32>(),
+        vec(worker, 0..3),
+        btree_map(text(), any::<u64>(), 0..4),
+    )
+        .prop_map(
+            |(scheduler_address, uptime_secs, clients, workers, tasks): (
+                String,
+                f64,
+                u32,
+                Vec<WorkerInfo>,
+                BTreeMap<String, u64>,
+            )| ClusterInfo {
+                scheduler_address,
+                uptime_secs,
+                clients,
+                workers,
+                tasks,
+            },
+        )
+}
+
+/// Any message; `payloads` is how many payloads the frame holds (for payload indices).
+pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
+    let index = 0..payloads.max(1);
+    prop_oneof![
+        registration().prop_map(Message::RegisterWorker),
+        (task_key(), any::<u64>()).prop_map(|(key, nbytes)| Message::TaskFinished { key, nbytes }),
+        (task_key(), text()).prop_map(|(key, error)| Message::TaskFailed { key, error }),
+        (task_key(), keys()).prop_map(|(key, missing)| Message::DepsMissing { key, missing }),
+        (task_key(), any::<bool>()).prop_map(|(key, stolen)| Message::StealReply { key, stolen }),
+        metrics().prop_map(Message::Heartbeat),
+        any::<u32>().prop_map(|id| Message::Welcome { id }),
+        compute_task().prop_map(Message::Compute),
+        keys().prop_map(|keys| Message::Free { keys }),
+        task_key().prop_map(|key| Message::Steal { key }),
+        text().prop_map(|reason| Message::Shutdown { reason }),
+        text().prop_map(|name| Message::RegisterClient { name }),
+        (vec(task_spec(), 0..5), keys())
+            .prop_map(|(tasks, wanted)| Message::SubmitGraph { tasks, wanted }),
+        keys().prop_map(|keys| Message::ReleaseKeys { keys }),
+        keys().prop_map(|keys| Message::Cancel { keys }),
+        keys().prop_map(|keys| Message::Locate { keys }),
+        (text(), vec((task_key(), any::<u64>()), 0..4))
+            .prop_map(|(address, keys)| Message::Scattered { address, keys }),
+        Just(Message::InfoRequest),
+        Just(Message::ShutdownCluster),
+        (task_key(), any::<u64>(), vec(text(), 0..3)).prop_map(|(key, nbytes, holders)| {
+            Message::KeyReady {
+                key,
+                nbytes,
+                holders,
+            }
+        }),
+        (task_key(), task_key(), text()).prop_map(|(key, root, error)| Message::KeyErred {
+            key,
+            root,
+            error
+        }),
+        (task_key(), vec(text(), 0..3))
+            .prop_map(|(key, holders)| Message::Located { key, holders }),
+        cluster_info().prop_map(Message::Info),
+        keys().prop_map(|keys| Message::GetData { keys }),
+        (task_key(), index.clone()).prop_map(|(key, payload)| Message::Data { key, payload }),
+        task_key().prop_map(|key| Message::DataMissing { key }),
+        (task_key(), index).prop_map(|(key, payload)| Message::PutData { key, payload }),
+        (task_key(), any::<u64>()).prop_map(|(key, nbytes)| Message::PutDataAck { key, nbytes }),
+    ]
+}
+
+/// A raw payload, from empty to a few KiB.
+pub fn payload() -> impl Strategy<Value = Bytes> {
+    prop_oneof![
+        Just(Bytes::new()),
+        vec(any::<u8>(), 1..8).prop_map(Bytes::from),
+        vec(any::<u8>(), 0..4096).prop_map(Bytes::from),
+    ]
+}
+
+/// A frame of up to 8 messages and up to 4 payloads that the messages refer to.
+pub fn frame() -> impl Strategy<Value = Frame> {
+    vec(payload(), 0..4).prop_flat_map(|payloads| {
+        let count = payloads.len() as u32;
+        vec(message(count), 0..8).prop_map(move |messages| Frame {
+            messages,
+            payloads: payloads.clone(),
+        })
+    })
+}

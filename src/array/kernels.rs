@@ -15,7 +15,7 @@ use crate::array::error::ArrayError;
 use crate::array::lower::FusedArgs;
 use crate::array::pod::AlignedBuf;
 use crate::array::program::{Evaluator, BLOCK_ELEMS};
-use crate::array::{index, linalg, reduce, reshape, scan, shape_ops, take};
+use crate::array::{index, linalg, overlap, reduce, reshape, scan, shape_ops, take};
 use crate::runtime::kernel::{Kernel, KernelContext, KernelError};
 
 /// Kernel names of the array layer.
@@ -42,6 +42,8 @@ pub mod names {
     pub const SCAN: &str = "tessera.array.scan";
     /// A matrix block product, or a sum of block products.
     pub const MATMUL: &str = "tessera.array.matmul";
+    /// A chunk extended with elements of its neighbours.
+    pub const OVERLAP: &str = "tessera.array.overlap";
 }
 
 fn fused(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
@@ -105,4 +107,5 @@ pub(crate) fn install(map: &mut HashMap<String, Kernel>) {
     );
     map.insert(names::SCAN.into(), adapt(scan::scan_kernel));
     map.insert(names::MATMUL.into(), adapt(linalg::matmul_kernel));
+    map.insert(names::OVERLAP.into(), adapt(overlap::overlap_kernel));
 }

@@ -21,7 +21,7 @@ use crate::array::reduce::normalize_axes;
 use crate::core::TaskKey;
 
 /// A shape operation as stored in the graph.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) enum ShapeOp {
     /// Axes reordered: output axis `i` is input axis `perm[i]`.
     Transpose { perm: Vec<usize> },
@@ -42,6 +42,16 @@ pub(crate) enum ShapeOp {
     Scan { axis: usize, prod: bool },
     /// Matrix product of two 2-d inputs.
     MatMul,
+    /// Chunks extended by `depth` from their neighbours.
+    Overlap {
+        depth: Vec<usize>,
+        boundary: crate::array::overlap::Boundary,
+    },
+    /// The extension of an overlap removed.
+    Trim {
+        depth: Vec<usize>,
+        boundary_none: bool,
+    },
 }
 
 impl ShapeOp {
@@ -57,6 +67,8 @@ impl ShapeOp {
             ShapeOp::Scan { prod: false, .. } => "cumsum",
             ShapeOp::Scan { prod: true, .. } => "cumprod",
             ShapeOp::MatMul => "matmul",
+            ShapeOp::Overlap { .. } => "overlap",
+            ShapeOp::Trim { .. } => "trim",
         }
     }
 }
@@ -239,6 +251,15 @@ pub(crate) fn lower(
             crate::array::scan::lower(low, node, &inputs[0], *axis, *prod, chunks)?
         }
         ShapeOp::MatMul => crate::array::linalg::lower(low, node, &inputs[0], &inputs[1], chunks)?,
+        ShapeOp::Overlap { depth, boundary } => {
+            crate::array::overlap::lower_overlap(low, node, &inputs[0], depth, *boundary, chunks)?
+        }
+        ShapeOp::Trim {
+            depth,
+            boundary_none,
+        } => {
+            crate::array::overlap::lower_trim(low, node, &inputs[0], depth, *boundary_none, chunks)?
+        }
         ShapeOp::Concatenate { axis } => {
             // Output blocks along `axis` are the inputs' blocks one after another.
             let mut owner = Vec::new();

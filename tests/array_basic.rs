@@ -144,3 +144,33 @@ fn random_values_do_not_depend_on_chunking() {
         .unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn transposing_rechunk_bounds_what_each_task_holds() {
+    let n = 12;
+    let x = arange2(n, n);
+    let a = Array::from_ndarray(&x, [1, n]).unwrap();
+    let b = a.rechunk([n, 1]).unwrap();
+    let g = b.graph().unwrap();
+    let by_key: std::collections::HashMap<_, _> = g.tasks.iter().map(|t| (t.key.clone(), t)).collect();
+    let chunk_elems = n;
+    for t in &g.tasks {
+        // A task reads at most 4 chunks' worth of elements (RECHUNK_MEMORY_FACTOR): splits read
+        // one input chunk, merges read pieces of their own output chunk.
+        let read: usize = t
+            .deps
+            .iter()
+            .map(|d| match by_key[d].kernel.as_str() {
+                "tessera.array.chunk" => chunk_elems,
+                _ => 1,
+            })
+            .sum();
+        assert!(read <= 4 * chunk_elems, "{} reads {read}", t.key);
+    }
+    assert!(g.tasks.iter().any(|t| t.key.as_str().starts_with("rechunk-split-")));
+    assert_eq!(b.compute_local_as::<f64>().unwrap(), x);
+    // A rechunk that fits the bound stays direct.
+    let c = a.rechunk([2, n]).unwrap();
+    assert!(!c.graph().unwrap().tasks.iter().any(|t| t.key.as_str().starts_with("rechunk-split-")));
+    assert_eq!(c.compute_local_as::<f64>().unwrap(), x);
+}

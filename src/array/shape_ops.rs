@@ -113,6 +113,11 @@ fn overlaps(offsets: &[usize], start: usize, end: usize) -> Vec<(usize, usize, u
     v
 }
 
+/// A rechunk task may read at most this many times the larger of the input and output chunk
+/// sizes; beyond that, the overlapping pieces are split out first (peak memory per task stays
+/// within one input chunk plus a piece, or one output chunk plus its pieces).
+pub const RECHUNK_MEMORY_FACTOR: usize = 4;
+
 /// Tasks assembling output chunks of `out_grid` from chunks of `x` covering the same global
 /// box (`x` and the output have the same shape).
 fn lower_regrid(
@@ -123,6 +128,9 @@ fn lower_regrid(
 ) -> Result<(), ArrayError> {
     let nd = x.ndim();
     let in_offsets: Vec<Vec<usize>> = (0..nd).map(|a| x.grid.offsets(a)).collect();
+    let itemsize = x.dtype.itemsize();
+    let limit = RECHUNK_MEMORY_FACTOR
+        * x.grid.max_chunk_bytes(itemsize).max(node.grid.max_chunk_bytes(itemsize)).max(1);
     for idx in chunks {
         let origin = node.grid.chunk_origin(idx);
         let cs = node.grid.chunk_shape(idx);
@@ -130,9 +138,16 @@ fn lower_regrid(
             .map(|a| overlaps(&in_offsets[a], origin[a], origin[a] + cs[a]))
             .collect();
         let dims: Vec<usize> = per_axis.iter().map(Vec::len).collect();
+        // Bytes the direct task would hold: every overlapping input chunk whole.
+        let read: usize = (0..nd)
+            .map(|a| per_axis[a].iter().map(|&(b, _, _)| x.grid.blocks(a)[b]).sum::<usize>())
+            .product::<usize>()
+            * itemsize;
+        let staged = read > limit;
+        let suffix: String = idx.iter().map(|i| format!("-{i}")).collect();
         let mut pieces = Vec::new();
         let mut deps: Vec<TaskKey> = Vec::new();
-        for combo in all_indices(&dims) {
+        for (k, combo) in all_indices(&dims).into_iter().enumerate() {
             let mut in_idx = Vec::with_capacity(nd);
             let mut piece = Piece {
                 src_start: Vec::with_capacity(nd),
@@ -146,7 +161,22 @@ fn lower_regrid(
                 piece.dst_start.push(s - origin[a]);
                 piece.extent.push(e - s);
             }
-            deps.push(low.need(x, &in_idx));
+            let input = low.need(x, &in_idx);
+            if staged {
+                // Split: one small task per piece reads one input chunk; the merge below then
+                // holds only pieces of its own output chunk.
+                let key = format!("rechunk-split-{}{suffix}-p{k}", node.id);
+                let sel = (0..nd).map(|a| (piece.src_start[a], piece.extent[a], 1i64)).collect();
+                let args = crate::array::index::SliceArgs {
+                    sel,
+                    out_shape: piece.extent.clone(),
+                };
+                low.push(key.clone(), names::SLICE, encode_args(&args)?, vec![input]);
+                deps.push(TaskKey::new(key));
+                piece.src_start = vec![0; nd];
+            } else {
+                deps.push(input);
+            }
             pieces.push(piece);
         }
         let args = AssembleArgs {

@@ -152,7 +152,8 @@ fn transposing_rechunk_bounds_what_each_task_holds() {
     let a = Array::from_ndarray(&x, [1, n]).unwrap();
     let b = a.rechunk([n, 1]).unwrap();
     let g = b.graph().unwrap();
-    let by_key: std::collections::HashMap<_, _> = g.tasks.iter().map(|t| (t.key.clone(), t)).collect();
+    let by_key: std::collections::HashMap<_, _> =
+        g.tasks.iter().map(|t| (t.key.clone(), t)).collect();
     let chunk_elems = n;
     for t in &g.tasks {
         // A task reads at most 4 chunks' worth of elements (RECHUNK_MEMORY_FACTOR): splits read
@@ -167,10 +168,18 @@ fn transposing_rechunk_bounds_what_each_task_holds() {
             .sum();
         assert!(read <= 4 * chunk_elems, "{} reads {read}", t.key);
     }
-    assert!(g.tasks.iter().any(|t| t.key.as_str().starts_with("rechunk-split-")));
+    assert!(g
+        .tasks
+        .iter()
+        .any(|t| t.key.as_str().starts_with("rechunk-split-")));
     assert_eq!(b.compute_local_as::<f64>().unwrap(), x);
     // A rechunk that fits the bound stays direct.
     let c = a.rechunk([2, n]).unwrap();
-    assert!(!c.graph().unwrap().tasks.iter().any(|t| t.key.as_str().starts_with("rechunk-split-")));
+    assert!(!c
+        .graph()
+        .unwrap()
+        .tasks
+        .iter()
+        .any(|t| t.key.as_str().starts_with("rechunk-split-")));
     assert_eq!(c.compute_local_as::<f64>().unwrap(), x);
 }

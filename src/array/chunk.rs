@@ -30,6 +30,8 @@ pub const CHUNK_MAGIC: [u8; 8] = *b"TSACHNK1";
 pub const BUNDLE_MAGIC: [u8; 8] = *b"TSABNDL1";
 /// Largest number of dimensions a chunk may have.
 pub const MAX_NDIM: usize = 64;
+/// Largest chunk kernels will build (64 GiB): larger requests are refused, not attempted.
+pub const MAX_CHUNK_BYTES: usize = 1 << 36;
 
 /// Byte offset of the element data in a chunk of `ndim` dimensions.
 pub fn data_offset(ndim: usize) -> usize {
@@ -289,7 +291,16 @@ impl ChunkWriter {
                 reason: format!("shape {shape:?} overflows"),
             })?;
         let offset = data_offset(shape.len());
-        let mut buf = AlignedBuf::zeroed(offset + len * dtype.itemsize());
+        let bytes = len
+            .checked_mul(dtype.itemsize())
+            .filter(|&b| b <= MAX_CHUNK_BYTES)
+            .ok_or_else(|| ArrayError::Shape {
+                op: "encode chunk",
+                reason: format!(
+                    "a {dtype} chunk of shape {shape:?} exceeds {MAX_CHUNK_BYTES} bytes"
+                ),
+            })?;
+        let mut buf = AlignedBuf::zeroed(offset + bytes);
         let head = buf.as_bytes_mut();
         head[0..8].copy_from_slice(&CHUNK_MAGIC);
         head[8] = dtype.code();

@@ -198,6 +198,9 @@ fn eager(e: &Expr, x: &ArrayD<f64>, y: &ArrayD<f64>) -> ArrayD<f64> {
     }
 }
 
+/// An eager reduction of the values of one output position.
+type Reference = Box<dyn Fn(&[f64]) -> f64>;
+
 fn reduce_ref(x: &ArrayD<f64>, axes: &[usize], f: impl Fn(&[f64]) -> f64) -> ArrayD<f64> {
     // Move reduced axes last, flatten them, apply f per kept position.
     let nd = x.ndim();
@@ -268,7 +271,7 @@ proptest! {
         let axes = if axes.is_empty() { vec![0] } else { axes };
         let opts = ReduceOptions::axes(axes.iter().map(|&a| a as isize)).keepdims(keep).split_every(split);
         let n = axes.iter().map(|&a| shape[a]).product::<usize>() as f64;
-        let (lazy, reference): (Array, Box<dyn Fn(&[f64]) -> f64>) = match kind {
+        let (lazy, reference): (Array, Reference) = match kind {
             0 => (x.sum(opts).unwrap(), Box::new(|s: &[f64]| s.iter().sum())),
             1 => (x.mean(opts).unwrap(), Box::new(move |s: &[f64]| s.iter().sum::<f64>() / n)),
             2 => (x.min(opts).unwrap(), Box::new(|s: &[f64]| s.iter().copied().fold(f64::INFINITY, f64::min))),

@@ -184,13 +184,9 @@ fn int_dot<T: Num + crate::array::Element>(
     out
 }
 
-fn mat_typed<T: Num + crate::array::Element>(
-    args: &MatArgs,
-    views: &[ChunkView<'_>],
-    float: bool,
-) -> Result<Bytes, ArrayError>
+fn mat_typed<T>(args: &MatArgs, views: &[ChunkView<'_>], float: bool) -> Result<Bytes, ArrayError>
 where
-    T: ndarray::LinalgScalar,
+    T: Num + crate::array::Element + ndarray::LinalgScalar,
 {
     if args.multiply {
         let (a, b) = match views {

@@ -281,9 +281,12 @@ pub(crate) fn lower_trim(
     Ok(())
 }
 
-/// Runs of equal slots along one axis: `(slot, first output position, input positions)`.
-fn runs(src: &[Option<(u32, u32)>]) -> Vec<(Option<u32>, usize, Vec<usize>)> {
-    let mut out: Vec<(Option<u32>, usize, Vec<usize>)> = Vec::new();
+/// A run of equal slots along one axis: `(slot, first output position, input positions)`.
+type Run = (Option<u32>, usize, Vec<usize>);
+
+/// The runs of equal slots along one axis.
+fn runs(src: &[Option<(u32, u32)>]) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
     for (i, s) in src.iter().enumerate() {
         let slot = s.map(|(k, _)| k);
         match out.last_mut() {
@@ -309,11 +312,10 @@ where
 {
     let fill: T = args.fill.cast();
     let mut out = ArrayD::<T>::from_elem(IxDyn(&args.out_shape), fill);
-    let per_axis: Vec<Vec<(Option<u32>, usize, Vec<usize>)>> =
-        args.sources.iter().map(|s| runs(s)).collect();
+    let per_axis: Vec<Vec<Run>> = args.sources.iter().map(|s| runs(s)).collect();
     let dims: Vec<usize> = per_axis.iter().map(Vec::len).collect();
     for combo in all_indices(&dims) {
-        let parts: Vec<&(Option<u32>, usize, Vec<usize>)> = combo
+        let parts: Vec<&Run> = combo
             .iter()
             .enumerate()
             .map(|(a, &r)| &per_axis[a][r])

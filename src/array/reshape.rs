@@ -37,7 +37,7 @@ fn leading_blocks(shape: &[usize], target: usize) -> Vec<Vec<usize>> {
     let mut blocks = Vec::with_capacity(shape.len());
     let n = shape[0];
     let mut lead = vec![rows; n / rows];
-    if n % rows != 0 || n == 0 {
+    if !n.is_multiple_of(rows) || n == 0 {
         lead.push(n % rows);
     }
     blocks.push(lead);

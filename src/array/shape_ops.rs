@@ -130,7 +130,10 @@ fn lower_regrid(
     let in_offsets: Vec<Vec<usize>> = (0..nd).map(|a| x.grid.offsets(a)).collect();
     let itemsize = x.dtype.itemsize();
     let limit = RECHUNK_MEMORY_FACTOR
-        * x.grid.max_chunk_bytes(itemsize).max(node.grid.max_chunk_bytes(itemsize)).max(1);
+        * x.grid
+            .max_chunk_bytes(itemsize)
+            .max(node.grid.max_chunk_bytes(itemsize))
+            .max(1);
     for idx in chunks {
         let origin = node.grid.chunk_origin(idx);
         let cs = node.grid.chunk_shape(idx);
@@ -140,7 +143,12 @@ fn lower_regrid(
         let dims: Vec<usize> = per_axis.iter().map(Vec::len).collect();
         // Bytes the direct task would hold: every overlapping input chunk whole.
         let read: usize = (0..nd)
-            .map(|a| per_axis[a].iter().map(|&(b, _, _)| x.grid.blocks(a)[b]).sum::<usize>())
+            .map(|a| {
+                per_axis[a]
+                    .iter()
+                    .map(|&(b, _, _)| x.grid.blocks(a)[b])
+                    .sum::<usize>()
+            })
             .product::<usize>()
             * itemsize;
         let staged = read > limit;
@@ -166,7 +174,9 @@ fn lower_regrid(
                 // Split: one small task per piece reads one input chunk; the merge below then
                 // holds only pieces of its own output chunk.
                 let key = format!("rechunk-split-{}{suffix}-p{k}", node.id);
-                let sel = (0..nd).map(|a| (piece.src_start[a], piece.extent[a], 1i64)).collect();
+                let sel = (0..nd)
+                    .map(|a| (piece.src_start[a], piece.extent[a], 1i64))
+                    .collect();
                 let args = crate::array::index::SliceArgs {
                     sel,
                     out_shape: piece.extent.clone(),

@@ -472,7 +472,7 @@ mod tests {
         };
         assert_eq!(
             axis_blocks(&sel, &[4, 4, 2]),
-            vec![(2, 1, 1), (1, 2, 1), (0, 3, 1), (0, 0, 1)]
+            vec![(2, 1, 1), (1, 2, 1), (0, 3, 2)]
         );
         let sel = AxisSel::Range {
             first: 1,

@@ -14,7 +14,8 @@ pub struct Strided {
 }
 
 impl Strided {
-    /// Row-major contiguous strides for `shape`, broadcast (stride 0) where `broadcast[axis]`.
+    /// Row-major contiguous strides of an operand of `shape` (its own shape: broadcast axes
+    /// have length 1), with stride 0 where `broadcast[axis]`.
     pub fn row_major(shape: &[usize], broadcast: &[bool]) -> Strided {
         let mut strides = vec![0u64; shape.len()];
         let mut acc = 1u64;
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn broadcast_operand_splits_segments() {
         // A (3, 1) operand broadcast over (3, 4): stride 0 along the last axis.
-        let op = Strided::row_major(&[3, 4], &[false, true]);
+        let op = Strided::row_major(&[3, 1], &[false, true]);
         assert_eq!(op.strides, vec![1, 0]);
         let l = Layout::new(&[3, 4], &[op]);
         assert!(!l.is_identity(0));

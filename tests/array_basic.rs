@@ -182,3 +182,36 @@ fn transposing_rechunk_bounds_what_each_task_holds() {
         .any(|t| t.key.as_str().starts_with("rechunk-split-")));
     assert_eq!(c.compute_local_as::<f64>().unwrap(), x);
 }
+
+#[test]
+fn task_keys_are_deterministic_and_content_addressed() {
+    let build = |seed: u64, k: f64| {
+        let x = Array::random_uniform(&[30, 20], seed, 0.0, 1.0, [10, 10]).unwrap();
+        ((&x * k).unwrap() + 1.0).unwrap().sum(0).unwrap()
+    };
+    let keys = |a: &Array| -> Vec<String> {
+        a.graph()
+            .unwrap()
+            .tasks
+            .iter()
+            .map(|t| t.key.as_str().to_string())
+            .collect()
+    };
+    let (a, b) = (build(1, 2.0), build(1, 2.0));
+    assert_eq!(keys(&a), keys(&b));
+    assert_eq!(a.name(), b.name());
+    assert!(a.name().starts_with("sum-"));
+    assert_ne!(a.name(), build(2, 2.0).name());
+    assert_ne!(a.name(), build(1, 3.0).name());
+    // Every task appears after the tasks it reads.
+    let g = a.graph().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for t in &g.tasks {
+        assert!(
+            t.deps.iter().all(|d| seen.contains(d)),
+            "{} before its inputs",
+            t.key
+        );
+        seen.insert(t.key.clone());
+    }
+}

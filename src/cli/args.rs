@@ -64,22 +64,32 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scheduler that workers and clients find through a scheduler file.
-    #[command(after_help = "Examples:\n    tessera scheduler --scheduler-file ~/s.json\n    tessera scheduler --scheduler-file ~/s.json --interface ib0 --port 8786\n\nThe file is written atomically with mode 0600 and removed on clean exit (Ctrl-C, SIGTERM,\n`tessera shutdown`). Exit code 0 after a clean shutdown.")]
+    #[command(
+        after_help = "Examples:\n    tessera scheduler --scheduler-file ~/s.json\n    tessera scheduler --scheduler-file ~/s.json --interface ib0 --port 8786\n\nThe file is written atomically with mode 0600 and removed on clean exit (Ctrl-C, SIGTERM,\n`tessera shutdown`). Exit code 0 after a clean shutdown."
+    )]
     Scheduler(SchedulerArgs),
     /// Run a worker that connects to a scheduler.
-    #[command(after_help = "Examples:\n    tessera worker --scheduler-file ~/s.json\n    srun tessera worker --scheduler-file ~/s.json --nthreads 8 --memory-limit auto --interface ib0\n\nThe worker waits up to --timeout for the scheduler file, then registers; it exits 0 when the\ncluster shuts down, non-zero if it loses the scheduler.")]
+    #[command(
+        after_help = "Examples:\n    tessera worker --scheduler-file ~/s.json\n    srun tessera worker --scheduler-file ~/s.json --nthreads 8 --memory-limit auto --interface ib0\n\nThe worker waits up to --timeout for the scheduler file, then registers; it exits 0 when the\ncluster shuts down, non-zero if it loses the scheduler."
+    )]
     Worker(WorkerArgs),
     /// Run a scheduler and workers on this machine until Ctrl-C or `tessera shutdown`.
-    #[command(after_help = "Examples:\n    tessera local --workers 4 --nthreads 2 --scheduler-file ~/s.json\n    tessera info --scheduler-file ~/s.json      # from another shell\n    tessera shutdown --scheduler-file ~/s.json\n\nThe scheduler file appears once every worker has registered.")]
+    #[command(
+        after_help = "Examples:\n    tessera local --workers 4 --nthreads 2 --scheduler-file ~/s.json\n    tessera info --scheduler-file ~/s.json      # from another shell\n    tessera shutdown --scheduler-file ~/s.json\n\nThe scheduler file appears once every worker has registered."
+    )]
     Local(LocalArgs),
     /// Show workers, threads, memory and tasks of a running cluster.
-    #[command(after_help = "Examples:\n    tessera info --scheduler-file ~/s.json\n    tessera info --scheduler-file ~/s.json --output json | jq '.workers | length'")]
+    #[command(
+        after_help = "Examples:\n    tessera info --scheduler-file ~/s.json\n    tessera info --scheduler-file ~/s.json --output json | jq '.workers | length'"
+    )]
     Info(InfoArgs),
     /// Stop a running cluster: the scheduler and every worker exit with code 0.
     #[command(after_help = "Example:\n    tessera shutdown --scheduler-file ~/s.json")]
     Shutdown(ShutdownArgs),
     /// Start a local cluster, run a sizeable task graph with a progress bar, print a summary.
-    #[command(after_help = "Examples:\n    tessera demo\n    tessera demo --workers 4 --tasks 1000000 --output json")]
+    #[command(
+        after_help = "Examples:\n    tessera demo\n    tessera demo --workers 4 --tasks 1000000 --output json"
+    )]
     Demo(DemoArgs),
 }
 

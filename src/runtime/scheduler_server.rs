@@ -375,6 +375,12 @@ impl Server {
                             key,
                             stolen,
                         },
+                        Message::Retiring { reason } => {
+                            tracing::info!(worker = id.0, %reason, "worker retiring");
+                            Event::WorkerRetiring { worker: id }
+                        }
+                        Message::ReplicaStored { key, .. } => Event::ReplicaStored { worker: id, key },
+                        Message::ReplicaFailed { key } => Event::ReplicaFailed { worker: id, key },
                         Message::Heartbeat(m) => {
                             if let Some(w) = self.workers.get_mut(&id) {
                                 w.metrics = m;
@@ -419,6 +425,13 @@ impl Server {
                                     continue;
                                 }
                             }
+                        }
+                        Message::RetireWorkers { workers } => {
+                            for worker in workers {
+                                self.core
+                                    .handle(now, Event::WorkerRetiring { worker: WorkerId(worker) });
+                            }
+                            continue;
                         }
                         Message::InfoRequest => {
                             let info = self.info();
@@ -529,6 +542,21 @@ impl Server {
                     );
                 }
                 Action::Free { worker, keys } => self.to_worker(worker, Message::Free { keys }),
+                Action::Replicate {
+                    worker,
+                    key,
+                    nbytes,
+                    from,
+                } => {
+                    let from = self.address_of(from);
+                    self.to_worker(worker, Message::Replicate { key, nbytes, from });
+                }
+                Action::CloseWorker { worker } => self.to_worker(
+                    worker,
+                    Message::Shutdown {
+                        reason: "retired: its results were handed to other workers".into(),
+                    },
+                ),
                 Action::Steal { worker, key } => self.to_worker(worker, Message::Steal { key }),
                 Action::KeyReady {
                     client,

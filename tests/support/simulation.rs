@@ -717,6 +717,7 @@ impl Sim<'_> {
                         Delivery::Worker(worker, action),
                     );
                 }
+                Action::Replicate { .. } | Action::CloseWorker { .. } => {}
                 Action::KeyReady { client, .. }
                 | Action::KeyErred { client, .. }
                 | Action::Located { client, .. } => {
@@ -790,6 +791,11 @@ impl Sim<'_> {
                 }
             }
             Action::KeyErred { .. } => {}
+            Action::Replicate { .. } | Action::CloseWorker { .. } => {
+                return Err(format!(
+                    "{action:?}: the simulation never retires workers, so this cannot happen"
+                ));
+            }
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod moab;
 pub mod oar;
 pub mod pbs;
 pub mod resources;
+pub mod runner;
 pub mod script;
 pub mod sge;
 pub mod shell_quote;

@@ -9,9 +9,12 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
+pub mod control;
 pub mod htcondor;
 pub mod launch;
 pub mod lsf;
+pub mod manager;
 pub mod moab;
 pub mod oar;
 pub mod pbs;

@@ -36,7 +36,7 @@ pub struct AutoscaleConfig {
     /// How long a job's workers live once it runs (their `--lifetime`); `None` when unknown.
     pub worker_lifetime: Option<Duration>,
     /// A running job this close to the end of its lifetime no longer counts towards the target,
-    /// so its replacement is submitted in time (default 2 min).
+    /// so its replacement is submitted in time (default 2 min; at most half the lifetime).
     pub replace_lead: Duration,
 }
 

@@ -294,7 +294,9 @@ impl Autoscaler {
     fn expiring(&self, job: &TrackedJob, now: Instant) -> bool {
         match (job.running_since, self.config.worker_lifetime) {
             (Some(since), Some(lifetime)) => {
-                now + self.config.replace_lead >= since + lifetime
+                // Short lifetimes: replace half-way at the latest, not at once.
+                let lead = self.config.replace_lead.min(lifetime / 2);
+                now + lead >= since + lifetime
             }
             _ => false,
         }

@@ -235,6 +235,8 @@ impl Manager {
                     host: existing.host,
                 });
             }
+            // Stale: workers must not find it before ours is written.
+            let _ = std::fs::remove_file(&config.scheduler_file);
         }
         let listen: Address = format!("tcp://{}:0", bracket(&config.listen_host))
             .parse()
@@ -254,7 +256,6 @@ impl Manager {
         let mut file = SchedulerFile::new(scheduler.address().to_string(), secret.to_hex());
         file.services
             .insert(CONTROL_SERVICE.to_owned(), control_address.to_string());
-        file.write(&config.scheduler_file)?;
         let client = Client::connect(scheduler.address(), &secret)
             .map_err(|e| ManagerError::Scheduler(e.to_string()))?;
         let mut runner = CommandRunner::new(config.system);
@@ -294,11 +295,18 @@ impl Manager {
         };
         let initial = manager.config.initial;
         manager.sample();
+        // The first submissions happen before the scheduler file is published, so whoever
+        // waits for the file (`up`, `JobQueueCluster::start`) sees a refusal as an error.
+        // Workers of jobs that start meanwhile wait for the file.
         if let Err(e) = manager.set_target(Instant::now(), initial) {
             manager.shut_down("the first submission failed");
             return Err(e);
         }
         manager.startup = false;
+        if let Err(e) = file.write(&manager.config.scheduler_file) {
+            manager.shut_down("the scheduler file could not be written");
+            return Err(e.into());
+        }
         Ok(manager)
     }
 

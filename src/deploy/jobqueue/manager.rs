@@ -404,6 +404,8 @@ impl Manager {
             ScaleTarget::Adaptive { minimum, maximum } => Target::Adaptive { minimum, maximum },
         };
         tracing::info!(?target, "new target");
+        // Fresh phases first: a job whose workers just connected must be retired, not cancelled.
+        self.sample();
         self.scaler.handle(now, AutoscaleEvent::SetTarget(target));
         self.carry_out(now)
     }
@@ -434,11 +436,17 @@ impl Manager {
                 }
                 AutoscaleAction::Cancel { jobs } => {
                     let mut ids = Vec::new();
+                    let mut workers = Vec::new();
                     for job in &jobs {
                         if let Some(managed) = self.jobs.get_mut(job) {
                             managed.leaving_since = Some(now);
                             ids.push(managed.id.clone());
                         }
+                        // Workers that connected since the last sample leave cleanly too.
+                        workers.extend(worker_ids_of(self.last_info.as_ref(), *job));
+                    }
+                    if !workers.is_empty() {
+                        self.client.retire_workers(workers);
                     }
                     self.cancel(&ids);
                 }

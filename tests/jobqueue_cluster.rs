@@ -45,7 +45,8 @@ fn system_of(name: &str) -> BatchSystem {
 fn bin_dir(name: &str) -> Option<PathBuf> {
     (name == "pbs").then(|| {
         PathBuf::from(
-            std::env::var("TESSERA_TEST_PBS_BIN").unwrap_or_else(|_| "/opt/pbs-via-slurm/bin".into()),
+            std::env::var("TESSERA_TEST_PBS_BIN")
+                .unwrap_or_else(|_| "/opt/pbs-via-slurm/bin".into()),
         )
     })
 }
@@ -70,12 +71,8 @@ fn config(name: &str, dir: &Path, walltime: Duration) -> ManagerConfig {
         },
         ..JobSpec::default()
     };
-    let mut config = ManagerConfig::new(
-        system_of(name),
-        spec,
-        dir.join("s.json"),
-        dir.join("jobs"),
-    );
+    let mut config =
+        ManagerConfig::new(system_of(name), spec, dir.join("s.json"), dir.join("jobs"));
     config.listen_host = "127.0.0.1".into();
     config.bin_dir = bin_dir(name);
     config.poll_interval = Duration::from_millis(500);
@@ -116,7 +113,10 @@ fn active_jobs(name: &str, ids: &[JobId]) -> Vec<JobId> {
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?}: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?}: {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -179,7 +179,10 @@ fn scale_compute_scale_to_zero(name: &str) {
     });
     client.close();
     cluster.close().expect("close");
-    assert!(!dir.path().join("s.json").exists(), "scheduler file removed");
+    assert!(
+        !dir.path().join("s.json").exists(),
+        "scheduler file removed"
+    );
 }
 
 #[test]
@@ -207,7 +210,14 @@ fn real_batch_slurm_sigkill_of_owner_cancels_its_jobs() {
     let file = dir.path().join("s.json");
     let mut owner = common::tessera()
         .args(["jobqueue", "slurm", "up", "--attach", "--workers", "2"])
-        .args(["--host", "127.0.0.1", "--memory", "1GiB", "--walltime", "10m"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--memory",
+            "1GiB",
+            "--walltime",
+            "10m",
+        ])
         .args(["--poll-interval", "500ms", "--job-name", "tq-kill"])
         .arg("--scheduler-file")
         .arg(&file)
@@ -222,10 +232,21 @@ fn real_batch_slurm_sigkill_of_owner_cancels_its_jobs() {
         .expect("2 workers");
     client.close();
     let out = common::run(
-        &["jobqueue", "status", "--output", "json", "--scheduler-file", file.to_str().unwrap()],
+        &[
+            "jobqueue",
+            "status",
+            "--output",
+            "json",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+        ],
         Duration::from_secs(20),
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let ids: Vec<JobId> = status["jobs"]
         .as_array()
@@ -264,7 +285,10 @@ fn real_batch_slurm_adaptive_up_under_backlog_down_when_idle() {
     let mut cluster =
         JobQueueCluster::start(config, program, Duration::from_secs(30)).expect("cluster");
     let status = cluster.status().expect("status");
-    assert!(status.jobs.is_empty(), "idle adaptive cluster starts no job");
+    assert!(
+        status.jobs.is_empty(),
+        "idle adaptive cluster starts no job"
+    );
     let client = cluster.client(Duration::from_secs(10)).expect("client");
     let seeds = client.map::<i64, i64>(names::INC, 0..40).expect("map");
     let slow: Vec<_> = seeds
@@ -276,10 +300,14 @@ fn real_batch_slurm_adaptive_up_under_backlog_down_when_idle() {
         })
         .collect();
     let mut most = 0;
-    wait_until("3 workers under the backlog", Duration::from_secs(45), || {
-        most = most.max(client.info().map(|i| i.workers.len()).unwrap_or(0));
-        most >= 3
-    });
+    wait_until(
+        "3 workers under the backlog",
+        Duration::from_secs(45),
+        || {
+            most = most.max(client.info().map(|i| i.workers.len()).unwrap_or(0));
+            most >= 3
+        },
+    );
     let results = client.gather(&slow).expect("gather");
     assert_eq!(results, (1..=40).collect::<Vec<i64>>());
     let ids: Vec<JobId> = job_ids(&mut cluster);
@@ -317,7 +345,9 @@ fn real_batch_slurm_walltime_drain_loses_no_result() {
         .expect("first worker");
     let first = client.info().expect("info").workers[0].clone();
     let results = client.map::<i64, i64>(names::INC, 0..25).expect("map");
-    client.wait(&results, Some(Duration::from_secs(30))).expect("computed");
+    client
+        .wait(&results, Some(Duration::from_secs(30)))
+        .expect("computed");
     let computed = |c: &Client| c.info().expect("info").tasks.get("completed").copied();
     assert_eq!(computed(&client), Some(25));
     wait_until(
@@ -347,9 +377,19 @@ fn real_batch_slurm_refused_submission_shows_sbatch_message() {
     let file = dir.path().join("s.json");
     let out = common::run(
         &[
-            "jobqueue", "slurm", "up", "--workers", "1", "--host", "127.0.0.1",
-            "--queue", "no-such-partition", "--job-name", "tq-refused",
-            "--scheduler-file", file.to_str().unwrap(),
+            "jobqueue",
+            "slurm",
+            "up",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--queue",
+            "no-such-partition",
+            "--job-name",
+            "tq-refused",
+            "--scheduler-file",
+            file.to_str().unwrap(),
         ],
         Duration::from_secs(60),
     );
@@ -365,9 +405,19 @@ fn real_batch_slurm_refused_submission_shows_sbatch_message() {
     // More cores than the node has: refused too (EnforcePartLimits).
     let out = common::run(
         &[
-            "jobqueue", "slurm", "up", "--workers", "1", "--host", "127.0.0.1",
-            "--cores", "64", "--job-name", "tq-refused",
-            "--scheduler-file", file.to_str().unwrap(),
+            "jobqueue",
+            "slurm",
+            "up",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "64",
+            "--job-name",
+            "tq-refused",
+            "--scheduler-file",
+            file.to_str().unwrap(),
         ],
         Duration::from_secs(60),
     );
@@ -382,7 +432,15 @@ fn bad_input_is_a_clear_error() {
     let dir = common::temp_dir();
     let file = dir.path().join("s.json");
     let out = common::tessera()
-        .args(["jobqueue", "lsf", "up", "--workers", "1", "--host", "127.0.0.1"])
+        .args([
+            "jobqueue",
+            "lsf",
+            "up",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+        ])
         .arg("--scheduler-file")
         .arg(&file)
         .env("PATH", "/nonexistent")
@@ -403,7 +461,15 @@ fn bad_input_is_a_clear_error() {
         assert!(stderr.contains("walltime"), "{walltime}: {stderr}");
     }
     let out = common::run(
-        &["jobqueue", "sge", "script", "--cores", "3", "--processes", "2"],
+        &[
+            "jobqueue",
+            "sge",
+            "script",
+            "--cores",
+            "3",
+            "--processes",
+            "2",
+        ],
         Duration::from_secs(20),
     );
     assert_eq!(out.status.code(), Some(2));
@@ -428,7 +494,11 @@ fn script_prints_and_config_tables_apply_per_system() {
         .output()
         .expect("run");
     let script = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for line in [
         "#SBATCH -p batch",
         "#SBATCH --cpus-per-task=8",

@@ -379,7 +379,9 @@ impl Server {
                             tracing::info!(worker = id.0, %reason, "worker retiring");
                             Event::WorkerRetiring { worker: id }
                         }
-                        Message::ReplicaStored { key, .. } => Event::ReplicaStored { worker: id, key },
+                        Message::ReplicaStored { key, .. } => {
+                            Event::ReplicaStored { worker: id, key }
+                        }
                         Message::ReplicaFailed { key } => Event::ReplicaFailed { worker: id, key },
                         Message::Heartbeat(m) => {
                             if let Some(w) = self.workers.get_mut(&id) {
@@ -428,8 +430,12 @@ impl Server {
                         }
                         Message::RetireWorkers { workers } => {
                             for worker in workers {
-                                self.core
-                                    .handle(now, Event::WorkerRetiring { worker: WorkerId(worker) });
+                                self.core.handle(
+                                    now,
+                                    Event::WorkerRetiring {
+                                        worker: WorkerId(worker),
+                                    },
+                                );
                             }
                             continue;
                         }

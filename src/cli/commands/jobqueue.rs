@@ -56,7 +56,11 @@ pub fn run(args: JobqueueArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     run_system(system, args, signal)
 }
 
-fn run_system(system: BatchSystem, args: SystemArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+fn run_system(
+    system: BatchSystem,
+    args: SystemArgs,
+    signal: &ShutdownSignal,
+) -> anyhow::Result<()> {
     let scheduler_file = args.cluster.scheduler_file.clone();
     match args.action {
         SystemAction::Script => {
@@ -95,8 +99,10 @@ fn run_system(system: BatchSystem, args: SystemArgs, signal: &ShutdownSignal) ->
             let program = std::env::current_exe().context("cannot find this program")?;
             let (mut child, log) = spawn_manager(&config, &program, args.cluster.timeout)?;
             if args.cluster.attach {
-                let mut control =
-                    ControlClient::from_scheduler_file(&config.scheduler_file, args.cluster.timeout)?;
+                let mut control = ControlClient::from_scheduler_file(
+                    &config.scheduler_file,
+                    args.cluster.timeout,
+                )?;
                 control.request(ClusterRequest::Attach)?;
                 eprintln!(
                     "tessera jobqueue: {system} cluster up (scheduler file {}, manager log {}); \
@@ -246,7 +252,10 @@ fn serve(path: &std::path::Path, signal: &ShutdownSignal) -> anyhow::Result<()> 
     let config: ManagerConfig = serde_json::from_str(&text)
         .with_context(|| format!("manager config {} is not valid", path.display()))?;
     let manager = Manager::start(config)?;
-    tracing::info!(address = manager.scheduler_address(), "job-queue manager running");
+    tracing::info!(
+        address = manager.scheduler_address(),
+        "job-queue manager running"
+    );
     let exit = manager.run(&|| signal.received());
     tracing::info!(?exit, "job-queue manager stopped");
     Ok(())
@@ -294,7 +303,11 @@ fn render_status(s: &ClusterStatus) -> String {
     );
     let _ = writeln!(out, "Workers    {} ({} threads)", s.workers, s.threads);
     if !s.jobs.is_empty() {
-        let _ = writeln!(out, "  {:<16} {:<10} {:>7} {:>8}", "JOB", "STATE", "WORKERS", "AGE");
+        let _ = writeln!(
+            out,
+            "  {:<16} {:<10} {:>7} {:>8}",
+            "JOB", "STATE", "WORKERS", "AGE"
+        );
         for j in &s.jobs {
             let _ = writeln!(
                 out,

@@ -147,7 +147,11 @@ impl Autoscaler {
                 // The driver stops a batch at its first failure: the rest were not submitted.
                 self.in_flight = 0;
                 self.submit_failures += 1;
-                self.failed(now, self.submit_failures, format!("submission failed: {message}"));
+                self.failed(
+                    now,
+                    self.submit_failures,
+                    format!("submission failed: {message}"),
+                );
             }
             AutoscaleEvent::JobPhase(job, phase) => self.on_job_phase(now, job, phase),
             AutoscaleEvent::Tick => {
@@ -258,7 +262,11 @@ impl Autoscaler {
         let sample = self.sample?;
         let tasks = sample.ready + sample.processing;
         if tasks == 0 {
-            return Some(if sample.waiting > 0 { sample.workers } else { 0 });
+            return Some(if sample.waiting > 0 {
+                sample.workers
+            } else {
+                0
+            });
         }
         let duration = sample
             .mean_task_duration
@@ -266,7 +274,9 @@ impl Autoscaler {
             .unwrap_or(self.config.default_task_duration);
         let target = self.config.target_duration.max(Duration::from_millis(1));
         let work = duration.as_secs_f64() * tasks as f64;
-        let threads = (work / target.as_secs_f64()).ceil().clamp(1.0, tasks as f64);
+        let threads = (work / target.as_secs_f64())
+            .ceil()
+            .clamp(1.0, tasks as f64);
         let per_worker = f64::from(self.config.threads_per_worker.max(1));
         Some((threads / per_worker).ceil().min(f64::from(u32::MAX)) as u32)
     }

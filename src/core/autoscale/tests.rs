@@ -118,7 +118,11 @@ fn queued_jobs_are_capped() {
     let actions = sim.event(AutoscaleEvent::SetTarget(Target::Workers(5)));
     assert_eq!(submitted(&actions), 2);
     let first = sim.accept(&actions);
-    assert_eq!(submitted(&sim.advance(Duration::from_secs(2))), 0, "queue full");
+    assert_eq!(
+        submitted(&sim.advance(Duration::from_secs(2))),
+        0,
+        "queue full"
+    );
     sim.phase(&first, JobPhase::Running);
     let actions = sim.advance(Duration::from_secs(2));
     assert_eq!(submitted(&actions), 2);
@@ -186,7 +190,11 @@ fn backoff_is_capped() {
         sim.event(AutoscaleEvent::SubmitFailed {
             message: "x".into(),
         });
-        let until = sim.scaler.status(sim.now).backoff_until.expect("backing off");
+        let until = sim
+            .scaler
+            .status(sim.now)
+            .backoff_until
+            .expect("backing off");
         assert!(until - sim.now <= Duration::from_secs(3));
         sim.now = until;
         assert_eq!(submitted(&sim.event(AutoscaleEvent::Tick)), 1);
@@ -286,9 +294,15 @@ fn adaptive_down_votes_reset_when_work_returns() {
     sim.backlog(10, 2, 2);
     assert!(sim.advance(Duration::from_secs(1)).is_empty());
     sim.backlog(0, 0, 2);
-    assert!(sim.advance(Duration::from_secs(1)).is_empty(), "count restarted");
+    assert!(
+        sim.advance(Duration::from_secs(1)).is_empty(),
+        "count restarted"
+    );
     let a = sim.advance(Duration::from_secs(1));
-    assert!(matches!(&a[..], [AutoscaleAction::Retire { jobs }] if jobs.len() == 2), "{a:?}");
+    assert!(
+        matches!(&a[..], [AutoscaleAction::Retire { jobs }] if jobs.len() == 2),
+        "{a:?}"
+    );
 }
 
 #[test]

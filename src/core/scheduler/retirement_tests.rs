@@ -189,7 +189,8 @@ fn retiring_worker_gets_no_new_tasks_and_gives_back_queued_ones() {
     });
     // A failed copy is asked for again.
     assert!(
-        a.iter().any(|x| matches!(x, Action::Replicate { key, .. } if *key == running_key)),
+        a.iter()
+            .any(|x| matches!(x, Action::Replicate { key, .. } if *key == running_key)),
         "{a:?}"
     );
     let a = h.event(Event::ReplicaStored {

@@ -147,8 +147,11 @@ impl JobQueueCluster {
 
     /// Follow the scheduler's backlog between `minimum` and `maximum` workers.
     pub fn adapt(&mut self, minimum: u32, maximum: u32) -> Result<(), ClusterError> {
-        self.request(ClusterRequest::Scale(ScaleTarget::Adaptive { minimum, maximum }))
-            .map(drop)
+        self.request(ClusterRequest::Scale(ScaleTarget::Adaptive {
+            minimum,
+            maximum,
+        }))
+        .map(drop)
     }
 
     /// Jobs, workers, target and recent warnings.
@@ -285,12 +288,15 @@ fn log_tail(path: &Path, offset: u64) -> String {
         let _ = f.seek(std::io::SeekFrom::Start(offset));
         let _ = f.read_to_string(&mut text);
     }
-    let errors: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("error"))
-        .collect();
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("error")).collect();
     let lines: Vec<&str> = if errors.is_empty() {
-        text.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect()
+        text.lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
     } else {
         errors
     };

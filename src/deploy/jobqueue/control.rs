@@ -78,10 +78,11 @@ pub struct ControlServer {
 impl ControlServer {
     /// Listen on `listen` (port 0 picks one) with the cluster secret.
     pub fn bind(listen: &Address, secret: Secret) -> Result<ControlServer, ControlError> {
-        let listener = Listener::bind(listen, secret).map_err(|source| ControlError::Transport {
-            address: listen.to_string(),
-            source,
-        })?;
+        let listener =
+            Listener::bind(listen, secret).map_err(|source| ControlError::Transport {
+                address: listen.to_string(),
+                source,
+            })?;
         let address = listener.local_address();
         let closer = listener.closer();
         let (tx, rx) = mpsc::channel();
@@ -172,13 +173,12 @@ impl ControlClient {
         secret: &Secret,
         timeout: Duration,
     ) -> Result<ControlClient, ControlError> {
-        let conn =
-            Connection::connect(address, secret, timeout).map_err(|source| {
-                ControlError::Transport {
-                    address: address.to_string(),
-                    source,
-                }
-            })?;
+        let conn = Connection::connect(address, secret, timeout).map_err(|source| {
+            ControlError::Transport {
+                address: address.to_string(),
+                source,
+            }
+        })?;
         let (sender, receiver) = conn.split();
         Ok(ControlClient {
             address: address.to_string(),
@@ -188,7 +188,10 @@ impl ControlClient {
     }
 
     /// Connect to the manager named in a scheduler file (waiting up to `timeout` for it).
-    pub fn from_scheduler_file(path: &Path, timeout: Duration) -> Result<ControlClient, ControlError> {
+    pub fn from_scheduler_file(
+        path: &Path,
+        timeout: Duration,
+    ) -> Result<ControlClient, ControlError> {
         let file = SchedulerFile::wait(path, timeout)?;
         let Some(text) = file.services.get(CONTROL_SERVICE) else {
             return Err(ControlError::NoManager(path.display().to_string()));
@@ -216,10 +219,13 @@ impl ControlClient {
             .send(Frame::single(Message::ClusterControl(request)))
             .map_err(transport)?;
         loop {
-            let frame = self.receiver.recv().map_err(|source| ControlError::Transport {
-                address: self.address.clone(),
-                source,
-            })?;
+            let frame = self
+                .receiver
+                .recv()
+                .map_err(|source| ControlError::Transport {
+                    address: self.address.clone(),
+                    source,
+                })?;
             let Some(frame) = frame else {
                 return Err(ControlError::Closed(self.address.clone()));
             };

@@ -21,8 +21,8 @@ use super::spec::{JobSpec, JobSpecError};
 use super::status::{JobId, JobState};
 use super::system::BatchSystem;
 use crate::core::autoscale::{
-    AutoscaleAction, AutoscaleConfig, AutoscaleEvent, Autoscaler, BacklogSample, JobPhase,
-    JobRef, Target,
+    AutoscaleAction, AutoscaleConfig, AutoscaleEvent, Autoscaler, BacklogSample, JobPhase, JobRef,
+    Target,
 };
 use crate::deploy::schedfile::{SchedulerFile, SchedulerFileError};
 use crate::protocol::{
@@ -114,8 +114,10 @@ impl ManagerConfig {
     fn job_spec(&self, job: JobRef) -> JobSpec {
         let mut spec = self.spec.clone();
         spec.scheduler_file = Some(self.scheduler_file.to_string_lossy().into_owned());
-        spec.extra_worker_args
-            .extend(["--name".to_owned(), format!("{WORKER_NAME_PREFIX}{}", job.0)]);
+        spec.extra_worker_args.extend([
+            "--name".to_owned(),
+            format!("{WORKER_NAME_PREFIX}{}", job.0),
+        ]);
         spec
     }
 }
@@ -160,7 +162,9 @@ pub enum ManagerError {
     #[error(transparent)]
     Control(#[from] ControlError),
     /// The first submission failed: the configuration is broken (nothing is left queued).
-    #[error("{system}: the first job could not be submitted, so the cluster was not started: {source}")]
+    #[error(
+        "{system}: the first job could not be submitted, so the cluster was not started: {source}"
+    )]
     FirstSubmission {
         /// The batch system.
         system: BatchSystem,
@@ -220,9 +224,7 @@ impl Manager {
     /// file, and submit the initial jobs. A refused first submission is an error, after which
     /// nothing is left in the queue and the scheduler file is removed.
     pub fn start(config: ManagerConfig) -> Result<Manager, ManagerError> {
-        config
-            .system
-            .render_script(&config.job_spec(JobRef(0)))?;
+        config.system.render_script(&config.job_spec(JobRef(0)))?;
         std::fs::create_dir_all(&config.job_directory).map_err(|source| ManagerError::Io {
             path: config.job_directory.display().to_string(),
             source,
@@ -251,8 +253,10 @@ impl Manager {
         let scheduler =
             start_scheduler(server).map_err(|e| ManagerError::Scheduler(e.to_string()))?;
         let control = ControlServer::bind(&listen, secret.clone())?;
-        let control_address =
-            crate::runtime::scheduler_server::advertise(control.address().clone(), advertise.as_deref());
+        let control_address = crate::runtime::scheduler_server::advertise(
+            control.address().clone(),
+            advertise.as_deref(),
+        );
         let mut file = SchedulerFile::new(scheduler.address().to_string(), secret.to_hex());
         file.services
             .insert(CONTROL_SERVICE.to_owned(), control_address.to_string());
@@ -659,14 +663,16 @@ impl Manager {
             let upgrade = managed.phase == JobPhase::Pending && phase == JobPhase::Running;
             if upgrade {
                 managed.phase = phase;
-                self.scaler.handle(now, AutoscaleEvent::JobPhase(*job, phase));
+                self.scaler
+                    .handle(now, AutoscaleEvent::JobPhase(*job, phase));
             }
         }
         for (job, phase) in gone {
             if let Some(managed) = self.jobs.remove(&job) {
                 tracing::info!(job = %managed.id, ?phase, "job left the queue");
             }
-            self.scaler.handle(now, AutoscaleEvent::JobPhase(job, phase));
+            self.scaler
+                .handle(now, AutoscaleEvent::JobPhase(job, phase));
         }
     }
 
@@ -721,7 +727,11 @@ impl Manager {
 
     /// Cancel every job, stop the scheduler (its workers exit), remove the scheduler file.
     fn shut_down(&mut self, reason: &str) {
-        tracing::info!(reason, jobs = self.jobs.len(), "job-queue manager shutting down");
+        tracing::info!(
+            reason,
+            jobs = self.jobs.len(),
+            "job-queue manager shutting down"
+        );
         if let Some(scheduler) = self.scheduler.take() {
             scheduler.shutdown(&format!("job-queue cluster stopped: {reason}"));
             let _ = scheduler.join();
@@ -805,7 +815,10 @@ mod tests {
         );
         let spec = config.job_spec(JobRef(7));
         let script = BatchSystem::Slurm.render_script(&spec).unwrap();
-        assert!(script.contains("--scheduler-file /shared/s.json"), "{script}");
+        assert!(
+            script.contains("--scheduler-file /shared/s.json"),
+            "{script}"
+        );
         assert!(script.contains("--name jobqueue-7"), "{script}");
     }
 

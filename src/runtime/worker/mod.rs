@@ -245,7 +245,9 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             to_scheduler: to_scheduler.clone(),
         };
         let started = std::time::Instant::now();
-        spawn("tessera-lifetime", move || timer.run(started, lifetime_stop_rx))?;
+        spawn("tessera-lifetime", move || {
+            timer.run(started, lifetime_stop_rx)
+        })?;
     }
     let control = {
         let (state, tx, stop_requested) =

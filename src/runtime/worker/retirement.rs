@@ -77,16 +77,13 @@ impl LifetimeTimer {
         if self.to_scheduler.send(Frame::single(retiring)).is_err() {
             return;
         }
-        match cancel.recv_timeout(self.retire_timeout) {
-            Err(RecvTimeoutError::Timeout) => {
-                tracing::warn!(
-                    timeout = ?self.retire_timeout,
-                    "the scheduler did not close this retiring worker in time; stopping"
-                );
-                self.stop_requested.store(true, Ordering::SeqCst);
-                self.to_scheduler.close();
-            }
-            _ => {}
+        if let Err(RecvTimeoutError::Timeout) = cancel.recv_timeout(self.retire_timeout) {
+            tracing::warn!(
+                timeout = ?self.retire_timeout,
+                "the scheduler did not close this retiring worker in time; stopping"
+            );
+            self.stop_requested.store(true, Ordering::SeqCst);
+            self.to_scheduler.close();
         }
     }
 }

@@ -253,9 +253,21 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         let (state, tx, stop_requested) =
             (state.clone(), to_scheduler.clone(), stop_requested.clone());
         let address = config.scheduler.to_string();
-        let peers = peers.clone();
+        let (replicate_tx, replicate_rx) = mpsc::channel::<(crate::core::TaskKey, String)>();
+        {
+            let (state, peers, tx) = (state.clone(), peers.clone(), tx.clone());
+            spawn("tessera-replicator", move || {
+                while let Ok((key, from)) = replicate_rx.recv() {
+                    if state.tasks().stopping {
+                        return;
+                    }
+                    retirement::replicate(&state, &peers, &tx, key, &from);
+                }
+            })?;
+        }
         spawn("tessera-worker-control", move || {
-            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx, &peers);
+            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx, &replicate_tx);
+            drop(replicate_tx);
             drop(lifetime_stop_tx);
             // Stop everything, whatever the reason.
             {
@@ -309,7 +321,7 @@ fn control_loop(
     from_scheduler: &mut crate::transport::FrameReceiver,
     to_scheduler: &FrameSender,
     fetch_tx: mpsc::Sender<crate::core::TaskKey>,
-    peers: &Arc<PeerPool>,
+    replicate_tx: &mpsc::Sender<(crate::core::TaskKey, String)>,
 ) -> Result<Option<String>, TransportError> {
     while let Some(frame) = from_scheduler.recv()? {
         let mut replies = Frame::new();
@@ -345,12 +357,9 @@ fn control_loop(
                     replies.push(Message::StealReply { key, stolen });
                 }
                 Message::Replicate { key, from, .. } => {
-                    let (state, peers, tx) = (state.clone(), peers.clone(), to_scheduler.clone());
-                    let spawned = spawn("tessera-replicate", move || {
-                        retirement::replicate(&state, &peers, &tx, key, &from)
-                    });
-                    if let Err(e) = spawned {
-                        tracing::warn!(error = %e, "cannot start a replication thread");
+                    // One replicator thread: copies queue up instead of piling up threads.
+                    if replicate_tx.send((key, from)).is_err() {
+                        tracing::debug!("replicator stopped");
                     }
                 }
                 Message::Shutdown { reason } => return Ok(Some(reason)),

@@ -42,7 +42,9 @@ Examples:
     tessera scheduler --scheduler-file ~/s.json --interface ib0
     tessera worker --scheduler-file ~/s.json --nthreads 8
     tessera info --scheduler-file ~/s.json --output json
-    tessera shutdown --scheduler-file ~/s.json";
+    tessera shutdown --scheduler-file ~/s.json
+    tessera jobqueue slurm up --scheduler-file ~/s.json --workers 20 --cores 8 --memory 32GiB
+    srun tessera launch --scheduler-file ~/s.json";
 
 /// Tessera: chunked n-dimensional array analyses on supercomputers.
 #[derive(Debug, Parser)]
@@ -91,6 +93,11 @@ pub enum Command {
         after_help = "Examples:\n    tessera demo\n    tessera demo --workers 4 --tasks 1000000 --output json"
     )]
     Demo(DemoArgs),
+    /// Workers as batch jobs from a login node: print job scripts, start, scale, stop.
+    Jobqueue(Box<crate::cli::jobqueue_args::JobqueueArgs>),
+    /// Inside an allocation (`srun tessera launch`): rank 0 runs the scheduler, the others
+    /// workers (rank 1 the client command, if given).
+    Launch(crate::cli::jobqueue_args::LaunchArgs),
 }
 
 /// Where to listen.
@@ -161,6 +168,16 @@ pub struct WorkerArgs {
     /// Name shown by `tessera info` (default: host:pid). Example: --name rank-3.
     #[arg(long)]
     pub name: Option<String>,
+
+    /// Retire gracefully after this long: stop taking tasks, hand results to other workers,
+    /// exit (job scripts set it to the walltime minus a margin). Example: --lifetime 55m.
+    #[arg(long, env = "TESSERA_LIFETIME", value_parser = duration_arg, value_name = "DURATION")]
+    pub lifetime: Option<Duration>,
+
+    /// How long a retiring worker (lifetime reached, or SIGTERM) waits for its results to be
+    /// handed over before it stops anyway. Example: 60s.
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub retire_timeout: Duration,
 
     #[command(flatten)]
     pub network: NetworkArgs,

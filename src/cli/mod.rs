@@ -6,6 +6,7 @@
 
 pub mod args;
 mod commands;
+pub mod jobqueue_args;
 pub mod network;
 mod output;
 pub mod signals;
@@ -58,6 +59,8 @@ pub fn main() -> ExitCode {
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
         Command::Demo(a) => commands::demo::run(a, &signal),
+        Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),
+        Command::Launch(a) => commands::launch::run(a, &signal),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
@@ -79,6 +82,7 @@ fn init_logging(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -101,7 +105,10 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         if cause.is::<Interrupted>() {
             return exit::INTERRUPTED;
         }
-        if cause.is::<UsageError>() || cause.is::<crate::units::UnitError>() {
+        if cause.is::<UsageError>()
+            || cause.is::<crate::units::UnitError>()
+            || cause.is::<crate::deploy::jobqueue::JobSpecError>()
+        {
             return exit::USAGE;
         }
         if let Some(c) = cause.downcast_ref::<ClientError>() {

@@ -4,6 +4,7 @@
 //! `(now, event)` by a driver in `runtime/` and answers with actions the driver carries out,
 //! so a deterministic simulator can drive it with thousands of fake workers and injected faults.
 
+pub mod autoscale;
 pub mod memory;
 pub mod scheduler;
 pub mod task;

@@ -181,4 +181,35 @@ pub enum Message {
         key: TaskKey,
         nbytes: u64,
     },
+
+    // ---- graceful retirement (appended: older variants keep their wire numbers)
+    /// Worker → scheduler: this worker is about to leave (walltime near); move its results.
+    Retiring {
+        reason: String,
+    },
+    /// Scheduler → worker: fetch `key` from the worker at `from` and keep it.
+    Replicate {
+        key: TaskKey,
+        nbytes: u64,
+        from: String,
+    },
+    /// Worker → scheduler: the copy asked for by `Replicate` is stored.
+    ReplicaStored {
+        key: TaskKey,
+        nbytes: u64,
+    },
+    /// Worker → scheduler: the copy asked for by `Replicate` could not be fetched.
+    ReplicaFailed {
+        key: TaskKey,
+    },
+    /// Client → scheduler: retire these workers (by id) gracefully.
+    RetireWorkers {
+        workers: Vec<u32>,
+    },
+
+    // ---- job-queue manager control (see `cluster_control`)
+    /// Client → manager.
+    ClusterControl(super::cluster_control::ClusterRequest),
+    /// Manager → client.
+    ClusterControlReply(super::cluster_control::ClusterReply),
 }

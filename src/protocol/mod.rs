@@ -5,11 +5,13 @@
 //! sockets or threads (that is `transport/`) nor interpret messages (that is `runtime/`).
 
 pub mod auth;
+pub mod cluster_control;
 pub mod frame;
 pub mod frame_codec;
 pub mod message;
 
 pub use auth::{AuthError, Secret};
+pub use cluster_control::{ClusterReply, ClusterRequest, ClusterStatus, JobLine, ScaleTarget};
 pub use frame::{Frame, FrameError};
 pub use frame_codec::{decode_frame, encode_frame, read_frame, write_frame};
 pub use message::{

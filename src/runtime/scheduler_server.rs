@@ -396,6 +396,14 @@ impl Server {
                             key,
                             stolen,
                         },
+                        Message::Retiring { reason } => {
+                            tracing::info!(worker = id.0, %reason, "worker retiring");
+                            Event::WorkerRetiring { worker: id }
+                        }
+                        Message::ReplicaStored { key, .. } => {
+                            Event::ReplicaStored { worker: id, key }
+                        }
+                        Message::ReplicaFailed { key } => Event::ReplicaFailed { worker: id, key },
                         Message::Heartbeat(m) => {
                             if let Some(w) = self.workers.get_mut(&id) {
                                 w.metrics = m;
@@ -440,6 +448,17 @@ impl Server {
                                     continue;
                                 }
                             }
+                        }
+                        Message::RetireWorkers { workers } => {
+                            for worker in workers {
+                                self.core.handle(
+                                    now,
+                                    Event::WorkerRetiring {
+                                        worker: WorkerId(worker),
+                                    },
+                                );
+                            }
+                            continue;
                         }
                         Message::InfoRequest => {
                             let info = self.info();
@@ -552,6 +571,21 @@ impl Server {
                 Action::Free { worker, keys } => {
                     self.queue_for_worker(worker, Message::Free { keys })
                 }
+                Action::Replicate {
+                    worker,
+                    key,
+                    nbytes,
+                    from,
+                } => {
+                    let from = self.address_of(from);
+                    self.queue_for_worker(worker, Message::Replicate { key, nbytes, from });
+                }
+                Action::CloseWorker { worker } => self.queue_for_worker(
+                    worker,
+                    Message::Shutdown {
+                        reason: "retired: its results were handed to other workers".into(),
+                    },
+                ),
                 Action::Steal { worker, key } => {
                     self.queue_for_worker(worker, Message::Steal { key })
                 }

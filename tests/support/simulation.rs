@@ -745,6 +745,7 @@ impl Sim<'_> {
                         Delivery::Worker(worker, action),
                     );
                 }
+                Action::Replicate { .. } | Action::CloseWorker { .. } => {}
                 Action::KeyReady { client, .. }
                 | Action::KeyErred { client, .. }
                 | Action::Located { client, .. } => {
@@ -820,6 +821,11 @@ impl Sim<'_> {
                 }
             }
             Action::KeyErred { .. } => {}
+            Action::Replicate { .. } | Action::CloseWorker { .. } => {
+                return Err(format!(
+                    "{action:?}: the simulation never retires workers, so this cannot happen"
+                ));
+            }
         }
         Ok(())
     }

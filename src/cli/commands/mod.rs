@@ -2,6 +2,8 @@
 
 pub mod demo;
 pub mod info;
+pub mod jobqueue;
+pub mod launch;
 pub mod local;
 pub mod scheduler;
 pub mod shutdown;

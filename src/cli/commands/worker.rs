@@ -52,6 +52,8 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     if let Some(name) = args.name {
         config.name = name;
     }
+    config.lifetime = args.lifetime;
+    config.retire_timeout = args.retire_timeout;
     let handle = match start_worker(config) {
         Ok(h) => h,
         Err(WorkerError::Connect(e)) => {
@@ -62,6 +64,12 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     };
     tracing::info!(id = handle.id, address = %handle.data_address, "worker running");
     if super::wait_until(signal, || handle.is_finished()) {
+        // SIGTERM (the batch system ending the job) or Ctrl-C: hand results over first.
+        handle.retire("the worker received SIGINT/SIGTERM");
+        let deadline = std::time::Instant::now() + args.retire_timeout;
+        while !handle.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         handle.stop();
     }
     match handle.join()? {

@@ -55,4 +55,14 @@ pub enum Action {
         key: TaskKey,
         holders: Vec<WorkerId>,
     },
+    /// Fetch `key` (`nbytes` bytes) from the retiring worker `from` and keep it as a result
+    /// this worker holds; answered by `ReplicaStored` or `ReplicaFailed`.
+    Replicate {
+        worker: WorkerId,
+        key: TaskKey,
+        nbytes: u64,
+        from: WorkerId,
+    },
+    /// A retiring worker has handed everything over: tell it to exit.
+    CloseWorker { worker: WorkerId },
 }

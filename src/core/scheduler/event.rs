@@ -76,6 +76,14 @@ pub enum Event {
         key: TaskKey,
         stolen: bool,
     },
+    /// A worker is about to leave gracefully (walltime near, scale-down): it gets no new
+    /// tasks, its queued tasks are taken back, its sole copies of results are replicated, then
+    /// it is told to close ([`Action::CloseWorker`](super::Action::CloseWorker)).
+    WorkerRetiring { worker: WorkerId },
+    /// A worker stored the copy asked for by [`Action::Replicate`](super::Action::Replicate).
+    ReplicaStored { worker: WorkerId, key: TaskKey },
+    /// A worker could not fetch the copy asked for by `Replicate`.
+    ReplicaFailed { worker: WorkerId, key: TaskKey },
     /// Periodic: a chance to rebalance and steal.
     Tick,
 }

@@ -15,6 +15,7 @@
 //! - `placement`: data-locality placement and filling free worker slots from the ready queue;
 //! - `stealing`: moving queued tasks from overloaded workers to idle ones;
 //! - `recovery`: workers leaving, inputs that could not be fetched;
+//! - `retirement`: workers leaving gracefully (queued tasks back, sole copies replicated);
 //! - `completion`: results and failures reported by workers;
 //! - `clients`: who wants what, `KeyReady`/`KeyErred`/`Located` reports;
 //! - `outbox`: the action list and batching of `Free` per worker.
@@ -35,6 +36,9 @@ mod outbox;
 mod placement;
 mod ready_queue;
 mod recovery;
+mod retirement;
+#[cfg(test)]
+mod retirement_tests;
 mod stealing;
 mod submission;
 mod task_ref_list;
@@ -141,6 +145,8 @@ pub struct Scheduler {
     last_idle_balance: Option<Instant>,
     scratch_tasks: Vec<TaskId>,
     scratch_bytes: Vec<(WorkerId, u64)>,
+    /// Workers leaving gracefully.
+    retiring: FastMap<WorkerId, retirement::Retirement>,
 }
 
 impl Scheduler {
@@ -163,6 +169,7 @@ impl Scheduler {
             last_idle_balance: None,
             scratch_tasks: Vec::new(),
             scratch_bytes: Vec::new(),
+            retiring: FastMap::default(),
         }
     }
 
@@ -174,7 +181,10 @@ impl Scheduler {
                 nthreads,
                 memory_limit,
             } => self.on_worker_joined(worker, nthreads, memory_limit),
-            Event::WorkerLeft { worker } => self.on_worker_left(worker),
+            Event::WorkerLeft { worker } => {
+                self.on_worker_left(worker);
+                self.forget_retiring_worker(worker);
+            }
             Event::ClientJoined { client } => self.on_client_joined(client),
             Event::ClientLeft { client } => self.on_client_left(client),
             Event::GraphSubmitted {
@@ -219,6 +229,9 @@ impl Scheduler {
                 key,
                 stolen,
             } => self.on_steal_reply(worker, &key, stolen),
+            Event::WorkerRetiring { worker } => self.on_worker_retiring(worker),
+            Event::ReplicaStored { worker, key } => self.on_replica_stored(worker, &key),
+            Event::ReplicaFailed { worker, key } => self.on_replica_failed(worker, &key),
             Event::Tick => self.balance(),
         }
         self.settle();
@@ -237,6 +250,7 @@ impl Scheduler {
                 self.balance();
             }
         }
+        self.progress_retirements();
         self.flush_all_frees();
     }
 

@@ -53,7 +53,9 @@ impl Scheduler {
         self.actions.retain(|action| match action {
             Action::Compute { worker, .. }
             | Action::Free { worker, .. }
-            | Action::Steal { worker, .. } => *worker != gone,
+            | Action::Steal { worker, .. }
+            | Action::CloseWorker { worker } => *worker != gone,
+            Action::Replicate { worker, from, .. } => *worker != gone && *from != gone,
             Action::KeyReady { .. } | Action::KeyErred { .. } | Action::Located { .. } => true,
         });
     }

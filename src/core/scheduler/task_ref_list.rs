@@ -34,6 +34,11 @@ impl TaskRefList {
     }
 
     /// Every entry, stale ones and repeats included: callers re-check each.
+    pub(super) fn iter(&self) -> impl Iterator<Item = TaskRef> + '_ {
+        self.entries.iter().copied()
+    }
+
+    /// Every entry, stale ones and repeats included: callers re-check each.
     pub(super) fn into_entries(self) -> Vec<TaskRef> {
         self.entries
     }

@@ -47,6 +47,8 @@ pub(super) struct Worker {
     pub stealing: u32,
     /// Keys to free on it, flushed as one `Free` action.
     pub pending_frees: Vec<TaskKey>,
+    /// Leaving gracefully: it takes no new tasks (see `retirement`).
+    pub retiring: bool,
 }
 
 impl Worker {
@@ -59,7 +61,7 @@ impl Worker {
     /// It may receive another task.
     #[inline]
     pub(super) fn has_free_slot(&self) -> bool {
-        self.processing.len() < self.capacity as usize
+        !self.retiring && self.processing.len() < self.capacity as usize
     }
 
     /// Tasks queued on it beyond its threads and not already asked back.
@@ -137,6 +139,7 @@ impl WorkerPool {
             preferred_live: 0,
             stealing: 0,
             pending_frees: Vec::new(),
+            retiring: false,
         };
         let slot = match self.vacant.pop() {
             Some(slot) => {
@@ -234,6 +237,13 @@ impl WorkerPool {
         };
         self.reindex(slot);
         moved
+    }
+
+    /// Mark a worker as retiring: it leaves the index of workers with room.
+    pub(super) fn set_retiring(&mut self, slot: WorkerSlot) {
+        self.unindex(slot);
+        self[slot].retiring = true;
+        self.reindex(slot);
     }
 
     fn unindex(&mut self, slot: WorkerSlot) {

@@ -9,13 +9,17 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
+pub mod control;
 pub mod htcondor;
 pub mod launch;
 pub mod lsf;
+pub mod manager;
 pub mod moab;
 pub mod oar;
 pub mod pbs;
 pub mod resources;
+pub mod runner;
 pub mod script;
 pub mod sge;
 pub mod shell_quote;

@@ -625,6 +625,12 @@ impl Client {
         }
     }
 
+    /// Retire these workers (ids from [`Client::info`]) gracefully: they get no new tasks,
+    /// their results are copied to other workers, then they exit.
+    pub fn retire_workers(&self, workers: Vec<u32>) {
+        self.shared.send(Message::RetireWorkers { workers });
+    }
+
     /// Stop the scheduler and all its workers.
     pub fn shutdown_cluster(&self) {
         self.shared.send(Message::ShutdownCluster);

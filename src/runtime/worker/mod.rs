@@ -10,6 +10,7 @@ mod data_server;
 mod executor;
 mod fetcher;
 mod metrics;
+mod retirement;
 mod state;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +46,11 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Duration,
     /// How long to keep trying to reach the scheduler.
     pub connect_timeout: Duration,
+    /// Retire gracefully this long after start (the job's walltime minus a margin): stop
+    /// taking tasks, hand results to other workers, exit. `None`: live until told to stop.
+    pub lifetime: Option<Duration>,
+    /// How long a retiring worker waits for the scheduler to close it before stopping anyway.
+    pub retire_timeout: Duration,
 }
 
 impl WorkerConfig {
@@ -61,6 +67,8 @@ impl WorkerConfig {
             name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
             heartbeat_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
+            lifetime: None,
+            retire_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -105,6 +113,14 @@ impl WorkerHandle {
     pub fn stop(&self) {
         self.stop_requested.store(true, Ordering::SeqCst);
         self.to_scheduler.close();
+    }
+
+    /// Leave gracefully: ask the scheduler to take back queued tasks and move this worker's
+    /// results to others; it then tells the worker to exit (see [`WorkerHandle::join`]).
+    pub fn retire(&self, reason: &str) {
+        let _ = self.to_scheduler.send(Frame::single(Message::Retiring {
+            reason: reason.to_string(),
+        }));
     }
 
     /// True once the worker has stopped.
@@ -220,12 +236,39 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     }
 
     let stop_requested = Arc::new(AtomicBool::new(false));
+    let (lifetime_stop_tx, lifetime_stop_rx) = mpsc::channel::<()>();
+    if let Some(lifetime) = config.lifetime {
+        let timer = retirement::LifetimeTimer {
+            lifetime,
+            retire_timeout: config.retire_timeout,
+            stop_requested: stop_requested.clone(),
+            to_scheduler: to_scheduler.clone(),
+        };
+        let started = std::time::Instant::now();
+        spawn("tessera-lifetime", move || {
+            timer.run(started, lifetime_stop_rx)
+        })?;
+    }
     let control = {
         let (state, tx, stop_requested) =
             (state.clone(), to_scheduler.clone(), stop_requested.clone());
         let address = config.scheduler.to_string();
+        let (replicate_tx, replicate_rx) = mpsc::channel::<(crate::core::TaskKey, String)>();
+        {
+            let (state, peers, tx) = (state.clone(), peers.clone(), tx.clone());
+            spawn("tessera-replicator", move || {
+                while let Ok((key, from)) = replicate_rx.recv() {
+                    if state.tasks().stopping {
+                        return;
+                    }
+                    retirement::replicate(&state, &peers, &tx, key, &from);
+                }
+            })?;
+        }
         spawn("tessera-worker-control", move || {
-            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx);
+            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx, &replicate_tx);
+            drop(replicate_tx);
+            drop(lifetime_stop_tx);
             // Stop everything, whatever the reason.
             {
                 let mut tasks = state.tasks();
@@ -278,6 +321,7 @@ fn control_loop(
     from_scheduler: &mut crate::transport::FrameReceiver,
     to_scheduler: &FrameSender,
     fetch_tx: mpsc::Sender<crate::core::TaskKey>,
+    replicate_tx: &mpsc::Sender<(crate::core::TaskKey, String)>,
 ) -> Result<Option<String>, TransportError> {
     while let Some(frame) = from_scheduler.recv()? {
         let mut replies = Frame::new();
@@ -311,6 +355,12 @@ fn control_loop(
                         None => false,
                     };
                     replies.push(Message::StealReply { key, stolen });
+                }
+                Message::Replicate { key, from, .. } => {
+                    // One replicator thread: copies queue up instead of piling up threads.
+                    if replicate_tx.send((key, from)).is_err() {
+                        tracing::debug!("replicator stopped");
+                    }
                 }
                 Message::Shutdown { reason } => return Ok(Some(reason)),
                 other => tracing::debug!(?other, "worker ignores unexpected message"),

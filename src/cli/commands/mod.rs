@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod info;
 pub mod local;
+pub mod mpi;
 pub mod scheduler;
 pub mod shutdown;
 pub mod worker;

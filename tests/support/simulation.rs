@@ -375,10 +375,7 @@ impl Universe {
             node.key.clone(),
             if node.fails { "fail" } else { "ok" },
             node.duration.to_le_bytes().to_vec(),
-            node.deps
-                .iter()
-                .map(|&d| self.nodes[d].key.clone())
-                .collect(),
+            node.deps.iter().map(|&d| self.nodes[d].key.clone()).collect(),
         )
     }
 }
@@ -397,11 +394,7 @@ enum Delivery {
     Scheduler(Event),
     Worker(WorkerId, Action),
     Client(u32, Action),
-    TaskDone {
-        worker: WorkerId,
-        key: TaskKey,
-        run: u64,
-    },
+    TaskDone { worker: WorkerId, key: TaskKey, run: u64 },
     StartWorker(u32),
     KillWorker,
     ClientStart(u32),
@@ -641,9 +634,7 @@ impl Sim<'_> {
                 self.send(
                     Endpoint::Client(c),
                     Endpoint::Scheduler,
-                    Delivery::Scheduler(Event::ClientJoined {
-                        client: ClientId(c),
-                    }),
+                    Delivery::Scheduler(Event::ClientJoined { client: ClientId(c) }),
                 );
                 let time = self.now + 1;
                 if self.universe.scattered_of.contains_key(&c) {
@@ -770,9 +761,7 @@ impl Sim<'_> {
                     .collect();
                 let got: Vec<&TaskKey> = deps.iter().map(|d| &d.key).collect();
                 if expected != got {
-                    return Err(format!(
-                        "Compute {key} with inputs {got:?}, expected {expected:?}"
-                    ));
+                    return Err(format!("Compute {key} with inputs {got:?}, expected {expected:?}"));
                 }
                 for dep in deps {
                     if dep.holders.is_empty() || !dep.holders.iter().all(alive) {
@@ -877,15 +866,11 @@ impl Sim<'_> {
                 ..
             } => {
                 if w.queued_priority.contains_key(&key) {
-                    return Err(format!(
-                        "Compute {key} sent to {worker}, which already queues it"
-                    ));
+                    return Err(format!("Compute {key} sent to {worker}, which already queues it"));
                 }
                 if let Some(running) = w.running.get_mut(&key) {
                     if !running.cancelled {
-                        return Err(format!(
-                            "Compute {key} sent to {worker}, which is running it"
-                        ));
+                        return Err(format!("Compute {key} sent to {worker}, which is running it"));
                     }
                     running.cancelled = false;
                 } else if let Some(&value) = w.store.get(&key) {
@@ -1132,7 +1117,8 @@ impl Sim<'_> {
                 self.rng.pick(&self.universe.public)
             };
             if let Some(t) = pick {
-                if !client.released.contains(&self.universe.nodes[t].key) && !targets.contains(&t) {
+                if !client.released.contains(&self.universe.nodes[t].key) && !targets.contains(&t)
+                {
                     targets.push(t);
                 }
             }
@@ -1172,10 +1158,7 @@ impl Sim<'_> {
         let client = &mut self.clients[c as usize];
         client.submissions_sent += 1;
         for key in &wanted {
-            client
-                .wants
-                .entry(key.clone())
-                .or_insert(WantState::Pending);
+            client.wants.entry(key.clone()).or_insert(WantState::Pending);
             client.submitted_wanted.insert(key.clone());
         }
         self.send(
@@ -1266,9 +1249,7 @@ impl Sim<'_> {
         self.send(
             Endpoint::Client(c),
             Endpoint::Scheduler,
-            Delivery::Scheduler(Event::ClientLeft {
-                client: ClientId(c),
-            }),
+            Delivery::Scheduler(Event::ClientLeft { client: ClientId(c) }),
         );
     }
 
@@ -1321,9 +1302,7 @@ impl Sim<'_> {
                 self.report.key_ready += 1;
                 let client = &mut self.clients[c as usize];
                 if !client.wants.contains_key(&key) {
-                    return Err(format!(
-                        "KeyReady {key} for client {c}, which never wanted it"
-                    ));
+                    return Err(format!("KeyReady {key} for client {c}, which never wanted it"));
                 }
                 let count = client.reports.entry(key.clone()).or_insert(0);
                 *count += 1;
@@ -1332,9 +1311,7 @@ impl Sim<'_> {
                 }
                 let i = self.universe.index[&key];
                 if self.universe.fails[i] {
-                    return Err(format!(
-                        "KeyReady {key}, whose graph contains a failing kernel"
-                    ));
+                    return Err(format!("KeyReady {key}, whose graph contains a failing kernel"));
                 }
                 self.fetch(c, &key, &holders)?;
             }
@@ -1364,9 +1341,7 @@ impl Sim<'_> {
                     }
                 }
                 if !client.wants.contains_key(&key) {
-                    return Err(format!(
-                        "KeyErred {key} for client {c}, which never wanted it"
-                    ));
+                    return Err(format!("KeyErred {key} for client {c}, which never wanted it"));
                 }
                 let released = client.released.contains(&key);
                 client.wants.insert(key.clone(), WantState::Resolved);

@@ -27,6 +27,7 @@ use bytes::Bytes;
 
 use crate::protocol::{Frame, Message, Secret};
 
+use super::receive_buffers;
 use super::wire::{self, Envelope, PIECE_LEN, TAG_ENVELOPE, TAG_PAYLOAD};
 
 /// Spin (yielding) this long after the last activity before sleeping between polls.
@@ -649,7 +650,7 @@ impl Progress {
                 let mut buffers: Vec<Vec<u8>> = Vec::with_capacity(lens.len());
                 let mut pieces_left = 0;
                 for &len in &lens {
-                    let mut buffer: Vec<u8> = Vec::with_capacity(len);
+                    let mut buffer = receive_buffers::allocate(len);
                     for piece in wire::pieces(len) {
                         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
                         // SAFETY: the buffer has capacity `len`; the piece lies inside it, and
@@ -783,7 +784,7 @@ impl Progress {
                             // `len` bytes (a sender sends exactly the lengths it announced).
                             unsafe { buffer.set_len(len) };
                             PAYLOAD_BYTES_RECEIVED.fetch_add(len as u64, Ordering::Relaxed);
-                            Bytes::from(buffer)
+                            receive_buffers::into_bytes(buffer)
                         })
                         .collect();
                     if let Some(inbox) = self.conns.get(&to) {

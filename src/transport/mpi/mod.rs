@@ -9,6 +9,7 @@
 //! messages.
 
 pub(crate) mod endpoint;
+mod receive_buffers;
 mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};

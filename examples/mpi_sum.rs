@@ -1,5 +1,6 @@
 //! An MPI batch-mode program: `mpirun -np 4 ./mpi_sum [--chunks K] [--chunk-bytes N]
-//! [--fail error|panic]`.
+//! [--fail error|panic]`, or a client of a running cluster:
+//! `./mpi_sum --scheduler-file ~/s.json [--workers N]` (what the job scripts run).
 //!
 //! Rank 0 runs the scheduler, rank 1 this program's closure, ranks 2.. are workers (see
 //! `tessera::mpi::run`). The closure makes K chunks of N pseudo-random bytes on the workers,
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 use bytes::Bytes;
 use tessera::mpi::{run, MpiConfig};
+use tessera::runtime::kernels_builtin::names;
 use tessera::runtime::{register_kernel, Client, KernelError, Task, Value};
 
 /// Deterministic bytes of chunk `index` (xorshift; any `len`).
@@ -60,6 +62,8 @@ struct Options {
     chunks: usize,
     chunk_bytes: usize,
     fail: Option<String>,
+    scheduler_file: Option<std::path::PathBuf>,
+    workers: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -67,6 +71,8 @@ fn options() -> Result<Options, String> {
         chunks: 6,
         chunk_bytes: 1 << 20,
         fail: None,
+        scheduler_file: None,
+        workers: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -79,13 +85,54 @@ fn options() -> Result<Options, String> {
                     .map_err(|e| format!("--chunk-bytes: {e}"))?
             }
             "--fail" => o.fail = Some(value()?),
+            "--scheduler-file" => o.scheduler_file = Some(value()?.into()),
+            "--workers" => o.workers = value()?.parse().map_err(|e| format!("--workers: {e}"))?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     Ok(o)
 }
 
-fn analysis(client: &Client, o: &Options) -> Result<(), String> {
+/// The kernels an analysis may use: this program's own (batch mode: every rank runs this
+/// program, so its workers have them) or only Tessera's built-ins (a client of a cluster of
+/// `tessera mpi`/`tessera worker` processes).
+#[derive(Clone, Copy, PartialEq)]
+enum Kernels {
+    Own,
+    BuiltIn,
+}
+
+impl Kernels {
+    fn chunk(self, index: usize, len: usize) -> Task {
+        match self {
+            Kernels::Own => Task::new("mpi_sum.chunk").arg(vec![index as i64, len as i64]),
+            Kernels::BuiltIn => Task::new(names::ZEROS).arg(len as i64),
+        }
+    }
+
+    fn expected_chunk(self, index: usize, len: usize) -> Vec<u8> {
+        match self {
+            Kernels::Own => chunk_bytes(index as u64, len),
+            Kernels::BuiltIn => vec![0; len],
+        }
+    }
+
+    fn pair_kernel(self) -> &'static str {
+        match self {
+            Kernels::Own => "mpi_sum.pair",
+            Kernels::BuiltIn => names::TOTAL_LEN,
+        }
+    }
+
+    fn expected_pair(self, a: &[u8], b: &[u8]) -> i64 {
+        match self {
+            Kernels::Own => pair_checksum(a, b),
+            Kernels::BuiltIn => (a.len() + b.len()) as i64,
+        }
+    }
+}
+
+fn analysis(client: &Client, o: &Options, kernels: Kernels) -> Result<(), String> {
     match o.fail.as_deref() {
         Some("error") => return Err("deliberate failure requested with --fail error".into()),
         Some("panic") => panic!("deliberate panic requested with --fail panic"),
@@ -94,24 +141,24 @@ fn analysis(client: &Client, o: &Options) -> Result<(), String> {
     }
     let e = |e: tessera::runtime::ClientError| e.to_string();
     let chunks: Vec<_> = (0..o.chunks)
-        .map(|i| {
-            client.submit::<Bytes>(
-                Task::new("mpi_sum.chunk").arg(vec![i as i64, o.chunk_bytes as i64]),
-            )
-        })
+        .map(|i| client.submit::<Bytes>(kernels.chunk(i, o.chunk_bytes)))
         .collect::<Result<_, _>>()
         .map_err(e)?;
     let pairs: Vec<_> = (0..o.chunks)
         .map(|i| {
             let next = &chunks[(i + 1) % o.chunks];
-            client.submit::<i64>(Task::new("mpi_sum.pair").input(&chunks[i]).input(next))
+            client.submit::<i64>(
+                Task::new(kernels.pair_kernel())
+                    .input(&chunks[i])
+                    .input(next),
+            )
         })
         .collect::<Result<_, _>>()
         .map_err(e)?;
     let sums = client.gather(&pairs).map_err(e)?;
     let gathered = client.gather(&chunks).map_err(e)?;
     let expected: Vec<Vec<u8>> = (0..o.chunks)
-        .map(|i| chunk_bytes(i as u64, o.chunk_bytes))
+        .map(|i| kernels.expected_chunk(i, o.chunk_bytes))
         .collect();
     for (i, bytes) in gathered.iter().enumerate() {
         if bytes[..] != expected[i][..] {
@@ -119,9 +166,9 @@ fn analysis(client: &Client, o: &Options) -> Result<(), String> {
         }
     }
     for (i, sum) in sums.iter().enumerate() {
-        let want = pair_checksum(&expected[i], &expected[(i + 1) % o.chunks]);
+        let want = kernels.expected_pair(&expected[i], &expected[(i + 1) % o.chunks]);
         if *sum != want {
-            return Err(format!("pair {i}: checksum {sum} but expected {want}"));
+            return Err(format!("pair {i}: got {sum} but expected {want}"));
         }
     }
     let workers = client.info().map_err(e)?.workers.len();
@@ -145,6 +192,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(file) = &options.scheduler_file {
+        return client_of_running_cluster(file, &options);
+    }
     let config = match MpiConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -152,5 +202,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    run(config, |client| analysis(client, &options))
+    run(config, |client| analysis(client, &options, Kernels::Own))
+}
+
+/// Client mode: connect through the scheduler file, wait for the workers, run the analysis.
+fn client_of_running_cluster(file: &std::path::Path, options: &Options) -> ExitCode {
+    let timeout = std::time::Duration::from_secs(120);
+    let result = Client::from_scheduler_file(file, timeout)
+        .and_then(|client| {
+            client.wait_for_workers(options.workers, timeout)?;
+            Ok(client)
+        })
+        .map_err(|e| e.to_string())
+        .and_then(|client| analysis(&client, options, Kernels::BuiltIn));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mpi_sum: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -42,7 +42,9 @@ fn work_dir() -> tempfile::TempDir {
         .tempdir()
         .expect("tempdir");
     std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(dir.path()).expect("metadata").permissions(),
+        &mut std::fs::metadata(dir.path())
+            .expect("metadata")
+            .permissions(),
         0o755,
     );
     dir
@@ -50,7 +52,11 @@ fn work_dir() -> tempfile::TempDir {
 
 /// A command with the OpenMPI test environment and the job's settings in its environment
 /// (the scripts read TESSERA, ANALYSIS, PROGRAM, TESSERA_* from there).
-fn submit_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path, vars: &[(&str, String)]) -> Command {
+fn submit_command(
+    program: impl AsRef<std::ffi::OsStr>,
+    dir: &Path,
+    vars: &[(&str, String)],
+) -> Command {
     let mut c = Command::new(program);
     c.current_dir(dir)
         .stdin(Stdio::null())
@@ -107,7 +113,10 @@ fn slurm_final(id: &str) -> (String, String) {
                 .find_map(|w| w.strip_prefix(name).map(str::to_string))
         };
         let state = field("JobState=")?;
-        if matches!(state.as_str(), "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING") {
+        if matches!(
+            state.as_str(),
+            "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING"
+        ) {
             return None;
         }
         Some((state, field("ExitCode=").unwrap_or_default()))
@@ -115,7 +124,8 @@ fn slurm_final(id: &str) -> (String, String) {
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()))
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()))
 }
 
 fn analysis_vars(dir: &Path, workers: usize) -> Vec<(&'static str, String)> {
@@ -155,7 +165,11 @@ fn real_batch_slurm_mpirun_script_runs_cluster_and_analysis() {
         return;
     }
     let dir = work_dir();
-    let text = sbatch("slurm-mpirun.sbatch", dir.path(), &analysis_vars(dir.path(), 3));
+    let text = sbatch(
+        "slurm-mpirun.sbatch",
+        dir.path(),
+        &analysis_vars(dir.path(), 3),
+    );
     assert!(text.contains("rank-3"), "{text}");
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
     assert!(text.contains("on 3 workers"), "{text}");
@@ -167,7 +181,11 @@ fn real_batch_slurm_srun_script_runs_cli_and_batch_mode() {
         return;
     }
     let dir = work_dir();
-    let text = sbatch("slurm-srun.sbatch", dir.path(), &analysis_vars(dir.path(), 3));
+    let text = sbatch(
+        "slurm-srun.sbatch",
+        dir.path(),
+        &analysis_vars(dir.path(), 3),
+    );
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
     // Batch mode under srun, chunk data over MPI.
     let vars = vec![
@@ -191,13 +209,20 @@ fn real_batch_pbs_mpirun_script_runs_cluster_and_analysis() {
     let dir = work_dir();
     let out = dir.path().join("pbs.out");
     let mut c = submit_command(bin.join("qsub"), dir.path(), &analysis_vars(dir.path(), 3));
-    c.arg("-V").arg("-o").arg(&out).arg(script("pbs-mpirun.pbs"));
+    c.arg("-V")
+        .arg("-o")
+        .arg(&out)
+        .arg(script("pbs-mpirun.pbs"));
     let id = output_of(c);
     let id = id.split('.').next().unwrap_or_default().to_string();
     // The wrappers' qstat has no exit status; the job is a Slurm job underneath.
     let (state, exit) = slurm_final(&id);
     let text = read(&out);
-    assert_eq!((state.as_str(), exit.as_str()), ("COMPLETED", "0:0"), "{text}");
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{text}"
+    );
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
     assert!(text.contains("on 3 workers"), "{text}");
 }
@@ -220,7 +245,12 @@ fn real_batch_sge_mpirun_script_runs_cluster_and_analysis() {
         return;
     }
     let dir = work_dir();
-    let (code, text) = sge_sync("sge-mpirun.sge", dir.path(), &analysis_vars(dir.path(), 3), &[]);
+    let (code, text) = sge_sync(
+        "sge-mpirun.sge",
+        dir.path(),
+        &analysis_vars(dir.path(), 3),
+        &[],
+    );
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
     assert!(text.contains("on 3 workers"), "{text}");
@@ -251,12 +281,24 @@ fn real_batch_slurm_scheduler_file_pattern_of_three_jobs() {
     let client = submit("slurm-client.sbatch", "client.out");
     let (state, exit) = slurm_final(&client);
     let text = read(&d.join("client.out"));
-    assert_eq!((state.as_str(), exit.as_str()), ("COMPLETED", "0:0"), "{text}");
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{text}"
+    );
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
-    assert!(text.contains("worker-1") && text.contains("worker-2"), "{text}");
+    assert!(
+        text.contains("worker-1") && text.contains("worker-2"),
+        "{text}"
+    );
     // The client's shutdown ends the scheduler and both array tasks cleanly.
     let (state, exit) = slurm_final(&scheduler);
-    assert_eq!((state.as_str(), exit.as_str()), ("COMPLETED", "0:0"), "{}", read(&d.join("scheduler.out")));
+    assert_eq!(
+        (state.as_str(), exit.as_str()),
+        ("COMPLETED", "0:0"),
+        "{}",
+        read(&d.join("scheduler.out"))
+    );
     for task in 1..=2 {
         let (state, exit) = slurm_final(&format!("{workers}_{task}"));
         assert_eq!(
@@ -278,7 +320,9 @@ fn real_batch_sge_scheduler_file_pattern_of_three_jobs() {
     let vars = analysis_vars(d, 2);
     let submit_async = |name: &str, out: &str| {
         let mut c = submit_command("/usr/bin/qsub", d, &vars);
-        c.args(["-terse", "-V", "-o"]).arg(d.join(out)).arg(script(name));
+        c.args(["-terse", "-V", "-o"])
+            .arg(d.join(out))
+            .arg(script(name));
         output_of(c)
     };
     let _scheduler = submit_async("sge-scheduler.sge", "scheduler.out");
@@ -286,7 +330,10 @@ fn real_batch_sge_scheduler_file_pattern_of_three_jobs() {
     let (code, text) = sge_sync("sge-client.sge", d, &vars, &[]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
-    assert!(text.contains("worker-1") && text.contains("worker-2"), "{text}");
+    assert!(
+        text.contains("worker-1") && text.contains("worker-2"),
+        "{text}"
+    );
     // After the client's shutdown the scheduler and both workers leave the queue.
     until("the scheduler and worker jobs to finish", || {
         let out = Command::new("/usr/bin/qstat").output().ok()?;

@@ -30,9 +30,16 @@ fn wait_for_file(path: &Path, child: &mut std::process::Child) {
     let deadline = Instant::now() + JOB_TIMEOUT;
     while !path.exists() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("mpirun ended with {status} before writing {}", path.display());
+            panic!(
+                "mpirun ended with {status} before writing {}",
+                path.display()
+            );
         }
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -77,7 +84,11 @@ fn real_mpi_cli_four_ranks_serve_an_external_client_through_the_scheduler_file()
     let share = NodeShare::measure(4);
     for w in &info.workers {
         assert_eq!(w.nthreads as usize, share.nthreads(), "{w:?}");
-        assert_eq!(w.memory_limit, share.memory_limit(MemoryLimit::Auto), "{w:?}");
+        assert_eq!(
+            w.memory_limit,
+            share.memory_limit(MemoryLimit::Auto),
+            "{w:?}"
+        );
         // TCP for clients outside the MPI job, MPI between ranks.
         assert!(w.address.starts_with("tcp://"), "{}", w.address);
         assert!(w.address.contains(",mpi://"), "{}", w.address);
@@ -90,7 +101,10 @@ fn real_mpi_cli_four_ranks_serve_an_external_client_through_the_scheduler_file()
     client.shutdown_cluster();
     let done = finish(child, JOB_TIMEOUT);
     assert!(done.status.success(), "{}", done.all());
-    assert!(!file.exists(), "the scheduler file is removed on a clean exit");
+    assert!(
+        !file.exists(),
+        "the scheduler file is removed on a clean exit"
+    );
     assert!(!done.stderr.contains("error"), "{}", done.all());
 }
 
@@ -134,8 +148,9 @@ fn real_mpi_batch_three_and_four_ranks_succeed() {
         assert!(done.status.success(), "np={np}: {}", done.all());
         let workers = np - 2;
         assert!(
-            done.stdout
-                .contains(&format!("on {workers} workers, all bytes and 6 checksums exact")),
+            done.stdout.contains(&format!(
+                "on {workers} workers, all bytes and 6 checksums exact"
+            )),
             "np={np}: {}",
             done.all()
         );
@@ -152,7 +167,10 @@ fn real_mpi_batch_closure_error_is_the_exit_code_and_printed_once() {
         let done = mpi_sum(np, &["--fail", "error"], &[]);
         assert_eq!(done.status.code(), Some(1), "np={np}: {}", done.all());
         assert_eq!(
-            count(&done.stderr, "deliberate failure requested with --fail error"),
+            count(
+                &done.stderr,
+                "deliberate failure requested with --fail error"
+            ),
             1,
             "np={np}: {}",
             done.all()
@@ -217,7 +235,11 @@ fn real_mpi_transport_moves_large_chunks_exactly() {
     // Over TCP the same run moves nothing over MPI.
     let tcp = mpi_sum(4, &["--chunks", "2", "--chunk-bytes", "1000"], &[]);
     assert!(tcp.status.success(), "{}", tcp.all());
-    assert!(tcp.stdout.contains("received over MPI: 0 bytes"), "{}", tcp.all());
+    assert!(
+        tcp.stdout.contains("received over MPI: 0 bytes"),
+        "{}",
+        tcp.all()
+    );
 }
 
 #[test]
@@ -318,7 +340,11 @@ fn real_mpi_dead_worker_rank_ends_the_run_naming_rank_and_task() {
     );
     let text = format!("{}{}", done.stdout, done.stderr);
     assert!(text.contains("worker rank-2"), "{}", done.all());
-    assert!(text.contains("while running tessera.sleep"), "{}", done.all());
+    assert!(
+        text.contains("while running tessera.sleep"),
+        "{}",
+        done.all()
+    );
 }
 
 #[test]

@@ -161,7 +161,10 @@ pub fn finish(mut child: Child, timeout: Duration) -> Finished {
         if started.elapsed() > timeout {
             kill_group(&child);
             let _ = child.wait();
-            let (o, e) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+            let (o, e) = (
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default(),
+            );
             panic!("job hung for {timeout:?} and was killed\n--- stdout\n{o}--- stderr\n{e}");
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -9,6 +9,7 @@
 //! messages.
 
 pub(crate) mod endpoint;
+mod progress;
 mod receive_buffers;
 mod wire;
 

@@ -34,9 +34,8 @@ static POOL: Mutex<Pool> = Mutex::new(Pool {
 pub(super) fn allocate(len: usize) -> Vec<u8> {
     if len >= POOLED_FROM {
         let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
-        let fits = |b: &Vec<u8>| {
-            b.capacity() >= len && b.capacity() <= len + len / 4 * SLACK_QUARTERS
-        };
+        let fits =
+            |b: &Vec<u8>| b.capacity() >= len && b.capacity() <= len + len / 4 * SLACK_QUARTERS;
         let best = pool
             .buffers
             .iter()

@@ -7,6 +7,8 @@
 //! The batch systems are started by scripts/batch/*.sh (scripts/test.sh); `TESSERA_TEST_BATCH`
 //! lists those that are up. Tests are named `real_batch_*`: one at a time (tests/README.md).
 
+#![cfg(feature = "mpi")]
+
 mod launch;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,8 @@
 //!
 //! Every test is named `real_mpi_*` so nextest runs them one at a time (tests/README.md).
 
+#![cfg(feature = "mpi")]
+
 mod launch;
 
 use std::path::Path;
@@ -381,4 +383,39 @@ fn real_mpi_batch_fifty_runs_in_a_loop_never_hang_nor_spam() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn real_mpi_cli_refuses_the_file_of_a_live_scheduler_and_every_rank_exits() {
+    if !have_mpirun() {
+        return;
+    }
+    let dir = temp_dir();
+    let file = dir.path().join("taken.json");
+    let mut local = std::process::Command::new(tessera_bin());
+    local
+        .args(["local", "--workers", "1", "--scheduler-file"])
+        .arg(&file)
+        .env("XDG_CONFIG_HOME", "/nonexistent-tessera-test-config")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut local = local.spawn().expect("spawn tessera local");
+    wait_for_file(&file, &mut local);
+    let mut command = mpirun(3, &tessera_bin(), &["mpi", "--scheduler-file"]);
+    command.arg(&file);
+    let done = run(command, JOB_TIMEOUT);
+    let client = Client::from_scheduler_file(&file, Duration::from_secs(10));
+    if let Ok(c) = &client {
+        c.shutdown_cluster();
+    }
+    let _ = local.wait();
+    assert_eq!(done.status.code(), Some(1), "{}", done.all());
+    assert_eq!(
+        count(&done.stderr, "belongs to a running scheduler"),
+        1,
+        "{}",
+        done.all()
+    );
+    assert!(client.is_ok(), "the other cluster's file was left alone");
 }

@@ -58,9 +58,8 @@ pub(super) fn run_scheduler(
         }),
         Err(e) => Err(e.clone()),
     };
-    if let Err(e) = world.announce(layout.scheduler, Some(announcement)) {
-        world.fail(format!("cannot announce the scheduler: {e}"), 1);
-    }
+    // Every rank learns the outcome; when the scheduler could not start, all exit cleanly.
+    let announced = world.announce(layout.scheduler, Some(announcement));
     let (handle, secret) = match started {
         Ok(started) => started,
         Err(e) => {
@@ -71,6 +70,9 @@ pub(super) fn run_scheduler(
             return 1;
         }
     };
+    if let Err(e) = announced {
+        world.fail(format!("cannot announce the scheduler: {e}"), 1);
+    }
     let published =
         match publish_when_ready(config, &handle, &secret, layout.workers(), interrupted) {
             Ok(p) => p,

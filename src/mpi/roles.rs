@@ -37,6 +37,21 @@ pub(super) fn start_scheduler_role(
     config: &MpiConfig,
     batch_client: Option<String>,
 ) -> Result<(SchedulerHandle, Secret), String> {
+    if let Some(path) = &config.scheduler_file {
+        if let Ok(existing) = SchedulerFile::read(path) {
+            if existing.check_alive().is_ok() {
+                return Err(format!(
+                    "scheduler file {} belongs to a running scheduler (pid {} on {}, {}); stop \
+                     it with `tessera shutdown --scheduler-file {}` or choose another file",
+                    path.display(),
+                    existing.pid,
+                    existing.host,
+                    existing.address,
+                    path.display()
+                ));
+            }
+        }
+    }
     let endpoint = resolve_endpoint(
         config.host.as_deref(),
         config.interface.as_deref(),

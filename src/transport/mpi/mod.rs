@@ -341,3 +341,29 @@ impl Drop for MpiReceiver {
         let _ = self.commands.send(Command::Forget { local: self.local });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{Connection, Listener};
+
+    #[test]
+    fn without_mpi_running_mpi_addresses_are_refused_clearly() {
+        let address = Address::Mpi { world: 7, rank: 1 };
+        let secret = Secret::generate();
+        let error = Connection::connect(&address, &secret, Duration::from_millis(10))
+            .err()
+            .expect("no MPI in a unit test process");
+        let text = error.to_string();
+        assert!(text.contains("mpi://0000000000000007/1"), "{text}");
+        assert!(
+            text.contains("MPI is not running in this process"),
+            "{text}"
+        );
+        let error = Listener::bind(&address, secret)
+            .err()
+            .expect("cannot listen");
+        assert!(error.to_string().contains("MPI is not running"), "{error}");
+        assert_eq!(local_world(), None);
+    }
+}

@@ -41,6 +41,7 @@ Examples:
     tessera local --workers 2 --scheduler-file ~/s.json
     tessera scheduler --scheduler-file ~/s.json --interface ib0
     tessera worker --scheduler-file ~/s.json --nthreads 8
+    mpirun -np 4 tessera mpi --scheduler-file ~/s.json --interface ib0 --transport mpi
     tessera info --scheduler-file ~/s.json --output json
     tessera shutdown --scheduler-file ~/s.json
     tessera jobqueue slurm up --scheduler-file ~/s.json --workers 20 --cores 8 --memory 32GiB
@@ -98,6 +99,8 @@ pub enum Command {
     /// Inside an allocation (`srun tessera launch`): rank 0 runs the scheduler, the others
     /// workers (rank 1 the client command, if given).
     Launch(crate::cli::jobqueue_args::LaunchArgs),
+    /// Run a cluster inside `mpirun`: one rank runs the scheduler, the others are workers.
+    Mpi(MpiArgs),
 }
 
 /// Where to listen.
@@ -256,4 +259,63 @@ pub struct DemoArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "human")]
     pub output: OutputFormat,
+}
+
+/// Which transport carries chunk data between workers and clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// TCP on the interface chosen with --interface/--host.
+    Tcp,
+    /// MPI point-to-point messages between the ranks (the fabric's RDMA path on InfiniBand,
+    /// Omni-Path or Slingshot); clients outside the MPI job still use TCP.
+    Mpi,
+}
+
+#[derive(Debug, Args)]
+pub struct MpiArgs {
+    /// Also publish the cluster in this scheduler file, once every worker rank has registered,
+    /// for clients outside the MPI job (example: --scheduler-file ~/scheduler.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: Option<PathBuf>,
+
+    /// Threads running tasks per worker rank (default: the node's cores divided by the ranks
+    /// on the node). Example: --nthreads 8.
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = positive_usize)]
+    pub nthreads: Option<usize>,
+
+    /// Memory per worker rank: bytes (4GiB), a fraction of the node (0.25), auto (the node's
+    /// memory, capped by the job's cgroup limit, divided by the ranks on the node) or none.
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
+    pub memory_limit: MemoryLimit,
+
+    /// Node-local directory for worker scratch and spill files; each rank uses
+    /// DIR/tessera-rank-<r> (example: --local-directory $TMPDIR).
+    #[arg(long, env = "TESSERA_LOCAL_DIRECTORY", value_name = "DIR")]
+    pub local_directory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    /// The scheduler's TCP port; 0 picks a free one (example: --port 8786).
+    #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
+    pub port: u16,
+
+    /// Transport of chunk data between workers and the client (example: --transport mpi).
+    /// The scheduler always talks TCP.
+    #[arg(long, env = "TESSERA_TRANSPORT", value_enum, default_value = "tcp")]
+    pub transport: TransportArg,
+
+    /// The rank that runs the scheduler; every other rank is a worker (example: 0).
+    #[arg(long, env = "TESSERA_SCHEDULER_RANK", default_value_t = 0)]
+    pub scheduler_rank: u32,
+
+    /// Declare a worker dead after this long without a heartbeat (example: 60s). A dead
+    /// worker rank ends the run.
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub worker_timeout: Duration,
+
+    /// How long the scheduler waits for every worker rank to register before publishing the
+    /// scheduler file anyway (example: 2m).
+    #[arg(long, default_value = "120s", value_parser = duration_arg, value_name = "DURATION")]
+    pub startup_timeout: Duration,
 }

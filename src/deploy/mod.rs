@@ -1,4 +1,5 @@
-//! Deployment: the scheduler file, the local cluster, job-queue adapters (and later MPI roles).
+//! Deployment: the scheduler file, the local cluster, job-queue adapters (MPI roles are in
+//! [`crate::mpi`]).
 //! This module starts and finds processes; it must not make scheduling decisions.
 
 pub mod host;

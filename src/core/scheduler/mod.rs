@@ -289,6 +289,21 @@ impl Scheduler {
         Some((w.processing.len(), w.capacity as usize))
     }
 
+    /// Keys of the tasks in flight on `worker` (assigned and not yet reported back), in
+    /// assignment order; empty when the worker is unknown.
+    pub fn processing_keys(&self, worker: WorkerId) -> Vec<TaskKey> {
+        self.workers
+            .slot_of(worker)
+            .and_then(|slot| self.workers.get(slot))
+            .map(|w| {
+                w.processing
+                    .iter()
+                    .map(|id| self.tasks[*id].key.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Counts of tasks by state and of workers.
     pub fn snapshot(&self) -> SchedulerSnapshot {
         SchedulerSnapshot {

@@ -41,6 +41,10 @@ pub struct WorkerConfig {
     pub listen: Address,
     /// Host name or IP peers should use, when it differs from the bound address.
     pub advertise_host: Option<String>,
+    /// More addresses the data server listens on (for example this rank's `mpi://` address
+    /// for the MPI data transport). The worker's data address then lists every route
+    /// (`tcp://…,mpi://…`) and each peer picks the one it prefers.
+    pub also_listen: Vec<Address>,
     /// Name shown by `tessera info`.
     pub name: String,
     pub heartbeat_interval: Duration,
@@ -64,6 +68,7 @@ impl WorkerConfig {
             memory_limit: None,
             listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             advertise_host: None,
+            also_listen: Vec::new(),
             name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
             heartbeat_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
@@ -153,7 +158,14 @@ where
 pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     let listener =
         Listener::bind(&config.listen, config.secret.clone()).map_err(WorkerError::Listen)?;
-    let data_address = advertised(&listener.local_address(), config.advertise_host.as_deref());
+    let mut data_address = advertised(&listener.local_address(), config.advertise_host.as_deref());
+    let mut extra_listeners = Vec::with_capacity(config.also_listen.len());
+    for address in &config.also_listen {
+        let extra = Listener::bind(address, config.secret.clone()).map_err(WorkerError::Listen)?;
+        data_address.push(crate::transport::routes::ROUTE_SEPARATOR);
+        data_address.push_str(&extra.local_address().to_string());
+        extra_listeners.push(extra);
+    }
     let conn = Connection::connect(&config.scheduler, &config.secret, config.connect_timeout)
         .map_err(WorkerError::Connect)?;
     let (to_scheduler, mut from_scheduler) = conn.split();
@@ -188,8 +200,9 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         config.secret.clone(),
         Duration::from_secs(10),
     ));
-    let closer = listener.closer();
-    {
+    let mut closers = Vec::new();
+    for listener in std::iter::once(listener).chain(extra_listeners) {
+        closers.push(listener.closer());
         let state = state.clone();
         spawn("tessera-data-server", move || {
             data_server::run_data_server(listener, state)
@@ -275,7 +288,9 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
                 tasks.stopping = true;
             }
             state.work_available.notify_all();
-            closer.close();
+            for closer in &closers {
+                closer.close();
+            }
             drop(hb_stop_tx);
             peers.close();
             tx.close();

@@ -76,6 +76,10 @@ pub enum Event {
         key: TaskKey,
         stolen: bool,
     },
+    /// A worker's memory is high: send it no new task (tasks it has keep running).
+    WorkerPaused { worker: WorkerId },
+    /// A paused worker can take tasks again.
+    WorkerResumed { worker: WorkerId },
     /// Periodic: a chance to rebalance and steal.
     Tick,
 }

@@ -219,6 +219,8 @@ impl Scheduler {
                 key,
                 stolen,
             } => self.on_steal_reply(worker, &key, stolen),
+            Event::WorkerPaused { worker } => self.workers.set_paused(worker, true),
+            Event::WorkerResumed { worker } => self.workers.set_paused(worker, false),
             Event::Tick => self.balance(),
         }
         self.settle();

@@ -47,6 +47,8 @@ pub(super) struct Worker {
     pub stealing: u32,
     /// Keys to free on it, flushed as one `Free` action.
     pub pending_frees: Vec<TaskKey>,
+    /// Its memory is high: it gets no new task (it has no free slot) until resumed.
+    pub paused: bool,
 }
 
 impl Worker {
@@ -59,7 +61,7 @@ impl Worker {
     /// It may receive another task.
     #[inline]
     pub(super) fn has_free_slot(&self) -> bool {
-        self.processing.len() < self.capacity as usize
+        !self.paused && self.processing.len() < self.capacity as usize
     }
 
     /// Tasks queued on it beyond its threads and not already asked back.
@@ -137,6 +139,7 @@ impl WorkerPool {
             preferred_live: 0,
             stealing: 0,
             pending_frees: Vec::new(),
+            paused: false,
         };
         let slot = match self.vacant.pop() {
             Some(slot) => {
@@ -259,6 +262,18 @@ impl WorkerPool {
         }
         if overloaded {
             self.overloaded += 1;
+        }
+    }
+
+    /// Pause or resume a worker (memory pressure): a paused worker has no free slot.
+    pub(super) fn set_paused(&mut self, id: WorkerId, paused: bool) {
+        let Some(slot) = self.slot_of(id) else {
+            return;
+        };
+        if self[slot].paused != paused {
+            self.unindex(slot);
+            self[slot].paused = paused;
+            self.reindex(slot);
         }
     }
 

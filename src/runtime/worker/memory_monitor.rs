@@ -41,6 +41,7 @@ pub struct MemoryMonitor {
     wake: Mutex<Sender<()>>,
     terminated: Mutex<Option<String>>,
     limited: bool,
+    sample_rss: bool,
     target_bytes: Option<u64>,
 }
 
@@ -61,9 +62,11 @@ pub enum MonitorError {
 
 impl MemoryMonitor {
     /// A monitor for `state`'s store under `config`, with its spill writer thread started.
+    /// Without `sample_rss` only the stored bytes are compared with the thresholds.
     /// Returns the receiver the monitor thread waits on (see [`MemoryMonitor::run`]).
     pub fn start(
         config: MemoryConfig,
+        sample_rss: bool,
         state: Arc<WorkerState>,
         to_scheduler: FrameSender,
     ) -> Result<(Arc<MemoryMonitor>, Receiver<()>), MonitorError> {
@@ -90,14 +93,15 @@ impl MemoryMonitor {
                 wake: Mutex::new(wake_tx),
                 terminated: Mutex::new(None),
                 limited,
+                sample_rss,
                 target_bytes,
             }),
             wake_rx,
         ))
     }
 
-    /// The monitor thread: sample and act every [`SAMPLE_INTERVAL`] or when woken, until
-    /// `stop` is set by [`MemoryMonitor::shutdown`].
+    /// The monitor thread: sample (when `sample_rss`) and act every [`SAMPLE_INTERVAL`] or
+    /// when woken, until [`MemoryMonitor::shutdown`].
     pub fn run(&self, wake: Receiver<()>) {
         loop {
             match wake.recv_timeout(SAMPLE_INTERVAL) {
@@ -108,7 +112,7 @@ impl MemoryMonitor {
             if lock(&self.writer).is_none() {
                 return;
             }
-            self.step(Some(process_rss_bytes()));
+            self.step(self.sample_rss.then(process_rss_bytes));
         }
     }
 

@@ -51,6 +51,10 @@ pub struct WorkerConfig {
     /// Where and how results are spilled: `local_directory` (default `$TMPDIR` or `/tmp`),
     /// `max_spill`, compression, file layout.
     pub store: StoreConfig,
+    /// Compare this process's RSS with the thresholds (true for a worker process; false for
+    /// workers sharing a process, such as a threads-mode local cluster, whose RSS is not
+    /// theirs alone: they then go by the bytes they store).
+    pub sample_rss: bool,
     /// Where the data server listens (`tcp://0.0.0.0:0`, `inproc://w1`, ...).
     pub listen: Address,
     /// Host name or IP peers should use, when it differs from the bound address.
@@ -73,6 +77,7 @@ impl WorkerConfig {
             memory_limit: None,
             memory: MemoryConfig::default(),
             store: StoreConfig::default(),
+            sample_rss: true,
             listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             advertise_host: None,
             name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
@@ -240,8 +245,12 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     );
 
     let state = Arc::new(WorkerState::new(store.clone()));
-    let (monitor, monitor_wake) =
-        MemoryMonitor::start(memory, state.clone(), to_scheduler.clone())?;
+    let (monitor, monitor_wake) = MemoryMonitor::start(
+        memory,
+        config.sample_rss,
+        state.clone(),
+        to_scheduler.clone(),
+    )?;
     {
         let monitor = monitor.clone();
         spawn("tessera-memory", move || monitor.run(monitor_wake))?;

@@ -137,8 +137,8 @@ pub enum Message {
     },
     Heartbeat(WorkerMetrics),
     /// The worker's memory state changed. `paused`: send it no new task until it says
-    /// otherwise (its memory is above the pause threshold, or its disk is full and its memory
-    /// above target). `disk_full`: it can no longer spill.
+    /// otherwise (its memory is above the pause threshold). `disk_full`: it can no longer
+    /// spill (its spill directory is full or `--max-spill` is reached).
     WorkerStatus {
         paused: bool,
         disk_full: bool,

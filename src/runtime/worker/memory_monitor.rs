@@ -172,9 +172,10 @@ impl MemoryMonitor {
         for action in actions {
             self.carry_out(action);
         }
+        // A full disk alone does not stop the scheduler: chunks that cannot be spilled stay in
+        // memory, and once memory reaches the pause threshold the worker pauses as usual.
         let m = inner.manager.metrics();
-        let over_target = self.target_bytes.is_some_and(|t| m.memory_bytes > t);
-        let status = (m.paused || (m.disk_full && over_target), m.disk_full);
+        let status = (m.paused, m.disk_full);
         if status != inner.reported && !m.terminated {
             inner.reported = status;
             let message = Message::WorkerStatus {

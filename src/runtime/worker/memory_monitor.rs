@@ -3,9 +3,12 @@
 //! thread, pause/resume stop and restart the executors and are reported to the scheduler,
 //! terminate stops the worker with the manager's message, a full disk is reported.
 //!
-//! It runs on its own thread (every [`SAMPLE_INTERVAL`], or sooner when woken) and, without
-//! the RSS sample, on an executor thread right after each result is stored, so a fast producer
-//! is paused before it starts its next task. This module must not decide what to spill or
+//! It runs on its own thread (every [`SAMPLE_INTERVAL`], or sooner when woken, e.g. by a
+//! finished spill) and, without the RSS sample, on an executor thread right after each result
+//! is stored, so a fast producer is paused before it starts its next task. Besides pausing,
+//! executors are held back while stored chunks exceed the spill threshold and spills are still
+//! being written (back-pressure: a task producing faster than the disk absorbs waits for the
+//! disk instead of piling results up towards the terminate threshold). This module must not decide what to spill or
 //! when (the memory manager does) and must not write chunks itself (the spill writer does).
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -29,6 +32,8 @@ struct Inner {
     manager: MemoryManager,
     /// Last `(paused, disk_full)` sent to the scheduler.
     reported: (bool, bool),
+    /// Executors are held (paused, or waiting for spills to catch up).
+    holding: bool,
 }
 
 /// See the module docs. Shared by the monitor thread and the executors.
@@ -43,6 +48,7 @@ pub struct MemoryMonitor {
     limited: bool,
     sample_rss: bool,
     target_bytes: Option<u64>,
+    spill_bytes: Option<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -80,11 +86,13 @@ impl MemoryMonitor {
         })?;
         let limited = manager.config().limit.is_some();
         let target_bytes = manager.levels().target;
+        let spill_bytes = manager.levels().spill;
         Ok((
             Arc::new(MemoryMonitor {
                 inner: Mutex::new(Inner {
                     manager,
                     reported: (false, false),
+                    holding: false,
                 }),
                 store,
                 state,
@@ -95,6 +103,7 @@ impl MemoryMonitor {
                 limited,
                 sample_rss,
                 target_bytes,
+                spill_bytes,
             }),
             wake_rx,
         ))
@@ -175,6 +184,16 @@ impl MemoryMonitor {
         // A full disk alone does not stop the scheduler: chunks that cannot be spilled stay in
         // memory, and once memory reaches the pause threshold the worker pauses as usual.
         let m = inner.manager.metrics();
+        // Back-pressure: above the spill threshold with spills still being written, a new
+        // task would add its result on top of the chunks waiting for the disk; wait for them.
+        let spill_behind = self
+            .spill_bytes
+            .is_some_and(|level| m.memory_bytes > level && m.spilling_bytes > 0);
+        let hold = (m.paused || spill_behind) && !m.terminated;
+        if hold != inner.holding {
+            inner.holding = hold;
+            self.hold_executors(hold);
+        }
         let status = (m.paused, m.disk_full);
         if status != inner.reported && !m.terminated {
             inner.reported = status;
@@ -210,11 +229,9 @@ impl MemoryMonitor {
                     "worker paused: memory above the pause threshold; no new task starts until \
                      it falls"
                 );
-                self.set_paused(true);
             }
             MemoryAction::Resume { memory_bytes } => {
                 tracing::info!(memory = %human_bytes(memory_bytes), "worker resumed");
-                self.set_paused(false);
             }
             MemoryAction::Terminate { reason } => self.terminate(reason),
             MemoryAction::DiskFull { reason } => tracing::warn!("{reason}"),
@@ -223,9 +240,9 @@ impl MemoryMonitor {
         }
     }
 
-    fn set_paused(&self, paused: bool) {
-        self.state.tasks().paused = paused;
-        if !paused {
+    fn hold_executors(&self, hold: bool) {
+        self.state.tasks().paused = hold;
+        if !hold {
             self.state.work_available.notify_all();
         }
     }

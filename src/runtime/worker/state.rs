@@ -127,7 +127,8 @@ pub struct TaskTable {
     next_seq: u64,
     pub running: u32,
     pub stopping: bool,
-    /// The memory manager paused the worker: executors start no new task.
+    /// The memory monitor holds the executors (worker paused, or spills behind): they start
+    /// no new task.
     pub paused: bool,
 }
 

@@ -37,17 +37,8 @@ pub fn render_info(info: &ClusterInfo) -> String {
     if !info.workers.is_empty() {
         let _ = writeln!(
             out,
-            "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}  {}",
-            "ID",
-            "NAME",
-            "ADDRESS",
-            "THREADS",
-            "LIMIT",
-            "IN MEMORY",
-            "SPILLED",
-            "RSS",
-            "RUNNING",
-            "STATE"
+            "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}  STATE",
+            "ID", "NAME", "ADDRESS", "THREADS", "LIMIT", "IN MEMORY", "SPILLED", "RSS", "RUNNING",
         );
         for w in &info.workers {
             let limit = w

@@ -107,10 +107,11 @@ impl DataTable {
     }
 
     fn drop_if_unused(&mut self, key: &TaskKey) {
-        if !self.owned.contains(key) && !self.replica_refs.contains_key(key) {
-            if self.present.remove(key) {
-                self.store.remove(key);
-            }
+        if !self.owned.contains(key)
+            && !self.replica_refs.contains_key(key)
+            && self.present.remove(key)
+        {
+            self.store.remove(key);
         }
     }
 

@@ -189,10 +189,8 @@ fn write_all_vectored(mut file: &File, payloads: &[Bytes]) -> io::Result<()> {
             total += pieces[end].len();
             end += 1;
         }
-        let mut slices: Vec<IoSlice<'_>> = pieces[start..end]
-            .iter()
-            .map(|p| IoSlice::new(p))
-            .collect();
+        let mut slices: Vec<IoSlice<'_>> =
+            pieces[start..end].iter().map(|p| IoSlice::new(p)).collect();
         let mut bufs = &mut slices[..];
         while !bufs.is_empty() {
             match file.write_vectored(bufs) {

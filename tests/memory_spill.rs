@@ -150,9 +150,10 @@ fn thread_workers_with_64_mib_spill_three_times_their_memory_and_sum_exactly() {
         ms.iter().map(|m| m.spilled_chunks).sum::<u64>() > 0
     });
     for w in &info.workers {
-        // Threads-mode workers go by the bytes they store: never above target (+ one chunk).
+        // Threads-mode workers go by the bytes they store: back-pressure starts no task above
+        // the spill threshold (0.7) while spills are pending, so at most one chunk more.
         assert!(
-            w.metrics.memory_bytes <= (64 * MIB * 6 / 10) + 4 * MIB,
+            w.metrics.memory_bytes <= (64 * MIB * 7 / 10) + 4 * MIB,
             "worker {} holds {} bytes in memory",
             w.id,
             w.metrics.memory_bytes

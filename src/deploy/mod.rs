@@ -5,6 +5,7 @@
 pub mod host;
 pub mod jobqueue;
 pub mod local;
+pub mod node_memory;
 pub mod schedfile;
 
 pub use host::hostname;

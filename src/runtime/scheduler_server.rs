@@ -379,6 +379,8 @@ struct WorkerConn {
     sender: FrameSender,
     registration: WorkerRegistration,
     metrics: WorkerMetrics,
+    /// The worker's last `WorkerStatus` said it is paused (heartbeats do not change this).
+    status_paused: bool,
     last_seen: Instant,
 }
 
@@ -471,6 +473,7 @@ impl Server {
                         sender,
                         registration,
                         metrics: WorkerMetrics::default(),
+                        status_paused: false,
                         last_seen: now,
                     },
                 );
@@ -527,6 +530,29 @@ impl Server {
                                 w.metrics = m;
                             }
                             continue;
+                        }
+                        Message::WorkerStatus { paused, disk_full } => {
+                            let Some(w) = self.workers.get_mut(&id) else {
+                                continue;
+                            };
+                            let was_paused = w.status_paused;
+                            w.status_paused = paused;
+                            w.metrics.paused = paused;
+                            w.metrics.disk_full = disk_full;
+                            tracing::info!(
+                                worker = id.0,
+                                paused,
+                                disk_full,
+                                "worker memory status"
+                            );
+                            if paused == was_paused {
+                                continue;
+                            }
+                            if paused {
+                                Event::WorkerPaused { worker: id }
+                            } else {
+                                Event::WorkerResumed { worker: id }
+                            }
                         }
                         other => {
                             tracing::debug!(worker = id.0, ?other, "unexpected worker message");

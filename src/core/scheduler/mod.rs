@@ -232,6 +232,8 @@ impl Scheduler {
             Event::WorkerRetiring { worker } => self.on_worker_retiring(worker),
             Event::ReplicaStored { worker, key } => self.on_replica_stored(worker, &key),
             Event::ReplicaFailed { worker, key } => self.on_replica_failed(worker, &key),
+            Event::WorkerPaused { worker } => self.workers.set_paused(worker, true),
+            Event::WorkerResumed { worker } => self.workers.set_paused(worker, false),
             Event::Tick => self.balance(),
         }
         self.settle();

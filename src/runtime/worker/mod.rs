@@ -303,6 +303,8 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     }
     let (fetch_tx, fetch_rx) = mpsc::channel();
     let fetch_rx = Arc::new(Mutex::new(fetch_rx));
+    // Inputs are fetched for at most this many tasks ready ahead of the executors.
+    let prefetch = 2 * config.nthreads.max(1);
     for i in 0..2 {
         let (state, rx, peers, tx, own) = (
             state.clone(),
@@ -312,7 +314,7 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             data_address.clone(),
         );
         spawn(&format!("tessera-fetch-{i}"), move || {
-            fetcher::run_fetcher(state, rx, peers, own, tx)
+            fetcher::run_fetcher(state, rx, peers, own, tx, prefetch)
         })?;
     }
     let (hb_stop_tx, hb_stop_rx) = mpsc::channel::<()>();

@@ -33,7 +33,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 fn map_run(client: &Client, n: usize) -> Duration {
     let t = Instant::now();
-    let fs = client.map::<i64, i64>(names::INC, 0..n as i64).expect("map");
+    let fs = client
+        .map::<i64, i64>(names::INC, 0..n as i64)
+        .expect("map");
     let vs = client.gather(&fs).expect("gather");
     let el = t.elapsed();
     assert_eq!(vs[n - 1], n as i64);
@@ -62,7 +64,12 @@ fn tree_run(client: &Client, leaves: usize, round: usize) -> (Duration, usize) {
     let mut level: Vec<TaskKey> = (0..leaves)
         .map(|i| {
             let k = TaskKey::new(format!("leaf-{round}-{i}"));
-            tasks.push(TaskSpec::new(k.clone(), names::INC, (i as i64).encode(), vec![]));
+            tasks.push(TaskSpec::new(
+                k.clone(),
+                names::INC,
+                (i as i64).encode(),
+                vec![],
+            ));
             k
         })
         .collect();
@@ -74,7 +81,12 @@ fn tree_run(client: &Client, leaves: usize, round: usize) -> (Duration, usize) {
             .enumerate()
             .map(|(j, g)| {
                 let k = TaskKey::new(format!("add-{round}-{d}-{j}"));
-                tasks.push(TaskSpec::new(k.clone(), names::ADD, Bytes::new(), g.to_vec()));
+                tasks.push(TaskSpec::new(
+                    k.clone(),
+                    names::ADD,
+                    Bytes::new(),
+                    g.to_vec(),
+                ));
                 k
             })
             .collect();
@@ -114,7 +126,9 @@ fn main() {
     );
 
     map_run(&client, 1000); // warm-up
-    let map: Vec<f64> = (0..repeat).map(|_| map_run(&client, n_map).as_secs_f64()).collect();
+    let map: Vec<f64> = (0..repeat)
+        .map(|_| map_run(&client, n_map).as_secs_f64())
+        .collect();
     let m = median(map);
     println!(
         "{{\"workload\":\"map\",\"tasks\":{n_map},\"median_seconds\":{m:.4},\"tasks_per_second\":{:.0}}}",

@@ -25,7 +25,14 @@ fn start_scheduler(file: &std::path::Path) -> Child {
 
 fn start_worker(file: &std::path::Path, name: &str) -> Child {
     tessera()
-        .args(["worker", "--nthreads", "1", "--name", name, "--scheduler-file"])
+        .args([
+            "worker",
+            "--nthreads",
+            "1",
+            "--name",
+            name,
+            "--scheduler-file",
+        ])
         .arg(file)
         .stderr(Stdio::piped())
         .spawn()
@@ -49,12 +56,25 @@ fn graph_survives_a_worker_killed_mid_run() {
         let inc = TaskKey::new(format!("inc-{i}"));
         tasks.push(TaskSpec::new(inc.clone(), names::INC, i.encode(), vec![]));
         let slow = TaskKey::new(format!("slow-{i}"));
-        tasks.push(TaskSpec::new(slow.clone(), names::SLEEP, 50i64.encode(), vec![inc]));
+        tasks.push(TaskSpec::new(
+            slow.clone(),
+            names::SLEEP,
+            50i64.encode(),
+            vec![inc],
+        ));
         leaves.push(slow);
     }
     let total = TaskKey::new("total");
-    tasks.push(TaskSpec::new(total.clone(), names::ADD, bytes::Bytes::new(), leaves));
-    let future = client.submit_graph(tasks, std::slice::from_ref(&total)).unwrap().remove(0);
+    tasks.push(TaskSpec::new(
+        total.clone(),
+        names::ADD,
+        bytes::Bytes::new(),
+        leaves,
+    ));
+    let future = client
+        .submit_graph(tasks, std::slice::from_ref(&total))
+        .unwrap()
+        .remove(0);
 
     std::thread::sleep(Duration::from_millis(400));
     signal(&w1, libc::SIGKILL);
@@ -67,7 +87,10 @@ fn graph_survives_a_worker_killed_mid_run() {
     client.shutdown_cluster();
     assert!(wait_status(&mut w2, Duration::from_secs(20)).success());
     assert!(wait_status(&mut scheduler, Duration::from_secs(20)).success());
-    assert!(!file.exists(), "the scheduler removes its file on clean exit");
+    assert!(
+        !file.exists(),
+        "the scheduler removes its file on clean exit"
+    );
 }
 
 #[test]
@@ -75,7 +98,14 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
     let dir = temp_dir();
     let file = path_in(&dir, "s.json");
     let mut scheduler = tessera()
-        .args(["--log", "warn", "scheduler", "--host", "127.0.0.1", "--scheduler-file"])
+        .args([
+            "--log",
+            "warn",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--scheduler-file",
+        ])
         .arg(&file)
         .stderr(Stdio::piped())
         .spawn()
@@ -98,7 +128,13 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
         std::io::Write::write_all(&mut f, doc.to_string().as_bytes()).unwrap();
     }
     let out = run(
-        &["info", "--timeout", "5s", "--scheduler-file", forged.to_str().unwrap()],
+        &[
+            "info",
+            "--timeout",
+            "5s",
+            "--scheduler-file",
+            forged.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -108,15 +144,31 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
 
     // The real secret still works; then stop and check the refusal was logged.
     let ok = run(
-        &["info", "--output", "json", "--scheduler-file", file.to_str().unwrap()],
+        &[
+            "info",
+            "--output",
+            "json",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     assert!(ok.status.success());
     let info: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
-    assert!(info["scheduler_address"].as_str().unwrap().starts_with("tcp://127.0.0.1:"));
+    assert!(info["scheduler_address"]
+        .as_str()
+        .unwrap()
+        .starts_with("tcp://127.0.0.1:"));
 
-    let down = run(&["shutdown", "--scheduler-file", file.to_str().unwrap()], Duration::from_secs(30));
-    assert!(down.status.success(), "{}", String::from_utf8_lossy(&down.stderr));
+    let down = run(
+        &["shutdown", "--scheduler-file", file.to_str().unwrap()],
+        Duration::from_secs(30),
+    );
+    assert!(
+        down.status.success(),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
     let out = wait_output(scheduler_take(&mut scheduler), Duration::from_secs(20));
     assert!(out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
@@ -126,7 +178,9 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
 fn scheduler_take(child: &mut Child) -> Child {
     std::mem::replace(
         child,
-        std::process::Command::new("true").spawn().expect("spawn true"),
+        std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true"),
     )
 }
 
@@ -142,11 +196,22 @@ fn a_stale_scheduler_file_is_recognised() {
     {
         use std::os::unix::fs::OpenOptionsExt;
         let _ = std::fs::remove_file(&file);
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).mode(0o600).open(&file).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .open(&file)
+            .unwrap();
         std::io::Write::write_all(&mut f, &saved).unwrap();
     }
     let out = run(
-        &["info", "--timeout", "3s", "--scheduler-file", file.to_str().unwrap()],
+        &[
+            "info",
+            "--timeout",
+            "3s",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -160,13 +225,24 @@ fn bad_scheduler_files_give_one_line_errors() {
     let corrupt = path_in(&dir, "corrupt.json");
     {
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).mode(0o600).open(&corrupt).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .mode(0o600)
+            .open(&corrupt)
+            .unwrap();
         std::io::Write::write_all(&mut f, b"{not json").unwrap();
     }
     let missing = path_in(&dir, "missing.json");
     for (file, expect) in [(&corrupt, "corrupt.json"), (&missing, "missing.json")] {
         let out = run(
-            &["info", "--timeout", "300ms", "--scheduler-file", file.to_str().unwrap()],
+            &[
+                "info",
+                "--timeout",
+                "300ms",
+                "--scheduler-file",
+                file.to_str().unwrap(),
+            ],
             Duration::from_secs(30),
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -179,8 +255,14 @@ fn bad_scheduler_files_give_one_line_errors() {
 #[test]
 fn bad_flags_exit_2_with_the_flag_named() {
     for (args, needle) in [
-        (vec!["worker", "--scheduler-file", "x", "--memory-limit", "4XB"], "4XB"),
-        (vec!["worker", "--scheduler-file", "x", "--timeout", "soon"], "soon"),
+        (
+            vec!["worker", "--scheduler-file", "x", "--memory-limit", "4XB"],
+            "4XB",
+        ),
+        (
+            vec!["worker", "--scheduler-file", "x", "--timeout", "soon"],
+            "soon",
+        ),
         (vec!["local", "--workers", "0"], "--workers"),
     ] {
         let out = run(&args, Duration::from_secs(30));
@@ -195,12 +277,21 @@ fn an_unknown_interface_is_named() {
     let dir = temp_dir();
     let file = path_in(&dir, "s.json");
     let out = run(
-        &["scheduler", "--interface", "nosuch0", "--scheduler-file", file.to_str().unwrap()],
+        &[
+            "scheduler",
+            "--interface",
+            "nosuch0",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr.contains("nosuch0") && stderr.contains("lo"), "{stderr}");
+    assert!(
+        stderr.contains("nosuch0") && stderr.contains("lo"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -210,18 +301,36 @@ fn a_port_in_use_is_reported() {
     let dir = temp_dir();
     let file = path_in(&dir, "s.json");
     let out = run(
-        &["scheduler", "--host", "127.0.0.1", "--port", &port, "--scheduler-file", file.to_str().unwrap()],
+        &[
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--scheduler-file",
+            file.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr.contains(&port) && stderr.contains("in use"), "{stderr}");
+    assert!(
+        stderr.contains(&port) && stderr.contains("in use"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn demo_runs_and_checks_its_answer() {
-    let out = run(&["demo", "--tasks", "3000", "--output", "json"], Duration::from_secs(120));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["demo", "--tasks", "3000", "--output", "json"],
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], serde_json::Value::Bool(true));
     assert_eq!(summary["result"].as_i64(), Some(3000 * 3001 / 2));

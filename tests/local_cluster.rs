@@ -26,14 +26,22 @@ fn map_and_gather_return_every_result_in_order() {
 fn dependent_tasks_see_their_inputs() {
     let c = cluster(2, 1);
     let client = c.client().unwrap();
-    let mut x = client.submit::<i64>(Task::new(names::INC).arg(0i64)).unwrap();
+    let mut x = client
+        .submit::<i64>(Task::new(names::INC).arg(0i64))
+        .unwrap();
     for _ in 0..200 {
-        x = client.submit::<i64>(Task::new(names::INC).input(&x)).unwrap();
+        x = client
+            .submit::<i64>(Task::new(names::INC).input(&x))
+            .unwrap();
     }
     assert_eq!(x.result().unwrap(), 201);
 
-    let a = client.submit::<i64>(Task::new(names::INC).arg(10i64)).unwrap();
-    let b = client.submit::<i64>(Task::new(names::INC).arg(20i64)).unwrap();
+    let a = client
+        .submit::<i64>(Task::new(names::INC).arg(10i64))
+        .unwrap();
+    let b = client
+        .submit::<i64>(Task::new(names::INC).arg(20i64))
+        .unwrap();
     let s = client
         .submit::<i64>(Task::new(names::ADD).input(&a).input(&b).input(&a))
         .unwrap();
@@ -49,7 +57,12 @@ fn tree_reduction_over_a_graph_is_exact() {
     let mut level: Vec<TaskKey> = (0..n)
         .map(|i| {
             let k = TaskKey::new(format!("leaf-{i}"));
-            tasks.push(TaskSpec::new(k.clone(), names::INC, (i as i64).encode(), vec![]));
+            tasks.push(TaskSpec::new(
+                k.clone(),
+                names::INC,
+                (i as i64).encode(),
+                vec![],
+            ));
             k
         })
         .collect();
@@ -61,7 +74,12 @@ fn tree_reduction_over_a_graph_is_exact() {
             .enumerate()
             .map(|(j, g)| {
                 let k = TaskKey::new(format!("sum-{d}-{j}"));
-                tasks.push(TaskSpec::new(k.clone(), names::ADD, Bytes::new(), g.to_vec()));
+                tasks.push(TaskSpec::new(
+                    k.clone(),
+                    names::ADD,
+                    Bytes::new(),
+                    g.to_vec(),
+                ));
                 k
             })
             .collect();
@@ -76,7 +94,11 @@ fn a_failing_task_reports_its_key_and_message_and_dependents_name_the_root() {
     let c = cluster(2, 1);
     let client = c.client().unwrap();
     let bad = client
-        .submit::<i64>(Task::new(names::FAIL).args_bytes("disk on fire").key("bad-task"))
+        .submit::<i64>(
+            Task::new(names::FAIL)
+                .args_bytes("disk on fire")
+                .key("bad-task"),
+        )
         .unwrap();
     match bad.result() {
         Err(ClientError::TaskFailed { key, root, message }) => {
@@ -92,7 +114,10 @@ fn a_failing_task_reports_its_key_and_message_and_dependents_name_the_root() {
     match child.result() {
         Err(e @ ClientError::TaskFailed { .. }) => {
             let text = e.to_string();
-            assert!(text.contains("child") && text.contains("bad-task"), "{text}");
+            assert!(
+                text.contains("child") && text.contains("bad-task"),
+                "{text}"
+            );
         }
         other => panic!("expected TaskFailed, got {other:?}"),
     }
@@ -107,7 +132,9 @@ fn a_panicking_kernel_fails_its_task_and_the_worker_survives() {
         .unwrap();
     let err = p.result().unwrap_err();
     assert!(err.to_string().contains("panicked: boom"), "{err}");
-    let ok = client.submit::<i64>(Task::new(names::INC).arg(1i64)).unwrap();
+    let ok = client
+        .submit::<i64>(Task::new(names::INC).arg(1i64))
+        .unwrap();
     assert_eq!(ok.result().unwrap(), 2);
     assert_eq!(client.info().unwrap().workers.len(), 1);
 }
@@ -128,7 +155,11 @@ fn user_kernels_registered_in_this_process_run_on_thread_workers() {
     let fs = client.map::<i64, i64>("test.square", [3, 4, 5]).unwrap();
     assert_eq!(client.gather(&fs).unwrap(), vec![9, 16, 25]);
     let unknown = client.submit::<i64>(Task::new("test.nope")).unwrap();
-    assert!(unknown.result().unwrap_err().to_string().contains("unknown kernel"));
+    assert!(unknown
+        .result()
+        .unwrap_err()
+        .to_string()
+        .contains("unknown kernel"));
 }
 
 #[test]
@@ -137,7 +168,12 @@ fn scattered_data_feeds_tasks() {
     let client = c.client().unwrap();
     let xs = client.scatter(vec![5i64, 7, 11]).unwrap();
     let total = client
-        .submit::<i64>(Task::new(names::ADD).input(&xs[0]).input(&xs[1]).input(&xs[2]))
+        .submit::<i64>(
+            Task::new(names::ADD)
+                .input(&xs[0])
+                .input(&xs[1])
+                .input(&xs[2]),
+        )
         .unwrap();
     assert_eq!(total.result().unwrap(), 23);
     assert_eq!(client.gather(&xs).unwrap(), vec![5, 7, 11]);
@@ -149,10 +185,13 @@ fn as_completed_yields_every_future_once() {
     let client = c.client().unwrap();
     let fs: Vec<_> = [30i64, 1, 10]
         .iter()
-        .map(|ms| client.submit::<i64>(Task::new(names::SLEEP).arg(*ms)).unwrap())
+        .map(|ms| {
+            client
+                .submit::<i64>(Task::new(names::SLEEP).arg(*ms))
+                .unwrap()
+        })
         .collect();
-    let keys: std::collections::HashSet<String> =
-        fs.iter().map(|f| f.key().to_string()).collect();
+    let keys: std::collections::HashSet<String> = fs.iter().map(|f| f.key().to_string()).collect();
     let done: Vec<_> = client.as_completed(fs).collect();
     assert_eq!(done.len(), 3);
     let seen: std::collections::HashSet<String> =
@@ -165,8 +204,12 @@ fn as_completed_yields_every_future_once() {
 fn cancelled_futures_report_cancellation() {
     let c = cluster(1, 1);
     let client = c.client().unwrap();
-    let blocker = client.submit::<i64>(Task::new(names::SLEEP).arg(300i64)).unwrap();
-    let later = client.submit::<i64>(Task::new(names::INC).input(&blocker)).unwrap();
+    let blocker = client
+        .submit::<i64>(Task::new(names::SLEEP).arg(300i64))
+        .unwrap();
+    let later = client
+        .submit::<i64>(Task::new(names::INC).input(&blocker))
+        .unwrap();
     later.cancel();
     assert!(matches!(later.result(), Err(ClientError::Cancelled { .. })));
     blocker.wait().unwrap();
@@ -176,10 +219,18 @@ fn cancelled_futures_report_cancellation() {
 fn released_results_are_freed_on_the_workers() {
     let c = cluster(2, 1);
     let client = c.client().unwrap();
-    let fs = client.map::<Bytes, i64>(names::ZEROS, vec![1 << 20; 8]).unwrap();
+    let fs = client
+        .map::<Bytes, i64>(names::ZEROS, vec![1 << 20; 8])
+        .unwrap();
     client.wait(&fs, Some(Duration::from_secs(30))).unwrap();
     let stored = |client: &tessera::runtime::Client| -> u64 {
-        client.info().unwrap().workers.iter().map(|w| w.metrics.memory_bytes).sum()
+        client
+            .info()
+            .unwrap()
+            .workers
+            .iter()
+            .map(|w| w.metrics.memory_bytes)
+            .sum()
     };
     // Heartbeats carry the figures; wait for one to show the data.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -201,8 +252,12 @@ fn in_process_transport_cluster_runs_graphs() {
     config.listen = tessera::transport::Address::InProc("test-inproc-cluster".into());
     let c = LocalCluster::start(config).unwrap();
     let client = c.client().unwrap();
-    let a = client.submit::<i64>(Task::new(names::INC).arg(1i64)).unwrap();
-    let b = client.submit::<i64>(Task::new(names::INC).input(&a)).unwrap();
+    let a = client
+        .submit::<i64>(Task::new(names::INC).arg(1i64))
+        .unwrap();
+    let b = client
+        .submit::<i64>(Task::new(names::INC).input(&a))
+        .unwrap();
     assert_eq!(b.result().unwrap(), 3);
 }
 
@@ -216,7 +271,13 @@ fn a_silent_connection_does_not_hold_up_other_clients() {
     let _silent = std::net::TcpStream::connect(addr).unwrap();
     let t = std::time::Instant::now();
     let client = c.client().unwrap();
-    let x = client.submit::<i64>(Task::new(names::INC).arg(1i64)).unwrap();
+    let x = client
+        .submit::<i64>(Task::new(names::INC).arg(1i64))
+        .unwrap();
     assert_eq!(x.result().unwrap(), 2);
-    assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
 }

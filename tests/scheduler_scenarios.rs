@@ -672,7 +672,13 @@ fn adaptive_capacity_after(step: std::time::Duration, rounds: usize) -> usize {
 #[test]
 fn fast_workers_get_deeper_queues_and_slow_ones_keep_the_base_depth() {
     // 10k tasks/s × 10 ms horizon = 100, capped at 8 per thread.
-    assert_eq!(adaptive_capacity_after(std::time::Duration::from_micros(100), 400), 8);
+    assert_eq!(
+        adaptive_capacity_after(std::time::Duration::from_micros(100), 400),
+        8
+    );
     // 50 tasks/s × 10 ms < 1: the base depth of 1 stays.
-    assert_eq!(adaptive_capacity_after(std::time::Duration::from_millis(20), 10), 1);
+    assert_eq!(
+        adaptive_capacity_after(std::time::Duration::from_millis(20), 10),
+        1
+    );
 }

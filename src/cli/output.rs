@@ -50,7 +50,14 @@ pub fn render_info(info: &ClusterInfo) -> String {
             );
         }
     }
-    let order = ["waiting", "ready", "processing", "memory", "erred", "completed"];
+    let order = [
+        "waiting",
+        "ready",
+        "processing",
+        "memory",
+        "erred",
+        "completed",
+    ];
     let mut names: Vec<&String> = info.tasks.keys().collect();
     names.sort_by_key(|k| order.iter().position(|o| o == k).unwrap_or(order.len()));
     let tasks: Vec<String> = names

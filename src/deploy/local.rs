@@ -157,10 +157,11 @@ impl LocalCluster {
             WorkerPlacement::Processes { program } => {
                 // The children find the scheduler through a private file; the user's file is
                 // written only once every worker is registered, so its appearance means ready.
-                let dir = tempfile_dir::PrivateDir::new().map_err(|source| LocalClusterError::Spawn {
-                    program: program.display().to_string(),
-                    source,
-                })?;
+                let dir =
+                    tempfile_dir::PrivateDir::new().map_err(|source| LocalClusterError::Spawn {
+                        program: program.display().to_string(),
+                        source,
+                    })?;
                 let file = dir.path().join("scheduler.json");
                 SchedulerFile::new(address.to_string(), secret.to_hex()).write(&file)?;
                 cluster.private_dir = Some(dir);

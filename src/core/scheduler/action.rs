@@ -27,7 +27,10 @@ pub enum Action {
         priority: u64,
     },
     /// Drop these keys on a worker: their data, or the queued task if not yet run.
-    Free { worker: WorkerId, keys: Vec<TaskKey> },
+    Free {
+        worker: WorkerId,
+        keys: Vec<TaskKey>,
+    },
     /// Ask a worker to give back a queued task it has not started (answered by
     /// [`Event::StealReply`](super::Event::StealReply)).
     Steal { worker: WorkerId, key: TaskKey },

@@ -36,12 +36,21 @@ pub enum Event {
         keys: Vec<(TaskKey, u64)>,
     },
     /// A client no longer needs these keys (its futures were dropped).
-    KeysReleased { client: ClientId, keys: Vec<TaskKey> },
+    KeysReleased {
+        client: ClientId,
+        keys: Vec<TaskKey>,
+    },
     /// A client cancels these keys: they stop being computed unless another client wants them.
-    CancelRequested { client: ClientId, keys: Vec<TaskKey> },
+    CancelRequested {
+        client: ClientId,
+        keys: Vec<TaskKey>,
+    },
     /// A client asks where these keys are held (to fetch them). Answered with
     /// [`Action::Located`] as soon as each key is in memory, now or later.
-    LocateRequested { client: ClientId, keys: Vec<TaskKey> },
+    LocateRequested {
+        client: ClientId,
+        keys: Vec<TaskKey>,
+    },
     /// A worker finished a task; its result of `nbytes` bytes is in the worker's memory.
     TaskFinished {
         worker: WorkerId,

@@ -31,6 +31,7 @@ mod fast_hash;
 mod graph_order;
 mod inline_vec;
 mod lifecycle;
+mod load_index;
 mod outbox;
 mod placement;
 mod ready_queue;

@@ -1,14 +1,14 @@
 //! The connected workers: capacity, tasks in flight, data held, and a load index.
 //!
-//! The load index is an ordered set of the workers that have a free slot (fewer tasks in flight
-//! than `ceil(nthreads * saturation)`), ordered by tasks per thread then worker id, so "the
-//! least-loaded worker with room" is found in O(log W). This module keeps bookkeeping only: it
+//! The load index is an indexed min-heap of the workers that have a free slot (fewer tasks in
+//! flight than their capacity), keyed by tasks per thread then worker id, so "the least-loaded
+//! worker with room" is found in O(1) and kept up to date in O(log W) per task. This module keeps bookkeeping only: it
 //! must not decide placement or emit actions.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::fast_hash::FastMap;
+use super::load_index::LoadIndex;
 use super::ready_queue::ReadyQueue;
 use super::task_ref_list::TaskRefList;
 use super::task_store::TaskId;
@@ -92,7 +92,7 @@ pub(super) struct WorkerPool {
     slots: Vec<Option<Worker>>,
     vacant: Vec<WorkerSlot>,
     by_id: FastMap<WorkerId, WorkerSlot>,
-    with_room: BTreeSet<(LoadKey, WorkerSlot)>,
+    with_room: LoadIndex,
     overloaded: usize,
     count: usize,
 }
@@ -150,17 +150,14 @@ impl WorkerPool {
         };
         self.by_id.insert(id, slot);
         self.count += 1;
-        let key = self[slot].load_key();
-        self.with_room.insert((key, slot));
+        self.refresh(slot, false);
         Some(slot)
     }
 
     /// Unregister a worker and hand back its state.
     pub(super) fn remove(&mut self, slot: WorkerSlot) -> Option<Worker> {
         let worker = self.slots.get_mut(slot.0 as usize)?.take()?;
-        if worker.has_free_slot() {
-            self.with_room.remove(&(worker.load_key(), slot));
-        }
+        self.with_room.remove(slot.0);
         if worker.is_overloaded() {
             self.overloaded -= 1;
         }
@@ -208,11 +205,11 @@ impl WorkerPool {
 
     /// Record a task sent to the worker; returns its position in the worker's list.
     pub(super) fn push_processing(&mut self, slot: WorkerSlot, task: TaskId) -> u32 {
-        self.unindex(slot);
         let worker = &mut self[slot];
+        let was_overloaded = worker.is_overloaded();
         worker.processing.push(task);
         let position = (worker.processing.len() - 1) as u32;
-        self.reindex(slot);
+        self.refresh(slot, was_overloaded);
         position
     }
 
@@ -223,8 +220,8 @@ impl WorkerPool {
         slot: WorkerSlot,
         position: u32,
     ) -> Option<TaskId> {
-        self.unindex(slot);
         let worker = &mut self[slot];
+        let was_overloaded = worker.is_overloaded();
         let position = position as usize;
         let moved = if position < worker.processing.len() {
             worker.processing.swap_remove(position);
@@ -232,33 +229,25 @@ impl WorkerPool {
         } else {
             None
         };
-        self.reindex(slot);
+        self.refresh(slot, was_overloaded);
         moved
     }
 
-    fn unindex(&mut self, slot: WorkerSlot) {
+    /// Bring the load index and the overloaded count up to date after the worker in `slot`
+    /// changed its tasks in flight or its capacity (`was_overloaded`: before the change).
+    fn refresh(&mut self, slot: WorkerSlot, was_overloaded: bool) {
         let worker = &self[slot];
-        let key = worker.load_key();
-        let had_room = worker.has_free_slot();
         let overloaded = worker.is_overloaded();
-        if had_room {
-            self.with_room.remove(&(key, slot));
+        if worker.has_free_slot() {
+            let (load, id) = worker.load_key();
+            self.with_room.set(slot.0, load, id);
+        } else {
+            self.with_room.remove(slot.0);
         }
-        if overloaded {
-            self.overloaded -= 1;
-        }
-    }
-
-    fn reindex(&mut self, slot: WorkerSlot) {
-        let worker = &self[slot];
-        let key = worker.load_key();
-        let has_room = worker.has_free_slot();
-        let overloaded = worker.is_overloaded();
-        if has_room {
-            self.with_room.insert((key, slot));
-        }
-        if overloaded {
-            self.overloaded += 1;
+        match (was_overloaded, overloaded) {
+            (false, true) => self.overloaded += 1,
+            (true, false) => self.overloaded -= 1,
+            _ => {}
         }
     }
 
@@ -303,31 +292,28 @@ impl WorkerPool {
         };
         let target = target.max(worker.processing.len().min(u32::MAX as usize) as u32);
         if target != worker.capacity {
-            self.unindex(slot);
-            self[slot].capacity = target;
-            self.reindex(slot);
+            let was_overloaded = worker.is_overloaded();
+            worker.capacity = target;
+            self.refresh(slot, was_overloaded);
         }
     }
 
     /// The least-loaded worker with a free slot (ties: lowest worker id).
     #[inline]
     pub(super) fn least_loaded_with_room(&self) -> Option<WorkerSlot> {
-        self.with_room.first().map(|(_, slot)| *slot)
+        self.with_room.first().map(WorkerSlot)
     }
 
     /// The least-loaded worker with a free slot other than `except`.
     pub(super) fn least_loaded_with_room_except(&self, except: WorkerSlot) -> Option<WorkerSlot> {
-        self.with_room
-            .iter()
-            .map(|(_, slot)| *slot)
-            .find(|slot| *slot != except)
+        self.with_room.first_except(except.0).map(WorkerSlot)
     }
 
-    /// Workers with a free slot, least loaded first, with their load key.
+    /// Workers with a free slot, in no particular order, with their load key.
     pub(super) fn with_room(&self) -> impl Iterator<Item = (u64, WorkerSlot)> + '_ {
         self.with_room
             .iter()
-            .map(|((load, _), slot)| (*load, *slot))
+            .map(|(load, slot)| (load, WorkerSlot(slot)))
     }
 }
 

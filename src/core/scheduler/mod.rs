@@ -30,6 +30,7 @@ mod event;
 mod fast_hash;
 mod graph_order;
 mod inline_vec;
+mod key_index;
 mod lifecycle;
 mod load_index;
 mod outbox;

@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use super::graph_order::{plan_submission, KeySource};
 use super::inline_vec::InlineVec;
+use super::key_index::key_hash;
 use super::task_store::{TaskError, TaskId, TaskState};
 use super::{Action, Scheduler};
 use crate::core::task::{ClientId, TaskKey, TaskSpec, WorkerId};
@@ -28,7 +29,9 @@ impl Scheduler {
         if !self.clients.contains_key(&client) {
             return;
         }
-        let plan = plan_submission(&specs, wanted, |key| self.tasks.lookup(key));
+        let plan = plan_submission(&specs, wanted, |key, hash| {
+            self.tasks.lookup_hashed(key, hash)
+        });
         let base = self.next_priority;
         self.next_priority += plan.order.len() as u64;
         let mut created = vec![NOT_CREATED; specs.len()];
@@ -38,6 +41,7 @@ impl Scheduler {
             let spec = &mut specs[index as usize];
             let id = self.tasks.insert(
                 spec.key.clone(),
+                plan.hashes[index as usize],
                 Some(spec.kernel.clone()),
                 std::mem::take(&mut spec.args),
                 base + position as u64,
@@ -147,7 +151,8 @@ impl Scheduler {
             return;
         };
         for (key, nbytes) in keys {
-            let id = match self.tasks.lookup(&key) {
+            let hash = key_hash(key.as_str());
+            let id = match self.tasks.lookup_hashed(&key, hash) {
                 Some(id) => {
                     match self.tasks[id].state {
                         TaskState::Memory => self.add_holder(id, slot),
@@ -159,9 +164,14 @@ impl Scheduler {
                 None => {
                     let priority = self.next_priority;
                     self.next_priority += 1;
-                    let id =
-                        self.tasks
-                            .insert(key, None, Bytes::new(), priority, TaskState::Released);
+                    let id = self.tasks.insert(
+                        key,
+                        hash,
+                        None,
+                        Bytes::new(),
+                        priority,
+                        TaskState::Released,
+                    );
                     self.enter_memory(id, slot, nbytes);
                     id
                 }

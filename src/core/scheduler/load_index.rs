@@ -1,9 +1,10 @@
-//! An indexed binary min-heap of worker slots by load: the "least-loaded worker with room"
+//! An indexed 4-ary min-heap of worker slots by load: the "least-loaded worker with room"
 //! index of the worker pool.
 //!
 //! Every assignment and completion changes one worker's load by one task, so the index is
 //! updated on the hot path of every task. A heap that knows each slot's position re-sifts that
-//! one entry in place (no allocation), where an ordered set removes and re-inserts a node.
+//! one entry in place (no allocation), where an ordered set removes and re-inserts a node;
+//! four children per node halve the depth of a binary heap.
 //! Each entry is one `u128` — load, worker id, slot, most significant first — so a comparison
 //! is a single integer comparison. The id makes keys unique, so the minimum is exactly the one
 //! an ordered set of `(load, id)` would give. This is a container only: it must not know what
@@ -11,6 +12,9 @@
 
 /// Position marker of a slot that is not in the heap.
 const ABSENT: u32 = u32::MAX;
+
+/// Children per heap node.
+const ARITY: usize = 4;
 
 /// A min-heap of `(load, id, slot)` with at most one entry per slot, `slot` being a small
 /// dense index.
@@ -110,11 +114,11 @@ impl LoadIndex {
             None => None,
             Some(&top) if slot_of(top) != except => Some(slot_of(top)),
             // The runner-up of a heap is one of the root's children.
-            Some(_) => match (self.heap.get(1), self.heap.get(2)) {
-                (Some(&a), Some(&b)) => Some(slot_of(a.min(b))),
-                (Some(&a), None) => Some(slot_of(a)),
-                _ => None,
-            },
+            Some(_) => self
+                .heap
+                .get(1..self.heap.len().min(ARITY + 1))
+                .and_then(|children| children.iter().min())
+                .map(|&e| slot_of(e)),
         }
     }
 
@@ -127,7 +131,7 @@ impl LoadIndex {
     #[inline]
     fn sift_up(&mut self, mut at: usize, entry: u128) {
         while at > 0 {
-            let parent = (at - 1) / 2;
+            let parent = (at - 1) / ARITY;
             let above = self.heap[parent];
             if above <= entry {
                 break;
@@ -145,17 +149,17 @@ impl LoadIndex {
     fn sift_down(&mut self, mut at: usize, entry: u128) {
         let len = self.heap.len();
         loop {
-            let left = 2 * at + 1;
-            if left >= len {
+            let first = ARITY * at + 1;
+            if first >= len {
                 break;
             }
-            let mut child = left;
-            let mut below = self.heap[left];
-            if left + 1 < len {
-                let right = self.heap[left + 1];
-                if right < below {
-                    child = left + 1;
-                    below = right;
+            let mut child = first;
+            let mut below = self.heap[first];
+            for next in first + 1..(first + ARITY).min(len) {
+                let candidate = self.heap[next];
+                if candidate < below {
+                    child = next;
+                    below = candidate;
                 }
             }
             if entry <= below {

@@ -27,8 +27,10 @@ pub(super) struct Worker {
     pub capacity: u32,
     /// `ceil(nthreads * saturation)`.
     pub base_capacity: u32,
-    /// Completion-rate measurement: window start, completions in it, smoothed tasks/s.
+    /// Completion-rate measurement: window start, when it may close (start + window),
+    /// completions in it, smoothed tasks/s.
     rate_window: Option<Instant>,
+    rate_window_end: Option<Instant>,
     rate_count: u32,
     rate: f64,
     /// Bytes it may hold (unused by placement so far).
@@ -127,6 +129,7 @@ impl WorkerPool {
             capacity,
             base_capacity: capacity,
             rate_window: None,
+            rate_window_end: None,
             rate_count: 0,
             rate: 0.0,
             memory_limit,
@@ -271,10 +274,15 @@ impl WorkerPool {
         let worker = &mut self[slot];
         let start = *worker.rate_window.get_or_insert(now);
         worker.rate_count += 1;
-        let elapsed = now.saturating_duration_since(start);
-        if elapsed < WINDOW {
+        // One comparison per completion: the window's end is computed once per window (an end
+        // beyond the clock's range, stored as `start`, never comes).
+        let end = *worker
+            .rate_window_end
+            .get_or_insert_with(|| start.checked_add(WINDOW).unwrap_or(start));
+        if now < end || end == start {
             return;
         }
+        let elapsed = now.saturating_duration_since(start);
         let measured = f64::from(worker.rate_count) / elapsed.as_secs_f64();
         worker.rate = if worker.rate == 0.0 {
             measured
@@ -282,6 +290,7 @@ impl WorkerPool {
             0.5 * worker.rate + 0.5 * measured
         };
         worker.rate_window = Some(now);
+        worker.rate_window_end = None;
         worker.rate_count = 0;
         let most = (f64::from(worker.nthreads) * max_saturation).ceil();
         let wanted = (worker.rate * horizon.as_secs_f64()).ceil().min(most);

@@ -94,9 +94,10 @@ pub(super) fn plan_submission(
         }
     };
 
+    let edges: usize = specs.iter().map(|spec| spec.deps.len()).sum();
     let mut plan = SubmissionPlan {
-        order: Vec::new(),
-        deps: Vec::new(),
+        order: Vec::with_capacity(specs.len()),
+        deps: Vec::with_capacity(edges),
         dep_start: vec![u32::MAX; specs.len()],
         wanted: Vec::with_capacity(wanted.len()),
         hashes: Vec::new(),

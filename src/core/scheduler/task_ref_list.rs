@@ -28,6 +28,11 @@ impl TaskRefList {
         }
     }
 
+    /// Make room for `additional` more entries.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// One live entry went stale.
     pub(super) fn note_removed(&mut self) {
         self.live = self.live.saturating_sub(1);

@@ -197,15 +197,7 @@ impl Scheduler {
                 worker,
                 key,
                 nbytes,
-            } => {
-                self.workers.record_completion(
-                    worker,
-                    now,
-                    self.config.queue_horizon,
-                    self.config.max_saturation,
-                );
-                self.on_task_finished(worker, key, nbytes)
-            }
+            } => self.on_task_finished(now, worker, key, nbytes),
             Event::TaskFailed {
                 worker,
                 key,

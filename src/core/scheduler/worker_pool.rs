@@ -254,21 +254,18 @@ impl WorkerPool {
         }
     }
 
-    /// Count a completion on `id` at `now` and adapt its capacity: enough tasks to keep it
+    /// Count a completion on the worker in `slot` at `now` and adapt its capacity: enough tasks to keep it
     /// busy for `horizon` at its measured rate, between its base capacity and
     /// `nthreads * max_saturation`. Never shrinks below the tasks it already has.
     pub(super) fn record_completion(
         &mut self,
-        id: WorkerId,
+        slot: WorkerSlot,
         now: Instant,
         horizon: Duration,
         max_saturation: f64,
     ) {
         const WINDOW: Duration = Duration::from_millis(20);
-        let Some(slot) = self.slot_of(id) else {
-            return;
-        };
-        if horizon.is_zero() {
+        if self.get(slot).is_none() || horizon.is_zero() {
             return;
         }
         let worker = &mut self[slot];

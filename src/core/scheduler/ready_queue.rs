@@ -118,15 +118,21 @@ impl ReadyQueue {
     }
 
     /// Number of entries, valid or not.
+    #[inline]
     fn len(&self) -> usize {
         self.run.len() + self.heap.len()
     }
 
     /// Purge stale entries (and duplicates) when they outnumber the `live` ones.
+    #[inline]
     pub(super) fn compact_if_sparse(&mut self, live: usize, is_valid: impl Fn(ReadyEntry) -> bool) {
-        if self.len() <= 2 * live + 64 {
-            return;
+        if self.len() > 2 * live + 64 {
+            self.compact(is_valid);
         }
+    }
+
+    #[cold]
+    fn compact(&mut self, is_valid: impl Fn(ReadyEntry) -> bool) {
         let mut entries: Vec<ReadyEntry> = std::mem::take(&mut self.run).into();
         entries.extend(std::mem::take(&mut self.heap).into_iter().map(|e| e.0));
         entries.retain(|e| is_valid(*e));

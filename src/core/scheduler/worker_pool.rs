@@ -1,8 +1,8 @@
 //! The connected workers: capacity, tasks in flight, data held, and a load index.
 //!
-//! The load index is an indexed min-heap of the workers that have a free slot (fewer tasks in
-//! flight than their capacity), keyed by tasks per thread then worker id, so "the least-loaded
-//! worker with room" is found in O(1) and kept up to date in O(log W) per task. This module keeps bookkeeping only: it
+//! The load index holds the workers that have a free slot (fewer tasks in flight than their
+//! capacity) by tasks per thread then worker id, so "the least-loaded worker with room" is
+//! found and kept up to date with a few bit operations per task. This module keeps bookkeeping only: it
 //! must not decide placement or emit actions.
 
 use std::time::{Duration, Instant};
@@ -160,7 +160,7 @@ impl WorkerPool {
     /// Unregister a worker and hand back its state.
     pub(super) fn remove(&mut self, slot: WorkerSlot) -> Option<Worker> {
         let worker = self.slots.get_mut(slot.0 as usize)?.take()?;
-        self.with_room.remove(slot.0);
+        self.with_room.leave(slot.0);
         if worker.is_overloaded() {
             self.overloaded -= 1;
         }

@@ -14,8 +14,10 @@ pub(super) enum InlineVec<T: Copy, const N: usize> {
     Empty,
     /// Up to `N` items; only the first `len` are meaningful.
     Inline { len: u8, items: [T; N] },
-    /// More than `N` items (or was once). Boxed, so the list is no wider than its inline
-    /// items: tasks hold several of these and millions of tasks must stay small.
+    /// More than `N` items (or was once). Boxed on purpose (a thin pointer instead of a
+    /// three-word `Vec`), so the list is no wider than its inline items: tasks hold several of
+    /// these, millions of tasks must stay small, and lists this long are rare.
+    #[allow(clippy::box_collection)]
     Heap(Box<Vec<T>>),
 }
 

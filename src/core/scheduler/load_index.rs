@@ -378,7 +378,7 @@ mod tests {
                     let id = *ids[s].get_or_insert_with(|| {
                         // Mostly ascending ids, sometimes one below the newest.
                         next_id += 4;
-                        if next(&mut state) % 10 == 0 {
+                        if next(&mut state).is_multiple_of(10) {
                             next_id.saturating_sub(200) + 1
                         } else {
                             next_id

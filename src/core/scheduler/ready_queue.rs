@@ -199,7 +199,7 @@ mod tests {
         for i in 0..200u32 {
             queue.push(entry(u64::from(200 - i), i));
         }
-        let live = |e: ReadyEntry| e.task.0 % 10 == 0;
+        let live = |e: ReadyEntry| e.task.0.is_multiple_of(10);
         queue.compact_if_sparse(20, live);
         assert_eq!(queue.entries().count(), 20);
         assert_eq!(queue.peek_valid(live), Some(entry(10, 190)));

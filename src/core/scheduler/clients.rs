@@ -162,10 +162,14 @@ impl Scheduler {
     }
 
     /// Pending locates of a task that was released before reaching memory.
+    #[inline]
     pub(super) fn answer_locates_of_released(&mut self, id: TaskId) {
-        if self.pending_locates.is_empty() {
-            return;
+        if !self.pending_locates.is_empty() {
+            self.answer_pending_locates_of_released(id);
         }
+    }
+
+    fn answer_pending_locates_of_released(&mut self, id: TaskId) {
         if let Some(waiting) = self.pending_locates.remove(&id) {
             let key = self.tasks[id].key.clone();
             for client in waiting {

@@ -7,16 +7,29 @@
 //! place tasks.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::task_store::{TaskError, TaskState};
 use super::Scheduler;
 use crate::core::task::{TaskKey, WorkerId};
 
 impl Scheduler {
-    pub(super) fn on_task_finished(&mut self, worker: WorkerId, key: TaskKey, nbytes: u64) {
+    pub(super) fn on_task_finished(
+        &mut self,
+        now: Instant,
+        worker: WorkerId,
+        key: TaskKey,
+        nbytes: u64,
+    ) {
         let Some(slot) = self.workers.slot_of(worker) else {
             return;
         };
+        self.workers.record_completion(
+            slot,
+            now,
+            self.config.queue_horizon,
+            self.config.max_saturation,
+        );
         let Some(id) = self.tasks.lookup(&key) else {
             self.queue_free(slot, key);
             return;

@@ -8,7 +8,7 @@
 //! scheduler already knows are reused, never traversed. The traversal is iterative (graphs may
 //! be deep chains). This module is pure: it must not touch scheduler state.
 
-use super::fast_hash::FastMap;
+use super::key_index::{key_hash, KeyIndex};
 use super::task_store::TaskId;
 use crate::core::task::{TaskKey, TaskSpec};
 
@@ -37,6 +37,8 @@ pub(super) struct SubmissionPlan {
     pub dep_start: Vec<u32>,
     /// Resolution of each wanted key, in the order given.
     pub wanted: Vec<KeySource>,
+    /// [`key_hash`] of every submitted key, by spec index.
+    pub hashes: Vec<u32>,
 }
 
 impl SubmissionPlan {
@@ -51,34 +53,54 @@ const UNVISITED: u8 = 0;
 const ON_STACK: u8 = 1;
 const DONE: u8 = 2;
 
-/// Plan a submission. `known` resolves keys the scheduler already has.
+/// Plan a submission. `known` resolves keys the scheduler already has (given their
+/// [`key_hash`]).
 pub(super) fn plan_submission(
     specs: &[TaskSpec],
     wanted: &[TaskKey],
-    known: impl Fn(&TaskKey) -> Option<TaskId>,
+    known: impl Fn(&TaskKey, u32) -> Option<TaskId>,
 ) -> SubmissionPlan {
-    let mut local: FastMap<&str, u32> = FastMap::default();
+    // Every submitted key is hashed once; the hash serves the local index, the scheduler's
+    // lookup and, later, the new task's entry in the scheduler's index.
+    let hashes: Vec<u32> = specs
+        .iter()
+        .map(|spec| key_hash(spec.key.as_str()))
+        .collect();
+    let mut local = KeyIndex::default();
     local.reserve(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        local.entry(spec.key.as_str()).or_insert(i as u32);
-    }
     // One scheduler lookup per submitted task rather than per edge.
-    let known_ids: Vec<Option<TaskId>> = specs.iter().map(|spec| known(&spec.key)).collect();
+    let mut known_ids: Vec<Option<TaskId>> = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let hash = hashes[i];
+        let first = local
+            .find(hash, |j| specs[j as usize].key == spec.key)
+            .is_none();
+        if first {
+            local.insert(hash, i as u32);
+            known_ids.push(known(&spec.key, hash));
+        } else {
+            // A repeated key resolves to its first occurrence.
+            known_ids.push(None);
+        }
+    }
     let resolve = |key: &TaskKey| -> KeySource {
-        match local.get(key.as_str()) {
-            Some(&i) => match known_ids[i as usize] {
+        let hash = key_hash(key.as_str());
+        match local.find(hash, |j| specs[j as usize].key == *key) {
+            Some(i) => match known_ids[i as usize] {
                 Some(id) => KeySource::Known(id),
                 None => KeySource::New(i),
             },
-            None => known(key).map_or(KeySource::Missing, KeySource::Known),
+            None => known(key, hash).map_or(KeySource::Missing, KeySource::Known),
         }
     };
 
+    let edges: usize = specs.iter().map(|spec| spec.deps.len()).sum();
     let mut plan = SubmissionPlan {
-        order: Vec::new(),
-        deps: Vec::new(),
+        order: Vec::with_capacity(specs.len()),
+        deps: Vec::with_capacity(edges),
         dep_start: vec![u32::MAX; specs.len()],
         wanted: Vec::with_capacity(wanted.len()),
+        hashes: Vec::new(),
     };
     let mut mark = vec![UNVISITED; specs.len()];
     // (spec index, next dependency to look at)
@@ -116,6 +138,7 @@ pub(super) fn plan_submission(
             }
         }
     }
+    plan.hashes = hashes;
     plan
 }
 
@@ -166,7 +189,7 @@ mod tests {
             spec("a3", &[]),
             spec("unused", &["a0"]),
         ];
-        let plan = plan_submission(&specs, &[TaskKey::new("root")], |_| None);
+        let plan = plan_submission(&specs, &[TaskKey::new("root")], |_, _| None);
         assert_eq!(
             keys(&specs, &plan.order),
             ["a0", "a1", "s01", "a2", "a3", "s23", "root"]
@@ -177,9 +200,11 @@ mod tests {
     fn known_missing_and_cycle_are_resolved() {
         let specs = vec![spec("x", &["known", "nowhere", "y"]), spec("y", &["x"])];
         let known_key = TaskKey::new("known");
-        let plan = plan_submission(&specs, &[TaskKey::new("x"), TaskKey::new("ghost")], |k| {
-            (k == &known_key).then_some(TaskId(7))
-        });
+        let plan = plan_submission(
+            &specs,
+            &[TaskKey::new("x"), TaskKey::new("ghost")],
+            |k, _| (k == &known_key).then_some(TaskId(7)),
+        );
         assert_eq!(keys(&specs, &plan.order), ["y", "x"]);
         assert_eq!(
             plan.deps_of(0, 3),

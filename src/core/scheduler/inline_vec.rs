@@ -14,8 +14,11 @@ pub(super) enum InlineVec<T: Copy, const N: usize> {
     Empty,
     /// Up to `N` items; only the first `len` are meaningful.
     Inline { len: u8, items: [T; N] },
-    /// More than `N` items (or was once).
-    Heap(Vec<T>),
+    /// More than `N` items (or was once). Boxed on purpose (a thin pointer instead of a
+    /// three-word `Vec`), so the list is no wider than its inline items: tasks hold several of
+    /// these, millions of tasks must stay small, and lists this long are rare.
+    #[allow(clippy::box_collection)]
+    Heap(Box<Vec<T>>),
 }
 
 impl<T: Copy, const N: usize> InlineVec<T, N> {
@@ -29,7 +32,7 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
         match self {
             InlineVec::Empty => &[],
             InlineVec::Inline { len, items } => &items[..*len as usize],
-            InlineVec::Heap(v) => v,
+            InlineVec::Heap(v) => v.as_slice(),
         }
     }
 
@@ -65,7 +68,7 @@ impl<T: Copy, const N: usize> InlineVec<T, N> {
                     let mut v = Vec::with_capacity(N * 2);
                     v.extend_from_slice(&items[..]);
                     v.push(item);
-                    *self = InlineVec::Heap(v);
+                    *self = InlineVec::Heap(Box::new(v));
                 }
             }
             InlineVec::Heap(v) => v.push(item),

@@ -31,7 +31,9 @@ mod event;
 mod fast_hash;
 mod graph_order;
 mod inline_vec;
+mod key_index;
 mod lifecycle;
+mod load_index;
 mod outbox;
 mod placement;
 mod ready_queue;
@@ -205,15 +207,7 @@ impl Scheduler {
                 worker,
                 key,
                 nbytes,
-            } => {
-                self.workers.record_completion(
-                    worker,
-                    now,
-                    self.config.queue_horizon,
-                    self.config.max_saturation,
-                );
-                self.on_task_finished(worker, key, nbytes)
-            }
+            } => self.on_task_finished(now, worker, key, nbytes),
             Event::TaskFailed {
                 worker,
                 key,

@@ -24,7 +24,7 @@ impl Scheduler {
         let mut idle_threads = 0usize;
         for (load, slot) in self.workers.with_room() {
             if load >= FULL_THREADS_LOAD {
-                break;
+                continue;
             }
             let worker = &self.workers[slot];
             idle_threads += worker.busy_limit().saturating_sub(worker.processing.len());

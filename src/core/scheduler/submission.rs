@@ -12,9 +12,10 @@ use bytes::Bytes;
 
 use super::graph_order::{plan_submission, KeySource};
 use super::inline_vec::InlineVec;
+use super::key_index::key_hash;
 use super::task_store::{TaskError, TaskId, TaskState};
 use super::{Action, Scheduler};
-use crate::core::task::{ClientId, TaskKey, TaskSpec, WorkerId};
+use crate::core::task::{ClientId, KernelName, TaskKey, TaskSpec, WorkerId};
 
 const NOT_CREATED: TaskId = TaskId(u32::MAX);
 
@@ -28,25 +29,37 @@ impl Scheduler {
         if !self.clients.contains_key(&client) {
             return;
         }
-        let plan = plan_submission(&specs, wanted, |key| self.tasks.lookup(key));
+        let plan = plan_submission(&specs, wanted, |key, hash| {
+            self.tasks.lookup_hashed(key, hash)
+        });
         let base = self.next_priority;
         self.next_priority += plan.order.len() as u64;
         let mut created = vec![NOT_CREATED; specs.len()];
         self.tasks.reserve(plan.order.len());
+        // Fields are moved out of the specs (leaving cheap placeholders), and each spec's
+        // dependency list is dropped while it is still in cache: no reference count of a key
+        // or kernel is touched twice, and no second pass over the specs is needed.
+        let placeholder_key = TaskKey::new("");
+        let placeholder_kernel = KernelName::new("");
 
         for (position, &index) in plan.order.iter().enumerate() {
             let spec = &mut specs[index as usize];
+            let key = std::mem::replace(&mut spec.key, placeholder_key.clone());
+            let kernel = std::mem::replace(&mut spec.kernel, placeholder_kernel.clone());
+            let args = std::mem::take(&mut spec.args);
+            let dep_keys = std::mem::take(&mut spec.deps);
             let id = self.tasks.insert(
-                spec.key.clone(),
-                Some(spec.kernel.clone()),
-                std::mem::take(&mut spec.args),
+                key,
+                plan.hashes[index as usize],
+                Some(kernel),
+                args,
                 base + position as u64,
                 TaskState::Released,
             );
             created[index as usize] = id;
             let mut deps: InlineVec<TaskId, 4> = InlineVec::new();
             let mut problem: Option<String> = None;
-            for (source, dep_key) in plan.deps_of(index, spec.deps.len()).iter().zip(&spec.deps) {
+            for (source, dep_key) in plan.deps_of(index, dep_keys.len()).iter().zip(&dep_keys) {
                 let resolved = match *source {
                     KeySource::Known(dep) => Some(dep),
                     KeySource::New(j) => Some(created[j as usize]).filter(|d| *d != NOT_CREATED),
@@ -55,7 +68,7 @@ impl Scheduler {
                             format!(
                                 "dependency {dep_key} of task {} is neither in the submitted \
                                  graph nor known to the scheduler",
-                                spec.key
+                                self.tasks[id].key
                             )
                         });
                         None
@@ -66,15 +79,16 @@ impl Scheduler {
                     Some(dep) => deps.push(dep),
                     None => {
                         problem.get_or_insert_with(|| {
+                            let key = &self.tasks[id].key;
                             format!(
-                                "dependency cycle: task {} depends on {dep_key}, which depends \
-                                 on {}",
-                                spec.key, spec.key
+                                "dependency cycle: task {key} depends on {dep_key}, which \
+                                 depends on {key}"
                             )
                         });
                     }
                 }
             }
+            drop(dep_keys);
             let r = self.tasks.task_ref(id);
             for &dep in deps.as_slice() {
                 let task = &mut self.tasks[dep];
@@ -84,14 +98,15 @@ impl Scheduler {
             self.tasks[id].deps = deps;
             if let Some(message) = problem {
                 self.tasks.set_state(id, TaskState::Erred);
-                self.tasks[id].error = Some(Arc::new(TaskError {
-                    root: spec.key.clone(),
-                    message,
-                }));
+                let root = self.tasks[id].key.clone();
+                self.tasks[id].error = Some(Arc::new(TaskError { root, message }));
             }
         }
         drop(specs);
 
+        if let Some(state) = self.clients.get_mut(&client) {
+            state.wants.reserve(wanted.len());
+        }
         for (key, source) in wanted.iter().zip(&plan.wanted) {
             let id = match *source {
                 KeySource::Known(id) => id,
@@ -147,7 +162,8 @@ impl Scheduler {
             return;
         };
         for (key, nbytes) in keys {
-            let id = match self.tasks.lookup(&key) {
+            let hash = key_hash(key.as_str());
+            let id = match self.tasks.lookup_hashed(&key, hash) {
                 Some(id) => {
                     match self.tasks[id].state {
                         TaskState::Memory => self.add_holder(id, slot),
@@ -159,9 +175,14 @@ impl Scheduler {
                 None => {
                     let priority = self.next_priority;
                     self.next_priority += 1;
-                    let id =
-                        self.tasks
-                            .insert(key, None, Bytes::new(), priority, TaskState::Released);
+                    let id = self.tasks.insert(
+                        key,
+                        hash,
+                        None,
+                        Bytes::new(),
+                        priority,
+                        TaskState::Released,
+                    );
                     self.enter_memory(id, slot, nbytes);
                     id
                 }

@@ -17,15 +17,26 @@ pub(super) struct TaskRefList {
 
 impl TaskRefList {
     /// Record a new live entry; compacts with `is_valid` when mostly stale.
+    #[inline]
     pub(super) fn push(&mut self, r: TaskRef, is_valid: impl Fn(TaskRef) -> bool) {
         self.entries.push(r);
         self.live += 1;
         if self.entries.len() > 2 * self.live + 64 {
-            self.entries.retain(|e| is_valid(*e));
-            self.entries.sort_unstable_by_key(|e| (e.id, e.generation));
-            self.entries.dedup();
-            self.live = self.entries.len();
+            self.compact(is_valid);
         }
+    }
+
+    #[cold]
+    fn compact(&mut self, is_valid: impl Fn(TaskRef) -> bool) {
+        self.entries.retain(|e| is_valid(*e));
+        self.entries.sort_unstable_by_key(|e| (e.id, e.generation));
+        self.entries.dedup();
+        self.live = self.entries.len();
+    }
+
+    /// Make room for `additional` more entries.
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
     }
 
     /// One live entry went stale.

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::fast_hash::FastMap;
 use super::inline_vec::InlineVec;
+use super::key_index::{key_hash, KeyIndex};
 use super::worker_pool::WorkerSlot;
 use crate::core::task::{ClientId, KernelName, TaskKey, WorkerId};
 
@@ -103,6 +103,8 @@ pub(super) struct Task {
     pub priority: u64,
     pub nbytes: u64,
     pub generation: u32,
+    /// [`key_hash`] of `key` (its entry in the key index).
+    pub key_hash: u32,
     /// Dependencies not in memory (meaningful while waiting).
     pub waiting_on: u32,
     /// Dependents in an active state (edges).
@@ -135,6 +137,7 @@ impl Task {
             priority: 0,
             nbytes: 0,
             generation: 0,
+            key_hash: 0,
             waiting_on: 0,
             active_dependents: 0,
             live_dependents: 0,
@@ -163,7 +166,8 @@ impl Task {
 pub(super) struct TaskStore {
     tasks: Vec<Task>,
     vacant: Vec<TaskId>,
-    by_key: FastMap<TaskKey, TaskId>,
+    /// Task ids by key (the keys live in the tasks).
+    by_key: KeyIndex,
     counts: [usize; STATE_COUNT],
     placeholder_key: TaskKey,
 }
@@ -174,7 +178,7 @@ impl TaskStore {
         TaskStore {
             tasks: Vec::new(),
             vacant: Vec::new(),
-            by_key: FastMap::default(),
+            by_key: KeyIndex::default(),
             counts: [0; STATE_COUNT],
             placeholder_key: TaskKey::new(""),
         }
@@ -183,7 +187,15 @@ impl TaskStore {
     /// The task with this key, if known.
     #[inline]
     pub(super) fn lookup(&self, key: &TaskKey) -> Option<TaskId> {
-        self.by_key.get(key).copied()
+        self.lookup_hashed(key, key_hash(key.as_str()))
+    }
+
+    /// [`TaskStore::lookup`] of a key whose [`key_hash`] is known.
+    #[inline]
+    pub(super) fn lookup_hashed(&self, key: &TaskKey, hash: u32) -> Option<TaskId> {
+        self.by_key
+            .find(hash, |id| self.tasks[id as usize].key == *key)
+            .map(TaskId)
     }
 
     /// Make room for `additional` more tasks.
@@ -193,10 +205,12 @@ impl TaskStore {
         self.by_key.reserve(additional);
     }
 
-    /// Add a task in state `state`. The key must not be known yet.
+    /// Add a task in state `state`. The key, whose [`key_hash`] is `hash`, must not be known
+    /// yet.
     pub(super) fn insert(
         &mut self,
         key: TaskKey,
+        hash: u32,
         kernel: Option<KernelName>,
         args: Bytes,
         priority: u64,
@@ -210,9 +224,10 @@ impl TaskStore {
                 id
             }
         };
-        self.by_key.insert(key.clone(), id);
+        self.by_key.insert(hash, id.0);
         let task = &mut self.tasks[id.index()];
         task.key = key;
+        task.key_hash = hash;
         task.kernel = kernel;
         task.args = args;
         task.priority = priority;
@@ -226,7 +241,7 @@ impl TaskStore {
         let placeholder = self.placeholder_key.clone();
         let task = &mut self.tasks[id.index()];
         self.counts[task.state as usize] -= 1;
-        self.by_key.remove(&task.key);
+        self.by_key.remove(task.key_hash, id.0);
         let generation = task.generation.wrapping_add(1);
         *task = Task::vacant(placeholder);
         task.generation = generation;

@@ -1,14 +1,14 @@
 //! The connected workers: capacity, tasks in flight, data held, and a load index.
 //!
-//! The load index is an ordered set of the workers that have a free slot (fewer tasks in flight
-//! than `ceil(nthreads * saturation)`), ordered by tasks per thread then worker id, so "the
-//! least-loaded worker with room" is found in O(log W). This module keeps bookkeeping only: it
+//! The load index holds the workers that have a free slot (fewer tasks in flight than their
+//! capacity) by tasks per thread then worker id, so "the least-loaded worker with room" is
+//! found and kept up to date with a few bit operations per task. This module keeps bookkeeping only: it
 //! must not decide placement or emit actions.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::fast_hash::FastMap;
+use super::load_index::LoadIndex;
 use super::ready_queue::ReadyQueue;
 use super::task_ref_list::TaskRefList;
 use super::task_store::TaskId;
@@ -27,8 +27,10 @@ pub(super) struct Worker {
     pub capacity: u32,
     /// `ceil(nthreads * saturation)`.
     pub base_capacity: u32,
-    /// Completion-rate measurement: window start, completions in it, smoothed tasks/s.
+    /// Completion-rate measurement: window start, when it may close (start + window),
+    /// completions in it, smoothed tasks/s.
     rate_window: Option<Instant>,
+    rate_window_end: Option<Instant>,
     rate_count: u32,
     rate: f64,
     /// Bytes it may hold (unused by placement so far).
@@ -96,7 +98,7 @@ pub(super) struct WorkerPool {
     slots: Vec<Option<Worker>>,
     vacant: Vec<WorkerSlot>,
     by_id: FastMap<WorkerId, WorkerSlot>,
-    with_room: BTreeSet<(LoadKey, WorkerSlot)>,
+    with_room: LoadIndex,
     overloaded: usize,
     count: usize,
 }
@@ -131,6 +133,7 @@ impl WorkerPool {
             capacity,
             base_capacity: capacity,
             rate_window: None,
+            rate_window_end: None,
             rate_count: 0,
             rate: 0.0,
             memory_limit,
@@ -156,17 +159,14 @@ impl WorkerPool {
         };
         self.by_id.insert(id, slot);
         self.count += 1;
-        let key = self[slot].load_key();
-        self.with_room.insert((key, slot));
+        self.refresh(slot, false);
         Some(slot)
     }
 
     /// Unregister a worker and hand back its state.
     pub(super) fn remove(&mut self, slot: WorkerSlot) -> Option<Worker> {
         let worker = self.slots.get_mut(slot.0 as usize)?.take()?;
-        if worker.has_free_slot() {
-            self.with_room.remove(&(worker.load_key(), slot));
-        }
+        self.with_room.leave(slot.0);
         if worker.is_overloaded() {
             self.overloaded -= 1;
         }
@@ -214,11 +214,11 @@ impl WorkerPool {
 
     /// Record a task sent to the worker; returns its position in the worker's list.
     pub(super) fn push_processing(&mut self, slot: WorkerSlot, task: TaskId) -> u32 {
-        self.unindex(slot);
         let worker = &mut self[slot];
+        let was_overloaded = worker.is_overloaded();
         worker.processing.push(task);
         let position = (worker.processing.len() - 1) as u32;
-        self.reindex(slot);
+        self.refresh(slot, was_overloaded);
         position
     }
 
@@ -229,8 +229,8 @@ impl WorkerPool {
         slot: WorkerSlot,
         position: u32,
     ) -> Option<TaskId> {
-        self.unindex(slot);
         let worker = &mut self[slot];
+        let was_overloaded = worker.is_overloaded();
         let position = position as usize;
         let moved = if position < worker.processing.len() {
             worker.processing.swap_remove(position);
@@ -238,41 +238,15 @@ impl WorkerPool {
         } else {
             None
         };
-        self.reindex(slot);
+        self.refresh(slot, was_overloaded);
         moved
     }
 
     /// Mark a worker as retiring: it leaves the index of workers with room.
     pub(super) fn set_retiring(&mut self, slot: WorkerSlot) {
-        self.unindex(slot);
+        let was_overloaded = self[slot].is_overloaded();
         self[slot].retiring = true;
-        self.reindex(slot);
-    }
-
-    fn unindex(&mut self, slot: WorkerSlot) {
-        let worker = &self[slot];
-        let key = worker.load_key();
-        let had_room = worker.has_free_slot();
-        let overloaded = worker.is_overloaded();
-        if had_room {
-            self.with_room.remove(&(key, slot));
-        }
-        if overloaded {
-            self.overloaded -= 1;
-        }
-    }
-
-    fn reindex(&mut self, slot: WorkerSlot) {
-        let worker = &self[slot];
-        let key = worker.load_key();
-        let has_room = worker.has_free_slot();
-        let overloaded = worker.is_overloaded();
-        if has_room {
-            self.with_room.insert((key, slot));
-        }
-        if overloaded {
-            self.overloaded += 1;
-        }
+        self.refresh(slot, was_overloaded);
     }
 
     /// Pause or resume a worker (memory pressure): a paused worker has no free slot.
@@ -281,36 +255,56 @@ impl WorkerPool {
             return;
         };
         if self[slot].paused != paused {
-            self.unindex(slot);
+            let was_overloaded = self[slot].is_overloaded();
             self[slot].paused = paused;
-            self.reindex(slot);
+            self.refresh(slot, was_overloaded);
         }
     }
 
-    /// Count a completion on `id` at `now` and adapt its capacity: enough tasks to keep it
+    /// Bring the load index and the overloaded count up to date after the worker in `slot`
+    /// changed its tasks in flight or its capacity (`was_overloaded`: before the change).
+    fn refresh(&mut self, slot: WorkerSlot, was_overloaded: bool) {
+        let worker = &self[slot];
+        let overloaded = worker.is_overloaded();
+        if worker.has_free_slot() {
+            let (load, id) = worker.load_key();
+            self.with_room.set(slot.0, load, id);
+        } else {
+            self.with_room.remove(slot.0);
+        }
+        match (was_overloaded, overloaded) {
+            (false, true) => self.overloaded += 1,
+            (true, false) => self.overloaded -= 1,
+            _ => {}
+        }
+    }
+
+    /// Count a completion on the worker in `slot` at `now` and adapt its capacity: enough tasks to keep it
     /// busy for `horizon` at its measured rate, between its base capacity and
     /// `nthreads * max_saturation`. Never shrinks below the tasks it already has.
     pub(super) fn record_completion(
         &mut self,
-        id: WorkerId,
+        slot: WorkerSlot,
         now: Instant,
         horizon: Duration,
         max_saturation: f64,
     ) {
         const WINDOW: Duration = Duration::from_millis(20);
-        let Some(slot) = self.slot_of(id) else {
-            return;
-        };
-        if horizon.is_zero() {
+        if self.get(slot).is_none() || horizon.is_zero() {
             return;
         }
         let worker = &mut self[slot];
         let start = *worker.rate_window.get_or_insert(now);
         worker.rate_count += 1;
-        let elapsed = now.saturating_duration_since(start);
-        if elapsed < WINDOW {
+        // One comparison per completion: the window's end is computed once per window (an end
+        // beyond the clock's range, stored as `start`, never comes).
+        let end = *worker
+            .rate_window_end
+            .get_or_insert_with(|| start.checked_add(WINDOW).unwrap_or(start));
+        if now < end || end == start {
             return;
         }
+        let elapsed = now.saturating_duration_since(start);
         let measured = f64::from(worker.rate_count) / elapsed.as_secs_f64();
         worker.rate = if worker.rate == 0.0 {
             measured
@@ -318,6 +312,7 @@ impl WorkerPool {
             0.5 * worker.rate + 0.5 * measured
         };
         worker.rate_window = Some(now);
+        worker.rate_window_end = None;
         worker.rate_count = 0;
         let most = (f64::from(worker.nthreads) * max_saturation).ceil();
         let wanted = (worker.rate * horizon.as_secs_f64()).ceil().min(most);
@@ -328,31 +323,28 @@ impl WorkerPool {
         };
         let target = target.max(worker.processing.len().min(u32::MAX as usize) as u32);
         if target != worker.capacity {
-            self.unindex(slot);
-            self[slot].capacity = target;
-            self.reindex(slot);
+            let was_overloaded = worker.is_overloaded();
+            worker.capacity = target;
+            self.refresh(slot, was_overloaded);
         }
     }
 
     /// The least-loaded worker with a free slot (ties: lowest worker id).
     #[inline]
     pub(super) fn least_loaded_with_room(&self) -> Option<WorkerSlot> {
-        self.with_room.first().map(|(_, slot)| *slot)
+        self.with_room.first().map(WorkerSlot)
     }
 
     /// The least-loaded worker with a free slot other than `except`.
     pub(super) fn least_loaded_with_room_except(&self, except: WorkerSlot) -> Option<WorkerSlot> {
-        self.with_room
-            .iter()
-            .map(|(_, slot)| *slot)
-            .find(|slot| *slot != except)
+        self.with_room.first_except(except.0).map(WorkerSlot)
     }
 
-    /// Workers with a free slot, least loaded first, with their load key.
+    /// Workers with a free slot, in no particular order, with their load key.
     pub(super) fn with_room(&self) -> impl Iterator<Item = (u64, WorkerSlot)> + '_ {
         self.with_room
             .iter()
-            .map(|((load, _), slot)| (*load, *slot))
+            .map(|(load, slot)| (load, WorkerSlot(slot)))
     }
 }
 

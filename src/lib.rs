@@ -14,6 +14,7 @@
 //! - [`store`]: the worker's chunk store, spilling to node-local disk.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
+//! - [`eval`]: evaluating `tessera eval` programs into lazy arrays; text, JSON and `.npy` output.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod deploy;
+pub mod eval;
 pub mod expr;
 pub mod protocol;
 pub mod runtime;

@@ -5,6 +5,7 @@
 //! contain cluster logic: commands call the library.
 
 pub mod args;
+mod array_compute;
 mod commands;
 pub mod network;
 mod output;
@@ -57,12 +58,17 @@ pub fn main() -> ExitCode {
         Command::Local(a) => commands::local::run(a, &signal),
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
+        Command::Eval(a) => commands::eval::run(a, &signal),
         Command::Demo(a) => commands::demo::run(a, &signal),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("tessera: error: {e:#}");
+            // A program error is already a rendered diagnostic ("error: ..." with a caret).
+            match e.downcast_ref::<crate::expr::ExprError>() {
+                Some(diagnostic) => eprintln!("{diagnostic}"),
+                None => eprintln!("tessera: error: {e:#}"),
+            }
             ExitCode::from(exit_code_for(&e))
         }
     }
@@ -101,7 +107,10 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         if cause.is::<Interrupted>() {
             return exit::INTERRUPTED;
         }
-        if cause.is::<UsageError>() || cause.is::<crate::units::UnitError>() {
+        if cause.is::<UsageError>()
+            || cause.is::<crate::units::UnitError>()
+            || cause.is::<crate::expr::ExprError>()
+        {
             return exit::USAGE;
         }
         if let Some(c) = cause.downcast_ref::<ClientError>() {

@@ -1,6 +1,7 @@
 //! One file per subcommand; each turns parsed arguments into library calls.
 
 pub mod demo;
+pub mod eval;
 pub mod info;
 pub mod local;
 pub mod scheduler;

@@ -251,7 +251,12 @@ pub struct EvalArgs {
 
     /// Write the result to this file instead of printing it; `.npy` (NumPy) is the format
     /// until HDF5/NetCDF output arrives (example: -o result.npy).
-    #[arg(short = 'o', long = "out", env = "TESSERA_EVAL_OUT", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "out",
+        env = "TESSERA_EVAL_OUT",
+        value_name = "FILE"
+    )]
     pub out: Option<PathBuf>,
 
     /// How to print the result: human (shape, dtype, values) or json

@@ -147,7 +147,10 @@ fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
         Value::Str(s) => json!(s),
         Value::None => serde_json::Value::Null,
         Value::Tuple(items) => serde_json::Value::Array(
-            items.iter().map(plain_json).collect::<anyhow::Result<_>>()?,
+            items
+                .iter()
+                .map(plain_json)
+                .collect::<anyhow::Result<_>>()?,
         ),
         Value::Array(a) => return Err(tuple_of_arrays(a)),
     })

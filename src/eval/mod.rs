@@ -31,6 +31,9 @@ pub mod render;
 mod shape_calls;
 pub mod value;
 
+#[cfg(test)]
+mod program_tests;
+
 pub use convert::{parse_dtype, short_dtype_name, Spanned};
 pub use indexing::Materialise;
 pub use interpreter::Evaluator;

@@ -26,8 +26,6 @@ const POLL: Duration = Duration::from_millis(100);
 pub struct ComputeStats {
     /// Tasks in the submitted graph.
     pub tasks: u64,
-    /// Output chunks gathered.
-    pub chunks: usize,
     /// Wall time from submission to the assembled result.
     pub elapsed: Duration,
 }
@@ -97,7 +95,6 @@ pub fn compute_with_progress(
         data,
         ComputeStats {
             tasks: total,
-            chunks: chunks.len(),
             elapsed: started.elapsed(),
         },
     ))

@@ -357,7 +357,30 @@ pub(crate) struct Evaluator<'a> {
     inputs: Vec<Slice<'a>>,
     layout: Layout,
     direct: Vec<bool>,
+    /// Registers whose values do not depend on the position (constants, `Full` generators and
+    /// operations on them only): computed once, on the first block, for every block.
+    constant: Vec<bool>,
+    constants_ready: bool,
+    block_len: usize,
     regs: Vec<Block>,
+}
+
+/// Which registers of `instrs` are loop-invariant (see [`Evaluator`]).
+fn invariant_registers(instrs: &[Instr]) -> Vec<bool> {
+    let mut constant: Vec<bool> = Vec::with_capacity(instrs.len());
+    for ins in instrs {
+        let is = |r: &u32| constant.get(*r as usize).copied().unwrap_or(false);
+        let c = match ins {
+            Instr::Const { .. } => true,
+            Instr::Gen { gen, .. } => matches!(gen, Generator::Full(_)),
+            Instr::Load { .. } => false,
+            Instr::Cast { src, .. } | Instr::Unary { src, .. } => is(src),
+            Instr::Binary { a, b, .. } => is(a) && is(b),
+            Instr::Where { cond, a, b, .. } => is(cond) && is(a) && is(b),
+        };
+        constant.push(c);
+    }
+    constant
 }
 
 fn max_offset(shape: &[usize], map: &Strided) -> u64 {
@@ -453,6 +476,9 @@ impl<'a> Evaluator<'a> {
             inputs,
             layout,
             direct,
+            constant: invariant_registers(&program.instrs),
+            constants_ready: false,
+            block_len: BLOCK_ELEMS.min(total.max(1)),
             regs,
         })
     }
@@ -465,9 +491,33 @@ impl<'a> Evaluator<'a> {
     /// Evaluates the output positions `start..start + len` (`len <= BLOCK_ELEMS`) and returns
     /// the result values.
     pub(crate) fn eval(&mut self, start: usize, len: usize) -> Result<Slice<'_>, String> {
+        if !self.constants_ready {
+            // Loop-invariant registers, once, over a whole register (every block reads a
+            // prefix of them).
+            if self.layout.total() > 0 {
+                self.run(0, self.block_len, true)?;
+            }
+            self.constants_ready = true;
+        }
+        self.run(start, len, false)?;
+        let instrs = self.instrs;
+        let last = instrs.len() - 1;
+        Ok(if self.direct[last] {
+            match &instrs[last] {
+                Instr::Load { input, .. } => self.inputs[*input as usize].sub(start, len),
+                _ => self.regs[last].slice(len),
+            }
+        } else {
+            self.regs[last].slice(len)
+        })
+    }
+
+    /// Runs the instructions whose invariance is `constants` over positions
+    /// `start..start + len`.
+    fn run(&mut self, start: usize, len: usize, constants: bool) -> Result<(), String> {
         let instrs = self.instrs;
         for (i, ins) in instrs.iter().enumerate() {
-            if self.direct[i] {
+            if self.direct[i] || self.constant[i] != constants {
                 continue;
             }
             let (done, rest) = self.regs.split_at_mut(i);
@@ -518,15 +568,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let last = instrs.len() - 1;
-        Ok(if self.direct[last] {
-            match &instrs[last] {
-                Instr::Load { input, .. } => self.inputs[*input as usize].sub(start, len),
-                _ => self.regs[last].slice(len),
-            }
-        } else {
-            self.regs[last].slice(len)
-        })
+        Ok(())
     }
 }
 

@@ -38,8 +38,16 @@ pub fn progress_bar(total: u64, show: bool) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} tasks ({per_sec}, eta {eta})",
+            "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} tasks ({rate}, eta {eta})",
         )
+        .map(|style| {
+            style.with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} tasks/s", state.per_sec());
+                },
+            )
+        })
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar

@@ -80,6 +80,31 @@ fn fused_sum() -> Array {
         .expect("sum")
 }
 
+/// `sum(arange(n) * 2 + 1)` over the same number of elements as `fused_sum`: values that
+/// depend on the position, so the elementwise work runs per block (no invariant hoisting).
+fn fused_sum_arange() -> Array {
+    let n = 40_000f64 * 40_000.0;
+    let x = Array::arange(0.0, n, 1.0, DType::F64, 16_000_000).expect("arange");
+    ((&x * 2.0).expect("*2") + 1.0)
+        .expect("+1")
+        .sum(ReduceOptions::all())
+        .expect("sum")
+}
+
+/// W6 with a materialised input: rechunking a generator only re-cuts the generator (no data
+/// moves), so the input is first made concrete chunks (by a transpose pair, one task per
+/// input chunk), and the rechunk really moves the data.
+fn w6_rechunk_sum_materialised() -> Array {
+    Array::random_uniform(&[8000, 8000], 2, 0.0, 1.0, [8000, 100])
+        .expect("x")
+        .t()
+        .t()
+        .rechunk([100, 8000])
+        .expect("rechunk")
+        .sum(ReduceOptions::all())
+        .expect("sum")
+}
+
 fn w6_rechunk_sum() -> Array {
     Array::random_uniform(&[8000, 8000], 2, 0.0, 1.0, [8000, 100])
         .expect("x")
@@ -161,6 +186,21 @@ fn main() {
             bytes: 40_000f64 * 40_000.0 * 8.0,
             build: fused_sum,
             check: |v| v == 3.0 * 40_000f64 * 40_000.0,
+        },
+        Workload {
+            name: "fused_sum_arange",
+            bytes: 40_000f64 * 40_000.0 * 8.0,
+            build: fused_sum_arange,
+            check: |v| {
+                let n = 40_000f64 * 40_000.0;
+                (v / (n * n) - 1.0).abs() < 1e-6
+            },
+        },
+        Workload {
+            name: "w6_rechunk_sum_materialised",
+            bytes: 8000f64 * 8000.0 * 8.0,
+            build: w6_rechunk_sum_materialised,
+            check: |v| (v / (8000f64 * 8000.0) - 0.5).abs() < 1e-3,
         },
         Workload {
             name: "w6_rechunk_sum",

@@ -99,6 +99,24 @@ fn bits_to_unit(bits: u64) -> f64 {
     ((bits >> 11) as i64) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// `out[k] = a + (first + k) · b` for positions below 2^53, where the positions are exact
+/// as floats: they are kept as floats, eight lanes at a time, instead of converted one by one
+/// (bit-identical to converting each).
+fn fill_arange_contiguous<T: GenTarget>(out: &mut [T], a: f64, b: f64, first: u64) {
+    const LANES: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+    let mut base = first as f64;
+    let mut eights = out.chunks_exact_mut(8);
+    for group in &mut eights {
+        for (o, lane) in group.iter_mut().zip(LANES) {
+            *o = T::from_f64(a + (base + lane) * b);
+        }
+        base += 8.0;
+    }
+    for (o, lane) in eights.into_remainder().iter_mut().zip(LANES) {
+        *o = T::from_f64(a + (base + lane) * b);
+    }
+}
+
 /// [`fill_uniform_contiguous`] for float64, with 8-wide 64-bit multiplies and conversions
 /// where the CPU has AVX-512DQ (checked at run time); bit-identical either way.
 fn fill_uniform_f64(out: &mut [f64], seed: u64, low: f64, high: f64, first: u64) {
@@ -205,10 +223,14 @@ impl Generator {
                     for (k, o) in out.iter_mut().enumerate() {
                         *o = T::from_i64(a.wrapping_add((at(k) as i64).wrapping_mul(b)));
                     }
+                } else if step == 1 && first.saturating_add(out.len() as u64) < (1u64 << 53) {
+                    fill_arange_contiguous(out, start.as_f64(), d.as_f64(), first);
                 } else {
                     let (a, b) = (start.as_f64(), d.as_f64());
                     for (k, o) in out.iter_mut().enumerate() {
-                        *o = T::from_f64(a + at(k) as f64 * b);
+                        // Positions are below 2^63: the signed conversion is exact and one
+                        // instruction.
+                        *o = T::from_f64(a + (at(k) as i64) as f64 * b);
                     }
                 }
             }
@@ -645,6 +667,26 @@ mod tests {
             for (k, v) in fast.iter().enumerate() {
                 let slow = -2.0 + 5.0 * uniform01(seed, first.wrapping_add(k as u64));
                 assert_eq!(v.to_bits(), slow.to_bits(), "seed {seed} element {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn contiguous_arange_fill_gives_the_per_element_values() {
+        let gen = Generator::Arange {
+            start: Scalar::Float(0.25),
+            step: Scalar::Float(-1.5),
+        };
+        for first in [0u64, 3, (1u64 << 52) + 1] {
+            let mut fast = Block::new(DType::F64, 21);
+            gen.fill_block(&mut fast, 0, 21, first, 1);
+            let fast = match fast.slice(21) {
+                Slice::F64(v) => v.to_vec(),
+                other => panic!("{other:?}"),
+            };
+            for (k, v) in fast.iter().enumerate() {
+                let expected = 0.25 + ((first + k as u64) as i64) as f64 * -1.5;
+                assert_eq!(v.to_bits(), expected.to_bits(), "first {first} element {k}");
             }
         }
     }

@@ -105,6 +105,17 @@ fn w6_rechunk_sum_materialised() -> Array {
         .expect("sum")
 }
 
+/// The materialisation of `w6_rechunk_sum_materialised` alone (transpose pair, no rechunk),
+/// to tell its cost from the rechunk's.
+fn w6_materialise_only() -> Array {
+    Array::random_uniform(&[8000, 8000], 2, 0.0, 1.0, [8000, 100])
+        .expect("x")
+        .t()
+        .t()
+        .sum(ReduceOptions::all())
+        .expect("sum")
+}
+
 fn w6_rechunk_sum() -> Array {
     Array::random_uniform(&[8000, 8000], 2, 0.0, 1.0, [8000, 100])
         .expect("x")
@@ -200,6 +211,12 @@ fn main() {
             name: "w6_rechunk_sum_materialised",
             bytes: 8000f64 * 8000.0 * 8.0,
             build: w6_rechunk_sum_materialised,
+            check: |v| (v / (8000f64 * 8000.0) - 0.5).abs() < 1e-3,
+        },
+        Workload {
+            name: "w6_materialise_only",
+            bytes: 8000f64 * 8000.0 * 8.0,
+            build: w6_materialise_only,
             check: |v| (v / (8000f64 * 8000.0) - 0.5).abs() < 1e-3,
         },
         Workload {

@@ -109,7 +109,7 @@ pub fn compute_with_progress(
 }
 
 fn completed(client: &Client) -> Result<u64, ClientError> {
-    Ok(client.info()?.tasks.get("completed").copied().unwrap_or(0) as u64)
+    Ok(client.info()?.tasks.get("completed").copied().unwrap_or(0))
 }
 
 /// An array error as an `anyhow` error, with a client error moved to the top of the chain

@@ -34,7 +34,7 @@ fn error(src: &str) -> crate::expr::ExprError {
 fn arithmetic_reductions_and_methods_match_the_array_api() {
     let x = Array::random_uniform(&[30, 20], 5, 0.0, 1.0, [7, 6]).expect("x");
     let direct = x
-        .sub(&x.mean(0).expect("mean"))
+        .sub(x.mean(0).expect("mean"))
         .expect("anomaly")
         .std(1, 1.0)
         .expect("std")

@@ -68,10 +68,8 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {
                 .map(|&n| {
                     if n >= 0 {
                         n as usize
-                    } else if known == 0 {
-                        0
                     } else {
-                        x.size() / known
+                        x.size().checked_div(known).unwrap_or(0)
                     }
                 })
                 .collect();

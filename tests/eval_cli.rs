@@ -383,3 +383,16 @@ fn every_example_in_docs_eval_md_prints_what_it_shows() {
         vec!["tessera", "eval", "a b", "--output", "json"]
     );
 }
+
+#[test]
+fn a_failing_task_exits_4_and_names_it() {
+    // A real kernel given arguments it cannot decode: the program is valid, a task fails.
+    let out = eval(&[
+        "map_overlap(ones((10, 10), chunks=5), 'tessera.array.permute', 1)",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("task") && err.contains("failed"), "{err}");
+    assert!(stdout(&out).is_empty());
+}

@@ -15,6 +15,7 @@
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`mpi`]: `mpirun … tessera mpi` and MPI batch-mode programs (`tessera::mpi::run`).
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
+//! - [`eval`]: evaluating `tessera eval` programs into lazy arrays; text, JSON and `.npy` output.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod deploy;
+pub mod eval;
 pub mod expr;
 pub mod mpi;
 pub mod protocol;

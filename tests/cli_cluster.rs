@@ -325,7 +325,15 @@ fn a_port_in_use_is_reported() {
 #[test]
 fn demo_runs_and_checks_its_answer() {
     let out = run(
-        &["demo", "--tasks", "3000", "--output", "json"],
+        &[
+            "demo",
+            "--workload",
+            "tasks",
+            "--tasks",
+            "3000",
+            "--output",
+            "json",
+        ],
         Duration::from_secs(120),
     );
     assert!(
@@ -336,4 +344,31 @@ fn demo_runs_and_checks_its_answer() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["ok"], serde_json::Value::Bool(true));
     assert_eq!(summary["result"].as_i64(), Some(3000 * 3001 / 2));
+}
+
+#[test]
+fn array_demo_runs_and_checks_its_answer() {
+    let out = run(
+        &[
+            "demo", "--rows", "3000", "--cols", "700", "--chunk", "500", "--output", "json",
+        ],
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["workload"], "array");
+    assert_eq!(summary["ok"], serde_json::Value::Bool(true));
+    assert_eq!(summary["shape"], serde_json::json!([3000, 700]));
+    assert_eq!(summary["chunks"].as_u64(), Some(6 * 2));
+    assert!(summary["tasks"].as_u64().unwrap() > 12);
+    assert!(
+        summary["max_relative_difference_to_local"]
+            .as_f64()
+            .unwrap()
+            < 1e-10
+    );
 }

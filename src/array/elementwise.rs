@@ -241,6 +241,22 @@ impl Array {
         binary(op, &Operand::from(self), &other.into())
     }
 
+    /// `op(a, b)` where either operand may be a weak scalar (at least one must be an array).
+    ///
+    /// ```
+    /// use tessera::array::{Array, BinaryOp, DType};
+    /// let x = Array::arange(1, 4, 1, DType::I64, 2).unwrap();
+    /// let y = Array::binary_op(BinaryOp::Sub, 10, &x).unwrap();
+    /// assert_eq!(y.compute_local_as::<i64>().unwrap().as_slice().unwrap(), &[9, 8, 7]);
+    /// ```
+    pub fn binary_op(
+        op: BinaryOp,
+        a: impl Into<Operand>,
+        b: impl Into<Operand>,
+    ) -> Result<Array, ArrayError> {
+        binary(op, &a.into(), &b.into())
+    }
+
     /// `op(self)`.
     pub fn unary(&self, op: UnaryOp) -> Result<Array, ArrayError> {
         let x = self.node();

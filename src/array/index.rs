@@ -16,6 +16,7 @@ use crate::array::grid::ChunkGrid;
 use crate::array::kernels::names;
 use crate::array::lower::{encode_args, Lowering};
 use crate::array::node::{Node, NodeRef, Op};
+use crate::array::slice_pushdown::{slice_pushed_down, AxisRange};
 
 /// One item of an index expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +254,34 @@ impl Array {
     /// assert_eq!(b.compute_local_as::<i64>().unwrap().as_slice().unwrap(), &[8, 5, 2]);
     /// ```
     pub fn index(&self, items: &[IndexItem]) -> Result<Array, ArrayError> {
+        let x = self.node();
+        let plan = SlicePlan::new(items, &x.shape)?;
+        let in_order = plan.out.len() == x.ndim()
+            && plan
+                .out
+                .iter()
+                .enumerate()
+                .all(|(i, o)| *o == OutAxis::Input(i));
+        let ranges: Option<Vec<AxisRange>> = plan
+            .sel
+            .iter()
+            .map(|s| match *s {
+                AxisSel::Range { first, count, step } if step > 0 => Some(AxisRange {
+                    first,
+                    count,
+                    step: step as usize,
+                }),
+                _ => None,
+            })
+            .collect();
+        match ranges {
+            Some(ranges) if in_order => slice_pushed_down(x, &ranges),
+            _ => self.index_in_place(items),
+        }
+    }
+
+    /// Basic indexing as one slice node over this array (no rewriting).
+    pub(crate) fn index_in_place(&self, items: &[IndexItem]) -> Result<Array, ArrayError> {
         let x = self.node();
         let plan = SlicePlan::new(items, &x.shape)?;
         let per_axis: Vec<Vec<(usize, usize, usize)>> = plan

@@ -36,6 +36,7 @@ mod reduce;
 mod reshape;
 mod scan;
 mod shape_ops;
+mod slice_pushdown;
 mod take;
 mod walker;
 

@@ -89,7 +89,75 @@ pub fn random_bits(seed: u64, index: u64) -> u64 {
 /// Uniform on `[0, 1)` with 53 random bits for element `index` of stream `seed`.
 #[inline(always)]
 pub fn uniform01(seed: u64, index: u64) -> f64 {
-    (random_bits(seed, index) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    bits_to_unit(random_bits(seed, index))
+}
+
+/// The top 53 bits as a float in `[0, 1)`. They fit an `i64`, whose conversion is one
+/// instruction (an unsigned one is a branchy sequence on x86-64).
+#[inline(always)]
+fn bits_to_unit(bits: u64) -> f64 {
+    ((bits >> 11) as i64) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// `out[k] = a + (first + k) · b` for positions below 2^53, where the positions are exact
+/// as floats: they are kept as floats, eight lanes at a time, instead of converted one by one
+/// (bit-identical to converting each).
+fn fill_arange_contiguous<T: GenTarget>(out: &mut [T], a: f64, b: f64, first: u64) {
+    const LANES: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+    let mut base = first as f64;
+    let mut eights = out.chunks_exact_mut(8);
+    for group in &mut eights {
+        for (o, lane) in group.iter_mut().zip(LANES) {
+            *o = T::from_f64(a + (base + lane) * b);
+        }
+        base += 8.0;
+    }
+    for (o, lane) in eights.into_remainder().iter_mut().zip(LANES) {
+        *o = T::from_f64(a + (base + lane) * b);
+    }
+}
+
+/// [`fill_uniform_contiguous`] for float64, with 8-wide 64-bit multiplies and conversions
+/// where the CPU has AVX-512DQ (checked at run time); bit-identical either way.
+fn fill_uniform_f64(out: &mut [f64], seed: u64, low: f64, high: f64, first: u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the CPU supports the features the function is compiled for (checked
+            // just above); the function itself is safe code.
+            unsafe { fill_uniform_f64_avx512(out, seed, low, high, first) };
+            return;
+        }
+    }
+    fill_uniform_contiguous(out, seed, low, high, first);
+}
+
+/// The same loop compiled for AVX-512DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fill_uniform_f64_avx512(out: &mut [f64], seed: u64, low: f64, high: f64, first: u64) {
+    fill_uniform_contiguous(out, seed, low, high, first);
+}
+
+/// `out[k] = low + (high - low) · uniform01(seed, first + k)`: the same values as
+/// [`uniform01`], with the key hoisted and the counter advanced by addition.
+#[inline(always)]
+fn fill_uniform_contiguous<T: GenTarget>(
+    out: &mut [T],
+    seed: u64,
+    low: f64,
+    high: f64,
+    first: u64,
+) {
+    let key = splitmix_finalize(seed ^ 0x5851_F42D_4C95_7F2D);
+    let scale = high - low;
+    let mut counter = key.wrapping_add(first.wrapping_add(1).wrapping_mul(GOLDEN));
+    for o in out.iter_mut() {
+        *o = T::from_f64(low + scale * bits_to_unit(splitmix_finalize(counter)));
+        counter = counter.wrapping_add(GOLDEN);
+    }
 }
 
 /// Standard normal for element `index` of stream `seed` (Box–Muller over two counters).
@@ -155,10 +223,14 @@ impl Generator {
                     for (k, o) in out.iter_mut().enumerate() {
                         *o = T::from_i64(a.wrapping_add((at(k) as i64).wrapping_mul(b)));
                     }
+                } else if step == 1 && first.saturating_add(out.len() as u64) < (1u64 << 53) {
+                    fill_arange_contiguous(out, start.as_f64(), d.as_f64(), first);
                 } else {
                     let (a, b) = (start.as_f64(), d.as_f64());
                     for (k, o) in out.iter_mut().enumerate() {
-                        *o = T::from_f64(a + at(k) as f64 * b);
+                        // Positions are below 2^63: the signed conversion is exact and one
+                        // instruction.
+                        *o = T::from_f64(a + (at(k) as i64) as f64 * b);
                     }
                 }
             }
@@ -192,6 +264,9 @@ impl Generator {
                     *o = T::from_bool(col - row == diag);
                 }
             }
+            Generator::Uniform { seed, low, high } if step == 1 => {
+                fill_uniform_contiguous(out, seed, low, high, first);
+            }
             Generator::Uniform { seed, low, high } => {
                 for (k, o) in out.iter_mut().enumerate() {
                     *o = T::from_f64(low + (high - low) * uniform01(seed, at(k)));
@@ -208,6 +283,11 @@ impl Generator {
     /// Fills a typed block with values at positions `first + k · step`.
     pub(crate) fn fill_block(&self, out: &mut Block, at: usize, len: usize, first: u64, step: u64) {
         let int = out.dtype().is_integer();
+        if let (Generator::Uniform { seed, low, high }, Block::F64(v), 1) = (self, &mut *out, step)
+        {
+            fill_uniform_f64(&mut v[at..at + len], *seed, *low, *high, first);
+            return;
+        }
         match out {
             Block::Bool(v) => self.fill(&mut v[at..at + len], first, step, int),
             Block::U8(v) => self.fill(&mut v[at..at + len], first, step, int),
@@ -357,7 +437,30 @@ pub(crate) struct Evaluator<'a> {
     inputs: Vec<Slice<'a>>,
     layout: Layout,
     direct: Vec<bool>,
+    /// Registers whose values do not depend on the position (constants, `Full` generators and
+    /// operations on them only): computed once, on the first block, for every block.
+    constant: Vec<bool>,
+    constants_ready: bool,
+    block_len: usize,
     regs: Vec<Block>,
+}
+
+/// Which registers of `instrs` are loop-invariant (see [`Evaluator`]).
+fn invariant_registers(instrs: &[Instr]) -> Vec<bool> {
+    let mut constant: Vec<bool> = Vec::with_capacity(instrs.len());
+    for ins in instrs {
+        let is = |r: &u32| constant.get(*r as usize).copied().unwrap_or(false);
+        let c = match ins {
+            Instr::Const { .. } => true,
+            Instr::Gen { gen, .. } => matches!(gen, Generator::Full(_)),
+            Instr::Load { .. } => false,
+            Instr::Cast { src, .. } | Instr::Unary { src, .. } => is(src),
+            Instr::Binary { a, b, .. } => is(a) && is(b),
+            Instr::Where { cond, a, b, .. } => is(cond) && is(a) && is(b),
+        };
+        constant.push(c);
+    }
+    constant
 }
 
 fn max_offset(shape: &[usize], map: &Strided) -> u64 {
@@ -453,6 +556,9 @@ impl<'a> Evaluator<'a> {
             inputs,
             layout,
             direct,
+            constant: invariant_registers(&program.instrs),
+            constants_ready: false,
+            block_len: BLOCK_ELEMS.min(total.max(1)),
             regs,
         })
     }
@@ -465,9 +571,33 @@ impl<'a> Evaluator<'a> {
     /// Evaluates the output positions `start..start + len` (`len <= BLOCK_ELEMS`) and returns
     /// the result values.
     pub(crate) fn eval(&mut self, start: usize, len: usize) -> Result<Slice<'_>, String> {
+        if !self.constants_ready {
+            // Loop-invariant registers, once, over a whole register (every block reads a
+            // prefix of them).
+            if self.layout.total() > 0 {
+                self.run(0, self.block_len, true)?;
+            }
+            self.constants_ready = true;
+        }
+        self.run(start, len, false)?;
+        let instrs = self.instrs;
+        let last = instrs.len() - 1;
+        Ok(if self.direct[last] {
+            match &instrs[last] {
+                Instr::Load { input, .. } => self.inputs[*input as usize].sub(start, len),
+                _ => self.regs[last].slice(len),
+            }
+        } else {
+            self.regs[last].slice(len)
+        })
+    }
+
+    /// Runs the instructions whose invariance is `constants` over positions
+    /// `start..start + len`.
+    fn run(&mut self, start: usize, len: usize, constants: bool) -> Result<(), String> {
         let instrs = self.instrs;
         for (i, ins) in instrs.iter().enumerate() {
-            if self.direct[i] {
+            if self.direct[i] || self.constant[i] != constants {
                 continue;
             }
             let (done, rest) = self.regs.split_at_mut(i);
@@ -518,21 +648,48 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let last = instrs.len() - 1;
-        Ok(if self.direct[last] {
-            match &instrs[last] {
-                Instr::Load { input, .. } => self.inputs[*input as usize].sub(start, len),
-                _ => self.regs[last].slice(len),
-            }
-        } else {
-            self.regs[last].slice(len)
-        })
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contiguous_uniform_fill_gives_the_per_element_values() {
+        for (seed, first) in [(0u64, 0u64), (7, 12_345), (u64::MAX, u64::MAX - 3)] {
+            let mut fast = vec![0.0f64; 37];
+            fill_uniform_contiguous(&mut fast, seed, -2.0, 3.0, first);
+            let mut dispatched = vec![0.0f64; 37];
+            fill_uniform_f64(&mut dispatched, seed, -2.0, 3.0, first);
+            assert_eq!(fast, dispatched);
+            for (k, v) in fast.iter().enumerate() {
+                let slow = -2.0 + 5.0 * uniform01(seed, first.wrapping_add(k as u64));
+                assert_eq!(v.to_bits(), slow.to_bits(), "seed {seed} element {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn contiguous_arange_fill_gives_the_per_element_values() {
+        let gen = Generator::Arange {
+            start: Scalar::Float(0.25),
+            step: Scalar::Float(-1.5),
+        };
+        for first in [0u64, 3, (1u64 << 52) + 1] {
+            let mut fast = Block::new(DType::F64, 21);
+            gen.fill_block(&mut fast, 0, 21, first, 1);
+            let fast = match fast.slice(21) {
+                Slice::F64(v) => v.to_vec(),
+                other => panic!("{other:?}"),
+            };
+            for (k, v) in fast.iter().enumerate() {
+                let expected = 0.25 + ((first + k as u64) as i64) as f64 * -1.5;
+                assert_eq!(v.to_bits(), expected.to_bits(), "first {first} element {k}");
+            }
+        }
+    }
 
     #[test]
     fn random_streams_are_deterministic_and_distinct() {

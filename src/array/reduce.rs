@@ -807,13 +807,14 @@ impl<W: Wide> Acc<W> {
                         return;
                     }
                     let mb = W::seg_sum(v, skip).to_f64() / n as f64;
-                    let mut m2b = 0.0;
-                    for &x in v {
-                        if !(skip && x.is_nan()) {
-                            let d = x.to_f64() - mb;
-                            m2b += d * d;
-                        }
-                    }
+                    let m2b = if skip {
+                        v.iter()
+                            .filter(|x| !x.is_nan())
+                            .map(|&x| (x.to_f64() - mb) * (x.to_f64() - mb))
+                            .sum()
+                    } else {
+                        squared_deviations(v, mb)
+                    };
                     let (n2, m, m2) =
                         chan(self.count[o], self.mean[o], self.m2[o], n as f64, mb, m2b);
                     self.count[o] = n2;
@@ -1123,6 +1124,24 @@ fn partial_typed<W: Wide>(args: &PartialArgs, inputs: &[Bytes]) -> Result<Bytes,
         p += n;
     }
     acc.encode(&pshape)
+}
+
+/// `Σ (x - mean)²` with four independent accumulators (so the additions pipeline).
+fn squared_deviations<W: Wide>(v: &[W], mean: f64) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let mut quads = v.chunks_exact(4);
+    for q in &mut quads {
+        for (lane, &x) in lanes.iter_mut().zip(q) {
+            let d = x.to_f64() - mean;
+            *lane += d * d;
+        }
+    }
+    let tail: f64 = quads
+        .remainder()
+        .iter()
+        .map(|&x| (x.to_f64() - mean) * (x.to_f64() - mean))
+        .sum();
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 /// Kernel: one partial from one input chunk (running the fused program feeding it).

@@ -45,7 +45,8 @@ Exit codes: 0 success; 1 failure; 2 bad command line or input; 3 cannot reach or
 with the scheduler (or stale scheduler file); 4 a task of the computation failed; 130 interrupted.
 
 Examples:
-    tessera demo                                   # a local cluster runs a sizeable graph
+    tessera demo                                   # a local cluster runs an array analysis
+    tessera eval 'x = random((1000, 1000), chunks=100, seed=1); std(x)'
     tessera local --workers 2 --scheduler-file ~/s.json
     tessera scheduler --scheduler-file ~/s.json --interface ib0
     tessera worker --scheduler-file ~/s.json --nthreads 8
@@ -98,9 +99,15 @@ pub enum Command {
     /// Stop a running cluster: the scheduler and every worker exit with code 0.
     #[command(after_help = "Example:\n    tessera shutdown --scheduler-file ~/s.json")]
     Shutdown(ShutdownArgs),
-    /// Start a local cluster, run a sizeable task graph with a progress bar, print a summary.
+    /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
-        after_help = "Examples:\n    tessera demo\n    tessera demo --workers 4 --tasks 1000000 --output json"
+        after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
+    )]
+    Eval(EvalArgs),
+    /// Start a local cluster, run an array analysis (or a task graph) with a progress bar,
+    /// check the answer and print a summary.
+    #[command(
+        after_help = "Examples:\n    tessera demo\n    tessera demo --rows 40000 --cols 10000 --chunk 2000\n    tessera demo --workload tasks --workers 4 --tasks 1000000 --output json\n\nThe array workload: a seeded uniform random field, its column means, the anomalies from\nthem and the standard deviation of every column (tree reductions), checked against the\nclosed form (mean 1/2, standard deviation 1/sqrt(12)) and against a plain computation of a\nfew columns in this process."
     )]
     Demo(DemoArgs),
     /// Workers as batch jobs from a login node: print job scripts, start, scale, stop.
@@ -295,6 +302,66 @@ pub struct ShutdownArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The program: `;`- or newline-separated `name = expr` bindings, then the result
+    /// expression (example: 'x = random((1000, 1000), chunks=100, seed=1); std(x)').
+    pub program: String,
+
+    /// Evaluate on the running cluster of this scheduler file instead of a local one
+    /// (example: --scheduler-file ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: Option<PathBuf>,
+
+    /// Start a local cluster of N workers (threads of this process) for this evaluation;
+    /// the default when no scheduler file is given is 2 (example: --local 4). Wins over a
+    /// scheduler file from the environment.
+    #[arg(long, env = "TESSERA_EVAL_LOCAL", value_name = "N", value_parser = positive_usize)]
+    pub local: Option<usize>,
+
+    /// Threads per local worker (example: --nthreads 2).
+    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = positive_usize)]
+    pub nthreads: usize,
+
+    /// Write the result to this file instead of printing it; `.npy` (NumPy) is the format
+    /// until HDF5/NetCDF output arrives (example: -o result.npy).
+    #[arg(
+        short = 'o',
+        long = "out",
+        env = "TESSERA_EVAL_OUT",
+        value_name = "FILE"
+    )]
+    pub out: Option<PathBuf>,
+
+    /// How to print the result: human (shape, dtype, values) or json
+    /// ({"shape":[...],"dtype":"f64","data":[...]}, NaN and infinities as "nan", "inf", "-inf")
+    /// (example: --output json).
+    #[arg(long, env = "TESSERA_OUTPUT", value_enum, default_value = "human")]
+    pub output: OutputFormat,
+
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long, short = 'q', env = "TESSERA_QUIET")]
+    pub quiet: bool,
+
+    /// Largest result, in elements, printed to stdout; a larger one needs -o
+    /// (example: --max-print 1000000).
+    #[arg(long, env = "TESSERA_MAX_PRINT", default_value_t = 10_000)]
+    pub max_print: usize,
+
+    /// How long to wait for the scheduler file and the scheduler (examples: 30s, 5m).
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub timeout: Duration,
+}
+
+/// The workloads of `tessera demo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DemoWorkload {
+    /// A chunked array analysis with tree reductions.
+    Array,
+    /// A task graph of `inc` leaves summed by a tree of `add` tasks.
+    Tasks,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Worker processes (example: --workers 2).
     #[arg(long, default_value_t = 2, value_parser = positive_usize)]
@@ -304,7 +371,27 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1, value_parser = positive_usize)]
     pub nthreads: usize,
 
-    /// Leaf tasks of the demo graph (the whole graph has about 8/7 as many tasks).
+    /// What to run: an array analysis, or a plain task graph (map + tree reduction).
+    #[arg(long, value_enum, default_value = "array")]
+    pub workload: DemoWorkload,
+
+    /// Rows of the random field of the array workload (example: --rows 40000).
+    #[arg(long, default_value_t = 20_000, value_parser = positive_usize)]
+    pub rows: usize,
+
+    /// Columns of the random field of the array workload (example: --cols 10000).
+    #[arg(long, default_value_t = 5_000, value_parser = positive_usize)]
+    pub cols: usize,
+
+    /// Chunk edge of the array workload: chunks are CHUNK x CHUNK (example: --chunk 2000).
+    #[arg(long, default_value_t = 1_000, value_parser = positive_usize)]
+    pub chunk: usize,
+
+    /// Seed of the random field (example: --seed 7).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Leaf tasks of the task workload (the whole graph has about 8/7 as many tasks).
     #[arg(long, default_value_t = 200_000, value_parser = positive_usize)]
     pub tasks: usize,
 

@@ -5,6 +5,7 @@
 //! contain cluster logic: commands call the library.
 
 pub mod args;
+mod array_compute;
 mod commands;
 pub mod jobqueue_args;
 pub mod network;
@@ -58,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Local(a) => commands::local::run(a, &signal),
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
+        Command::Eval(a) => commands::eval::run(a, &signal),
         Command::Demo(a) => commands::demo::run(a, &signal),
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),
         Command::Launch(a) => commands::launch::run(a, &signal),
@@ -71,8 +73,12 @@ pub fn main() -> ExitCode {
                 e.downcast_ref::<crate::mpi::MpiError>(),
                 Some(crate::mpi::MpiError::ReportedElsewhere { .. })
             );
+            // A program error is already a rendered diagnostic ("error: ..." with a caret).
             if !quiet {
-                eprintln!("tessera: error: {e:#}");
+                match e.downcast_ref::<crate::expr::ExprError>() {
+                    Some(diagnostic) => eprintln!("{diagnostic}"),
+                    None => eprintln!("tessera: error: {e:#}"),
+                }
             }
             ExitCode::from(exit_code_for(&e))
         }
@@ -116,6 +122,7 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         if cause.is::<UsageError>()
             || cause.is::<crate::units::UnitError>()
             || cause.is::<crate::deploy::jobqueue::JobSpecError>()
+            || cause.is::<crate::expr::ExprError>()
         {
             return exit::USAGE;
         }

@@ -37,6 +37,14 @@ pub enum ErrorKind {
     DuplicateArgument,
     /// The program nests deeper than the parser allows.
     TooDeep,
+    /// Evaluation: a value of the wrong kind, e.g. an array where an integer is needed.
+    Type,
+    /// Evaluation: a value out of range or malformed, e.g. an unknown dtype name.
+    Value,
+    /// Evaluation: shapes that do not fit an operation, e.g. operands that cannot broadcast.
+    Shape,
+    /// Evaluation: a feature the evaluator does not provide yet, e.g. reading HDF5.
+    Unsupported,
 }
 
 /// An error in a `tessera eval` program: what went wrong and where.

@@ -1,6 +1,9 @@
 //! One file per subcommand; each turns parsed arguments into library calls.
 
 pub mod demo;
+mod demo_array;
+pub mod demo_tasks;
+pub mod eval;
 pub mod info;
 pub mod jobqueue;
 pub mod launch;

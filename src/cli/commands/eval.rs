@@ -1,0 +1,188 @@
+//! `tessera eval 'PROGRAM'`: parse and evaluate a program (docs/eval.md) on a local cluster
+//! (default: 2 thread workers in this process) or the cluster of a scheduler file, compute the
+//! result with a progress bar and print it (human or JSON) or write it to a `.npy` file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::array::{Array, ArrayData};
+use crate::cli::args::{EvalArgs, OutputFormat};
+use crate::cli::array_compute::{compute_with_progress, progress_bar};
+use crate::cli::signals::ShutdownSignal;
+use crate::cli::UsageError;
+use crate::deploy::{LocalCluster, LocalClusterConfig};
+use crate::eval::render::scalar_data;
+use crate::eval::{render_human, render_json, shape_text, write_npy, Evaluator, Value};
+use crate::expr::parse_program;
+use crate::runtime::Client;
+
+/// Workers of the local cluster when neither --local nor a scheduler file is given.
+const DEFAULT_LOCAL_WORKERS: usize = 2;
+
+pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    let program = parse_program(&args.program)?;
+    if let Some(out) = &args.out {
+        check_output_path(out)?;
+    }
+    let (cluster, client) = connect(&args)?;
+    let result = evaluate_and_write(&args, &program, &client, signal);
+    client.close();
+    if let Some(cluster) = cluster {
+        cluster.shutdown();
+    }
+    result
+}
+
+fn check_output_path(out: &Path) -> Result<(), UsageError> {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some(ext) if ext.eq_ignore_ascii_case("npy") => Ok(()),
+        _ => Err(UsageError(format!(
+            "-o {}: only NumPy .npy output is supported for now (HDF5 and NetCDF arrive with \
+             the I/O support); example: -o result.npy",
+            out.display()
+        ))),
+    }
+}
+
+fn connect(args: &EvalArgs) -> anyhow::Result<(Option<LocalCluster>, Client)> {
+    match (&args.scheduler_file, args.local) {
+        (Some(file), None) => {
+            let client = Client::from_scheduler_file(file, args.timeout)
+                .with_context(|| format!("cannot use scheduler file {}", file.display()))?;
+            Ok((None, client))
+        }
+        (_, local) => {
+            let workers = local.unwrap_or(DEFAULT_LOCAL_WORKERS);
+            let cluster = LocalCluster::start(LocalClusterConfig::new(workers, args.nthreads))
+                .context("cannot start the local cluster")?;
+            let client = cluster.client()?;
+            Ok((Some(cluster), client))
+        }
+    }
+}
+
+fn evaluate_and_write(
+    args: &EvalArgs,
+    program: &crate::expr::Program,
+    client: &Client,
+    signal: &ShutdownSignal,
+) -> anyhow::Result<()> {
+    let value = Evaluator::new(&args.program)
+        .with_materialise(|a: &Array| a.compute(client))
+        .run(program)?;
+    let data = match value {
+        Value::Array(array) => {
+            if args.out.is_none() && array.size() > args.max_print {
+                return Err(UsageError(format!(
+                    "the result has {} elements (shape {}), more than --max-print {}: write it \
+                     to a file with -o result.npy, or raise --max-print",
+                    array.size(),
+                    shape_text(array.shape()),
+                    args.max_print
+                ))
+                .into());
+            }
+            let bar = progress_bar(0, !args.quiet);
+            let (data, _stats) = compute_with_progress(client, &array, &bar, signal)?;
+            data
+        }
+        Value::Scalar(s) => scalar_data(s),
+        other => return print_plain(args, &other),
+    };
+    match &args.out {
+        Some(path) => write_file(args, path, &data),
+        None => {
+            match args.output {
+                OutputFormat::Json => println!("{}", render_json(&data)),
+                OutputFormat::Human => print!("{}", render_human(&data)),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_file(args: &EvalArgs, path: &Path, data: &ArrayData) -> anyhow::Result<()> {
+    let bytes = write_npy(path, data)?;
+    match args.output {
+        OutputFormat::Json => println!(
+            "{}",
+            json!({
+                "path": path.display().to_string(),
+                "shape": data.shape(),
+                "dtype": crate::eval::short_dtype_name(data.dtype()),
+                "bytes": bytes,
+            })
+        ),
+        OutputFormat::Human => println!(
+            "wrote {}: shape {}, dtype {}, {bytes} bytes",
+            path.display(),
+            shape_text(data.shape()),
+            data.dtype()
+        ),
+    }
+    Ok(())
+}
+
+/// Strings, None and tuples (e.g. `x.shape`) are printed as Python would.
+fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
+    if args.out.is_some() {
+        return Err(UsageError(format!(
+            "-o writes arrays and numbers; the result is {}",
+            value.describe()
+        ))
+        .into());
+    }
+    match args.output {
+        OutputFormat::Json => println!("{}", json!({ "value": plain_json(value)? })),
+        OutputFormat::Human => println!("{}", plain_text(value)?),
+    }
+    Ok(())
+}
+
+fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
+    Ok(match value {
+        Value::Scalar(s) => render_json(&scalar_data(*s))["data"].clone(),
+        Value::Str(s) => json!(s),
+        Value::None => serde_json::Value::Null,
+        Value::Tuple(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(plain_json)
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Array(a) => return Err(tuple_of_arrays(a)),
+    })
+}
+
+fn plain_text(value: &Value) -> anyhow::Result<String> {
+    Ok(match value {
+        Value::Scalar(s) => render_human(&scalar_data(*s))
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string(),
+        Value::Str(s) => format!("{s:?}"),
+        Value::None => "None".to_string(),
+        Value::Tuple(items) => {
+            let parts = items
+                .iter()
+                .map(plain_text)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            match parts.len() {
+                1 => format!("({},)", parts[0]),
+                _ => format!("({})", parts.join(", ")),
+            }
+        }
+        Value::Array(a) => return Err(tuple_of_arrays(a)),
+    })
+}
+
+fn tuple_of_arrays(a: &Array) -> anyhow::Error {
+    UsageError(format!(
+        "the result is a tuple holding an array (shape {}); make the result one array",
+        shape_text(a.shape())
+    ))
+    .into()
+}

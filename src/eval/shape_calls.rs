@@ -1,0 +1,227 @@
+//! The shape functions of the language: `transpose`, `reshape` (one length may be -1),
+//! `squeeze`, `expand_dims`, `concatenate`, `stack`, `broadcast_to`, `rechunk`, the scans
+//! `cumsum`/`cumprod` (over the flattened array when no axis is given), `diff`, `matmul`,
+//! `tensordot` and `map_overlap` with a kernel registered in the binary.
+//!
+//! This module must not compute arrays.
+
+use bytes::Bytes;
+
+use crate::array::{Array, ArrayError};
+use crate::expr::{ErrorKind, ExprError};
+use crate::runtime::kernel::lookup_kernel;
+
+use super::bind::BoundArgs;
+use super::failure::array_error;
+use super::value::Value;
+
+/// Call the shape function bound in `args`.
+pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
+    let result = match args.function() {
+        "concatenate" | "stack" => join(args)?,
+        "matmul" | "tensordot" => product(args)?,
+        name => {
+            let x = args.required("x")?.to_array(&args.what("x"))?;
+            single(name, &x, args)?
+        }
+    };
+    result
+        .map(Value::Array)
+        .map_err(|e| array_error(e, args.span(), &args.operation()))
+}
+
+type Built = Result<Array, ArrayError>;
+
+fn axis_or(args: &BoundArgs, name: &str, default: isize) -> Result<isize, ExprError> {
+    match args.get(name) {
+        Some(a) => a.to_axis(&args.what(name)),
+        None => Ok(default),
+    }
+}
+
+fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {
+    Ok(match name {
+        "transpose" => match args.get("axes") {
+            None => Ok(x.t()),
+            Some(axes) => {
+                let what = args.what("axes");
+                let axes = axes.to_axes(&what)?.unwrap_or_default();
+                let nd = x.ndim() as isize;
+                let perm: Vec<usize> = axes
+                    .iter()
+                    .map(|&a| if a < 0 { a + nd } else { a })
+                    .map(|a| usize::try_from(a).unwrap_or(usize::MAX))
+                    .collect();
+                x.permute(&perm)
+            }
+        },
+        "reshape" => {
+            let shape = args.required("shape")?;
+            let lengths = shape.to_shape_with_unknown(&args.what("shape"))?;
+            let known: usize = lengths
+                .iter()
+                .filter(|&&n| n >= 0)
+                .map(|&n| n as usize)
+                .product();
+            let resolved: Vec<usize> = lengths
+                .iter()
+                .map(|&n| {
+                    if n >= 0 {
+                        n as usize
+                    } else {
+                        x.size().checked_div(known).unwrap_or(0)
+                    }
+                })
+                .collect();
+            x.reshape(&resolved)
+        }
+        "squeeze" => match args.get("axis") {
+            None => x.squeeze(&[]),
+            Some(axis) => {
+                let axes = axis.to_axes(&args.what("axis"))?.unwrap_or_default();
+                if axes.is_empty() {
+                    Ok(x.clone())
+                } else {
+                    x.squeeze(&axes)
+                }
+            }
+        },
+        "expand_dims" => x.expand_dims(axis_or(args, "axis", 0)?),
+        "broadcast_to" => {
+            let shape = args.required("shape")?.to_shape(&args.what("shape"))?;
+            x.broadcast_to(&shape)
+        }
+        "rechunk" => {
+            let chunks = args
+                .required("chunks")?
+                .to_chunks(&args.what("chunks"), x.ndim())?;
+            x.rechunk(chunks)
+        }
+        "cumsum" | "cumprod" => {
+            let x = match args.get("dtype") {
+                Some(d) => x.astype(d.to_dtype(&args.what("dtype"))?),
+                None => x.clone(),
+            };
+            let prod = name == "cumprod";
+            let scan = |a: &Array, axis: isize| {
+                if prod {
+                    a.cumprod(axis)
+                } else {
+                    a.cumsum(axis)
+                }
+            };
+            match args.get("axis") {
+                Some(axis) => scan(&x, axis.to_axis(&args.what("axis"))?),
+                None => x.ravel().and_then(|flat| scan(&flat, 0)),
+            }
+        }
+        "diff" => {
+            let n = match args.get("n") {
+                Some(n) => n.to_usize(&args.what("n"))?,
+                None => 1,
+            };
+            let axis = axis_or(args, "axis", -1)?;
+            (0..n).try_fold(x.clone(), |acc, _| acc.diff(axis))
+        }
+        "map_overlap" => map_overlap(x, args)?,
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::UnknownFunction,
+                args.span(),
+                format!("{other}() is not a shape function"),
+            ))
+        }
+    })
+}
+
+fn join(args: &BoundArgs) -> Result<Built, ExprError> {
+    let arrays_arg = args.required("arrays")?;
+    let what = args.what("arrays");
+    let Value::Tuple(items) = &arrays_arg.value else {
+        return Err(arrays_arg.type_error(&what, "a tuple or list of arrays"));
+    };
+    let arrays = items
+        .iter()
+        .map(|v| {
+            super::convert::Spanned {
+                value: v.clone(),
+                span: arrays_arg.span,
+            }
+            .to_array(&format!("each item of {what}"))
+        })
+        .collect::<Result<Vec<Array>, ExprError>>()?;
+    let axis = axis_or(args, "axis", 0)?;
+    Ok(if args.function() == "stack" {
+        Array::stack(&arrays, axis)
+    } else {
+        Array::concatenate(&arrays, axis)
+    })
+}
+
+fn product(args: &BoundArgs) -> Result<Built, ExprError> {
+    let x = args.required("x")?.to_array(&args.what("x"))?;
+    let y = args.required("y")?.to_array(&args.what("y"))?;
+    if args.function() == "matmul" {
+        return Ok(x.matmul(&y));
+    }
+    let axes = match args.get("axes") {
+        None => (1, 0),
+        Some(a) => match &a.value {
+            Value::Scalar(_) if a.to_usize(&args.what("axes"))? == 1 => (1, 0),
+            Value::Tuple(pair) if pair.len() == 2 => {
+                let axis = |v: &Value| -> Result<usize, ExprError> {
+                    let item = super::convert::Spanned {
+                        value: match v {
+                            Value::Tuple(one) if one.len() == 1 => one[0].clone(),
+                            other => other.clone(),
+                        },
+                        span: a.span,
+                    };
+                    item.to_usize(&args.what("axes"))
+                };
+                (axis(&pair[0])?, axis(&pair[1])?)
+            }
+            _ => {
+                return Err(a
+                    .value_error(format!(
+                        "{} must be 1 or a pair of axes (a, b), got {}",
+                        args.what("axes"),
+                        a.value.describe()
+                    ))
+                    .with_help("tensordot here contracts one axis of each 2-d operand"))
+            }
+        },
+    };
+    Ok(x.tensordot(&y, axes))
+}
+
+fn map_overlap(x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {
+    let function = args.required("function")?;
+    let kernel = function.to_str(&args.what("function"))?;
+    if lookup_kernel(kernel).is_none() {
+        return Err(function
+            .value_error(format!("no kernel called {kernel:?} is registered"))
+            .with_help("map_overlap applies a kernel registered by name in the binary"));
+    }
+    let depth_arg = args.required("depth")?;
+    let depth = depth_arg.to_shape(&args.what("depth"))?;
+    let depth = if depth.len() == 1 && x.ndim() != 1 {
+        vec![depth[0]; x.ndim()]
+    } else {
+        depth
+    };
+    let boundary = match args.get("boundary") {
+        Some(b) => b.to_boundary(&args.what("boundary"))?,
+        None => crate::array::Boundary::Reflect,
+    };
+    let trim = match args.get("trim") {
+        Some(t) => t.to_bool(&args.what("trim"))?,
+        None => true,
+    };
+    Ok(if trim {
+        x.map_overlap(kernel, Bytes::new(), &depth, boundary, x.dtype())
+    } else {
+        x.overlap(&depth, boundary)
+            .and_then(|o| Array::map_blocks(kernel, Bytes::new(), &[&o], x.dtype()))
+    })
+}

@@ -1,0 +1,90 @@
+//! The values a `tessera eval` program computes with: lazy arrays, weak scalars, strings,
+//! `None` and tuples (lists are tuples too), and how they are described in messages.
+//!
+//! This module is plain data and formatting; it must not evaluate expressions or compute
+//! arrays.
+
+use crate::array::{Array, Scalar};
+
+/// A value of a running program.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A lazy chunked array.
+    Array(Array),
+    /// A number or boolean (a weak scalar in arithmetic with arrays).
+    Scalar(Scalar),
+    /// A string, e.g. a dtype name or a file path.
+    Str(String),
+    /// `None`.
+    None,
+    /// `(a, b)` or `[a, b]`.
+    Tuple(Vec<Value>),
+}
+
+impl Value {
+    /// What the value is, for error messages: `an array of shape (3, 4) and dtype float64`,
+    /// `the integer 3`, `a string "f8"`, `None`, `a tuple of 2 items`.
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Array(a) => format!(
+                "an array of shape {} and dtype {}",
+                shape_text(a.shape()),
+                a.dtype()
+            ),
+            Value::Scalar(Scalar::Bool(b)) => format!("the boolean {b}"),
+            Value::Scalar(Scalar::Int(i)) => format!("the integer {i}"),
+            Value::Scalar(Scalar::Float(x)) => format!("the number {x}"),
+            Value::Str(s) => format!("the string {s:?}"),
+            Value::None => "None".to_string(),
+            Value::Tuple(items) => match items.len() {
+                1 => "a tuple of 1 item".to_string(),
+                n => format!("a tuple of {n} items"),
+            },
+        }
+    }
+
+    /// True for arrays.
+    pub fn is_array(&self) -> bool {
+        matches!(self, Value::Array(_))
+    }
+}
+
+/// A shape written as Python writes a tuple: `(3, 4)`, `(5,)`, `()`.
+///
+/// ```
+/// use tessera::eval::shape_text;
+/// assert_eq!(shape_text(&[3, 4]), "(3, 4)");
+/// assert_eq!(shape_text(&[5]), "(5,)");
+/// assert_eq!(shape_text(&[]), "()");
+/// ```
+pub fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [] => "()".to_string(),
+        [n] => format!("({n},)"),
+        _ => {
+            let parts: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::DType;
+
+    #[test]
+    fn descriptions_name_shape_dtype_and_value() {
+        let a = Array::zeros(&[3, 4], DType::F32, 2).expect("zeros");
+        assert_eq!(
+            Value::Array(a).describe(),
+            "an array of shape (3, 4) and dtype float32"
+        );
+        assert_eq!(Value::Scalar(Scalar::Int(3)).describe(), "the integer 3");
+        assert_eq!(Value::Str("x".into()).describe(), "the string \"x\"");
+        assert_eq!(
+            Value::Tuple(vec![Value::None]).describe(),
+            "a tuple of 1 item"
+        );
+    }
+}

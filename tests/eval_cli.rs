@@ -1,0 +1,398 @@
+//! `tessera eval` end to end: the real binary on a local cluster and against a scheduler file
+//! (`tessera local` in another process), JSON values checked against direct computations,
+//! `.npy` output read back (in Rust, and by NumPy when a Python is available), exit codes and
+//! rendered errors, and every example of docs/eval.md run and compared with what it shows.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use tessera::array::{Array, IndexItem, ReduceOptions};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn eval(args: &[&str]) -> Output {
+    let mut all = vec!["eval"];
+    all.extend_from_slice(args);
+    run(&all, TIMEOUT)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "tessera eval failed: {}", stderr(out));
+    serde_json::from_str(stdout(out).trim()).expect("stdout is one JSON document")
+}
+
+/// The numbers of a JSON `data` field, flattened; "nan"/"inf"/"-inf" become floats.
+fn flat_numbers(data: &serde_json::Value, out: &mut Vec<f64>) {
+    match data {
+        serde_json::Value::Array(items) => items.iter().for_each(|i| flat_numbers(i, out)),
+        serde_json::Value::Number(n) => out.push(n.as_f64().expect("a number")),
+        serde_json::Value::String(s) => out.push(match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            other => panic!("unexpected string {other:?} in data"),
+        }),
+        other => panic!("unexpected {other} in data"),
+    }
+}
+
+#[test]
+fn json_on_a_local_cluster_matches_a_direct_computation() {
+    let program = "x = random((60, 40), chunks=(16, 16), seed=3); y = x * 2 - 1; \
+                   mean(y, axis=0, keepdims=true)[:, 5:9]";
+    let out = eval(&[program, "--local", "2", "--output", "json"]);
+    let doc = json_of(&out);
+    assert_eq!(doc["shape"], serde_json::json!([1, 4]));
+    assert_eq!(doc["dtype"], "f64");
+    let mut got = Vec::new();
+    flat_numbers(&doc["data"], &mut got);
+
+    // The same expression through the array API, computed in this process: bit-identical.
+    let x = Array::random_uniform(&[60, 40], 3, 0.0, 1.0, [16, 16]).expect("x");
+    let y = ((&x * 2.0).expect("2x") - 1.0).expect("2x - 1");
+    let direct = y
+        .mean(ReduceOptions::axes([0]).keepdims(true))
+        .expect("mean")
+        .index(&[IndexItem::full(), IndexItem::slice(Some(5), Some(9), 1)])
+        .expect("slice")
+        .compute_local()
+        .expect("computed")
+        .to_f64_vec();
+    // Compare the printed text (serde_json's parser may round the last bit; its printer is
+    // exact), so equal text means bit-identical values.
+    let printed = serde_json::json!({ "data": [direct.clone()] })["data"].to_string();
+    assert!(
+        stdout(&out).contains(&format!("\"data\":{printed}")),
+        "{} lacks {printed}",
+        stdout(&out)
+    );
+
+    // And against a plain loop over the random values.
+    let values = x.compute_local_as::<f64>().expect("x values");
+    for (k, col) in (5..9).enumerate() {
+        let naive: f64 = (0..60).map(|r| values[[r, col]] * 2.0 - 1.0).sum::<f64>() / 60.0;
+        assert!(
+            (got[k] - naive).abs() <= 1e-12 * naive.abs().max(1.0),
+            "column {col}: {} vs {naive}",
+            got[k]
+        );
+    }
+}
+
+#[test]
+fn json_writes_nan_and_infinities_as_strings() {
+    let doc = json_of(&eval(&[
+        "x = arange(-2, 3, chunks=2) * 1.0; x / 0",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(
+        doc["data"],
+        serde_json::json!(["-inf", "-inf", "nan", "inf", "inf"])
+    );
+    let scalar = json_of(&eval(&["log(0)", "--output", "json"]));
+    assert_eq!(scalar["shape"], serde_json::json!([]));
+    assert_eq!(scalar["data"], "-inf");
+}
+
+#[test]
+fn keepdims_axes_tuples_and_slicing() {
+    let doc = json_of(&eval(&[
+        "x = arange(60, chunks=7).reshape((3, 4, 5)); sum(x, axis=(0, 2), keepdims=true)",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(doc["shape"], serde_json::json!([1, 4, 1]));
+    assert_eq!(doc["dtype"], "i64");
+    let expected: Vec<i64> = (0..4)
+        .map(|j| {
+            (0..3)
+                .flat_map(|i| (0..5).map(move |k| (i * 20 + j * 5 + k) as i64))
+                .sum()
+        })
+        .collect();
+    assert_eq!(
+        doc["data"],
+        serde_json::json!([expected.iter().map(|v| vec![*v]).collect::<Vec<_>>()])
+    );
+
+    let doc = json_of(&eval(&["arange(20, chunks=6)[::-3]", "--output", "json"]));
+    let expected: Vec<i64> = (0..20).rev().step_by(3).collect();
+    assert_eq!(doc["data"], serde_json::json!(expected));
+
+    let doc = json_of(&eval(&[
+        "x = arange(12, chunks=5).reshape((3, 4)); x.T[1:, -1]",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(doc["data"], serde_json::json!([9, 10, 11]));
+}
+
+#[test]
+fn eval_against_a_scheduler_file() {
+    let dir = temp_dir();
+    let file = path_in(&dir, "s.json");
+    let mut cluster = tessera()
+        .args(["local", "--workers", "2", "--scheduler-file"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera local");
+    wait_for_file(&file, Duration::from_secs(30));
+    let file_arg = file.to_str().expect("utf-8 path");
+    let doc = json_of(&eval(&[
+        "--scheduler-file",
+        file_arg,
+        "--output",
+        "json",
+        "x = ones((100, 80), chunks=(30, 30)) * 3; (x.sum(axis=1) / 80)[:3]",
+    ]));
+    assert_eq!(doc["data"], serde_json::json!([3.0, 3.0, 3.0]));
+
+    let shutdown = run(&["shutdown", "--scheduler-file", file_arg], TIMEOUT);
+    assert!(shutdown.status.success(), "{}", stderr(&shutdown));
+    assert!(wait_status(&mut cluster, Duration::from_secs(30)).success());
+}
+
+/// Header dict, shape and data offset of a `.npy` 1.0 file.
+fn parse_npy(bytes: &[u8]) -> (String, usize) {
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "magic and version 1.0");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = String::from_utf8(bytes[10..10 + len].to_vec()).expect("ASCII header");
+    assert_eq!((10 + len) % 64, 0, "data is 64-byte aligned");
+    (header, 10 + len)
+}
+
+#[test]
+fn output_file_is_npy_that_numpy_reads() {
+    let dir = temp_dir();
+    let path: PathBuf = path_in(&dir, "x.npy");
+    let path_arg = path.to_str().expect("utf-8 path");
+    let out = eval(&[
+        "arange(24, chunks=5).reshape((2, 3, 4)) * 1.5",
+        "-o",
+        path_arg,
+        "--output",
+        "json",
+    ]);
+    let summary = json_of(&out);
+    assert_eq!(summary["shape"], serde_json::json!([2, 3, 4]));
+    let bytes = std::fs::read(&path).expect("the .npy file");
+    assert_eq!(summary["bytes"], serde_json::json!(bytes.len()));
+    let (header, offset) = parse_npy(&bytes);
+    assert!(
+        header.starts_with("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4), }"),
+        "{header}"
+    );
+    let values: Vec<f64> = bytes[offset..]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let expected: Vec<f64> = (0..24).map(|i| i as f64 * 1.5).collect();
+    assert_eq!(values, expected);
+
+    let bools = path_in(&dir, "b.npy");
+    let out = eval(&["arange(5) > 2", "-o", bools.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&bools).expect("the bool .npy");
+    let (header, offset) = parse_npy(&bytes);
+    assert!(header.contains("'descr': '|b1'") && header.contains("(5,)"));
+    assert_eq!(&bytes[offset..], &[0, 0, 0, 1, 1]);
+
+    if let Some(python) = test_python() {
+        let check = std::process::Command::new(python)
+            .arg("-c")
+            .arg(
+                "import sys, numpy as np\n\
+                 a = np.load(sys.argv[1]); b = np.load(sys.argv[2])\n\
+                 assert a.dtype == np.float64 and a.shape == (2, 3, 4), (a.dtype, a.shape)\n\
+                 assert (a == np.arange(24).reshape(2, 3, 4) * 1.5).all()\n\
+                 assert b.dtype == np.bool_ and b.tolist() == [False, False, False, True, True]\n\
+                 print('numpy-ok')",
+            )
+            .arg(&path)
+            .arg(&bools)
+            .output()
+            .expect("run python");
+        assert!(
+            stdout(&check).contains("numpy-ok"),
+            "numpy check failed: {}",
+            stderr(&check)
+        );
+    }
+}
+
+/// The Python with NumPy from scripts/test-env.sh; under TESSERA_TEST_STRICT its absence fails.
+fn test_python() -> Option<PathBuf> {
+    match std::env::var_os("TESSERA_TEST_PYTHON") {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ if std::env::var_os("TESSERA_TEST_STRICT").is_some_and(|v| v == "1") => {
+            panic!("TESSERA_TEST_PYTHON is not set to a Python with NumPy (TESSERA_TEST_STRICT=1)")
+        }
+        _ => {
+            eprintln!("skipped: reading the .npy with NumPy (TESSERA_TEST_PYTHON is not set)");
+            None
+        }
+    }
+}
+
+#[test]
+fn syntax_error_exits_2_with_a_caret_under_the_column() {
+    let out = eval(&["x = ones((3, 4)); sum(x, axis=)"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: unexpected token ')'"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let source = lines
+        .iter()
+        .position(|l| l.starts_with("1 | "))
+        .expect("the source line");
+    let caret_column = lines[source + 1].find('^').expect("a caret");
+    let paren_column = lines[source].rfind(')').expect("the closing parenthesis");
+    assert_eq!(caret_column, paren_column, "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn shape_mismatch_names_both_shapes_and_the_operation() {
+    let out = eval(&["a = ones((3, 4), chunks=2); b = ones((5,)); a * b"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "error: shape mismatch in `*`: shapes (3, 4) and (5,) cannot be broadcast together"
+        ),
+        "{err}"
+    );
+    let caret_line = err.lines().nth(3).expect("caret line");
+    let source_line = err.lines().nth(2).expect("source line");
+    let caret = caret_line.find('^').expect("caret");
+    assert_eq!(&source_line[caret..=caret], "*", "{err}");
+
+    let out = eval(&["matmul(ones((3, 4)), ones((3, 4)))"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("matmul") && err.contains("[3, 4]"), "{err}");
+}
+
+#[test]
+fn unknown_function_lists_close_matches_and_big_results_need_a_file() {
+    let out = eval(&["x = ones((3, 3)); meen(x)"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: unknown function \"meen\"; did you mean"),
+        "{err}"
+    );
+    assert!(err.contains("\"mean\""), "{err}");
+
+    let out = eval(&["ones((200, 200))", "--max-print", "1000"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("40000 elements") && err.contains("-o"),
+        "{err}"
+    );
+
+    let out = eval(&["ones(3)", "-o", "x.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(".npy"));
+}
+
+/// `$ tessera eval ...` split into arguments (single quotes group, as in the docs).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            _ => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
+#[test]
+fn every_example_in_docs_eval_md_prints_what_it_shows() {
+    let docs = include_str!("../docs/eval.md");
+    let section = docs
+        .split("## Evaluating")
+        .nth(1)
+        .expect("docs/eval.md has an Evaluating section");
+    let mut examples = 0;
+    for block in section.split("```console\n").skip(1) {
+        let block = block.split("```").next().expect("a closed block");
+        let mut lines = block.lines();
+        let command = lines.next().expect("a command line");
+        let command = command.strip_prefix("$ ").expect("commands start with $");
+        let expected: String = lines.map(|l| format!("{l}\n")).collect();
+        let words = shell_words(command);
+        assert_eq!(words[0], "tessera", "{command}");
+        let dir = temp_dir();
+        let child = tessera()
+            .args(&words[1..])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera");
+        let out = wait_output(child, TIMEOUT);
+        let shown = if out.status.success() {
+            stdout(&out)
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+            stderr(&out)
+        };
+        assert_eq!(shown, expected, "docs/eval.md example `{command}`");
+        examples += 1;
+    }
+    assert!(examples >= 10, "only {examples} examples found");
+    // Sanity check of the word splitter on the doc's quoting.
+    assert_eq!(
+        shell_words("tessera eval 'a b' --output json"),
+        vec!["tessera", "eval", "a b", "--output", "json"]
+    );
+}
+
+#[test]
+fn a_failing_task_exits_4_and_names_it() {
+    // A real kernel given arguments it cannot decode: the program is valid, a task fails.
+    let out = eval(&[
+        "map_overlap(ones((10, 10), chunks=5), 'tessera.array.permute', 1)",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("task") && err.contains("failed"), "{err}");
+    assert!(stdout(&out).is_empty());
+}

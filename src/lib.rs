@@ -14,6 +14,7 @@
 //! - [`store`]: the worker's chunk store, spilling to node-local disk.
 //! - [`deploy`]: the scheduler file and the local cluster.
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
+//! - `io` (feature `io`, on by default): HDF5 and NetCDF-4 input and output for chunked arrays.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
@@ -23,6 +24,8 @@ pub mod config;
 pub mod core;
 pub mod deploy;
 pub mod expr;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod protocol;
 pub mod runtime;
 pub mod store;

@@ -237,8 +237,18 @@ fn open(
     let grid = spec.resolve(&shape, dtype)?;
     let mut blocks: Vec<Vec<usize>> = (0..shape.len()).map(|a| grid.blocks(a).to_vec()).collect();
     if paths.len() > 1 && !shape.is_empty() {
-        let bounds: Vec<usize> = read.files.iter().map(|f| f.start + f.len).collect();
-        blocks[axis] = split_at_bounds(&blocks[axis], &bounds);
+        blocks[axis] = match &opts.chunks {
+            // Explicit block lists are honoured, only cut at file ends.
+            Some(ChunkSpec::Blocks(_)) => {
+                let bounds: Vec<usize> = read.files.iter().map(|f| f.start + f.len).collect();
+                split_at_bounds(&blocks[axis], &bounds)
+            }
+            // Otherwise every file is chunked on its own, like open_mfdataset.
+            _ => {
+                let size = blocks[axis].first().copied().unwrap_or(1).max(1);
+                per_file_blocks(&read.files, size)
+            }
+        };
     }
     let args = postcard::to_allocvec(&read)
         .map_err(|e| IoError::Invalid(format!("cannot encode read arguments: {e}")))?;
@@ -256,6 +266,22 @@ fn open(
         coords,
         attrs,
     ))
+}
+
+/// Blocks of `size` restarting at every file.
+fn per_file_blocks(files: &[SourceFile], size: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for f in files {
+        let mut left = f.len;
+        while left > 0 {
+            out.push(left.min(size));
+            left -= left.min(size);
+        }
+    }
+    if out.is_empty() {
+        out.push(0);
+    }
+    out
 }
 
 /// Block sizes split so no block crosses one of the `bounds` (cumulative file ends).

@@ -341,7 +341,7 @@ fn build_tasks(
 
 fn run_locally(p: &Prepared) -> Result<u64, IoError> {
     let results = execute_graph_locally(&p.tasks, &p.done)
-        .map_err(|e| rename_in_error(IoError::from(e), &p.plan))?;
+        .map_err(|e| failed(&p.plan, &e.to_string()))?;
     Ok(results.values().map(|b| written(b)).sum())
 }
 
@@ -396,18 +396,22 @@ fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
             }
             Err(e) => {
                 client.cancel(mine);
-                let err = rename_in_error(
-                    IoError::Write {
-                        path: prep.plan.path.display().to_string(),
-                        name: prep.plan.name.clone(),
-                        reason: e.to_string(),
-                    },
-                    &prep.plan,
-                );
+                let err = failed(&prep.plan, &e.to_string());
                 discard(&prep.plan);
                 *p = Err(err);
             }
         }
+    }
+}
+
+/// The error of an output whose tasks failed with `message`, naming the final file.
+fn failed(plan: &OutputPlan, message: &str) -> IoError {
+    let tmp = plan.tmp_path.display().to_string();
+    let fin = plan.path.display().to_string();
+    IoError::Write {
+        path: fin.clone(),
+        name: plan.name.clone(),
+        reason: message.replace(&format!("{tmp}: "), "").replace(&tmp, &fin),
     }
 }
 

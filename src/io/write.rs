@@ -25,7 +25,7 @@ use crate::io::labeled::LabeledArray;
 use crate::io::output::{history_line, OutputPlan, WriteOptions, WriteStrategy};
 use crate::io::store::{StoreArgs, WriterArgs};
 use crate::io::{hdf5_file, netcdf_file};
-use crate::runtime::Client;
+use crate::runtime::{Client, KeyStatus};
 
 /// One output of a computation: what to write and where.
 #[derive(Clone, Debug)]
@@ -47,6 +47,8 @@ pub struct WrittenFile {
     pub chunks: usize,
     /// Encoded bytes written (compressed chunk bytes).
     pub bytes: u64,
+    /// How many workers ran the store tasks (1 in this process).
+    pub writers: usize,
 }
 
 /// Writes `data` to dataset `dataset` of the HDF5 file `path` (computed on `client`'s
@@ -140,6 +142,8 @@ struct Prepared {
     chunks: usize,
     /// Encoded bytes the store tasks reported.
     bytes: u64,
+    /// Distinct workers holding store results.
+    writers: usize,
 }
 
 fn random_suffix() -> String {
@@ -269,6 +273,7 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
             done,
             chunks,
             bytes: 0,
+            writers: 1,
         }),
         Err(e) => {
             discard(&plan);
@@ -393,6 +398,15 @@ fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
         match client.gather(mine) {
             Ok(values) => {
                 prep.bytes = values.iter().map(written).sum();
+                let holders: HashSet<String> = mine
+                    .iter()
+                    .filter_map(|f| match f.status() {
+                        KeyStatus::Ready { holders, .. } => Some(holders),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                prep.writers = holders.len().max(1);
             }
             Err(e) => {
                 client.cancel(mine);
@@ -454,5 +468,6 @@ fn commit(p: &Prepared) -> Result<WrittenFile, IoError> {
         name: plan.name.clone(),
         chunks: p.chunks,
         bytes: p.bytes,
+        writers: p.writers,
     })
 }

@@ -1,6 +1,9 @@
-//! Encoding output chunks the way HDF5's filter pipeline would — byte shuffle, then zlib
-//! deflate — so workers compress in parallel and the file only receives finished chunks
-//! (`H5Dwrite_chunk`). zlib is the system library libhdf5 itself uses for its deflate filter.
+//! HDF5's shuffle and deflate filters, done here instead of inside libhdf5: workers compress
+//! output chunks in parallel and the file only receives finished chunks (`H5Dwrite_chunk`);
+//! readers decode raw chunks (`H5Dread_chunk`) outside the library's process-wide lock. The
+//! deflate streams are zlib format, made and read by libdeflate (system library), which is
+//! two to three times faster than zlib; its streams are standard zlib streams that libhdf5
+//! (and every zlib reader) decodes.
 //!
 //! This module must not open files.
 
@@ -26,16 +29,31 @@ impl Default for Codec {
     }
 }
 
-#[link(name = "z")]
+#[allow(non_camel_case_types)]
+type libdeflate_handle = std::ffi::c_void;
+
+#[link(name = "deflate")]
 extern "C" {
-    fn compressBound(source_len: std::os::raw::c_ulong) -> std::os::raw::c_ulong;
-    fn compress2(
-        dest: *mut u8,
-        dest_len: *mut std::os::raw::c_ulong,
-        source: *const u8,
-        source_len: std::os::raw::c_ulong,
-        level: std::os::raw::c_int,
+    fn libdeflate_alloc_compressor(level: std::os::raw::c_int) -> *mut libdeflate_handle;
+    fn libdeflate_zlib_compress_bound(c: *mut libdeflate_handle, n: usize) -> usize;
+    fn libdeflate_zlib_compress(
+        c: *mut libdeflate_handle,
+        input: *const u8,
+        in_n: usize,
+        out: *mut u8,
+        out_avail: usize,
+    ) -> usize;
+    fn libdeflate_free_compressor(c: *mut libdeflate_handle);
+    fn libdeflate_alloc_decompressor() -> *mut libdeflate_handle;
+    fn libdeflate_zlib_decompress(
+        d: *mut libdeflate_handle,
+        input: *const u8,
+        in_n: usize,
+        out: *mut u8,
+        out_avail: usize,
+        actual_out: *mut usize,
     ) -> std::os::raw::c_int;
+    fn libdeflate_free_decompressor(d: *mut libdeflate_handle);
 }
 
 /// HDF5's shuffle filter: byte `b` of element `i` goes to `b * n + i`.
@@ -55,29 +73,78 @@ pub fn shuffle(data: &[u8], itemsize: usize) -> Vec<u8> {
     out
 }
 
-/// zlib-compresses `data` at `level` (the zlib stream HDF5's deflate filter writes).
+/// zlib-compresses `data` at `level` (1–9): the zlib stream HDF5's deflate filter writes,
+/// made by libdeflate (two to three times faster than zlib at equal levels).
 pub fn deflate(data: &[u8], level: u8) -> Result<Vec<u8>, IoError> {
-    let len = std::os::raw::c_ulong::try_from(data.len())
-        .map_err(|_| IoError::Invalid(format!("chunk of {} bytes too large", data.len())))?;
-    // SAFETY: compressBound is a pure function of its argument.
-    let bound = unsafe { compressBound(len) };
-    let mut out = vec![0u8; bound as usize];
-    let mut out_len = bound;
-    // SAFETY: `out` has `bound` writable bytes, `data` has `len` readable bytes.
+    // SAFETY: level is in 1..=12 as libdeflate requires; the handle is freed below.
+    let c = unsafe { libdeflate_alloc_compressor(std::os::raw::c_int::from(level.clamp(1, 9))) };
+    if c.is_null() {
+        return Err(IoError::Invalid("libdeflate: cannot allocate a compressor".into()));
+    }
+    // SAFETY: `c` is a live compressor.
+    let bound = unsafe { libdeflate_zlib_compress_bound(c, data.len()) };
+    let mut out = vec![0u8; bound];
+    // SAFETY: `data` and `out` are valid for their lengths; `c` is live.
+    let n = unsafe {
+        libdeflate_zlib_compress(c, data.as_ptr(), data.len(), out.as_mut_ptr(), out.len())
+    };
+    // SAFETY: freed once, not used after.
+    unsafe { libdeflate_free_compressor(c) };
+    if n == 0 {
+        return Err(IoError::Invalid(format!(
+            "libdeflate: cannot compress {} bytes",
+            data.len()
+        )));
+    }
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Decompresses a zlib stream into `out`, which must receive exactly `out.len()` bytes.
+pub fn inflate_into(data: &[u8], out: &mut [u8]) -> Result<(), IoError> {
+    // SAFETY: allocation has no preconditions; the handle is freed below.
+    let d = unsafe { libdeflate_alloc_decompressor() };
+    if d.is_null() {
+        return Err(IoError::Invalid("libdeflate: cannot allocate a decompressor".into()));
+    }
+    let mut actual = 0usize;
+    // SAFETY: `data` and `out` are valid for their lengths; `d` is live.
     let rc = unsafe {
-        compress2(
-            out.as_mut_ptr(),
-            &mut out_len,
+        libdeflate_zlib_decompress(
+            d,
             data.as_ptr(),
-            len,
-            std::os::raw::c_int::from(level.min(9)),
+            data.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            &mut actual,
         )
     };
-    if rc != 0 {
-        return Err(IoError::Invalid(format!("zlib compress2 failed with code {rc}")));
+    // SAFETY: freed once, not used after.
+    unsafe { libdeflate_free_decompressor(d) };
+    if rc != 0 || actual != out.len() {
+        return Err(IoError::Invalid(format!(
+            "corrupt deflate stream ({} bytes, libdeflate result {rc}, {actual} of {} bytes out)",
+            data.len(),
+            out.len()
+        )));
     }
-    out.truncate(out_len as usize);
-    Ok(out)
+    Ok(())
+}
+
+/// The inverse of [`shuffle`].
+pub fn unshuffle(data: &[u8], itemsize: usize) -> Vec<u8> {
+    if itemsize <= 1 || data.len() < itemsize {
+        return data.to_vec();
+    }
+    let n = data.len() / itemsize;
+    let mut out = vec![0u8; data.len()];
+    for (b, plane) in data[..n * itemsize].chunks_exact(n).enumerate() {
+        for (i, &byte) in plane.iter().enumerate() {
+            out[i * itemsize + b] = byte;
+        }
+    }
+    out[n * itemsize..].copy_from_slice(&data[n * itemsize..]);
+    out
 }
 
 impl Codec {
@@ -104,6 +171,21 @@ mod tests {
         let data = [1u8, 2, 3, 4, 5, 6, 7, 8, 9];
         assert_eq!(shuffle(&data, 2), vec![1, 3, 5, 7, 2, 4, 6, 8, 9]);
         assert_eq!(shuffle(&data, 1), data.to_vec());
+    }
+
+    #[test]
+    fn unshuffle_inverts_shuffle_and_inflate_inverts_deflate() {
+        let data: Vec<u8> = (0..1003u32).map(|i| (i * 7 % 251) as u8).collect();
+        for size in [1, 2, 4, 8] {
+            assert_eq!(unshuffle(&shuffle(&data, size), size), data);
+        }
+        let z = deflate(&data, 6).expect("deflate");
+        let mut back = vec![0u8; data.len()];
+        inflate_into(&z, &mut back).expect("inflate");
+        assert_eq!(back, data);
+        let mut short = vec![0u8; data.len() - 1];
+        assert!(inflate_into(&z, &mut short).is_err());
+        assert!(inflate_into(&z[..z.len() / 2], &mut back).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::io::error::IoError;
 use crate::io::file_type::FileType;
 use crate::io::labeled::Coordinate;
 use crate::io::output::OutputPlan;
+use crate::io::raw_chunks;
 use crate::io::variable::{default_dims, with_dtype, VarInfo};
 
 const FORMAT: &str = "HDF5";
@@ -233,11 +234,40 @@ pub(crate) fn read_block(
     if shape.is_empty() {
         return with_dtype!(dtype, T => ds.read_dyn::<T>().map(ArrayData::from)).map_err(err);
     }
+    if let Some(data) = raw_chunks::read(&ds, dtype, origin, shape)? {
+        return Ok(data);
+    }
     let sel = selection(origin, shape);
     with_dtype!(dtype, T => ds
         .read_slice::<T, _, IxDyn>(sel)
         .map(ArrayData::from))
     .map_err(err)
+}
+
+/// Reads a block of a NetCDF-4 variable through HDF5 raw chunks when the file is HDF5-based
+/// and the variable's dataset `/name` has the variable's shape; `None` otherwise.
+pub(crate) fn read_block_raw_only(
+    path: &str,
+    name: &str,
+    dtype: DType,
+    origin: &[usize],
+    shape: &[usize],
+    full_shape: &[usize],
+) -> Option<ArrayData> {
+    const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+    let mut head = [0u8; 8];
+    let ok = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok();
+    if !ok || &head != SIGNATURE {
+        return None;
+    }
+    let file = File::open(path).ok()?;
+    let ds = file.dataset(&format!("/{}", name.trim_start_matches('/'))).ok()?;
+    if ds.shape() != full_shape {
+        return None;
+    }
+    raw_chunks::read(&ds, dtype, origin, shape).ok().flatten()
 }
 
 fn write_attr(loc: &Location, name: &str, value: &AttrValue) -> hdf5::Result<()> {

@@ -74,7 +74,7 @@ pub(crate) fn read_kernel(args: &[u8]) -> Result<Bytes, IoError> {
     let block = BlockArgs::decode(args)?;
     let read: ReadArgs = postcard::from_bytes(&block.user)
         .map_err(|e| IoError::Invalid(format!("read task arguments: {e}")))?;
-    let data = read_block(&read, &block.origin, &block.chunk_shape)?;
+    let data = read_block(&read, &block.origin, &block.chunk_shape, &block.array_shape)?;
     if data.dtype() != block.dtype {
         return Err(IoError::Invalid(format!(
             "read {} values for a {} array",
@@ -85,7 +85,12 @@ pub(crate) fn read_kernel(args: &[u8]) -> Result<Bytes, IoError> {
     Ok(encode_chunk(&data))
 }
 
-fn read_block(read: &ReadArgs, origin: &[usize], shape: &[usize]) -> Result<ArrayData, IoError> {
+fn read_block(
+    read: &ReadArgs,
+    origin: &[usize],
+    shape: &[usize],
+    array_shape: &[usize],
+) -> Result<ArrayData, IoError> {
     let mut local = origin.to_vec();
     let file = if shape.is_empty() {
         read.files
@@ -110,7 +115,26 @@ fn read_block(read: &ReadArgs, origin: &[usize], shape: &[usize]) -> Result<Arra
     let dtype = read.read_dtype()?;
     let mut data = match read.format {
         Format::Hdf5 => hdf5_file::read_block(&file.path, &read.name, dtype, &local, shape)?,
-        Format::NetCdf => netcdf_file::read_block(&file.path, &read.name, dtype, &local, shape)?,
+        Format::NetCdf => {
+            // A NetCDF-4 file is an HDF5 file: its raw chunks decode outside the library
+            // lock. Classic files, and layouts the raw path cannot decode, go through
+            // libnetcdf.
+            let mut file_shape = array_shape.to_vec();
+            if let Some(n) = file_shape.get_mut(read.axis) {
+                *n = file.len;
+            }
+            match hdf5_file::read_block_raw_only(
+                &file.path,
+                &read.name,
+                dtype,
+                &local,
+                shape,
+                &file_shape,
+            ) {
+                Some(data) => data,
+                None => netcdf_file::read_block(&file.path, &read.name, dtype, &local, shape)?,
+            }
+        }
     };
     if let Some(d) = &read.decode {
         data = match data {

@@ -133,15 +133,59 @@ pub fn inflate_into(data: &[u8], out: &mut [u8]) -> Result<(), IoError> {
 
 /// The inverse of [`shuffle`].
 pub fn unshuffle(data: &[u8], itemsize: usize) -> Vec<u8> {
-    if itemsize <= 1 || data.len() < itemsize {
-        return data.to_vec();
+    let mut out = vec![0u8; data.len()];
+    unshuffle_into(data, itemsize, &mut out);
+    out
+}
+
+/// [`unshuffle`] into `out` (same length as `data`); writes are sequential.
+pub fn unshuffle_into(data: &[u8], itemsize: usize, out: &mut [u8]) {
+    let n = data.len() / itemsize.max(1);
+    if itemsize <= 1 || n == 0 {
+        out.copy_from_slice(data);
+        return;
     }
+    fn fixed<const S: usize>(data: &[u8], out: &mut [u8], n: usize) {
+        let planes: [&[u8]; S] = std::array::from_fn(|b| &data[b * n..(b + 1) * n]);
+        for (i, elem) in out[..n * S].chunks_exact_mut(S).enumerate() {
+            for b in 0..S {
+                elem[b] = planes[b][i];
+            }
+        }
+    }
+    match itemsize {
+        2 => fixed::<2>(data, out, n),
+        4 => fixed::<4>(data, out, n),
+        8 => fixed::<8>(data, out, n),
+        s => {
+            for (i, elem) in out[..n * s].chunks_exact_mut(s).enumerate() {
+                for (b, byte) in elem.iter_mut().enumerate() {
+                    *byte = data[b * n + i];
+                }
+            }
+        }
+    }
+    out[n * itemsize..].copy_from_slice(&data[n * itemsize..]);
+}
+
+/// HDF5's shuffle filter into a new buffer; reads are sequential.
+fn shuffle_fast(data: &[u8], itemsize: usize) -> Vec<u8> {
     let n = data.len() / itemsize;
     let mut out = vec![0u8; data.len()];
-    for (b, plane) in data[..n * itemsize].chunks_exact(n).enumerate() {
-        for (i, &byte) in plane.iter().enumerate() {
-            out[i * itemsize + b] = byte;
+    fn fixed<const S: usize>(data: &[u8], out: &mut [u8], n: usize) {
+        let (planes, _) = out.split_at_mut(n * S);
+        let mut planes: Vec<&mut [u8]> = planes.chunks_exact_mut(n).collect();
+        for (i, elem) in data[..n * S].chunks_exact(S).enumerate() {
+            for b in 0..S {
+                planes[b][i] = elem[b];
+            }
         }
+    }
+    match itemsize {
+        2 => fixed::<2>(data, &mut out, n),
+        4 => fixed::<4>(data, &mut out, n),
+        8 => fixed::<8>(data, &mut out, n),
+        _ => return shuffle(data, itemsize),
     }
     out[n * itemsize..].copy_from_slice(&data[n * itemsize..]);
     out
@@ -150,8 +194,8 @@ pub fn unshuffle(data: &[u8], itemsize: usize) -> Vec<u8> {
 impl Codec {
     /// Encodes one full storage chunk of raw little-endian elements.
     pub fn encode(&self, raw: Vec<u8>, itemsize: usize) -> Result<Vec<u8>, IoError> {
-        let shuffled = if self.shuffle && itemsize > 1 {
-            shuffle(&raw, itemsize)
+        let shuffled = if self.shuffle && itemsize > 1 && raw.len() >= itemsize {
+            shuffle_fast(&raw, itemsize)
         } else {
             raw
         };
@@ -176,8 +220,11 @@ mod tests {
     #[test]
     fn unshuffle_inverts_shuffle_and_inflate_inverts_deflate() {
         let data: Vec<u8> = (0..1003u32).map(|i| (i * 7 % 251) as u8).collect();
-        for size in [1, 2, 4, 8] {
+        for size in [1, 2, 3, 4, 8] {
             assert_eq!(unshuffle(&shuffle(&data, size), size), data);
+            if size > 1 && size != 3 {
+                assert_eq!(shuffle_fast(&data, size), shuffle(&data, size));
+            }
         }
         let z = deflate(&data, 6).expect("deflate");
         let mut back = vec![0u8; data.len()];

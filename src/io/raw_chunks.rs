@@ -14,7 +14,7 @@ use hdf5_sys::h5::{herr_t, hsize_t};
 use hdf5_sys::h5i::hid_t;
 
 use crate::array::{ArrayData, DType};
-use crate::io::codec::{inflate_into, unshuffle};
+use crate::io::codec::{inflate_into, unshuffle, unshuffle_into};
 use crate::io::error::IoError;
 use crate::io::file_type::FileType;
 
@@ -150,6 +150,8 @@ pub(crate) fn read(
         .collect();
     let mut ci = first.clone();
     let mut decoded = vec![0u8; chunk_bytes];
+    let origin: Vec<usize> = origin.to_vec();
+    let shape: Vec<usize> = shape.to_vec();
     loop {
         let chunk_origin: Vec<usize> = (0..nd).map(|a| ci[a] * p.chunk[a]).collect();
         let offset: Vec<hsize_t> = chunk_origin.iter().map(|&o| o as hsize_t).collect();
@@ -177,25 +179,38 @@ pub(crate) fn read(
         let Some(raw) = raw else {
             return Ok(None);
         };
-        let plain: &[u8] = if p.deflate {
-            inflate_into(&raw, &mut decoded)?;
-            &decoded
-        } else if raw.len() == chunk_bytes {
-            &raw
-        } else {
+        if !p.deflate && raw.len() != chunk_bytes {
             return Ok(None);
-        };
-        let plain = if p.shuffle {
-            std::borrow::Cow::Owned(unshuffle(plain, p.itemsize))
-        } else {
-            std::borrow::Cow::Borrowed(plain)
-        };
-        copy_overlap(&plain, &p.chunk, &chunk_origin, &mut out, shape, origin, p.itemsize);
+        }
+        // The block is exactly this chunk: decode straight into the output.
+        let exact = chunk_origin == origin && p.chunk == shape;
+        match (p.deflate, p.shuffle, exact) {
+            (true, false, true) => inflate_into(&raw, &mut out)?,
+            (true, true, true) => {
+                inflate_into(&raw, &mut decoded)?;
+                unshuffle_into(&decoded, p.itemsize, &mut out);
+            }
+            (false, true, true) => unshuffle_into(&raw, p.itemsize, &mut out),
+            (false, false, true) => out.copy_from_slice(&raw),
+            (deflate, shuffle, false) => {
+                let mut plain: &[u8] = &raw;
+                if deflate {
+                    inflate_into(&raw, &mut decoded)?;
+                    plain = &decoded;
+                }
+                let unshuffled;
+                if shuffle {
+                    unshuffled = unshuffle(plain, p.itemsize);
+                    plain = &unshuffled;
+                }
+                copy_overlap(plain, &p.chunk, &chunk_origin, &mut out, &shape, &origin, p.itemsize);
+            }
+        }
         // Next chunk index within [first, last].
         let mut a = nd;
         loop {
             if a == 0 {
-                return finish(dtype, shape, &out).map(Some);
+                return finish(dtype, &shape, &out).map(Some);
             }
             a -= 1;
             ci[a] += 1;

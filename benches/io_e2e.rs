@@ -15,6 +15,8 @@
 //! Usage: cargo bench --bench io_e2e -- [--dir /tmp/tessera-io-bench] [--repeat 1]
 //!        [--workers 2] [--python .venv-test/bin/python] [--no-cold] [--no-strategies]
 //!        [--small] (a 16× smaller array, to check the bench runs)
+//!        [--pieces] (per-chunk cost of each step in one process, including the time each
+//!        write strategy holds the output lock) [--strategies-only]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,7 +56,10 @@ struct Setup {
 
 impl Setup {
     fn input(&self, ext: &str) -> PathBuf {
-        self.dir.join(format!("x_{}x{}x{}.{ext}", self.shape[0], self.shape[1], self.shape[2]))
+        self.dir.join(format!(
+            "x_{}x{}x{}.{ext}",
+            self.shape[0], self.shape[1], self.shape[2]
+        ))
     }
     fn output(&self, tool: &str, ext: &str) -> PathBuf {
         self.dir.join(format!("mean_{tool}.{ext}"))
@@ -77,7 +82,9 @@ fn generate(setup: &Setup, client: &Client) {
         .expect("field");
     let [nt, ny, nx] = setup.shape;
     let axis = |n: usize, step: f64| {
-        tessera::array::ArrayData::from(ndarray::Array1::from_iter((0..n).map(|i| i as f64 * step)).into_dyn())
+        tessera::array::ArrayData::from(
+            ndarray::Array1::from_iter((0..n).map(|i| i as f64 * step)).into_dyn(),
+        )
     };
     let mut time_attrs = tessera::io::Attributes::new();
     time_attrs.insert("units".into(), "days since 2000-01-01".into());
@@ -150,7 +157,10 @@ fn plain_loop(setup: &Setup, ext: &str) -> f64 {
     let t = Instant::now();
     let mut acc = ndarray::Array2::<f64>::zeros((ny, nx));
     let mut add = |t0: usize, y0: usize, x0: usize, block: ndarray::ArrayView3<'_, f32>| {
-        let mut region = acc.slice_mut(ndarray::s![y0..y0 + block.shape()[1], x0..x0 + block.shape()[2]]);
+        let mut region = acc.slice_mut(ndarray::s![
+            y0..y0 + block.shape()[1],
+            x0..x0 + block.shape()[2]
+        ]);
         for plane in block.outer_iter() {
             region.zip_mut_with(&plane, |a, &v| *a += f64::from(v));
         }
@@ -163,7 +173,11 @@ fn plain_loop(setup: &Setup, ext: &str) -> f64 {
             for y0 in (0..ny).step_by(cy) {
                 for x0 in (0..nx).step_by(cx) {
                     let b: ndarray::Array3<f32> = d
-                        .read_slice(ndarray::s![t0..(t0 + ct).min(nt), y0..(y0 + cy).min(ny), x0..(x0 + cx).min(nx)])
+                        .read_slice(ndarray::s![
+                            t0..(t0 + ct).min(nt),
+                            y0..(y0 + cy).min(ny),
+                            x0..(x0 + cx).min(nx)
+                        ])
                         .expect("read");
                     add(t0, y0, x0, b.view());
                 }
@@ -175,7 +189,11 @@ fn plain_loop(setup: &Setup, ext: &str) -> f64 {
         for t0 in (0..nt).step_by(ct) {
             for y0 in (0..ny).step_by(cy) {
                 for x0 in (0..nx).step_by(cx) {
-                    let (lt, ly, lx) = ((t0 + ct).min(nt) - t0, (y0 + cy).min(ny) - y0, (x0 + cx).min(nx) - x0);
+                    let (lt, ly, lx) = (
+                        (t0 + ct).min(nt) - t0,
+                        (y0 + cy).min(ny) - y0,
+                        (x0 + cx).min(nx) - x0,
+                    );
                     let vals: Vec<f32> = v
                         .get_values((&[t0, y0, x0][..], &[lt, ly, lx][..]))
                         .expect("read");
@@ -199,7 +217,9 @@ fn plain_loop(setup: &Setup, ext: &str) -> f64 {
         let mut f = netcdf::create(&out).expect("create");
         f.add_dimension("lat", ny).expect("dim");
         f.add_dimension("lon", nx).expect("dim");
-        let mut v = f.add_variable::<f32>("x_mean", &["lat", "lon"]).expect("var");
+        let mut v = f
+            .add_variable::<f32>("x_mean", &["lat", "lon"])
+            .expect("var");
         v.set_chunking(&[cy, cx]).expect("chunking");
         v.set_compression(4, true).expect("compression");
         v.put(mean.view(), ..).expect("put");
@@ -217,7 +237,10 @@ fn dask(setup: &Setup, python: &Path, workers: usize, ext: &str) -> Option<f64> 
         .arg("--output")
         .arg(setup.output("dask", ext))
         .arg("--chunks")
-        .arg(format!("{},{},{}", setup.chunks[0], setup.chunks[1], setup.chunks[2]))
+        .arg(format!(
+            "{},{},{}",
+            setup.chunks[0], setup.chunks[1], setup.chunks[2]
+        ))
         .output()
         .ok()?;
     if !out.status.success() {
@@ -243,8 +266,12 @@ fn cdo(setup: &Setup) -> Option<f64> {
 }
 
 fn strategies(setup: &Setup, client: &Client) {
-    let x = from_hdf5_with(setup.input("h5"), "/x", &ReadOptions::new().chunks(setup.chunks))
-        .expect("open");
+    let x = from_hdf5_with(
+        setup.input("h5"),
+        "/x",
+        &ReadOptions::new().chunks(setup.chunks),
+    )
+    .expect("open");
     let y = x.map(|a| a + 1.0).expect("x + 1");
     let raw = setup.shape.iter().product::<usize>() as f64 * 4.0;
     for s in [
@@ -293,9 +320,12 @@ fn pieces(setup: &Setup) {
     let g = x.array().graph().expect("graph");
     let read = tessera::runtime::lookup_kernel("tessera.io.read").expect("kernel");
     let mut blocks = Vec::new();
-    time("read task (libhdf5 decode + copy)", &mut |i| {
+    time("read task (raw chunks, libdeflate)", &mut |i| {
         let t = &g.tasks[i];
-        let ctx = tessera::runtime::KernelContext { key: &t.key, args: &t.args };
+        let ctx = tessera::runtime::KernelContext {
+            key: &t.key,
+            args: &t.args,
+        };
         blocks.push(read(&ctx, &[]).expect("read"));
     });
     let f = hdf5::File::open(setup.input("h5")).expect("open");
@@ -303,7 +333,11 @@ fn pieces(setup: &Setup) {
     let [ct, cy, cx] = setup.chunks;
     time("libhdf5 read_slice only", &mut |i| {
         let _: ndarray::Array3<f32> = d
-            .read_slice(ndarray::s![0..ct, (i / 4) * cy..(i / 4 + 1) * cy, (i % 4) * cx..(i % 4 + 1) * cx])
+            .read_slice(ndarray::s![
+                0..ct,
+                (i / 4) * cy..(i / 4 + 1) * cy,
+                (i % 4) * cx..(i % 4 + 1) * cx
+            ])
             .expect("read");
     });
     let m = x.reduce_axes(ReduceKind::Mean, &[0]).expect("mean");
@@ -316,7 +350,10 @@ fn pieces(setup: &Setup) {
         .clone();
     let pk = tessera::runtime::lookup_kernel(&partial.kernel.to_string()).expect("kernel");
     time("mean partial", &mut |i| {
-        let ctx = tessera::runtime::KernelContext { key: &partial.key, args: &partial.args };
+        let ctx = tessera::runtime::KernelContext {
+            key: &partial.key,
+            args: &partial.args,
+        };
         pk(&ctx, &blocks[i..i + 1]).expect("partial");
     });
     let raw: Vec<u8> = blocks[0][64..].to_vec();
@@ -328,6 +365,65 @@ fn pieces(setup: &Setup) {
     time("deflate 1", &mut |_| {
         tessera::io::deflate(&shuffled, 1).expect("deflate");
     });
+    // What each write strategy does while holding the output lock, per chunk.
+    let out = setup.dir.join("pieces_lock.h5");
+    {
+        let f = hdf5::File::create(&out).expect("create");
+        f.new_dataset::<f32>()
+            .shape(setup.shape.to_vec())
+            .chunk(setup.chunks.to_vec())
+            .shuffle()
+            .deflate(4)
+            .create("/y")
+            .expect("dataset");
+    }
+    let encoded: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            tessera::io::deflate(&tessera::io::shuffle(&blocks[i][64..], 4), 4).expect("encode")
+        })
+        .collect();
+    time(
+        "lock held: open + H5Dwrite_chunk + close (LockedChunks)",
+        &mut |i| {
+            let f = hdf5::File::open_rw(&out).expect("open");
+            let d = f.dataset("/y").expect("dataset");
+            let off = [0u64, (i / 4 * cy) as u64, (i % 4 * cx) as u64];
+            let rc = hdf5::sync::sync(|| unsafe {
+                hdf5_sys::h5d::H5Dwrite_chunk(
+                    d.id(),
+                    hdf5_sys::h5p::H5P_DEFAULT,
+                    0,
+                    off.as_ptr(),
+                    encoded[i].len(),
+                    encoded[i].as_ptr().cast(),
+                )
+            });
+            assert!(rc >= 0);
+            drop(d);
+            f.close().expect("close");
+        },
+    );
+    time(
+        "lock held: open + H5Dwrite through filters + close (LockedFilter)",
+        &mut |i| {
+            let f = hdf5::File::open_rw(&out).expect("open");
+            let d = f.dataset("/y").expect("dataset");
+            let v = tessera::array::decode_chunk(&blocks[i]).expect("chunk");
+            let a = v.array_view::<f32>().expect("view");
+            d.write_slice(
+                &a,
+                ndarray::s![
+                    0..ct,
+                    i / 4 * cy..(i / 4 + 1) * cy,
+                    i % 4 * cx..(i % 4 + 1) * cx
+                ],
+            )
+            .expect("write");
+            drop(d);
+            f.close().expect("close");
+        },
+    );
+    let _ = std::fs::remove_file(&out);
     let y = x.map(|a| a + 1.0).expect("x + 1");
     let yg = y.array().graph().expect("graph");
     let fused = yg
@@ -338,7 +434,10 @@ fn pieces(setup: &Setup) {
         .clone();
     let fk = tessera::runtime::lookup_kernel(&fused.kernel.to_string()).expect("kernel");
     time("fused x + 1", &mut |i| {
-        let ctx = tessera::runtime::KernelContext { key: &fused.key, args: &fused.args };
+        let ctx = tessera::runtime::KernelContext {
+            key: &fused.key,
+            args: &fused.args,
+        };
         fk(&ctx, &blocks[i..i + 1]).expect("fused");
     });
 }
@@ -350,8 +449,16 @@ fn main() {
     if flag("--pieces") {
         let small = flag("--small");
         let setup = Setup {
-            shape: if small { [100, 500, 500] } else { [400, 1000, 1000] },
-            chunks: if small { [20, 125, 125] } else { [40, 250, 250] },
+            shape: if small {
+                [100, 500, 500]
+            } else {
+                [400, 1000, 1000]
+            },
+            chunks: if small {
+                [20, 125, 125]
+            } else {
+                [40, 250, 250]
+            },
             dir: PathBuf::from(arg("--dir", "/tmp/tessera-io-bench".to_string())),
         };
         pieces(&setup);
@@ -359,8 +466,16 @@ fn main() {
     }
     let small = flag("--small");
     let setup = Setup {
-        shape: if small { [100, 500, 500] } else { [400, 1000, 1000] },
-        chunks: if small { [20, 125, 125] } else { [40, 250, 250] },
+        shape: if small {
+            [100, 500, 500]
+        } else {
+            [400, 1000, 1000]
+        },
+        chunks: if small {
+            [20, 125, 125]
+        } else {
+            [40, 250, 250]
+        },
         dir: PathBuf::from(arg("--dir", "/tmp/tessera-io-bench".to_string())),
     };
     std::fs::create_dir_all(&setup.dir).expect("bench directory");
@@ -372,10 +487,16 @@ fn main() {
         std::env::var("TESSERA_TEST_PYTHON").unwrap_or(default_py.display().to_string()),
     ));
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_tessera"));
-    let cluster = LocalCluster::start(LocalClusterConfig::new(workers, 1).processes(exe))
-        .expect("cluster");
+    let cluster =
+        LocalCluster::start(LocalClusterConfig::new(workers, 1).processes(exe)).expect("cluster");
     let client = cluster.client().expect("client");
     generate(&setup, &client);
+    if flag("--strategies-only") {
+        strategies(&setup, &client);
+        drop(client);
+        cluster.shutdown();
+        return;
+    }
     let cold_ok = !flag("--no-cold") && drop_caches();
     if !flag("--no-cold") && !cold_ok {
         eprintln!("cold runs skipped: cannot write /proc/sys/vm/drop_caches (needs root)");

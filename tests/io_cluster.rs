@@ -12,8 +12,8 @@ use tessera::io::{
 };
 
 fn process_cluster(workers: usize) -> LocalCluster {
-    let cfg = LocalClusterConfig::new(workers, 2)
-        .processes(PathBuf::from(env!("CARGO_BIN_EXE_tessera")));
+    let cfg =
+        LocalClusterConfig::new(workers, 2).processes(PathBuf::from(env!("CARGO_BIN_EXE_tessera")));
     LocalCluster::start(cfg).expect("local cluster of worker processes")
 }
 
@@ -27,9 +27,7 @@ fn worker_processes_write_one_file_concurrently_with_exact_results() {
     let data = LabeledArray::new(y.clone(), "y")
         .with_dims(&["time", "lat", "lon"])
         .expect("dims");
-    let mean = data
-        .reduce_dims(ReduceKind::Mean, &["time"])
-        .expect("mean");
+    let mean = data.reduce_dims(ReduceKind::Mean, &["time"]).expect("mean");
     let want = y.compute_local().expect("local");
     let want_mean = mean.array().compute_local().expect("local mean");
     for strategy in [
@@ -55,18 +53,34 @@ fn worker_processes_write_one_file_concurrently_with_exact_results() {
                 target: target("mean.nc:y_mean"),
             },
         ];
-        let results = write_outputs(&outputs, &WriteOptions::new().strategy(strategy), Some(&client));
+        let results = write_outputs(
+            &outputs,
+            &WriteOptions::new().strategy(strategy),
+            Some(&client),
+        );
         for r in &results {
             let w = r.as_ref().expect("written");
             assert!(w.chunks > 0);
             if strategy != WriteStrategy::SingleWriter && w.chunks > 10 {
-                assert!(w.writers > 1, "{tag}: one worker wrote every chunk of {:?}", w.path);
+                assert!(
+                    w.writers > 1,
+                    "{tag}: one worker wrote every chunk of {:?}",
+                    w.path
+                );
             }
         }
         let h = from_hdf5(dir.path().join(format!("{tag}_y.h5")), "/fields/y").expect("h5");
-        assert_eq!(h.array().compute_local().expect("read h5"), want, "{tag} h5");
+        assert_eq!(
+            h.array().compute_local().expect("read h5"),
+            want,
+            "{tag} h5"
+        );
         let n = from_netcdf(dir.path().join(format!("{tag}_y.nc")), "y").expect("nc");
-        assert_eq!(n.array().compute_local().expect("read nc"), want, "{tag} nc");
+        assert_eq!(
+            n.array().compute_local().expect("read nc"),
+            want,
+            "{tag} nc"
+        );
         // Reading back on the cluster gives the same values too.
         assert_eq!(n.array().compute(&client).expect("cluster read"), want);
         let m = from_netcdf(dir.path().join(format!("{tag}_mean.nc")), "y_mean").expect("mean");

@@ -92,7 +92,11 @@ fn disk_full_while_writing_fails_cleanly_and_other_outputs_survive() {
         assert!(!msg.contains(".tessera-"), "temporary name leaked: {msg}");
     }
     assert!(results[1].is_ok(), "{:?}", results[1]);
-    assert_eq!(names(disk.path()), Vec::<String>::new(), "partial output left on the full disk");
+    assert_eq!(
+        names(disk.path()),
+        Vec::<String>::new(),
+        "partial output left on the full disk"
+    );
     let back = tessera::io::from_netcdf(elsewhere.path().join("small.nc"), "small").expect("small");
     assert_eq!(
         back.array().compute_local().expect("read"),
@@ -124,7 +128,10 @@ fn as_nobody<T>(f: impl FnOnce() -> T) -> Option<T> {
 #[test]
 fn no_permission_to_read_or_write_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let x = LabeledArray::new(Array::ones(&[4, 4], tessera::array::DType::F64, 2).expect("a"), "x");
+    let x = LabeledArray::new(
+        Array::ones(&[4, 4], tessera::array::DType::F64, 2).expect("a"),
+        "x",
+    );
     let secret = dir.path().join("secret.h5");
     to_hdf5(&x, &secret, "x", &WriteOptions::new(), None).expect("write");
     let locked_dir: PathBuf = dir.path().join("locked");
@@ -134,7 +141,13 @@ fn no_permission_to_read_or_write_is_a_clear_error() {
     std::fs::set_permissions(&locked_dir, std::fs::Permissions::from_mode(0o555)).expect("chmod");
     let outcome = as_nobody(|| {
         let read = from_hdf5(&secret, "x").map(|_| ());
-        let write = to_hdf5(&x, locked_dir.join("out.h5"), "x", &WriteOptions::new(), None);
+        let write = to_hdf5(
+            &x,
+            locked_dir.join("out.h5"),
+            "x",
+            &WriteOptions::new(),
+            None,
+        );
         (read, write)
     });
     let Some((read, write)) = outcome else {
@@ -143,7 +156,10 @@ fn no_permission_to_read_or_write_is_a_clear_error() {
     };
     let e = read.expect_err("unreadable file");
     assert!(matches!(e, IoError::PermissionDenied { .. }), "{e}");
-    assert!(e.to_string().contains("secret.h5: permission denied"), "{e}");
+    assert!(
+        e.to_string().contains("secret.h5: permission denied"),
+        "{e}"
+    );
     let e = write.expect_err("unwritable directory");
     assert!(e.to_string().contains("out.h5"), "{e}");
     assert!(names(&locked_dir).is_empty());

@@ -69,18 +69,32 @@ fn every_dtype_round_trips_through_hdf5_and_netcdf() {
         to_netcdf(&src, &nc, "v", &WriteOptions::new(), None).expect("to_netcdf");
         let back_h5 = from_hdf5(&h5, "/g/v").expect("from_hdf5");
         assert_eq!(back_h5.array().dtype(), dtype, "hdf5 {dtype}");
-        assert_eq!(back_h5.array().compute_local().expect("read"), data, "hdf5 {dtype}");
+        assert_eq!(
+            back_h5.array().compute_local().expect("read"),
+            data,
+            "hdf5 {dtype}"
+        );
         assert_eq!(back_h5.dims(), ["time", "lat", "lon"]);
         let back_nc = from_netcdf(&nc, "v").expect("from_netcdf");
         assert_eq!(back_nc.array().dtype(), dtype, "netcdf {dtype}");
-        assert_eq!(back_nc.array().compute_local().expect("read"), data, "netcdf {dtype}");
+        assert_eq!(
+            back_nc.array().compute_local().expect("read"),
+            data,
+            "netcdf {dtype}"
+        );
         assert_eq!(back_nc.dims(), ["time", "lat", "lon"]);
         assert_eq!(
             back_nc.attrs().get("long_name"),
             Some(&AttrValue::from("a test field"))
         );
     }
-    assert_eq!(others(dir.path(), &[]).iter().filter(|n| n.starts_with('.')).count(), 0);
+    assert_eq!(
+        others(dir.path(), &[])
+            .iter()
+            .filter(|n| n.starts_with('.'))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -136,7 +150,10 @@ fn zero_dimensional_and_irregular_outputs() {
     let dir = tmp();
     let data = data_for(DType::F64, &[10, 7]);
     let a = Array::from_data(&data, vec![3, 7]).expect("array");
-    let total = LabeledArray::new(a.sum(tessera::array::ReduceOptions::all()).expect("sum"), "s");
+    let total = LabeledArray::new(
+        a.sum(tessera::array::ReduceOptions::all()).expect("sum"),
+        "s",
+    );
     for ext in ["h5", "nc"] {
         let p = dir.path().join(format!("s.{ext}"));
         let r = if ext == "h5" {
@@ -145,19 +162,33 @@ fn zero_dimensional_and_irregular_outputs() {
             to_netcdf(&total, &p, "s", &WriteOptions::new(), None)
         };
         r.expect("write scalar");
-        let back = if ext == "h5" { from_hdf5(&p, "s") } else { from_netcdf(&p, "s") };
-        let got = back.expect("read").array().compute_local().expect("compute").to_f64_vec();
+        let back = if ext == "h5" {
+            from_hdf5(&p, "s")
+        } else {
+            from_netcdf(&p, "s")
+        };
+        let got = back
+            .expect("read")
+            .array()
+            .compute_local()
+            .expect("compute")
+            .to_f64_vec();
         let want: f64 = data.to_f64_vec().iter().sum();
         assert!((got[0] - want).abs() < 1e-9 * want.abs().max(1.0));
     }
     // A slice with a step gives irregular chunks: written rechunked, values exact.
     let sliced = LabeledArray::new(
-        a.index(&[IndexItem::slice(Some(1), None, 3), IndexItem::full()]).expect("index"),
+        a.index(&[IndexItem::slice(Some(1), None, 3), IndexItem::full()])
+            .expect("index"),
         "t",
     );
     let p = dir.path().join("t.h5");
     to_hdf5(&sliced, &p, "t", &WriteOptions::new(), None).expect("write");
-    let back = from_hdf5(&p, "t").expect("read").array().compute_local().expect("compute");
+    let back = from_hdf5(&p, "t")
+        .expect("read")
+        .array()
+        .compute_local()
+        .expect("compute");
     assert_eq!(back, sliced.array().compute_local().expect("compute"));
 }
 
@@ -167,7 +198,8 @@ fn write_cf_file(path: &Path, times: std::ops::Range<i32>, lat: usize) {
     f.add_dimension("lat", lat).expect("dim");
     {
         let mut t = f.add_variable::<f64>("time", &["time"]).expect("var");
-        t.put_attribute("units", "days since 2000-01-01").expect("attr");
+        t.put_attribute("units", "days since 2000-01-01")
+            .expect("attr");
         let v: Vec<f64> = times.clone().map(f64::from).collect();
         t.put_values(&v, ..).expect("put");
     }
@@ -176,20 +208,40 @@ fn write_cf_file(path: &Path, times: std::ops::Range<i32>, lat: usize) {
         let v: Vec<f32> = (0..lat).map(|i| i as f32 * 10.0).collect();
         l.put_values(&v, ..).expect("put");
     }
-    let mut p = f.add_variable::<i16>("packed", &["time", "lat"]).expect("var");
+    let mut p = f
+        .add_variable::<i16>("packed", &["time", "lat"])
+        .expect("var");
     p.set_fill_value(-32767i16).expect("fill");
     p.put_attribute("scale_factor", 0.5f32).expect("attr");
     p.put_attribute("add_offset", 100.0f32).expect("attr");
     p.put_attribute("units", "K").expect("attr");
     let vals: Vec<i16> = times
         .clone()
-        .flat_map(|t| (0..lat).map(move |j| if (t + j as i32) % 5 == 0 { -32767 } else { (t * 10 + j as i32) as i16 }))
+        .flat_map(|t| {
+            (0..lat).map(move |j| {
+                if (t + j as i32) % 5 == 0 {
+                    -32767
+                } else {
+                    (t * 10 + j as i32) as i16
+                }
+            })
+        })
         .collect();
     p.put_values(&vals, ..).expect("put");
-    let mut m = f.add_variable::<f32>("masked", &["time", "lat"]).expect("var");
+    let mut m = f
+        .add_variable::<f32>("masked", &["time", "lat"])
+        .expect("var");
     m.put_attribute("missing_value", -999.0f32).expect("attr");
     let vals: Vec<f32> = times
-        .flat_map(|t| (0..lat).map(move |j| if j == 1 { -999.0 } else { t as f32 + j as f32 / 10.0 }))
+        .flat_map(|t| {
+            (0..lat).map(move |j| {
+                if j == 1 {
+                    -999.0
+                } else {
+                    t as f32 + j as f32 / 10.0
+                }
+            })
+        })
         .collect();
     m.put_values(&vals, ..).expect("put");
 }
@@ -226,7 +278,10 @@ fn cf_decoding_masks_and_unpacks_and_raw_reads_do_not() {
     assert!(mv[[3, 1]].is_nan());
     assert_eq!(mv[[3, 2]], 3.2);
     // Coordinates came along, with their attributes.
-    assert_eq!(m.coords()["time"].values.to_f64_vec(), vec![0., 1., 2., 3., 4., 5.]);
+    assert_eq!(
+        m.coords()["time"].values.to_f64_vec(),
+        vec![0., 1., 2., 3., 4., 5.]
+    );
     assert_eq!(
         m.coords()["time"].attrs.get("units"),
         Some(&AttrValue::from("days since 2000-01-01"))
@@ -260,14 +315,19 @@ fn many_files_concatenate_along_time_with_coordinates() {
     let mv = m.array().compute_local_as::<f32>().expect("mean");
     assert!((mv[[0]] - 4.0).abs() < 1e-5);
     // The same through a list, and written out with the metadata.
-    let files: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("day_{i}.nc"))).collect();
+    let files: Vec<PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("day_{i}.nc")))
+        .collect();
     let y = open_files(Format::NetCdf, &files, "packed", &ReadOptions::new()).expect("list");
     assert_eq!(y.array().shape(), &[9, 4]);
     let out = dir.path().join("mean.nc");
     to_netcdf(&m, &out, "masked_mean", &WriteOptions::new(), None).expect("write");
     let back = from_netcdf(&out, "masked_mean").expect("read back");
     assert_eq!(back.dims(), ["lat"]);
-    assert_eq!(back.coords()["lat"].values.to_f64_vec(), vec![0., 10., 20., 30.]);
+    assert_eq!(
+        back.coords()["lat"].values.to_f64_vec(),
+        vec![0., 10., 20., 30.]
+    );
 }
 
 #[test]
@@ -280,9 +340,15 @@ fn files_that_disagree_are_named() {
     let e = from_netcdf(&pat, "masked").expect_err("mismatch");
     let msg = e.to_string();
     assert!(matches!(e, IoError::Mismatch { .. }), "{msg}");
-    assert!(msg.contains("a_2.nc") && msg.contains("lat = 5") && msg.contains("a_0.nc"), "{msg}");
+    assert!(
+        msg.contains("a_2.nc") && msg.contains("lat = 5") && msg.contains("a_0.nc"),
+        "{msg}"
+    );
     let none = format!("{}/zzz_*.nc", dir.path().display());
-    assert!(matches!(from_netcdf(&none, "x"), Err(IoError::NoFiles { .. })));
+    assert!(matches!(
+        from_netcdf(&none, "x"),
+        Err(IoError::NoFiles { .. })
+    ));
 }
 
 #[test]
@@ -296,7 +362,10 @@ fn missing_files_variables_and_unsupported_types_are_clear_errors() {
     write_cf_file(&p, 0..2, 3);
     let e = from_netcdf(&p, "temperature").expect_err("missing variable");
     let msg = e.to_string();
-    assert!(msg.contains("temperature") && msg.contains("packed") && msg.contains("masked"), "{msg}");
+    assert!(
+        msg.contains("temperature") && msg.contains("packed") && msg.contains("masked"),
+        "{msg}"
+    );
     let h = dir.path().join("x.h5");
     let src = labeled(&data_for(DType::F32, &[4, 4]), &[2, 2], "x");
     to_hdf5(&src, &h, "/grp/x", &WriteOptions::new(), None).expect("write");
@@ -312,7 +381,10 @@ fn missing_files_variables_and_unsupported_types_are_clear_errors() {
         f.add_string_variable("names", &["n"]).expect("var");
     }
     let e = from_netcdf(&u, "big").expect_err("uint64");
-    assert!(matches!(e, IoError::UnsupportedType { .. }) && e.to_string().contains("uint64"), "{e}");
+    assert!(
+        matches!(e, IoError::UnsupportedType { .. }) && e.to_string().contains("uint64"),
+        "{e}"
+    );
     let e = from_netcdf(&u, "names").expect_err("string");
     assert!(e.to_string().contains("string"), "{e}");
 }
@@ -332,7 +404,10 @@ fn truncated_and_corrupt_files_are_refused_or_fail_on_read() {
     let junk = dir.path().join("junk.nc");
     std::fs::write(&junk, b"this is not a netcdf file at all").expect("write");
     let e = from_netcdf(&junk, "x").expect_err("junk");
-    assert!(matches!(e, IoError::Open { .. }) && e.to_string().contains("junk.nc"), "{e}");
+    assert!(
+        matches!(e, IoError::Open { .. }) && e.to_string().contains("junk.nc"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -367,7 +442,10 @@ fn a_failed_output_leaves_nothing_under_its_name_and_the_others_are_written() {
     let results = write_outputs(&outputs, &WriteOptions::new(), None);
     assert!(results[0].is_ok(), "{:?}", results[0]);
     let e = results[1].as_ref().expect_err("b fails");
-    assert!(e.to_string().contains("b.h5") && e.to_string().contains("victim.h5"), "{e}");
+    assert!(
+        e.to_string().contains("b.h5") && e.to_string().contains("victim.h5"),
+        "{e}"
+    );
     assert!(results[2].is_ok());
     assert!(results[3].is_err());
     assert_eq!(others(dir.path(), &[]), ["a.nc", "c.h5"]);
@@ -401,13 +479,21 @@ fn history_dims_and_coordinates_are_written() {
             back.coords()["lat"].attrs.get("units"),
             Some(&AttrValue::from("degrees_north"))
         );
-        let s = back.index(&[IndexItem::full(), IndexItem::slice(Some(1), None, 1)]).expect("slice");
+        let s = back
+            .index(&[IndexItem::full(), IndexItem::slice(Some(1), None, 1)])
+            .expect("slice");
         assert_eq!(s.coords()["lat"].values.to_f64_vec(), vec![0.0, 10.0]);
     }
     let f = netcdf::open(dir.path().join("m.nc")).expect("open");
-    let h = f.attribute("history").expect("history").value().expect("value");
+    let h = f
+        .attribute("history")
+        .expect("history")
+        .value()
+        .expect("value");
     match h {
-        netcdf::AttributeValue::Str(s) => assert!(s.ends_with(": tessera eval 't.mean()' -o out.nc:t"), "{s}"),
+        netcdf::AttributeValue::Str(s) => {
+            assert!(s.ends_with(": tessera eval 't.mean()' -o out.nc:t"), "{s}")
+        }
         other => panic!("history is {other:?}"),
     }
 }

@@ -10,8 +10,7 @@ use std::process::Command;
 use ndarray::{ArrayD, IxDyn};
 use tessera::array::{Array, ArrayData, DType};
 use tessera::io::{
-    from_hdf5, from_netcdf, to_hdf5, to_netcdf, AttrValue, Attributes, LabeledArray,
-    WriteOptions,
+    from_hdf5, from_netcdf, to_hdf5, to_netcdf, AttrValue, Attributes, LabeledArray, WriteOptions,
 };
 
 fn skip(why: &str) {
@@ -35,7 +34,9 @@ fn python() -> Option<PathBuf> {
 fn tool(name: &str) -> bool {
     let ok = Command::new(name).arg("--help").output().is_ok();
     if !ok {
-        skip(&format!("{name} is not installed (Debian packages hdf5-tools, netcdf-bin)"));
+        skip(&format!(
+            "{name} is not installed (Debian packages hdf5-tools, netcdf-bin)"
+        ));
     }
     ok
 }
@@ -63,7 +64,8 @@ fn field() -> LabeledArray {
         (100 * ix[0] + 10 * ix[1] + ix[2]) as f32
     });
     let a = Array::from_ndarray(&v, [4, 5, 3]).expect("array");
-    let time = ArrayData::from(ndarray::Array1::from_iter((0..6).map(|i| i as f64 * 0.5)).into_dyn());
+    let time =
+        ArrayData::from(ndarray::Array1::from_iter((0..6).map(|i| i as f64 * 0.5)).into_dyn());
     let lat = ArrayData::from(ndarray::arr1(&[-20.0f32, -10.0, 0.0, 10.0, 20.0]).into_dyn());
     let mut tattrs = Attributes::new();
     tattrs.insert("units".into(), AttrValue::from("days since 2000-01-01"));
@@ -155,7 +157,8 @@ fn add_nc_var(path: &Path, x: &LabeledArray) {
         }
         ArrayData::I64(a) => {
             let mut v = f.add_variable::<i64>(x.name(), &[dim]).expect("var");
-            v.put_values(&a.iter().copied().collect::<Vec<_>>(), ..).expect("put");
+            v.put_values(&a.iter().copied().collect::<Vec<_>>(), ..)
+                .expect("put");
         }
         other => panic!("unexpected {:?}", other.dtype()),
     }
@@ -174,7 +177,10 @@ fn python_readers_open_our_netcdf_and_hdf5_files() {
         let p = dir.path().join(format!("{}.nc", x.name()));
         to_netcdf(x, &p, x.name(), &WriteOptions::new(), None).expect("extra nc");
         let back = from_netcdf(&p, x.name()).expect("read extra");
-        assert_eq!(back.array().compute_local().expect("c"), x.array().compute_local().expect("c"));
+        assert_eq!(
+            back.array().compute_local().expect("c"),
+            x.array().compute_local().expect("c")
+        );
         add_nc_var(&nc, x);
     }
     assert_eq!(run_python(&py, CHECK_NC, &[&nc]).trim(), "ok");
@@ -201,22 +207,50 @@ fn ncdump_and_h5dump_read_our_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let nc = dir.path().join("t.nc");
     let h5 = dir.path().join("t.h5");
-    to_netcdf(&field(), &nc, "t", &WriteOptions::new().deflate(Some(6)), None).expect("nc");
+    to_netcdf(
+        &field(),
+        &nc,
+        "t",
+        &WriteOptions::new().deflate(Some(6)),
+        None,
+    )
+    .expect("nc");
     to_hdf5(&field(), &h5, "/t", &WriteOptions::new(), None).expect("h5");
-    let out = Command::new("ncdump").arg("-s").arg(&nc).output().expect("ncdump");
+    let out = Command::new("ncdump")
+        .arg("-s")
+        .arg(&nc)
+        .output()
+        .expect("ncdump");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("float t(time, lat, lon)"), "{text}");
     assert!(text.contains("t:_DeflateLevel = 6"), "{text}");
     assert!(text.contains("t:_Shuffle = \"true\""), "{text}");
     assert!(text.contains("t:_ChunkSizes = 4, 5, 3"), "{text}");
     // The last values of the data section: 543 is t[5, 4, 3].
     assert!(text.contains("540, 541, 542, 543 ;"), "{text}");
-    let out = Command::new("h5dump").arg("-p").arg("-d").arg("/t").arg(&h5).output().expect("h5dump");
+    let out = Command::new("h5dump")
+        .arg("-p")
+        .arg("-d")
+        .arg("/t")
+        .arg(&h5)
+        .output()
+        .expect("h5dump");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("CHUNKED ( 4, 5, 3 )"), "{text}");
-    assert!(text.contains("DEFLATE { LEVEL 4 }") && text.contains("SHUFFLE"), "{text}");
+    assert!(
+        text.contains("DEFLATE { LEVEL 4 }") && text.contains("SHUFFLE"),
+        "{text}"
+    );
     assert!(text.contains("(5,4,0): 540, 541, 542, 543"), "{text}");
 }
 

@@ -168,7 +168,10 @@ mod tests {
 
     #[test]
     fn no_attributes_no_decoding_and_float_masks_stay_float32() {
-        assert_eq!(CfDecoding::from_attrs(&FileType::F32, &Attributes::new()), None);
+        assert_eq!(
+            CfDecoding::from_attrs(&FileType::F32, &Attributes::new()),
+            None
+        );
         let a = attrs(&[
             ("_FillValue", AttrValue::Float32(vec![1e20])),
             ("missing_value", AttrValue::Float32(vec![-999.0])),

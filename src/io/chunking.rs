@@ -91,10 +91,7 @@ mod tests {
             vec![10, 10]
         );
         assert!(storage_aligned_chunks(&[10, 10], None, 8, 1 << 20).is_empty());
-        assert_eq!(
-            default_spec(None, &[10, 10], None, 8),
-            ChunkSpec::Auto
-        );
+        assert_eq!(default_spec(None, &[10, 10], None, 8), ChunkSpec::Auto);
     }
 
     #[test]

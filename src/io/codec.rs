@@ -79,7 +79,9 @@ pub fn deflate(data: &[u8], level: u8) -> Result<Vec<u8>, IoError> {
     // SAFETY: level is in 1..=12 as libdeflate requires; the handle is freed below.
     let c = unsafe { libdeflate_alloc_compressor(std::os::raw::c_int::from(level.clamp(1, 9))) };
     if c.is_null() {
-        return Err(IoError::Invalid("libdeflate: cannot allocate a compressor".into()));
+        return Err(IoError::Invalid(
+            "libdeflate: cannot allocate a compressor".into(),
+        ));
     }
     // SAFETY: `c` is a live compressor.
     let bound = unsafe { libdeflate_zlib_compress_bound(c, data.len()) };
@@ -105,7 +107,9 @@ pub fn inflate_into(data: &[u8], out: &mut [u8]) -> Result<(), IoError> {
     // SAFETY: allocation has no preconditions; the handle is freed below.
     let d = unsafe { libdeflate_alloc_decompressor() };
     if d.is_null() {
-        return Err(IoError::Invalid("libdeflate: cannot allocate a decompressor".into()));
+        return Err(IoError::Invalid(
+            "libdeflate: cannot allocate a decompressor".into(),
+        ));
     }
     let mut actual = 0usize;
     // SAFETY: `data` and `out` are valid for their lengths; `d` is live.

@@ -23,7 +23,10 @@ pub enum IoError {
         reason: String,
     },
     /// The dataset or variable does not exist; `available` lists those that do.
-    #[error("{path}: no {what} '{name}'; the file has: {}", list_or_none(available))]
+    #[error(
+        "{path}: no {what} '{name}'; the file has: {}",
+        list_or_none(available)
+    )]
     MissingVariable {
         path: String,
         what: &'static str,

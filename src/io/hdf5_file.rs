@@ -187,14 +187,26 @@ pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
         if c.shape() != [shape[axis]] {
             continue;
         }
-        let Ok(ft) = c.dtype().and_then(|t| t.to_descriptor()).map(|d| file_type(&d)) else {
+        let Ok(ft) = c
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map(|d| file_type(&d))
+        else {
             continue;
         };
-        let Ok(dtype) = ft.array_dtype() else { continue };
+        let Ok(dtype) = ft.array_dtype() else {
+            continue;
+        };
         let values = with_dtype!(dtype, T => c.read_dyn::<T>().map(ArrayData::from));
         if let Ok(values) = values {
             let (cattrs, _) = read_attrs(&c);
-            coords.push((dim.clone(), Coordinate { values, attrs: cattrs }));
+            coords.push((
+                dim.clone(),
+                Coordinate {
+                    values,
+                    attrs: cattrs,
+                },
+            ));
         }
     }
     Ok(VarInfo {
@@ -263,7 +275,9 @@ pub(crate) fn read_block_raw_only(
         return None;
     }
     let file = File::open(path).ok()?;
-    let ds = file.dataset(&format!("/{}", name.trim_start_matches('/'))).ok()?;
+    let ds = file
+        .dataset(&format!("/{}", name.trim_start_matches('/')))
+        .ok()?;
     if ds.shape() != full_shape {
         return None;
     }
@@ -291,7 +305,10 @@ fn write_vec<T: hdf5::H5Type>(loc: &Location, name: &str, v: &[T]) -> hdf5::Resu
     if v.len() == 1 {
         loc.new_attr::<T>().create(name)?.write_scalar(&v[0])
     } else {
-        loc.new_attr::<T>().shape(v.len()).create(name)?.write_raw(v)
+        loc.new_attr::<T>()
+            .shape(v.len())
+            .create(name)?
+            .write_raw(v)
     }
 }
 

@@ -290,9 +290,9 @@ fn expand_items(items: &[IndexItem], ndim: usize) -> Result<Vec<IndexItem>, IoEr
         .iter()
         .filter(|i| matches!(i, IndexItem::Int(_) | IndexItem::Slice { .. }))
         .count();
-    let fill = ndim.checked_sub(consuming).ok_or_else(|| {
-        IoError::Invalid(format!("{consuming} indices for {ndim} dimensions"))
-    })?;
+    let fill = ndim
+        .checked_sub(consuming)
+        .ok_or_else(|| IoError::Invalid(format!("{consuming} indices for {ndim} dimensions")))?;
     let mut out = Vec::new();
     let mut expanded = false;
     for it in items {
@@ -336,7 +336,9 @@ mod tests {
 
     #[test]
     fn reduction_drops_the_dimension_its_coordinate_and_attributes() {
-        let m = labeled().reduce_dims(ReduceKind::Mean, &["time"]).expect("mean");
+        let m = labeled()
+            .reduce_dims(ReduceKind::Mean, &["time"])
+            .expect("mean");
         assert_eq!(m.dims(), ["lat"]);
         assert_eq!(m.coords().keys().collect::<Vec<_>>(), ["lat"]);
         assert!(m.attrs().is_empty());

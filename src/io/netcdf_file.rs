@@ -184,7 +184,9 @@ pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
     let storage_chunks = var.chunking().ok().flatten();
     let mut coords = Vec::new();
     for (axis, dim) in dims.iter().enumerate() {
-        let Some(c) = file.variable(dim) else { continue };
+        let Some(c) = file.variable(dim) else {
+            continue;
+        };
         let cdims: Vec<String> = c.dimensions().iter().map(|d| d.name()).collect();
         if cdims != [dim.clone()] || dim == name.trim_start_matches('/') {
             continue;
@@ -314,7 +316,10 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
         if dim == name || !plan.dims.contains(dim) {
             continue;
         }
-        let fill = c.attrs.get("_FillValue").and_then(|v| v.as_f64s().first().copied());
+        let fill = c
+            .attrs
+            .get("_FillValue")
+            .and_then(|v| v.as_f64s().first().copied());
         let mut var = add_var(&mut file, dim, c.values.dtype(), &[dim.as_str()], fill)
             .map_err(|e| werr(dim, e))?;
         for (k, v) in &c.attrs {

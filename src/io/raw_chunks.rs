@@ -104,9 +104,12 @@ fn copy_overlap(
     let run = (hi[nd - 1] - lo[nd - 1]) * itemsize;
     let mut idx = lo.clone();
     loop {
-        let s: usize = (0..nd).map(|a| (idx[a] - chunk_origin[a]) * src_stride[a]).sum();
+        let s: usize = (0..nd)
+            .map(|a| (idx[a] - chunk_origin[a]) * src_stride[a])
+            .sum();
         let d: usize = (0..nd).map(|a| (idx[a] - origin[a]) * dst_stride[a]).sum();
-        out[d * itemsize..d * itemsize + run].copy_from_slice(&src[s * itemsize..s * itemsize + run]);
+        out[d * itemsize..d * itemsize + run]
+            .copy_from_slice(&src[s * itemsize..s * itemsize + run]);
         // Next row: advance the axes before the last.
         let mut a = nd - 1;
         loop {
@@ -203,7 +206,15 @@ pub(crate) fn read(
                     unshuffled = unshuffle(plain, p.itemsize);
                     plain = &unshuffled;
                 }
-                copy_overlap(plain, &p.chunk, &chunk_origin, &mut out, &shape, &origin, p.itemsize);
+                copy_overlap(
+                    plain,
+                    &p.chunk,
+                    &chunk_origin,
+                    &mut out,
+                    &shape,
+                    &origin,
+                    p.itemsize,
+                );
             }
         }
         // Next chunk index within [first, last].
@@ -227,12 +238,26 @@ fn finish(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<ArrayData, IoEr
     let dim = ndarray::IxDyn(shape);
     let bad = |e: ndarray::ShapeError| IoError::Invalid(e.to_string());
     Ok(match dtype {
-        DType::U8 => ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, bytes.to_vec()).map_err(bad)?),
-        DType::I32 => ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<i32>(bytes)).map_err(bad)?),
-        DType::I64 => ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<i64>(bytes)).map_err(bad)?),
-        DType::F32 => ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<f32>(bytes)).map_err(bad)?),
-        DType::F64 => ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<f64>(bytes)).map_err(bad)?),
-        DType::Bool => return Err(IoError::Invalid("booleans are not read from raw chunks".into())),
+        DType::U8 => {
+            ArrayData::from(ndarray::ArrayD::from_shape_vec(dim, bytes.to_vec()).map_err(bad)?)
+        }
+        DType::I32 => ArrayData::from(
+            ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<i32>(bytes)).map_err(bad)?,
+        ),
+        DType::I64 => ArrayData::from(
+            ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<i64>(bytes)).map_err(bad)?,
+        ),
+        DType::F32 => ArrayData::from(
+            ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<f32>(bytes)).map_err(bad)?,
+        ),
+        DType::F64 => ArrayData::from(
+            ndarray::ArrayD::from_shape_vec(dim, copy_le_slice::<f64>(bytes)).map_err(bad)?,
+        ),
+        DType::Bool => {
+            return Err(IoError::Invalid(
+                "booleans are not read from raw chunks".into(),
+            ))
+        }
     })
 }
 

@@ -48,7 +48,11 @@ impl ReadArgs {
             .stored
             .array_dtype()
             .map_err(|hint| IoError::UnsupportedType {
-                path: self.files.first().map(|f| f.path.clone()).unwrap_or_default(),
+                path: self
+                    .files
+                    .first()
+                    .map(|f| f.path.clone())
+                    .unwrap_or_default(),
                 name: self.name.clone(),
                 found: self.stored.to_string(),
                 hint,

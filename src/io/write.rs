@@ -158,12 +158,18 @@ fn short_hash(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0]);
     }
-    h.finalize()[..6].iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Storage chunks: the requested ones, or the array's first block on every axis; the array
 /// is rechunked when its grid is not that regular grid.
-fn storage_chunks(array: &Array, requested: Option<&[usize]>) -> Result<(Array, Vec<usize>), IoError> {
+fn storage_chunks(
+    array: &Array,
+    requested: Option<&[usize]>,
+) -> Result<(Array, Vec<usize>), IoError> {
     if array.ndim() == 0 {
         return Ok((array.clone(), Vec::new()));
     }
@@ -187,7 +193,9 @@ fn storage_chunks(array: &Array, requested: Option<&[usize]>) -> Result<(Array, 
     };
     let regular = (0..array.ndim()).all(|a| {
         let b = grid.blocks(a);
-        b.iter().take(b.len().saturating_sub(1)).all(|&x| x == chunk[a])
+        b.iter()
+            .take(b.len().saturating_sub(1))
+            .all(|&x| x == chunk[a])
             && b.last().is_some_and(|&l| l <= chunk[a])
     });
     if regular {
@@ -226,9 +234,10 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
         Format::NetCdf => name.trim_start_matches('/').to_string(),
     };
     let (array, chunk) = storage_chunks(data.array(), opts.chunks.as_deref())?;
-    let command = opts.history.clone().unwrap_or_else(|| {
-        std::env::args().collect::<Vec<_>>().join(" ")
-    });
+    let command = opts
+        .history
+        .clone()
+        .unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" "));
     let mut global_attrs = opts.global_attrs.clone();
     let previous = global_attrs
         .get("history")
@@ -338,15 +347,20 @@ fn build_tasks(
             .map(Bytes::from)
             .map_err(|e| IoError::Invalid(format!("cannot encode write arguments: {e}")))?;
         let k = TaskKey::new(format!("io-write-all-{tag}"));
-        tasks.push(TaskSpec::new(k.clone(), names::WRITE_ALL, bytes, done.clone()));
+        tasks.push(TaskSpec::new(
+            k.clone(),
+            names::WRITE_ALL,
+            bytes,
+            done.clone(),
+        ));
         done = vec![k];
     }
     Ok((tasks, done, chunks))
 }
 
 fn run_locally(p: &Prepared) -> Result<u64, IoError> {
-    let results = execute_graph_locally(&p.tasks, &p.done)
-        .map_err(|e| failed(&p.plan, &e.to_string()))?;
+    let results =
+        execute_graph_locally(&p.tasks, &p.done).map_err(|e| failed(&p.plan, &e.to_string()))?;
     Ok(results.values().map(|b| written(b)).sum())
 }
 
@@ -440,9 +454,7 @@ fn rename_in_error(e: IoError, plan: &OutputPlan) -> IoError {
     IoError::Write {
         path: fin.clone(),
         name: plan.name.clone(),
-        reason: msg
-            .replace(&format!("{tmp}: "), "")
-            .replace(&tmp, &fin),
+        reason: msg.replace(&format!("{tmp}: "), "").replace(&tmp, &fin),
     }
 }
 

@@ -361,7 +361,7 @@ fn build_tasks(
 fn run_locally(p: &Prepared) -> Result<u64, IoError> {
     let results =
         execute_graph_locally(&p.tasks, &p.done).map_err(|e| failed(&p.plan, &e.to_string()))?;
-    Ok(results.values().map(|b| written(b)).sum())
+    Ok(results.values().map(written).sum())
 }
 
 fn written(b: &Bytes) -> u64 {

@@ -8,11 +8,12 @@
 //! - [`array`]: lazy chunked n-d arrays lowered to task graphs (dask.array for Tessera).
 //! - [`core`]: pure state machines (task graph, scheduler) fed `(now, event)`; no I/O.
 //! - [`protocol`]: messages, frames, the authenticated handshake.
-//! - [`transport`]: TCP and in-process connections carrying frames.
+//! - [`transport`]: TCP, in-process and MPI connections carrying frames.
 //! - [`runtime`]: the drivers — scheduler server, worker, client — that move bytes between the
 //!   transports and the core.
 //! - [`store`]: the worker's chunk store, spilling to node-local disk.
 //! - [`deploy`]: the scheduler file and the local cluster.
+//! - [`mpi`]: `mpirun … tessera mpi` and MPI batch-mode programs (`tessera::mpi::run`).
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - `io` (feature `io`, on by default): HDF5 and NetCDF-4 input and output for chunked arrays.
 //! - [`units`]: sizes, durations and memory limits as people write them.
@@ -26,6 +27,7 @@ pub mod deploy;
 pub mod expr;
 #[cfg(feature = "io")]
 pub mod io;
+pub mod mpi;
 pub mod protocol;
 pub mod runtime;
 pub mod store;

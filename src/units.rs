@@ -1,5 +1,6 @@
 //! Human quantities on the command line and in config files: sizes (`4GiB`, `4GB`, `4e9`),
-//! durations (`30s`, `5m`, `1h`, `02:00:00`) and memory limits (`4GiB`, `0.25`, `auto`, `none`).
+//! durations (`30s`, `5m`, `1h`, `02:00:00`), memory limits (`4GiB`, `0.25`, `auto`, `none`),
+//! memory thresholds (`0.6`, `60%`, `none`) and size caps (`200GiB`, `none`).
 //!
 //! Parsing and printing only: this module must not read the machine (the worker resolves `auto`
 //! and fractions against the node it runs on, through [`MemoryLimit::resolve`]).
@@ -486,10 +487,117 @@ impl fmt::Display for MemoryLimit {
     }
 }
 
+/// A memory threshold as a fraction of the memory limit, or disabled.
+///
+/// Parses a fraction in (0, 1] (`0.6`), a percentage (`60%`), or `none` / `false` / `off`
+/// (disabled).
+///
+/// ```
+/// use tessera::units::Threshold;
+/// assert_eq!("0.6".parse::<Threshold>().unwrap(), Threshold(Some(0.6)));
+/// assert_eq!("95%".parse::<Threshold>().unwrap(), Threshold(Some(0.95)));
+/// assert_eq!("none".parse::<Threshold>().unwrap(), Threshold(None));
+/// assert!("1.5".parse::<Threshold>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Threshold(pub Option<f64>);
+
+impl FromStr for Threshold {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = |reason: &str| {
+            UnitError(format!(
+                "invalid threshold {s:?}: {reason}; expected a fraction of the memory limit in \
+                 (0, 1] such as 0.6 or 60%, or none to disable it"
+            ))
+        };
+        if matches!(
+            t.to_ascii_lowercase().as_str(),
+            "none" | "false" | "off" | "disabled"
+        ) {
+            return Ok(Threshold(None));
+        }
+        let (text, scale) = match t.strip_suffix('%') {
+            Some(p) => (p.trim(), 100.0),
+            None => (t, 1.0),
+        };
+        let value = match parse_number(text).map_err(|r| bad(&r))? {
+            Number::Whole(n) => n as f64,
+            Number::Real(f) => f,
+        } / scale;
+        if value > 0.0 && value <= 1.0 {
+            Ok(Threshold(Some(value)))
+        } else {
+            Err(bad("out of range"))
+        }
+    }
+}
+
+impl fmt::Display for Threshold {
+    /// The form [`Threshold::from_str`] reads.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(x) => f.pad(&x.to_string()),
+            None => f.pad("none"),
+        }
+    }
+}
+
+/// An upper bound in bytes, or none.
+///
+/// Parses a size (see [`ByteSize`]) or `none` / `unlimited`.
+///
+/// ```
+/// use tessera::units::SizeCap;
+/// assert_eq!("200GiB".parse::<SizeCap>().unwrap(), SizeCap(Some(200 << 30)));
+/// assert_eq!("none".parse::<SizeCap>().unwrap(), SizeCap(None));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SizeCap(pub Option<u64>);
+
+impl FromStr for SizeCap {
+    type Err = UnitError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "unlimited" => Ok(SizeCap(None)),
+            _ => s.parse::<ByteSize>().map(|b| SizeCap(Some(b.0))),
+        }
+    }
+}
+
+impl fmt::Display for SizeCap {
+    /// The form [`SizeCap::from_str`] reads (exact bytes, so it parses back unchanged).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(b) => f.pad(&b.to_string()),
+            None => f.pad("none"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn thresholds_and_caps() {
+        assert_eq!("1".parse::<Threshold>().unwrap(), Threshold(Some(1.0)));
+        assert_eq!("OFF".parse::<Threshold>().unwrap(), Threshold(None));
+        for bad in ["0", "-0.5", "101%", "abc", ""] {
+            let err = bad.parse::<Threshold>().unwrap_err().to_string();
+            assert!(err.contains("invalid threshold"), "{bad}: {err}");
+        }
+        for t in [Threshold(Some(0.65)), Threshold(None)] {
+            assert_eq!(t.to_string().parse::<Threshold>().unwrap(), t);
+        }
+        assert_eq!("4MiB".parse::<SizeCap>().unwrap(), SizeCap(Some(4 << 20)));
+        assert!("4 parsecs".parse::<SizeCap>().is_err());
+        for c in [SizeCap(Some(12345)), SizeCap(None)] {
+            assert_eq!(c.to_string().parse::<SizeCap>().unwrap(), c);
+        }
+    }
 
     const KI: u64 = 1024;
 

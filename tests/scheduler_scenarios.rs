@@ -682,3 +682,48 @@ fn fast_workers_get_deeper_queues_and_slow_ones_keep_the_base_depth() {
         1
     );
 }
+
+#[test]
+fn a_paused_worker_gets_no_new_task_until_it_resumes() {
+    let mut h = Harness::new(1.0, 3);
+    h.worker(W1, 1);
+    h.worker(W2, 1);
+    assert!(h.ev(Event::WorkerPaused { worker: W1 }).is_empty());
+    let a = h.submit(
+        C1,
+        vec![spec("a", &[]), spec("b", &[]), spec("c", &[])],
+        &["a", "b", "c"],
+    );
+    let sent = computes(&a);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, W2);
+    let a = h.finish(W2, &sent[0].1, 8);
+    let sent = computes(&a);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, W2, "W1 is still paused");
+    let a = h.ev(Event::WorkerResumed { worker: W1 });
+    let sent = computes(&a);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0].0, W1,
+        "a resumed worker takes the waiting task at once"
+    );
+    assert_eq!(h.status(&sent[0].1), Some(TaskStatus::Processing(W1)));
+}
+
+#[test]
+fn a_task_whose_input_is_on_a_paused_worker_runs_elsewhere() {
+    let mut h = Harness::new(1.0, 3);
+    h.worker(W1, 1);
+    h.worker(W2, 1);
+    let a = h.submit(C1, vec![spec("x", &[])], &["x"]);
+    assert_eq!(computes(&a)[0].0, W1);
+    h.finish(W1, "x", 1 << 20);
+    h.ev(Event::WorkerPaused { worker: W1 });
+    let a = h.submit(C1, vec![spec("y", &["x"])], &["y"]);
+    assert_eq!(compute_keys(&a), vec!["y".to_string()]);
+    assert_eq!(computes(&a)[0].0, W2, "the holder of x is paused");
+    // Pausing twice or resuming an unknown worker changes nothing.
+    assert!(h.ev(Event::WorkerPaused { worker: W1 }).is_empty());
+    assert!(h.ev(Event::WorkerResumed { worker: W3 }).is_empty());
+}

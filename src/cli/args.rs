@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::units::{parse_duration, MemoryLimit};
+use crate::units::{parse_duration, MemoryLimit, SizeCap, Threshold};
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
@@ -15,6 +15,14 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
 
 fn memory_limit_arg(s: &str) -> Result<MemoryLimit, String> {
     s.parse::<MemoryLimit>().map_err(|e| e.to_string())
+}
+
+fn threshold_arg(s: &str) -> Result<Threshold, String> {
+    s.parse::<Threshold>().map_err(|e| e.to_string())
+}
+
+fn size_cap_arg(s: &str) -> Result<SizeCap, String> {
+    s.parse::<SizeCap>().map_err(|e| e.to_string())
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {
@@ -41,6 +49,8 @@ Examples:
     tessera local --workers 2 --scheduler-file ~/s.json
     tessera scheduler --scheduler-file ~/s.json --interface ib0
     tessera worker --scheduler-file ~/s.json --nthreads 8
+    mpirun -np 4 tessera mpi --scheduler-file ~/s.json --interface ib0 --transport mpi
+    tessera worker --scheduler-file ~/s.json --memory-limit 16GiB --local-directory /local/$USER
     tessera info --scheduler-file ~/s.json --output json
     tessera shutdown --scheduler-file ~/s.json
     tessera jobqueue slurm up --scheduler-file ~/s.json --workers 20 --cores 8 --memory 32GiB
@@ -98,6 +108,8 @@ pub enum Command {
     /// Inside an allocation (`srun tessera launch`): rank 0 runs the scheduler, the others
     /// workers (rank 1 the client command, if given).
     Launch(crate::cli::jobqueue_args::LaunchArgs),
+    /// Run a cluster inside `mpirun`: one rank runs the scheduler, the others are workers.
+    Mpi(MpiArgs),
 }
 
 /// Where to listen.
@@ -161,8 +173,9 @@ pub struct WorkerArgs {
     pub nthreads: Option<usize>,
 
     /// Memory this worker may use: bytes (4GiB, 4GB, 4e9), a fraction of the node (0.25),
-    /// auto (node memory / workers on the node) or none.
-    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "none", value_parser = memory_limit_arg)]
+    /// auto (the node's memory, capped by the cgroup limit, divided by the MPI ranks on the
+    /// node) or none (never spill). Example: --memory-limit 16GiB.
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
     pub memory_limit: MemoryLimit,
 
     /// Name shown by `tessera info` (default: host:pid). Example: --name rank-3.
@@ -178,6 +191,9 @@ pub struct WorkerArgs {
     /// handed over before it stops anyway. Example: 60s.
     #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
     pub retire_timeout: Duration,
+
+    #[command(flatten)]
+    pub spill: SpillArgs,
 
     #[command(flatten)]
     pub network: NetworkArgs,
@@ -201,9 +217,13 @@ pub struct LocalArgs {
     #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
     pub scheduler_file: Option<PathBuf>,
 
-    /// Memory per worker: bytes (4GiB), a fraction of the node (0.25), auto, or none.
-    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "none", value_parser = memory_limit_arg)]
+    /// Memory per worker: bytes (4GiB), a fraction of the node (0.25), auto (the node's
+    /// memory, capped by the cgroup limit, divided by --workers), or none (never spill).
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
     pub memory_limit: MemoryLimit,
+
+    #[command(flatten)]
+    pub spill: SpillArgs,
 
     /// Listen on this host (default 127.0.0.1: only this machine can connect).
     #[arg(long, env = "TESSERA_HOST", default_value = "127.0.0.1")]
@@ -212,6 +232,41 @@ pub struct LocalArgs {
     /// TCP port for the scheduler; 0 picks a free one.
     #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
     pub port: u16,
+}
+
+/// Memory thresholds and spilling of a worker (docs/memory.md). Thresholds are fractions of
+/// --memory-limit; `none` disables one.
+#[derive(Debug, Clone, Args)]
+pub struct SpillArgs {
+    /// Spill the least recently used chunks to disk when the worker's stored chunks exceed
+    /// this fraction of --memory-limit. Example: --memory-target 0.5 (or none).
+    #[arg(long, env = "TESSERA_MEMORY_TARGET", default_value = "0.6", value_parser = threshold_arg, value_name = "FRACTION")]
+    pub memory_target: Threshold,
+
+    /// Spill chunks when the worker process's memory (RSS) exceeds this fraction, until it is
+    /// back under the target. Example: --memory-spill 0.7 (or none).
+    #[arg(long, env = "TESSERA_MEMORY_SPILL", default_value = "0.7", value_parser = threshold_arg, value_name = "FRACTION")]
+    pub memory_spill: Threshold,
+
+    /// Start no new task (and get none from the scheduler) while the worker's memory exceeds
+    /// this fraction. Example: --memory-pause 0.8 (or none).
+    #[arg(long, env = "TESSERA_MEMORY_PAUSE", default_value = "0.8", value_parser = threshold_arg, value_name = "FRACTION")]
+    pub memory_pause: Threshold,
+
+    /// Stop the worker (its work is rescheduled elsewhere) when its memory exceeds this
+    /// fraction. Example: --memory-terminate 0.95 (or none).
+    #[arg(long, env = "TESSERA_MEMORY_TERMINATE", default_value = "0.95", value_parser = threshold_arg, value_name = "FRACTION")]
+    pub memory_terminate: Threshold,
+
+    /// Most bytes of spilled chunks the worker may keep on disk; beyond it chunks stay in
+    /// memory. Example: --max-spill 200GiB (default none: the disk's size).
+    #[arg(long, env = "TESSERA_MAX_SPILL", default_value = "none", value_parser = size_cap_arg, value_name = "SIZE")]
+    pub max_spill: SizeCap,
+
+    /// Directory for spill files, on node-local disk, never a shared filesystem (default:
+    /// $TMPDIR, else /tmp). Example: --local-directory /local/scratch/$USER.
+    #[arg(long, env = "TESSERA_LOCAL_DIRECTORY", value_name = "PATH")]
+    pub local_directory: Option<PathBuf>,
 }
 
 /// How results are printed.
@@ -256,4 +311,63 @@ pub struct DemoArgs {
     /// Output format of the summary.
     #[arg(long, value_enum, default_value = "human")]
     pub output: OutputFormat,
+}
+
+/// Which transport carries chunk data between workers and clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// TCP on the interface chosen with --interface/--host.
+    Tcp,
+    /// MPI point-to-point messages between the ranks (the fabric's RDMA path on InfiniBand,
+    /// Omni-Path or Slingshot); clients outside the MPI job still use TCP.
+    Mpi,
+}
+
+#[derive(Debug, Args)]
+pub struct MpiArgs {
+    /// Also publish the cluster in this scheduler file, once every worker rank has registered,
+    /// for clients outside the MPI job (example: --scheduler-file ~/scheduler.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: Option<PathBuf>,
+
+    /// Threads running tasks per worker rank (default: the node's cores divided by the ranks
+    /// on the node). Example: --nthreads 8.
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = positive_usize)]
+    pub nthreads: Option<usize>,
+
+    /// Memory per worker rank: bytes (4GiB), a fraction of the node (0.25), auto (the node's
+    /// memory, capped by the job's cgroup limit, divided by the ranks on the node) or none.
+    #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
+    pub memory_limit: MemoryLimit,
+
+    /// Node-local directory for worker scratch and spill files; each rank uses
+    /// DIR/tessera-rank-<r> (example: --local-directory $TMPDIR).
+    #[arg(long, env = "TESSERA_LOCAL_DIRECTORY", value_name = "DIR")]
+    pub local_directory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    /// The scheduler's TCP port; 0 picks a free one (example: --port 8786).
+    #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
+    pub port: u16,
+
+    /// Transport of chunk data between workers and the client (example: --transport mpi).
+    /// The scheduler always talks TCP.
+    #[arg(long, env = "TESSERA_TRANSPORT", value_enum, default_value = "tcp")]
+    pub transport: TransportArg,
+
+    /// The rank that runs the scheduler; every other rank is a worker (example: 0).
+    #[arg(long, env = "TESSERA_SCHEDULER_RANK", default_value_t = 0)]
+    pub scheduler_rank: u32,
+
+    /// Declare a worker dead after this long without a heartbeat (example: 60s). A dead
+    /// worker rank ends the run.
+    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    pub worker_timeout: Duration,
+
+    /// How long the scheduler waits for every worker rank to register before publishing the
+    /// scheduler file anyway (example: 2m).
+    #[arg(long, default_value = "120s", value_parser = duration_arg, value_name = "DURATION")]
+    pub startup_timeout: Duration,
 }

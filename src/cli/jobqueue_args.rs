@@ -367,4 +367,7 @@ pub struct LaunchArgs {
     /// How long workers wait for the scheduler file (example: 120s).
     #[arg(long, default_value = "120s", value_parser = duration_arg)]
     pub timeout: Duration,
+
+    #[command(flatten)]
+    pub spill: crate::cli::args::SpillArgs,
 }

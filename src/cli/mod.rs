@@ -61,11 +61,19 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(a, &signal),
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),
         Command::Launch(a) => commands::launch::run(a, &signal),
+        Command::Mpi(a) => commands::mpi::run(a, &signal),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("tessera: error: {e:#}");
+            // Under MPI, one rank reports a problem every rank has; the others exit quietly.
+            let quiet = matches!(
+                e.downcast_ref::<crate::mpi::MpiError>(),
+                Some(crate::mpi::MpiError::ReportedElsewhere { .. })
+            );
+            if !quiet {
+                eprintln!("tessera: error: {e:#}");
+            }
             ExitCode::from(exit_code_for(&e))
         }
     }
@@ -117,6 +125,9 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
                 ClientError::Connect(_) | ClientError::SchedulerFile(_) => exit::UNREACHABLE,
                 _ => exit::FAILURE,
             };
+        }
+        if let Some(m) = cause.downcast_ref::<crate::mpi::MpiError>() {
+            return m.exit_code();
         }
         if cause.is::<SchedulerFileError>() || cause.is::<TransportError>() {
             return exit::UNREACHABLE;

@@ -6,6 +6,15 @@ use std::fmt::Write;
 use crate::protocol::ClusterInfo;
 use crate::units::ByteSize;
 
+/// A throughput such as `1.2 GiB/s` (`-` when nothing was measured).
+fn rate(bytes_per_second: f64) -> String {
+    if bytes_per_second > 0.0 && bytes_per_second.is_finite() {
+        format!("{}/s", ByteSize(bytes_per_second as u64))
+    } else {
+        "-".to_string()
+    }
+}
+
 /// `tessera info` as text.
 pub fn render_info(info: &ClusterInfo) -> String {
     let mut out = String::new();
@@ -28,26 +37,67 @@ pub fn render_info(info: &ClusterInfo) -> String {
     if !info.workers.is_empty() {
         let _ = writeln!(
             out,
-            "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>9}",
-            "ID", "NAME", "ADDRESS", "THREADS", "LIMIT", "STORED", "RSS", "RUNNING"
+            "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}  STATE",
+            "ID", "NAME", "ADDRESS", "THREADS", "LIMIT", "IN MEMORY", "SPILLED", "RSS", "RUNNING",
         );
         for w in &info.workers {
             let limit = w
                 .memory_limit
                 .map(|m| ByteSize(m).to_string())
                 .unwrap_or_else(|| "none".into());
+            let m = &w.metrics;
+            let state = match (m.paused, m.disk_full) {
+                (false, false) => "running",
+                (true, false) => "paused",
+                (false, true) => "disk-full",
+                (true, true) => "paused,disk-full",
+            };
             let _ = writeln!(
                 out,
-                "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>9}",
+                "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}  {}",
                 w.id,
                 w.name,
                 w.address,
                 w.nthreads,
                 limit,
-                ByteSize(w.metrics.memory_bytes).to_string(),
-                ByteSize(w.metrics.rss_bytes).to_string(),
-                w.metrics.executing
+                ByteSize(m.memory_bytes).to_string(),
+                ByteSize(m.spilled_bytes).to_string(),
+                ByteSize(m.rss_bytes).to_string(),
+                m.executing,
+                state
             );
+        }
+        let spilling: Vec<&crate::protocol::WorkerInfo> = info
+            .workers
+            .iter()
+            .filter(|w| w.metrics.spill_written_bytes > 0 || w.metrics.spilled_chunks > 0)
+            .collect();
+        if !spilling.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {:>4}  {:>14} {:>11} {:>11} {:>14} {:>14} {:>11}",
+                "ID",
+                "SPILLED CHUNKS",
+                "ON DISK",
+                "WRITTEN",
+                "SPILL RATE",
+                "UNSPILL RATE",
+                "PEAK RSS"
+            );
+            for w in spilling {
+                let m = &w.metrics;
+                let _ = writeln!(
+                    out,
+                    "  {:>4}  {:>14} {:>11} {:>11} {:>14} {:>14} {:>11}",
+                    w.id,
+                    m.spilled_chunks,
+                    ByteSize(m.spill_disk_bytes).to_string(),
+                    ByteSize(m.spill_written_bytes).to_string(),
+                    rate(m.spill_bytes_per_second),
+                    rate(m.unspill_bytes_per_second),
+                    ByteSize(m.peak_rss_bytes).to_string()
+                );
+            }
         }
     }
     let order = [
@@ -66,4 +116,67 @@ pub fn render_info(info: &ClusterInfo) -> String {
         .collect();
     let _ = writeln!(out, "Tasks      {}", tasks.join("  "));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{WorkerInfo, WorkerMetrics};
+
+    fn worker(id: u32, metrics: WorkerMetrics) -> WorkerInfo {
+        WorkerInfo {
+            id,
+            name: format!("w{id}"),
+            host: "node".into(),
+            pid: 1,
+            address: format!("tcp://127.0.0.1:{id}"),
+            nthreads: 1,
+            memory_limit: Some(1 << 30),
+            metrics,
+        }
+    }
+
+    #[test]
+    fn info_shows_memory_state_and_spill_figures() {
+        let info = ClusterInfo {
+            scheduler_address: "tcp://127.0.0.1:1".into(),
+            uptime_secs: 3.0,
+            clients: 1,
+            workers: vec![
+                worker(1, WorkerMetrics::default()),
+                worker(
+                    2,
+                    WorkerMetrics {
+                        memory_bytes: 600 << 20,
+                        spilled_bytes: 3 << 30,
+                        spilled_chunks: 19,
+                        spill_written_bytes: 3 << 30,
+                        spill_bytes_per_second: (2u64 << 30) as f64,
+                        paused: true,
+                        disk_full: true,
+                        ..WorkerMetrics::default()
+                    },
+                ),
+            ],
+            tasks: Default::default(),
+        };
+        let text = render_info(&info);
+        let lines: Vec<&str> = text.lines().collect();
+        let w1 = lines.iter().find(|l| l.contains("w1")).unwrap();
+        let w2 = lines.iter().find(|l| l.contains("w2")).unwrap();
+        assert!(w1.ends_with("running"), "{w1}");
+        assert!(w2.contains("600 MiB") && w2.contains("3 GiB"), "{w2}");
+        assert!(w2.ends_with("paused,disk-full"), "{w2}");
+        let spill = lines
+            .iter()
+            .skip_while(|l| !l.contains("SPILL RATE"))
+            .nth(1)
+            .unwrap();
+        assert!(spill.contains("19") && spill.contains("2 GiB/s"), "{spill}");
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("SPILL RATE")).count(),
+            1,
+            "only spilling workers get a spill line"
+        );
+    }
 }

@@ -6,12 +6,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::core::memory::MemoryConfig;
 use crate::protocol::Secret;
 use crate::runtime::{
     start_scheduler, start_worker, Client, ClientError, SchedulerHandle, SchedulerServerConfig,
     WorkerConfig, WorkerHandle,
 };
+use crate::store::StoreConfig;
 use crate::transport::Address;
+use crate::units::{SizeCap, Threshold};
 
 use super::schedfile::SchedulerFile;
 
@@ -30,7 +33,14 @@ pub enum WorkerPlacement {
 pub struct LocalClusterConfig {
     pub workers: usize,
     pub nthreads: usize,
+    /// Memory limit of each worker in bytes; `None` for no limit.
     pub memory_limit: Option<u64>,
+    /// Memory thresholds of each worker (fractions of `memory_limit`; see
+    /// [`crate::runtime::WorkerConfig::memory`]). Worker processes get the four thresholds.
+    pub memory: MemoryConfig,
+    /// Spill settings of each worker: `local_directory` and `max_spill` (worker processes
+    /// get these two; threads-mode workers the whole configuration).
+    pub store: StoreConfig,
     pub placement: WorkerPlacement,
     /// Where the scheduler listens (default: TCP on an ephemeral loopback port).
     pub listen: Address,
@@ -46,6 +56,8 @@ impl LocalClusterConfig {
             workers,
             nthreads: nthreads.max(1),
             memory_limit: None,
+            memory: MemoryConfig::default(),
+            store: StoreConfig::default(),
             placement: WorkerPlacement::Threads,
             listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             scheduler_file: None,
@@ -145,6 +157,10 @@ impl LocalCluster {
                     let mut wc =
                         WorkerConfig::new(address.clone(), secret.clone(), config.nthreads);
                     wc.memory_limit = config.memory_limit;
+                    wc.memory = config.memory.clone();
+                    wc.store = config.store.clone();
+                    // Workers sharing this process cannot tell their RSS apart.
+                    wc.sample_rss = false;
                     wc.name = format!("local-{index}");
                     if let Address::InProc(name) = &config.listen {
                         wc.listen = Address::InProc(format!("{name}-worker-{index}"));
@@ -178,9 +194,23 @@ impl LocalCluster {
                     // Own process group: a terminal's Ctrl-C reaches only the parent, which
                     // shuts the cluster down in order.
                     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-                    if let Some(m) = config.memory_limit {
-                        cmd.arg("--memory-limit").arg(m.to_string());
+                    let limit = config
+                        .memory_limit
+                        .map_or_else(|| "none".to_string(), |m| format!("{m}B"));
+                    cmd.arg("--memory-limit").arg(limit);
+                    let m = &config.memory;
+                    for (flag, value) in [
+                        ("--memory-target", m.target),
+                        ("--memory-spill", m.spill),
+                        ("--memory-pause", m.pause),
+                        ("--memory-terminate", m.terminate),
+                    ] {
+                        cmd.arg(flag).arg(Threshold(value).to_string());
                     }
+                    cmd.arg("--max-spill")
+                        .arg(SizeCap(config.store.max_spill).to_string())
+                        .arg("--local-directory")
+                        .arg(&config.store.local_directory);
                     let child = cmd.spawn().map_err(|source| LocalClusterError::Spawn {
                         program: program.display().to_string(),
                         source,

@@ -39,19 +39,55 @@ pub struct ComputeTask {
 }
 
 /// Live figures a worker reports with its heartbeat.
+///
+/// Fields after `completed` were added with spilling; they default to zero/false when absent
+/// (JSON from older versions).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerMetrics {
     /// Bytes of results held in memory.
     pub memory_bytes: u64,
     /// Process resident set size.
     pub rss_bytes: u64,
-    /// Keys held.
+    /// Keys held (in memory or spilled).
     pub stored_keys: u64,
     /// Tasks queued or running on the worker.
     pub executing: u32,
     pub ready: u32,
     /// Tasks completed since start.
     pub completed: u64,
+    /// Chunks held in memory.
+    #[serde(default)]
+    pub memory_chunks: u64,
+    /// In-memory size of the chunks spilled to disk.
+    #[serde(default)]
+    pub spilled_bytes: u64,
+    /// Chunks spilled to disk.
+    #[serde(default)]
+    pub spilled_chunks: u64,
+    /// Bytes the spill files take on disk.
+    #[serde(default)]
+    pub spill_disk_bytes: u64,
+    /// Bytes written to the spill directory since start.
+    #[serde(default)]
+    pub spill_written_bytes: u64,
+    /// Average spill write throughput since start, bytes per second (0 before any spill).
+    #[serde(default)]
+    pub spill_bytes_per_second: f64,
+    /// Bytes read back from the spill directory since start (unspills and peer reads).
+    #[serde(default)]
+    pub unspill_read_bytes: u64,
+    /// Average read-back throughput since start, bytes per second (0 before any read).
+    #[serde(default)]
+    pub unspill_bytes_per_second: f64,
+    /// Highest resident set size since the worker process started.
+    #[serde(default)]
+    pub peak_rss_bytes: u64,
+    /// The worker is paused (memory above the pause threshold): it starts no new task.
+    #[serde(default)]
+    pub paused: bool,
+    /// Spilling has stopped: the spill directory is full or `--max-spill` is reached.
+    #[serde(default)]
+    pub disk_full: bool,
 }
 
 /// One worker as `tessera info` shows it.
@@ -100,6 +136,13 @@ pub enum Message {
         stolen: bool,
     },
     Heartbeat(WorkerMetrics),
+    /// The worker's memory state changed. `paused`: send it no new task until it says
+    /// otherwise (its memory is above the pause threshold). `disk_full`: it can no longer
+    /// spill (its spill directory is full or `--max-spill` is reached).
+    WorkerStatus {
+        paused: bool,
+        disk_full: bool,
+    },
 
     // ---- scheduler -> worker / client
     /// Registration accepted; the id the scheduler gave the peer.

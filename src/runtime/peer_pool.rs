@@ -2,7 +2,9 @@
 //! peers) and clients (to gather results and scatter data).
 //!
 //! One connection per remote data address, used request/response under a lock. A failed
-//! connection is dropped and re-opened on the next request. This module must not decide
+//! connection is dropped and re-opened on the next request. A data address listing several
+//! routes (`tcp://…,mpi://…`) is reached by the route this process prefers
+//! ([`crate::transport::preferred_route`]: MPI within the same MPI world, else TCP). This module must not decide
 //! where data lives (the scheduler says that).
 
 use std::collections::HashMap;
@@ -13,7 +15,7 @@ use bytes::Bytes;
 
 use crate::core::TaskKey;
 use crate::protocol::{Frame, Message, Secret};
-use crate::transport::{Address, Connection, FrameReceiver, FrameSender, TransportError};
+use crate::transport::{preferred_route, Connection, FrameReceiver, FrameSender, TransportError};
 
 struct PeerConnection {
     sender: FrameSender,
@@ -47,7 +49,7 @@ impl PeerPool {
         let slot = self.slot(address);
         let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            let addr: Address = address.parse()?;
+            let addr = preferred_route(address)?;
             let conn = Connection::connect(&addr, &self.secret, self.connect_timeout)?;
             let (sender, receiver) = conn.split();
             *guard = Some(PeerConnection { sender, receiver });

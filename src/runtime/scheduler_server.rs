@@ -6,12 +6,14 @@
 //! module must not make scheduling decisions: the core decides, the server moves bytes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::fmt;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, WorkerId};
+use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, TaskKey, WorkerId};
 use crate::protocol::{
     ClusterInfo, ComputeTask, Frame, Message, Secret, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
@@ -30,6 +32,14 @@ pub struct SchedulerServerConfig {
     pub tick: Duration,
     /// A worker silent for this long is declared dead.
     pub worker_timeout: Duration,
+    /// Stop the whole cluster when a worker is lost (connection closed or silent), instead
+    /// of rescheduling its work: for MPI runs, where a dead rank ends the job anyway. The
+    /// cause, naming the worker and the tasks it was running, is in
+    /// [`SchedulerHandle::stop_cause`].
+    pub exit_on_worker_loss: bool,
+    /// Stop the cluster when the client registered under this name disconnects without
+    /// having asked for a shutdown (the batch-mode client of an MPI program).
+    pub stop_when_client_leaves: Option<String>,
 }
 
 impl SchedulerServerConfig {
@@ -42,6 +52,72 @@ impl SchedulerServerConfig {
             policy: SchedulerConfig::default(),
             tick: Duration::from_millis(100),
             worker_timeout: Duration::from_secs(60),
+            exit_on_worker_loss: false,
+            stop_when_client_leaves: None,
+        }
+    }
+}
+
+/// A worker lost while the scheduler ran with `exit_on_worker_loss`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostWorker {
+    /// The name it registered with (`rank-3` under MPI).
+    pub name: String,
+    pub host: String,
+    pub pid: u32,
+    /// Why it counts as lost ("connection closed", "no heartbeat").
+    pub why: String,
+    /// Tasks it was running or had queued.
+    pub running: Vec<TaskKey>,
+}
+
+impl fmt::Display for LostWorker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "worker {} (pid {} on {}) was lost ({})",
+            self.name, self.pid, self.host, self.why
+        )?;
+        const SHOWN: usize = 5;
+        match self.running.len() {
+            0 => f.write_str(" while idle"),
+            n => {
+                let keys: Vec<String> = self
+                    .running
+                    .iter()
+                    .take(SHOWN)
+                    .map(|k| k.to_string())
+                    .collect();
+                write!(f, " while running {}", keys.join(", "))?;
+                if n > SHOWN {
+                    write!(f, " and {} more tasks", n - SHOWN)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a scheduler stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopCause {
+    /// A client (`ShutdownCluster`) or [`SchedulerHandle::shutdown`] asked; the reason given.
+    Requested(String),
+    /// A worker was lost and `exit_on_worker_loss` was set.
+    WorkerLost(LostWorker),
+    /// The client named in `stop_when_client_leaves` disconnected without asking to stop.
+    ClientLost(String),
+}
+
+impl fmt::Display for StopCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopCause::Requested(reason) => f.write_str(reason),
+            StopCause::WorkerLost(lost) => lost.fmt(f),
+            StopCause::ClientLost(name) => write!(
+                f,
+                "client {name} disconnected without asking the cluster to shut down"
+            ),
         }
     }
 }
@@ -67,6 +143,7 @@ enum ServerEvent {
     WorkerDisconnected(WorkerId),
     ClientConnected {
         id: ClientId,
+        name: String,
         sender: FrameSender,
     },
     FromClient(ClientId, Frame),
@@ -74,11 +151,19 @@ enum ServerEvent {
     Shutdown(String),
 }
 
+/// What the server thread shares with its handle.
+#[derive(Default)]
+struct SharedStatus {
+    registered_workers: AtomicUsize,
+    stop_cause: Mutex<Option<StopCause>>,
+}
+
 /// A running scheduler server.
 pub struct SchedulerHandle {
     address: Address,
     events: Sender<ServerEvent>,
     thread: Option<JoinHandle<String>>,
+    status: Arc<SharedStatus>,
 }
 
 impl SchedulerHandle {
@@ -103,6 +188,20 @@ impl SchedulerHandle {
     /// True once the scheduler thread has finished.
     pub fn is_finished(&self) -> bool {
         self.thread.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Workers registered right now.
+    pub fn registered_workers(&self) -> usize {
+        self.status.registered_workers.load(Ordering::Acquire)
+    }
+
+    /// Why the scheduler stopped (`None` while it runs).
+    pub fn stop_cause(&self) -> Option<StopCause> {
+        self.status
+            .stop_cause
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -130,12 +229,15 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
             .name("tessera-sched-accept".into())
             .spawn(move || accept_loop(listener, events))?;
     }
+    let status = Arc::new(SharedStatus::default());
     let server = Server {
+        status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
         address: address.clone(),
         workers: HashMap::new(),
         worker_by_address: HashMap::new(),
         clients: HashMap::new(),
+        client_names: HashMap::new(),
         started: Instant::now(),
         config,
         closer,
@@ -151,6 +253,7 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         address,
         events: events_tx,
         thread: Some(thread),
+        status,
     })
 }
 
@@ -230,9 +333,9 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
                         }
                         let _ = events.send(ServerEvent::WorkerDisconnected(id));
                     }
-                    Some(Message::RegisterClient { .. }) => {
+                    Some(Message::RegisterClient { name }) => {
                         let id = ClientId(NEXT_CLIENT.fetch_add(1, Ordering::Relaxed));
-                        let _ = events.send(ServerEvent::ClientConnected { id, sender });
+                        let _ = events.send(ServerEvent::ClientConnected { id, name, sender });
                         let rest: Vec<Message> = messages.collect();
                         if !rest.is_empty() {
                             let f = Frame {
@@ -276,16 +379,20 @@ struct WorkerConn {
     sender: FrameSender,
     registration: WorkerRegistration,
     metrics: WorkerMetrics,
+    /// The worker's last `WorkerStatus` said it is paused (heartbeats do not change this).
+    status_paused: bool,
     last_seen: Instant,
 }
 
 struct Server {
+    status: Arc<SharedStatus>,
     core: Scheduler,
     address: Address,
     config: SchedulerServerConfig,
     workers: HashMap<WorkerId, WorkerConn>,
     worker_by_address: HashMap<String, WorkerId>,
     clients: HashMap<ClientId, FrameSender>,
+    client_names: HashMap<ClientId, String>,
     started: Instant,
     closer: ListenerCloser,
     outbox_workers: HashMap<WorkerId, Frame>,
@@ -299,12 +406,14 @@ const BATCH: usize = 4096;
 impl Server {
     fn run(mut self, events: Receiver<ServerEvent>) -> String {
         let mut next_tick = Instant::now() + self.config.tick;
-        let reason = loop {
+        let cause = loop {
             let timeout = next_tick.saturating_duration_since(Instant::now());
             let first = match events.recv_timeout(timeout) {
                 Ok(e) => Some(e),
                 Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break "all handles dropped".to_string(),
+                Err(RecvTimeoutError::Disconnected) => {
+                    break StopCause::Requested("all handles dropped".to_string())
+                }
             };
             let mut stop = None;
             if let Some(e) = first {
@@ -322,22 +431,30 @@ impl Server {
             }
             let now = Instant::now();
             if now >= next_tick {
-                self.check_heartbeats(now);
+                if let Some(cause) = self.check_heartbeats(now) {
+                    stop = stop.or(Some(cause));
+                }
                 self.core.handle(now, Event::Tick);
                 next_tick = now + self.config.tick;
             }
             self.carry_out_actions();
             self.flush();
-            if let Some(reason) = stop {
-                break reason;
+            if let Some(cause) = stop {
+                break cause;
             }
         };
+        let reason = cause.to_string();
+        *self
+            .status
+            .stop_cause
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(cause);
         self.shut_down(&reason);
         reason
     }
 
-    /// Apply one server event; `Some(reason)` asks the server to stop.
-    fn on_event(&mut self, event: ServerEvent) -> Option<String> {
+    /// Apply one server event; `Some(cause)` asks the server to stop.
+    fn on_event(&mut self, event: ServerEvent) -> Option<StopCause> {
         let now = Instant::now();
         match event {
             ServerEvent::WorkerConnected {
@@ -356,9 +473,13 @@ impl Server {
                         sender,
                         registration,
                         metrics: WorkerMetrics::default(),
+                        status_paused: false,
                         last_seen: now,
                     },
                 );
+                self.status
+                    .registered_workers
+                    .store(self.workers.len(), Ordering::Release);
                 self.core.handle(
                     now,
                     Event::WorkerJoined {
@@ -410,6 +531,29 @@ impl Server {
                             }
                             continue;
                         }
+                        Message::WorkerStatus { paused, disk_full } => {
+                            let Some(w) = self.workers.get_mut(&id) else {
+                                continue;
+                            };
+                            let was_paused = w.status_paused;
+                            w.status_paused = paused;
+                            w.metrics.paused = paused;
+                            w.metrics.disk_full = disk_full;
+                            tracing::info!(
+                                worker = id.0,
+                                paused,
+                                disk_full,
+                                "worker memory status"
+                            );
+                            if paused == was_paused {
+                                continue;
+                            }
+                            if paused {
+                                Event::WorkerPaused { worker: id }
+                            } else {
+                                Event::WorkerResumed { worker: id }
+                            }
+                        }
                         other => {
                             tracing::debug!(worker = id.0, ?other, "unexpected worker message");
                             continue;
@@ -418,9 +562,12 @@ impl Server {
                     self.core.handle(now, event);
                 }
             }
-            ServerEvent::WorkerDisconnected(id) => self.remove_worker(id, now, "connection closed"),
-            ServerEvent::ClientConnected { id, sender } => {
-                tracing::debug!(client = id.0, "client connected");
+            ServerEvent::WorkerDisconnected(id) => {
+                return self.remove_worker(id, now, "connection closed")
+            }
+            ServerEvent::ClientConnected { id, name, sender } => {
+                tracing::debug!(client = id.0, %name, "client connected");
+                self.client_names.insert(id, name);
                 let _ = sender.send(Frame::single(Message::Welcome { id: id.0 }));
                 self.clients.insert(id, sender);
                 self.core.handle(now, Event::ClientJoined { client: id });
@@ -466,7 +613,11 @@ impl Server {
                             continue;
                         }
                         Message::ShutdownCluster => {
-                            return Some(format!("shutdown requested by client {}", id.0));
+                            let who = self.client_names.get(&id).cloned().unwrap_or_default();
+                            return Some(StopCause::Requested(format!(
+                                "shutdown requested by client {} ({who})",
+                                id.0
+                            )));
                         }
                         other => {
                             tracing::debug!(client = id.0, ?other, "unexpected client message");
@@ -481,23 +632,40 @@ impl Server {
                 self.clients.remove(&id);
                 self.outbox_clients.remove(&id);
                 self.core.handle(now, Event::ClientLeft { client: id });
+                let name = self.client_names.remove(&id).unwrap_or_default();
+                if self.config.stop_when_client_leaves.as_deref() == Some(name.as_str()) {
+                    return Some(StopCause::ClientLost(name));
+                }
             }
-            ServerEvent::Shutdown(reason) => return Some(reason),
+            ServerEvent::Shutdown(reason) => return Some(StopCause::Requested(reason)),
         }
         None
     }
 
-    fn remove_worker(&mut self, id: WorkerId, now: Instant, why: &str) {
-        if let Some(w) = self.workers.remove(&id) {
-            tracing::warn!(worker = id.0, name = %w.registration.name, reason = why, "worker left");
-            self.worker_by_address.remove(&w.registration.data_address);
-            self.outbox_workers.remove(&id);
-            w.sender.close();
-            self.core.handle(now, Event::WorkerLeft { worker: id });
-        }
+    /// Forget a worker; with `exit_on_worker_loss`, the cause that stops the cluster.
+    fn remove_worker(&mut self, id: WorkerId, now: Instant, why: &str) -> Option<StopCause> {
+        let w = self.workers.remove(&id)?;
+        tracing::warn!(worker = id.0, name = %w.registration.name, reason = why, "worker left");
+        self.status
+            .registered_workers
+            .store(self.workers.len(), Ordering::Release);
+        let running = self.core.processing_keys(id);
+        self.worker_by_address.remove(&w.registration.data_address);
+        self.outbox_workers.remove(&id);
+        w.sender.close();
+        self.core.handle(now, Event::WorkerLeft { worker: id });
+        self.config.exit_on_worker_loss.then(|| {
+            StopCause::WorkerLost(LostWorker {
+                name: w.registration.name.clone(),
+                host: w.registration.host.clone(),
+                pid: w.registration.pid,
+                why: why.to_string(),
+                running,
+            })
+        })
     }
 
-    fn check_heartbeats(&mut self, now: Instant) {
+    fn check_heartbeats(&mut self, now: Instant) -> Option<StopCause> {
         let timeout = self.config.worker_timeout;
         let silent: Vec<WorkerId> = self
             .workers
@@ -505,9 +673,13 @@ impl Server {
             .filter(|(_, w)| now.duration_since(w.last_seen) > timeout)
             .map(|(id, _)| *id)
             .collect();
+        let mut cause = None;
         for id in silent {
-            self.remove_worker(id, now, "no heartbeat");
+            if let Some(c) = self.remove_worker(id, now, "no heartbeat") {
+                cause = cause.or(Some(c));
+            }
         }
+        cause
     }
 
     fn address_of(&self, w: WorkerId) -> String {

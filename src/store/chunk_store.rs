@@ -12,6 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -89,6 +90,12 @@ pub struct StoreMetrics {
     pub spill_failures: u64,
     /// Spilled chunks stored compressed since start.
     pub compressed_chunks: u64,
+    /// Seconds spent writing spill batches (encoding included) since start:
+    /// `bytes_written / write_seconds` is the spill throughput.
+    pub write_seconds: f64,
+    /// Seconds spent reading spilled chunks back (decoding included) since start:
+    /// `bytes_read / read_seconds` is the unspill throughput.
+    pub read_seconds: f64,
 }
 
 /// What one [`ChunkStore::spill`] call did.
@@ -193,6 +200,18 @@ impl ChunkStore {
         self.dir.path()
     }
 
+    /// Delete the spill directory and everything in it now, even while other threads still
+    /// hold the store (a worker stopping). Spilled chunks are gone after this; later spills
+    /// fail (the chunks stay in memory). Idempotent; the directory is also removed on drop.
+    pub fn remove_spill_files(&self) {
+        let _backend = lock(&self.backend);
+        if let Err(e) = std::fs::remove_dir_all(self.dir.path()) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.dir.path().display(), error = %e, "cannot remove the spill directory");
+            }
+        }
+    }
+
     /// A warning to log once when the spill directory is on a shared filesystem or in RAM.
     pub fn filesystem_warning(&self) -> Option<&str> {
         self.filesystem_warning.as_deref()
@@ -257,7 +276,10 @@ impl ChunkStore {
                     State::Disk(rec) => (entry.generation, rec.clone()),
                 }
             };
-            let bytes = match self.read_record(key, &record) {
+            let started = Instant::now();
+            let read = self.read_record(key, &record);
+            let seconds = started.elapsed().as_secs_f64();
+            let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(e) => {
                     if self.generation_of(key) == Some(generation) && self.is_on_disk(key) {
@@ -268,6 +290,7 @@ impl ChunkStore {
             };
             let mut index = lock(&self.index);
             index.metrics.bytes_read += record.loc.payload_len();
+            index.metrics.read_seconds += seconds;
             if !unspill {
                 return Ok(bytes);
             }
@@ -365,15 +388,22 @@ impl ChunkStore {
     /// being spilled by another call are skipped. A chunk that cannot be written (disk full,
     /// `max_spill`) stays in memory and is reported as [`MemoryEvent::SpillFailed`].
     pub fn spill(&self, keys: &[TaskKey]) -> SpillReport {
-        let jobs = self.claim_for_spill(keys);
+        let mut jobs = self.claim_for_spill(keys);
         let mut backend = lock(&self.backend);
         self.take_pending_frees(&mut backend);
         let mut report = SpillReport::default();
         let mut start = 0;
         while start < jobs.len() {
+            let started = Instant::now();
             let (end, outcomes) = self.write_some(&mut backend, &jobs[start..]);
+            let seconds = started.elapsed().as_secs_f64();
             let end = start + end;
             self.commit_spill(&mut backend, &jobs[start..end], outcomes, &mut report);
+            lock(&self.index).metrics.write_seconds += seconds;
+            // Release the written chunks' memory now, not after the whole request.
+            for job in &mut jobs[start..end] {
+                job.value = Bytes::new();
+            }
             start = end;
         }
         if backend.compaction_candidate().is_some() {

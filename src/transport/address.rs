@@ -1,5 +1,6 @@
 //! Transport addresses as people and scheduler files write them: `tcp://host:port`, a bare
-//! `host:port` (TCP), `tcp://[::1]:9`, and `inproc://name`.
+//! `host:port` (TCP), `tcp://[::1]:9`, `inproc://name`, and `mpi://<world>/<rank>` (a rank of
+//! one MPI world; `<world>` is the 16-hex-digit id the world's ranks agreed on at start).
 //!
 //! Parsing resolves host names (first result of the system resolver). This module must not
 //! open connections.
@@ -10,7 +11,8 @@ use std::str::FromStr;
 
 use super::TransportError;
 
-/// Where a listener can be reached: `tcp://host:port` or `inproc://name`.
+/// Where a listener can be reached: `tcp://host:port`, `inproc://name` or
+/// `mpi://<world>/<rank>`.
 ///
 /// ```
 /// use tessera::transport::Address;
@@ -20,12 +22,20 @@ use super::TransportError;
 /// assert_eq!(bare, tcp);
 /// let local: Address = "inproc://scheduler".parse().unwrap();
 /// assert_eq!(local, Address::InProc("scheduler".into()));
+/// let rank: Address = "mpi://00000000000000ff/3".parse().unwrap();
+/// assert_eq!(rank, Address::Mpi { world: 255, rank: 3 });
 /// assert!("udp://1.2.3.4:5".parse::<Address>().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Address {
     Tcp(SocketAddr),
     InProc(String),
+    /// Rank `rank` of the MPI world whose id is `world` (reachable only from that world's
+    /// ranks, over MPI point-to-point messages).
+    Mpi {
+        world: u64,
+        rank: u32,
+    },
 }
 
 impl fmt::Display for Address {
@@ -33,12 +43,14 @@ impl fmt::Display for Address {
         match self {
             Address::Tcp(a) => write!(f, "tcp://{a}"),
             Address::InProc(n) => write!(f, "inproc://{n}"),
+            Address::Mpi { world, rank } => write!(f, "mpi://{world:016x}/{rank}"),
         }
     }
 }
 
 const TCP_SCHEME: &str = "tcp://";
 const INPROC_SCHEME: &str = "inproc://";
+const MPI_SCHEME: &str = "mpi://";
 
 impl FromStr for Address {
     type Err = TransportError;
@@ -57,12 +69,15 @@ impl FromStr for Address {
             }
             return Ok(Address::InProc(name.to_string()));
         }
+        if let Some(rest) = trimmed.strip_prefix(MPI_SCHEME) {
+            return parse_mpi(rest).map_err(|reason| bad(&reason));
+        }
         let host_port = match trimmed.strip_prefix(TCP_SCHEME) {
             Some(rest) => rest,
             None => {
                 if let Some((scheme, _)) = trimmed.split_once("://") {
                     return Err(bad(&format!(
-                        "unknown scheme {scheme:?}; expected tcp:// or inproc://"
+                        "unknown scheme {scheme:?}; expected tcp://, inproc:// or mpi://"
                     )));
                 }
                 trimmed
@@ -72,6 +87,19 @@ impl FromStr for Address {
             .map(Address::Tcp)
             .map_err(|reason| bad(&reason))
     }
+}
+
+/// `<world hex>/<rank>` of an `mpi://` address.
+fn parse_mpi(rest: &str) -> Result<Address, String> {
+    let (world, rank) = rest.split_once('/').ok_or_else(|| {
+        "expected mpi://<world id>/<rank>, as in mpi://5f0c3a9e12ab44d0/3".to_string()
+    })?;
+    let world = u64::from_str_radix(world, 16)
+        .map_err(|_| format!("world id {world:?} is not a hexadecimal number"))?;
+    let rank = rank
+        .parse::<u32>()
+        .map_err(|_| format!("rank {rank:?} is not a whole number"))?;
+    Ok(Address::Mpi { world, rank })
 }
 
 /// `host:port` or `[v6]:port` to a socket address, resolving host names.
@@ -137,7 +165,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in ["tcp://10.1.2.3:5", "tcp://[::1]:9", "inproc://a-b"] {
+        for text in [
+            "tcp://10.1.2.3:5",
+            "tcp://[::1]:9",
+            "inproc://a-b",
+            "mpi://5f0c3a9e12ab44d0/17",
+        ] {
             let address: Address = text.parse().expect(text);
             assert_eq!(address.to_string(), text);
         }
@@ -152,6 +185,9 @@ mod tests {
             "tcp://:80",
             "inproc://",
             "tcp://no-such-host.invalid:80",
+            "mpi://3",
+            "mpi://zz/3",
+            "mpi://00ff/-1",
         ] {
             let error = text.parse::<Address>().expect_err(text);
             let message = error.to_string();

@@ -1,10 +1,12 @@
-//! Transports: how frames move between processes. One closed enum of kinds (TCP, in-process;
-//! MPI next), one API: [`Listener`], [`Connection`], [`FrameSender`], [`FrameReceiver`].
+//! Transports: how frames move between processes. One closed enum of kinds (TCP, in-process,
+//! MPI), one API: [`Listener`], [`Connection`], [`FrameSender`], [`FrameReceiver`].
 //!
 //! A connection is authenticated (see [`crate::protocol::auth`]) before it is returned. Each
-//! public type wraps a private enum with one variant per kind, so adding a kind (MPI) touches
-//! only this file and the kind's own module; no generic parameter leaks out. This module must
-//! not interpret messages.
+//! public type wraps a private enum with one variant per kind, so a kind touches only this file
+//! and its own module; no generic parameter leaks out. The MPI kind exists with the `mpi`
+//! feature (on by default); without it, `mpi://` addresses are refused with a clear error.
+//! A data address may list several routes ([`routes`]). This module must not interpret
+//! messages.
 //!
 //! ```
 //! use std::time::Duration;
@@ -31,6 +33,9 @@ mod address;
 mod error;
 mod inproc;
 mod interface;
+#[cfg(feature = "mpi")]
+pub(crate) mod mpi;
+pub mod routes;
 mod tcp;
 mod tcp_stream;
 
@@ -41,6 +46,7 @@ use crate::protocol::{Frame, Secret};
 pub use address::Address;
 pub use error::TransportError;
 pub use interface::interface_address;
+pub use routes::{join_routes, parse_routes, preferred_route};
 pub use tcp::HANDSHAKE_TIMEOUT;
 
 /// Accepts authenticated connections.
@@ -51,6 +57,8 @@ pub struct Listener {
 enum ListenerKind {
     Tcp(tcp::TcpAcceptor),
     InProc(inproc::InProcListener),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::MpiListener),
 }
 
 /// Makes a blocked [`Listener::accept`] return [`TransportError::Closed`].
@@ -63,6 +71,8 @@ pub struct ListenerCloser {
 enum ListenerCloserKind {
     Tcp(tcp::TcpAcceptorCloser),
     InProc(inproc::InProcListenerCloser),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::MpiListenerCloser),
 }
 
 impl ListenerCloser {
@@ -72,6 +82,8 @@ impl ListenerCloser {
         match &self.kind {
             ListenerCloserKind::Tcp(closer) => closer.close(),
             ListenerCloserKind::InProc(closer) => closer.close(),
+            #[cfg(feature = "mpi")]
+            ListenerCloserKind::Mpi(closer) => closer.close(),
         }
     }
 }
@@ -85,6 +97,12 @@ impl Listener {
             Address::InProc(name) => {
                 ListenerKind::InProc(inproc::InProcListener::bind(name, secret)?)
             }
+            #[cfg(feature = "mpi")]
+            Address::Mpi { world, rank } => {
+                ListenerKind::Mpi(mpi::MpiListener::bind(address, *world, *rank, secret)?)
+            }
+            #[cfg(not(feature = "mpi"))]
+            Address::Mpi { .. } => return Err(without_mpi(address)),
         };
         Ok(Listener { kind })
     }
@@ -96,6 +114,8 @@ impl Listener {
         match &self.kind {
             ListenerKind::Tcp(acceptor) => Address::Tcp(acceptor.local_address()),
             ListenerKind::InProc(listener) => Address::InProc(listener.name().to_string()),
+            #[cfg(feature = "mpi")]
+            ListenerKind::Mpi(listener) => listener.local_address(),
         }
     }
 
@@ -108,6 +128,8 @@ impl Listener {
         let kind = match &self.kind {
             ListenerKind::Tcp(acceptor) => ConnectionKind::Tcp(acceptor.accept()?),
             ListenerKind::InProc(listener) => ConnectionKind::InProc(listener.accept()?),
+            #[cfg(feature = "mpi")]
+            ListenerKind::Mpi(listener) => ConnectionKind::Mpi(listener.accept()?),
         };
         Ok(Connection { kind })
     }
@@ -121,6 +143,11 @@ impl Listener {
             ListenerKind::InProc(listener) => IncomingKind::Ready(Connection {
                 kind: ConnectionKind::InProc(listener.accept()?),
             }),
+            // The progress thread checked the connector's proof before handing it over.
+            #[cfg(feature = "mpi")]
+            ListenerKind::Mpi(listener) => IncomingKind::Ready(Connection {
+                kind: ConnectionKind::Mpi(listener.accept()?),
+            }),
         };
         Ok(Incoming { kind })
     }
@@ -130,6 +157,8 @@ impl Listener {
         let kind = match &self.kind {
             ListenerKind::Tcp(acceptor) => ListenerCloserKind::Tcp(acceptor.closer()),
             ListenerKind::InProc(listener) => ListenerCloserKind::InProc(listener.closer()),
+            #[cfg(feature = "mpi")]
+            ListenerKind::Mpi(listener) => ListenerCloserKind::Mpi(listener.closer()),
         };
         ListenerCloser { kind }
     }
@@ -173,6 +202,8 @@ pub struct Connection {
 enum ConnectionKind {
     Tcp(tcp::TcpConnection),
     InProc(inproc::InProcConnection),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::MpiConnection),
 }
 
 impl Connection {
@@ -190,6 +221,12 @@ impl Connection {
             Address::InProc(name) => {
                 ConnectionKind::InProc(inproc::InProcConnection::connect(name, secret, timeout)?)
             }
+            #[cfg(feature = "mpi")]
+            Address::Mpi { world, rank } => ConnectionKind::Mpi(mpi::MpiConnection::connect(
+                address, *world, *rank, secret, timeout,
+            )?),
+            #[cfg(not(feature = "mpi"))]
+            Address::Mpi { .. } => return Err(without_mpi(address)),
         };
         Ok(Connection { kind })
     }
@@ -199,6 +236,8 @@ impl Connection {
         match &self.kind {
             ConnectionKind::Tcp(connection) => connection.peer(),
             ConnectionKind::InProc(connection) => connection.peer(),
+            #[cfg(feature = "mpi")]
+            ConnectionKind::Mpi(connection) => connection.peer(),
         }
     }
 
@@ -227,6 +266,18 @@ impl Connection {
                     },
                 )
             }
+            #[cfg(feature = "mpi")]
+            ConnectionKind::Mpi(connection) => {
+                let (sender, receiver) = connection.split();
+                (
+                    FrameSender {
+                        kind: SenderKind::Mpi(sender),
+                    },
+                    FrameReceiver {
+                        kind: ReceiverKind::Mpi(receiver),
+                    },
+                )
+            }
         }
     }
 }
@@ -244,6 +295,8 @@ pub struct FrameSender {
 enum SenderKind {
     Tcp(tcp_stream::TcpSender),
     InProc(inproc::InProcSender),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::MpiSender),
 }
 
 impl FrameSender {
@@ -257,6 +310,8 @@ impl FrameSender {
         match &self.kind {
             SenderKind::Tcp(sender) => sender.send(frame),
             SenderKind::InProc(sender) => sender.send(frame),
+            #[cfg(feature = "mpi")]
+            SenderKind::Mpi(sender) => sender.send(frame),
         }
     }
 
@@ -266,6 +321,8 @@ impl FrameSender {
         match &self.kind {
             SenderKind::Tcp(sender) => sender.close(),
             SenderKind::InProc(sender) => sender.close(),
+            #[cfg(feature = "mpi")]
+            SenderKind::Mpi(sender) => sender.close(),
         }
     }
 }
@@ -278,6 +335,8 @@ pub struct FrameReceiver {
 enum ReceiverKind {
     Tcp(tcp_stream::TcpReceiver),
     InProc(inproc::InProcReceiver),
+    #[cfg(feature = "mpi")]
+    Mpi(mpi::MpiReceiver),
 }
 
 impl FrameReceiver {
@@ -288,6 +347,42 @@ impl FrameReceiver {
         match &mut self.kind {
             ReceiverKind::Tcp(receiver) => receiver.recv(),
             ReceiverKind::InProc(receiver) => receiver.recv(),
+            #[cfg(feature = "mpi")]
+            ReceiverKind::Mpi(receiver) => receiver.recv(),
         }
+    }
+}
+
+/// The MPI world this process belongs to while its MPI transport runs (`None` otherwise, and
+/// always without the `mpi` feature). Data addresses of that world are reached over MPI.
+pub fn local_mpi_world() -> Option<u64> {
+    #[cfg(feature = "mpi")]
+    {
+        mpi::local_world()
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        None
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+fn without_mpi(address: &Address) -> TransportError {
+    TransportError::BadAddress {
+        address: address.to_string(),
+        reason: "this tessera was built without the `mpi` feature".into(),
+    }
+}
+
+/// Payload bytes (chunk data) this process has received over the MPI transport so far; 0
+/// without the `mpi` feature. Lets tests and benchmarks check which transport carried data.
+pub fn mpi_payload_bytes_received() -> u64 {
+    #[cfg(feature = "mpi")]
+    {
+        mpi::endpoint::PAYLOAD_BYTES_RECEIVED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        0
     }
 }

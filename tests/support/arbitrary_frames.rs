@@ -62,17 +62,44 @@ fn metrics() -> impl Strategy<Value = WorkerMetrics> {
         any::<u32>(),
         any::<u32>(),
         any::<u64>(),
+        spill_metrics(),
     )
         .prop_map(
-            |(memory_bytes, rss_bytes, stored_keys, executing, ready, completed)| WorkerMetrics {
-                memory_bytes,
-                rss_bytes,
-                stored_keys,
-                executing,
-                ready,
-                completed,
+            |(memory_bytes, rss_bytes, stored_keys, executing, ready, completed, spill)| {
+                WorkerMetrics {
+                    memory_bytes,
+                    rss_bytes,
+                    stored_keys,
+                    executing,
+                    ready,
+                    completed,
+                    ..spill
+                }
             },
         )
+}
+
+/// The memory and spill fields of the metrics (finite rates, so values compare equal).
+fn spill_metrics() -> impl Strategy<Value = WorkerMetrics> {
+    (
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+        (any::<u64>(), 0.0..1e12f64, any::<u64>(), 0.0..1e12f64),
+        (any::<u64>(), any::<bool>(), any::<bool>()),
+    )
+        .prop_map(|(a, b, c)| WorkerMetrics {
+            memory_chunks: a.0,
+            spilled_bytes: a.1,
+            spilled_chunks: a.2,
+            spill_disk_bytes: a.3,
+            spill_written_bytes: b.0,
+            spill_bytes_per_second: b.1,
+            unspill_read_bytes: b.2,
+            unspill_bytes_per_second: b.3,
+            peak_rss_bytes: c.0,
+            paused: c.1,
+            disk_full: c.2,
+            ..WorkerMetrics::default()
+        })
 }
 
 fn registration() -> impl Strategy<Value = WorkerRegistration> {
@@ -148,6 +175,8 @@ pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
         (task_key(), keys()).prop_map(|(key, missing)| Message::DepsMissing { key, missing }),
         (task_key(), any::<bool>()).prop_map(|(key, stolen)| Message::StealReply { key, stolen }),
         metrics().prop_map(Message::Heartbeat),
+        (any::<bool>(), any::<bool>())
+            .prop_map(|(paused, disk_full)| Message::WorkerStatus { paused, disk_full }),
         any::<u32>().prop_map(|id| Message::Welcome { id }),
         compute_task().prop_map(Message::Compute),
         keys().prop_map(|keys| Message::Free { keys }),

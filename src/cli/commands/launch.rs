@@ -91,6 +91,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
             network,
             lifetime: args.lifetime,
             retire_timeout: Duration::from_secs(60),
+            spill: args.spill,
         },
         signal,
     )

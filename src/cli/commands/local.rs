@@ -20,9 +20,11 @@ pub fn run(args: LocalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     })?;
     config.listen = Address::Tcp(SocketAddr::new(ip, args.port));
     config.scheduler_file = args.scheduler_file.clone();
-    config.memory_limit = args
-        .memory_limit
-        .resolve(super::worker::node_memory_bytes(), args.workers as u32);
+    config.memory_limit = args.memory_limit.resolve(
+        crate::deploy::node_memory::node_memory_bytes(),
+        args.workers as u32,
+    );
+    (config.memory, config.store) = super::worker::memory_settings(&args.spill)?;
     if !args.threads {
         let exe = std::env::current_exe().context("cannot find the tessera executable")?;
         config = config.processes(exe);

@@ -5,6 +5,7 @@ pub mod info;
 pub mod jobqueue;
 pub mod launch;
 pub mod local;
+pub mod mpi;
 pub mod scheduler;
 pub mod shutdown;
 pub mod worker;

@@ -4,28 +4,44 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::Context;
 
-use crate::cli::args::WorkerArgs;
+use crate::cli::args::{SpillArgs, WorkerArgs};
 use crate::cli::network::resolve_endpoint;
 use crate::cli::signals::ShutdownSignal;
+use crate::core::memory::MemoryConfig;
+use crate::deploy::node_memory::{launcher_ranks_on_node, node_memory_bytes};
 use crate::deploy::SchedulerFile;
 use crate::runtime::{start_worker, WorkerConfig, WorkerError, WorkerExit};
+use crate::store::StoreConfig;
 use crate::transport::Address;
 
-/// Total memory of this node from /proc/meminfo (0 if unknown).
-pub fn node_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map(|kib| kib * 1024)
-        .unwrap_or(0)
+/// The memory thresholds and spill settings given by `--memory-*`, `--max-spill` and
+/// `--local-directory` (the limit itself is resolved separately). Misordered thresholds are
+/// a usage error naming them.
+pub(super) fn memory_settings(
+    spill: &SpillArgs,
+) -> Result<(MemoryConfig, StoreConfig), crate::cli::UsageError> {
+    let memory = MemoryConfig {
+        target: spill.memory_target.0,
+        spill: spill.memory_spill.0,
+        pause: spill.memory_pause.0,
+        terminate: spill.memory_terminate.0,
+        ..MemoryConfig::default()
+    };
+    let mut store = StoreConfig {
+        max_spill: spill.max_spill.0,
+        ..StoreConfig::default()
+    };
+    if let Some(dir) = &spill.local_directory {
+        store.local_directory = dir.clone();
+    }
+    memory
+        .validate()
+        .map_err(|e| crate::cli::UsageError(format!("invalid memory thresholds: {e}")))?;
+    Ok((memory, store))
 }
 
 pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    let (memory, store) = memory_settings(&args.spill)?;
     let path = &args.connect.scheduler_file;
     let file = SchedulerFile::wait(path, args.connect.timeout)?;
     let scheduler = file.address()?;
@@ -47,7 +63,10 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let mut config = WorkerConfig::new(scheduler.clone(), secret, nthreads);
     config.listen = endpoint.listen;
     config.advertise_host = endpoint.advertise_host;
-    config.memory_limit = args.memory_limit.resolve(node_memory_bytes(), 1);
+    config.memory_limit = args
+        .memory_limit
+        .resolve(node_memory_bytes(), launcher_ranks_on_node().unwrap_or(1));
+    (config.memory, config.store) = (memory, store);
     config.connect_timeout = args.connect.timeout;
     if let Some(name) = args.name {
         config.name = name;

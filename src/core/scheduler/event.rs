@@ -84,6 +84,10 @@ pub enum Event {
     ReplicaStored { worker: WorkerId, key: TaskKey },
     /// A worker could not fetch the copy asked for by `Replicate`.
     ReplicaFailed { worker: WorkerId, key: TaskKey },
+    /// A worker's memory is high: send it no new task (tasks it has keep running).
+    WorkerPaused { worker: WorkerId },
+    /// A paused worker can take tasks again.
+    WorkerResumed { worker: WorkerId },
     /// Periodic: a chance to rebalance and steal.
     Tick,
 }

@@ -232,6 +232,8 @@ impl Scheduler {
             Event::WorkerRetiring { worker } => self.on_worker_retiring(worker),
             Event::ReplicaStored { worker, key } => self.on_replica_stored(worker, &key),
             Event::ReplicaFailed { worker, key } => self.on_replica_failed(worker, &key),
+            Event::WorkerPaused { worker } => self.workers.set_paused(worker, true),
+            Event::WorkerResumed { worker } => self.workers.set_paused(worker, false),
             Event::Tick => self.balance(),
         }
         self.settle();
@@ -287,6 +289,21 @@ impl Scheduler {
     pub fn worker_occupancy(&self, worker: WorkerId) -> Option<(usize, usize)> {
         let w = self.workers.get(self.workers.slot_of(worker)?)?;
         Some((w.processing.len(), w.capacity as usize))
+    }
+
+    /// Keys of the tasks in flight on `worker` (assigned and not yet reported back), in
+    /// assignment order; empty when the worker is unknown.
+    pub fn processing_keys(&self, worker: WorkerId) -> Vec<TaskKey> {
+        self.workers
+            .slot_of(worker)
+            .and_then(|slot| self.workers.get(slot))
+            .map(|w| {
+                w.processing
+                    .iter()
+                    .map(|id| self.tasks[*id].key.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Counts of tasks by state and of workers.

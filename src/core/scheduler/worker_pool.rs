@@ -49,6 +49,8 @@ pub(super) struct Worker {
     pub pending_frees: Vec<TaskKey>,
     /// Leaving gracefully: it takes no new tasks (see `retirement`).
     pub retiring: bool,
+    /// Its memory is high: it gets no new task (it has no free slot) until resumed.
+    pub paused: bool,
 }
 
 impl Worker {
@@ -61,7 +63,7 @@ impl Worker {
     /// It may receive another task.
     #[inline]
     pub(super) fn has_free_slot(&self) -> bool {
-        !self.retiring && self.processing.len() < self.capacity as usize
+        !self.retiring && !self.paused && self.processing.len() < self.capacity as usize
     }
 
     /// Tasks queued on it beyond its threads and not already asked back.
@@ -140,6 +142,7 @@ impl WorkerPool {
             stealing: 0,
             pending_frees: Vec::new(),
             retiring: false,
+            paused: false,
         };
         let slot = match self.vacant.pop() {
             Some(slot) => {
@@ -269,6 +272,18 @@ impl WorkerPool {
         }
         if overloaded {
             self.overloaded += 1;
+        }
+    }
+
+    /// Pause or resume a worker (memory pressure): a paused worker has no free slot.
+    pub(super) fn set_paused(&mut self, id: WorkerId, paused: bool) {
+        let Some(slot) = self.slot_of(id) else {
+            return;
+        };
+        if self[slot].paused != paused {
+            self.unindex(slot);
+            self[slot].paused = paused;
+            self.reindex(slot);
         }
     }
 

@@ -319,11 +319,23 @@ impl Client {
         secret: &Secret,
         timeout: Duration,
     ) -> Result<Client, ClientError> {
+        let name = format!("{}:{}", crate::deploy::hostname(), std::process::id());
+        Self::connect_as(address, secret, timeout, &name)
+    }
+
+    /// Connect and register under `name` (shown in logs; the scheduler can be told to stop
+    /// when the client of a given name leaves, as MPI batch mode does).
+    pub fn connect_as(
+        address: &Address,
+        secret: &Secret,
+        timeout: Duration,
+        name: &str,
+    ) -> Result<Client, ClientError> {
         let conn = Connection::connect(address, secret, timeout).map_err(ClientError::Connect)?;
         let (sender, mut receiver) = conn.split();
         sender
             .send(Frame::single(Message::RegisterClient {
-                name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
+                name: name.to_string(),
             }))
             .map_err(ClientError::Connect)?;
         match receiver.recv() {

@@ -1,7 +1,11 @@
 //! Executor threads: take the highest-priority ready task, run its kernel on local inputs,
 //! store the result and report it. A panicking kernel fails its task, never the worker.
+//! While the memory manager has paused the worker, no new task starts.
 //!
-//! This module must not talk to peers (inputs are already local when a task is ready).
+//! Inputs on disk are read back into memory (unspilled) only when they fit under the memory
+//! target; otherwise they are read for this task alone and stay on disk, so reading a
+//! working set larger than memory does not thrash. This module must not talk to peers
+//! (inputs are already local when a task is ready).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -9,14 +13,21 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::core::TaskKey;
 use crate::protocol::{ComputeTask, Frame, Message};
 use crate::runtime::kernel::{lookup_kernel, KernelContext};
+use crate::store::{Residency, StoreError};
 use crate::transport::FrameSender;
 
+use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
 
 /// Run tasks until the worker stops.
-pub fn run_executor(state: Arc<WorkerState>, to_scheduler: FrameSender) {
+pub fn run_executor(
+    state: Arc<WorkerState>,
+    monitor: Arc<MemoryMonitor>,
+    to_scheduler: FrameSender,
+) {
     loop {
         let task = {
             let mut tasks = state.tasks();
@@ -24,8 +35,10 @@ pub fn run_executor(state: Arc<WorkerState>, to_scheduler: FrameSender) {
                 if tasks.stopping {
                     return;
                 }
-                if let Some(t) = tasks.pop_ready() {
-                    break t;
+                if !tasks.paused {
+                    if let Some(t) = tasks.pop_ready() {
+                        break t;
+                    }
                 }
                 tasks = state
                     .work_available
@@ -33,7 +46,7 @@ pub fn run_executor(state: Arc<WorkerState>, to_scheduler: FrameSender) {
                     .unwrap_or_else(|e| e.into_inner());
             }
         };
-        let outcome = execute(&state, &task);
+        let outcome = execute(&state, &monitor, &task);
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
@@ -68,6 +81,7 @@ pub fn run_executor(state: Arc<WorkerState>, to_scheduler: FrameSender) {
             }
         };
         state.completed.fetch_add(1, Ordering::Relaxed);
+        monitor.after_task();
         if let Some(m) = message {
             if to_scheduler.send(Frame::single(m)).is_err() {
                 return;
@@ -79,25 +93,51 @@ pub fn run_executor(state: Arc<WorkerState>, to_scheduler: FrameSender) {
 enum Outcome {
     Done(Bytes),
     Failed(String),
-    Missing(Vec<crate::core::TaskKey>),
+    Missing(Vec<TaskKey>),
 }
 
-fn execute(state: &WorkerState, task: &ComputeTask) -> Outcome {
-    let inputs: Vec<Bytes> = {
+/// One input's bytes: from memory, or from disk (kept on disk unless it fits under target).
+fn load_input(
+    state: &WorkerState,
+    monitor: &MemoryMonitor,
+    key: &TaskKey,
+    nbytes: u64,
+) -> Result<Bytes, StoreError> {
+    match state.store.residency(key) {
+        Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => state.store.read(key),
+        _ => state.store.get(key),
+    }
+}
+
+fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> Outcome {
+    // The task holds a reference on each input, so none can be dropped while it is read.
+    let missing: Vec<TaskKey> = {
         let data = state.data();
-        let mut inputs = Vec::with_capacity(task.deps.len());
-        let mut missing = Vec::new();
-        for (dep, _, _) in &task.deps {
-            match data.get(dep) {
-                Some(v) => inputs.push(v.clone()),
-                None => missing.push(dep.clone()),
+        task.deps
+            .iter()
+            .filter(|(dep, _, _)| !data.contains(dep))
+            .map(|(dep, _, _)| dep.clone())
+            .collect()
+    };
+    if !missing.is_empty() {
+        return Outcome::Missing(missing);
+    }
+    let mut inputs = Vec::with_capacity(task.deps.len());
+    let mut missing = Vec::new();
+    for (dep, nbytes, _) in &task.deps {
+        match load_input(state, monitor, dep, *nbytes) {
+            Ok(v) => inputs.push(v),
+            Err(e) => {
+                // A spill file that cannot be read: the chunk is lost here, so the scheduler
+                // recomputes it (or fetches another copy).
+                tracing::error!(task = %task.key, error = %e, "cannot read an input");
+                missing.push(dep.clone());
             }
         }
-        if !missing.is_empty() {
-            return Outcome::Missing(missing);
-        }
-        inputs
-    };
+    }
+    if !missing.is_empty() {
+        return Outcome::Missing(missing);
+    }
     let Some(kernel) = lookup_kernel(task.kernel.as_str()) else {
         return Outcome::Failed(format!(
             "unknown kernel {:?} on this worker (kernels must be registered in every process; \

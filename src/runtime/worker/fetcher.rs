@@ -22,6 +22,7 @@ pub fn run_fetcher(
     peers: Arc<PeerPool>,
     own_address: String,
     to_scheduler: FrameSender,
+    prefetch_limit: usize,
 ) {
     loop {
         let key = {
@@ -31,8 +32,29 @@ pub fn run_fetcher(
                 Err(_) => return,
             }
         };
+        // Bring inputs in only when they will be used soon: while the worker is paused
+        // (memory high) or already has `prefetch_limit` tasks ready to run, wait. Fetching
+        // ahead of that only fills memory (and, with deep queues, overruns the limit).
         let deps = {
-            let tasks = state.tasks();
+            let mut tasks = state.tasks();
+            loop {
+                if tasks.stopping {
+                    return;
+                }
+                let ready = tasks
+                    .entries
+                    .values()
+                    .filter(|e| e.phase == Phase::Ready)
+                    .count();
+                if !tasks.paused && ready < prefetch_limit {
+                    break;
+                }
+                tasks = state
+                    .work_available
+                    .wait_timeout(tasks, std::time::Duration::from_millis(10))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
             match tasks.entries.get(&key) {
                 Some(e) if e.phase == Phase::Fetching => e.task.deps.clone(),
                 _ => continue, // stolen or freed meanwhile

@@ -2,13 +2,18 @@
 //! clients, and reports results, failures and heartbeats.
 //!
 //! Threads: one control thread (scheduler messages), `nthreads` executors, fetchers (inputs
-//! from peers), a data server, a heartbeat. A worker started in-process (local cluster) and
-//! one started by `tessera worker` are the same code. This module must not make scheduling
-//! decisions: it does what the scheduler says and reports what happened.
+//! from peers), a data server, a heartbeat, a memory monitor and a spill writer. Results live
+//! in a [`ChunkStore`] that spills the least recently used ones to a directory under
+//! `--local-directory` when the memory manager says so (see docs/memory.md); the directory
+//! is removed when the worker stops, and directories of dead workers are removed when one
+//! starts. A worker started in-process (local cluster) and one started by `tessera worker`
+//! are the same code. This module must not make scheduling decisions: it does what the
+//! scheduler says and reports what happened.
 
 mod data_server;
 mod executor;
 mod fetcher;
+mod memory_monitor;
 mod metrics;
 mod retirement;
 mod state;
@@ -19,13 +24,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::core::memory::{MemoryConfig, MemoryConfigError};
 use crate::protocol::{ComputeTask, Frame, Message, Secret, WorkerRegistration};
 use crate::runtime::peer_pool::PeerPool;
+use crate::store::{clean_stale_spill_dirs, ChunkStore, StoreConfig, StoreError};
 use crate::transport::{Address, Connection, FrameSender, Listener, TransportError};
 
+use memory_monitor::{MemoryMonitor, MonitorError};
 use state::{Phase, WorkerState};
 
-pub use metrics::process_rss_bytes;
+pub use memory_monitor::SAMPLE_INTERVAL as MEMORY_SAMPLE_INTERVAL;
+pub use metrics::{process_peak_rss_bytes, process_rss_bytes};
 
 /// How to start a worker.
 #[derive(Clone, Debug)]
@@ -37,10 +46,24 @@ pub struct WorkerConfig {
     pub nthreads: usize,
     /// Bytes this worker may use; `None` for no limit.
     pub memory_limit: Option<u64>,
+    /// Memory thresholds and timings (fractions of `memory_limit`). Its `limit` and
+    /// `max_spill` are ignored: they come from `memory_limit` and `store.max_spill`.
+    pub memory: MemoryConfig,
+    /// Where and how results are spilled: `local_directory` (default `$TMPDIR` or `/tmp`),
+    /// `max_spill`, compression, file layout.
+    pub store: StoreConfig,
+    /// Compare this process's RSS with the thresholds (true for a worker process; false for
+    /// workers sharing a process, such as a threads-mode local cluster, whose RSS is not
+    /// theirs alone: they then go by the bytes they store).
+    pub sample_rss: bool,
     /// Where the data server listens (`tcp://0.0.0.0:0`, `inproc://w1`, ...).
     pub listen: Address,
     /// Host name or IP peers should use, when it differs from the bound address.
     pub advertise_host: Option<String>,
+    /// More addresses the data server listens on (for example this rank's `mpi://` address
+    /// for the MPI data transport). The worker's data address then lists every route
+    /// (`tcp://…,mpi://…`) and each peer picks the one it prefers.
+    pub also_listen: Vec<Address>,
     /// Name shown by `tessera info`.
     pub name: String,
     pub heartbeat_interval: Duration,
@@ -62,8 +85,12 @@ impl WorkerConfig {
             secret,
             nthreads: nthreads.max(1),
             memory_limit: None,
+            memory: MemoryConfig::default(),
+            store: StoreConfig::default(),
+            sample_rss: true,
             listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             advertise_host: None,
+            also_listen: Vec::new(),
             name: format!("{}:{}", crate::deploy::hostname(), std::process::id()),
             heartbeat_interval: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
@@ -95,6 +122,24 @@ pub enum WorkerError {
     SchedulerLost { address: String, reason: String },
     #[error("cannot start worker thread: {0}")]
     Thread(#[from] std::io::Error),
+    /// The memory thresholds are invalid.
+    #[error("invalid memory settings: {0}")]
+    Memory(#[from] MemoryConfigError),
+    /// The spill directory cannot be created (or the spill writer cannot start).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The worker stopped itself: its memory went above the terminate threshold.
+    #[error("{0}")]
+    MemoryExceeded(String),
+}
+
+impl From<MonitorError> for WorkerError {
+    fn from(e: MonitorError) -> Self {
+        match e {
+            MonitorError::Config(e) => WorkerError::Memory(e),
+            MonitorError::Store(e) => WorkerError::Store(e),
+        }
+    }
 }
 
 /// A running worker.
@@ -149,11 +194,48 @@ where
     std::thread::Builder::new().name(name.to_string()).spawn(f)
 }
 
+/// The memory manager's configuration of a worker: `config.memory` with the worker's limit
+/// and spill cap.
+fn memory_config(config: &WorkerConfig) -> MemoryConfig {
+    MemoryConfig {
+        limit: config.memory_limit,
+        max_spill: config.store.max_spill,
+        ..config.memory.clone()
+    }
+}
+
+/// Remove spill directories of dead workers, then create this worker's store.
+fn open_store(config: &StoreConfig) -> Result<ChunkStore, StoreError> {
+    match clean_stale_spill_dirs(&config.local_directory) {
+        Ok(removed) => {
+            for path in removed {
+                tracing::info!(path = %path.display(), "removed the spill directory of a dead worker");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot look for stale spill directories"),
+    }
+    let store = ChunkStore::open(config.clone())?;
+    if let Some(warning) = store.filesystem_warning() {
+        tracing::warn!("{warning}");
+    }
+    Ok(store)
+}
+
 /// Start a worker: bind its data server, register with the scheduler, start its threads.
 pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
+    let memory = memory_config(&config);
+    memory.validate()?;
+    let store = Arc::new(open_store(&config.store)?);
     let listener =
         Listener::bind(&config.listen, config.secret.clone()).map_err(WorkerError::Listen)?;
-    let data_address = advertised(&listener.local_address(), config.advertise_host.as_deref());
+    let mut data_address = advertised(&listener.local_address(), config.advertise_host.as_deref());
+    let mut extra_listeners = Vec::with_capacity(config.also_listen.len());
+    for address in &config.also_listen {
+        let extra = Listener::bind(address, config.secret.clone()).map_err(WorkerError::Listen)?;
+        data_address.push(crate::transport::routes::ROUTE_SEPARATOR);
+        data_address.push_str(&extra.local_address().to_string());
+        extra_listeners.push(extra);
+    }
     let conn = Connection::connect(&config.scheduler, &config.secret, config.connect_timeout)
         .map_err(WorkerError::Connect)?;
     let (to_scheduler, mut from_scheduler) = conn.split();
@@ -183,26 +265,46 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     };
     tracing::info!(worker = id, address = %data_address, nthreads = config.nthreads, "worker registered");
 
-    let state = Arc::new(WorkerState::new());
+    tracing::info!(
+        worker = id,
+        directory = %store.directory().display(),
+        limit = ?config.memory_limit,
+        "spill directory"
+    );
+
+    let state = Arc::new(WorkerState::new(store.clone()));
+    let (monitor, monitor_wake) = MemoryMonitor::start(
+        memory,
+        config.sample_rss,
+        state.clone(),
+        to_scheduler.clone(),
+    )?;
+    {
+        let monitor = monitor.clone();
+        spawn("tessera-memory", move || monitor.run(monitor_wake))?;
+    }
     let peers = Arc::new(PeerPool::new(
         config.secret.clone(),
         Duration::from_secs(10),
     ));
-    let closer = listener.closer();
-    {
-        let state = state.clone();
+    let mut closers = Vec::new();
+    for listener in std::iter::once(listener).chain(extra_listeners) {
+        closers.push(listener.closer());
+        let (state, monitor) = (state.clone(), monitor.clone());
         spawn("tessera-data-server", move || {
-            data_server::run_data_server(listener, state)
+            data_server::run_data_server(listener, state, monitor)
         })?;
     }
     for i in 0..config.nthreads {
-        let (state, tx) = (state.clone(), to_scheduler.clone());
+        let (state, monitor, tx) = (state.clone(), monitor.clone(), to_scheduler.clone());
         spawn(&format!("tessera-exec-{i}"), move || {
-            executor::run_executor(state, tx)
+            executor::run_executor(state, monitor, tx)
         })?;
     }
     let (fetch_tx, fetch_rx) = mpsc::channel();
     let fetch_rx = Arc::new(Mutex::new(fetch_rx));
+    // Inputs are fetched for at most this many tasks ready ahead of the executors.
+    let prefetch = 2 * config.nthreads.max(1);
     for i in 0..2 {
         let (state, rx, peers, tx, own) = (
             state.clone(),
@@ -212,20 +314,21 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             data_address.clone(),
         );
         spawn(&format!("tessera-fetch-{i}"), move || {
-            fetcher::run_fetcher(state, rx, peers, own, tx)
+            fetcher::run_fetcher(state, rx, peers, own, tx, prefetch)
         })?;
     }
     let (hb_stop_tx, hb_stop_rx) = mpsc::channel::<()>();
     {
-        let (state, tx, interval) = (
+        let (state, monitor, tx, interval) = (
             state.clone(),
+            monitor.clone(),
             to_scheduler.clone(),
             config.heartbeat_interval,
         );
         spawn("tessera-heartbeat", move || loop {
             match hb_stop_rx.recv_timeout(interval) {
                 Err(RecvTimeoutError::Timeout) => {
-                    let m = metrics::collect(&state);
+                    let m = metrics::collect(&state, &monitor);
                     if tx.send(Frame::single(Message::Heartbeat(m))).is_err() {
                         return;
                     }
@@ -275,10 +378,19 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
                 tasks.stopping = true;
             }
             state.work_available.notify_all();
-            closer.close();
+            for closer in &closers {
+                closer.close();
+            }
             drop(hb_stop_tx);
             peers.close();
             tx.close();
+            monitor.shutdown();
+            // Threads still holding the store (a kernel finishing, an idle peer connection)
+            // must not keep the spill files alive.
+            state.store.remove_spill_files();
+            if let Some(reason) = monitor.termination() {
+                return Err(WorkerError::MemoryExceeded(reason));
+            }
             match result {
                 Ok(Some(reason)) => Ok(WorkerExit::SchedulerShutdown(reason)),
                 _ if stop_requested.load(Ordering::SeqCst) => Ok(WorkerExit::Stopped),

@@ -26,7 +26,12 @@ pub fn replicate(
     key: TaskKey,
     from: &str,
 ) {
-    let already = state.data().get(&key).cloned();
+    let present = state.data().contains(&key);
+    let already = if present {
+        state.store.read(&key).ok()
+    } else {
+        None
+    };
     let value = match already {
         Some(v) => Some(v),
         None => match peers.get(from, std::slice::from_ref(&key)) {

@@ -1,19 +1,22 @@
-//! A worker's shared state: the results it holds, the tasks it was given and their phase,
-//! and the priority queue executors take tasks from.
+//! A worker's shared state: which results it holds and why (the bytes live in the
+//! [`ChunkStore`], in memory or spilled), the tasks it was given and their phase, and the
+//! priority queue executors take tasks from.
 //!
 //! All mutation goes through methods that keep the invariants: a key is in the ready queue
 //! only while its task is `Ready`; a fetched input (replica) lives as long as a queued task of
-//! this worker needs it or the scheduler made this worker its owner. This module must not do
-//! I/O.
+//! this worker needs it or the scheduler made this worker its owner; a key is in the store
+//! exactly while the data table lists it. This module must not do I/O itself (the store
+//! may, when it deletes a spilled chunk).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
 use crate::core::TaskKey;
 use crate::protocol::ComputeTask;
+use crate::store::ChunkStore;
 
 /// Where a task given to this worker is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,24 +39,30 @@ pub struct TaskEntry {
     seq: u64,
 }
 
-/// The result data this worker holds.
-#[derive(Default)]
+/// Which results this worker holds and who needs them; the bytes are in the store.
 pub struct DataTable {
-    values: HashMap<TaskKey, Bytes>,
+    store: Arc<ChunkStore>,
+    /// Keys in the store.
+    present: HashSet<TaskKey>,
     /// Keys the scheduler knows this worker holds (results and scattered data).
     owned: HashSet<TaskKey>,
     /// Fetched inputs: how many tasks of this worker still need each.
     replica_refs: HashMap<TaskKey, u32>,
-    bytes: u64,
 }
 
 impl DataTable {
-    pub fn get(&self, key: &TaskKey) -> Option<&Bytes> {
-        self.values.get(key)
+    /// An empty table over `store`.
+    pub fn new(store: Arc<ChunkStore>) -> Self {
+        DataTable {
+            store,
+            present: HashSet::new(),
+            owned: HashSet::new(),
+            replica_refs: HashMap::new(),
+        }
     }
 
     pub fn contains(&self, key: &TaskKey) -> bool {
-        self.values.contains_key(key)
+        self.present.contains(key)
     }
 
     /// Store a value the scheduler will know this worker owns.
@@ -63,17 +72,14 @@ impl DataTable {
     }
 
     fn insert(&mut self, key: TaskKey, value: Bytes) {
-        let n = value.len() as u64;
-        if let Some(old) = self.values.insert(key, value) {
-            self.bytes -= old.len() as u64;
-        }
-        self.bytes += n;
+        self.present.insert(key.clone());
+        self.store.put(key, value);
     }
 
     /// Store a fetched input needed by one more task.
     pub fn insert_replica(&mut self, key: TaskKey, value: Bytes) {
         *self.replica_refs.entry(key.clone()).or_insert(0) += 1;
-        if !self.values.contains_key(&key) {
+        if !self.present.contains(&key) {
             self.insert(key, value);
         }
     }
@@ -101,19 +107,16 @@ impl DataTable {
     }
 
     fn drop_if_unused(&mut self, key: &TaskKey) {
-        if !self.owned.contains(key) && !self.replica_refs.contains_key(key) {
-            if let Some(v) = self.values.remove(key) {
-                self.bytes -= v.len() as u64;
-            }
+        if !self.owned.contains(key)
+            && !self.replica_refs.contains_key(key)
+            && self.present.remove(key)
+        {
+            self.store.remove(key);
         }
     }
 
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.present.len()
     }
 }
 
@@ -125,6 +128,9 @@ pub struct TaskTable {
     next_seq: u64,
     pub running: u32,
     pub stopping: bool,
+    /// The memory monitor holds the executors (worker paused, or spills behind): they start
+    /// no new task.
+    pub paused: bool,
 }
 
 impl TaskTable {
@@ -192,6 +198,9 @@ impl TaskTable {
 
 /// Everything the worker's threads share.
 pub struct WorkerState {
+    /// The bytes of the results (in memory or spilled); thread-safe on its own, so reading a
+    /// value needs no other lock.
+    pub store: Arc<ChunkStore>,
     pub data: Mutex<DataTable>,
     pub tasks: Mutex<TaskTable>,
     pub work_available: Condvar,
@@ -199,9 +208,10 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new() -> Self {
+    pub fn new(store: Arc<ChunkStore>) -> Self {
         WorkerState {
-            data: Mutex::new(DataTable::default()),
+            data: Mutex::new(DataTable::new(store.clone())),
+            store,
             tasks: Mutex::new(TaskTable::default()),
             work_available: Condvar::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
@@ -214,12 +224,6 @@ impl WorkerState {
 
     pub fn tasks(&self) -> MutexGuard<'_, TaskTable> {
         self.tasks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Default for WorkerState {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -251,9 +255,20 @@ mod tests {
         assert_eq!(t.running, 2);
     }
 
+    fn store() -> (tempfile::TempDir, Arc<ChunkStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChunkStore::open(crate::store::StoreConfig {
+            local_directory: dir.path().to_path_buf(),
+            ..Default::default()
+        })
+        .unwrap();
+        (dir, Arc::new(store))
+    }
+
     #[test]
     fn replicas_live_while_needed_and_owned_data_until_freed() {
-        let mut d = DataTable::default();
+        let (_dir, store) = store();
+        let mut d = DataTable::new(store.clone());
         let k = TaskKey::new("x");
         d.insert_replica(k.clone(), Bytes::from_static(b"1234"));
         d.retain_replica(&k);
@@ -263,11 +278,26 @@ mod tests {
         assert!(!d.contains(&k));
         d.insert_owned(k.clone(), Bytes::from_static(b"12"));
         d.retain_replica(&k);
-        assert_eq!(d.bytes(), 2);
+        assert_eq!(store.metrics().memory_bytes, 2);
         d.free(&k);
         assert!(d.contains(&k), "a queued task still needs it");
         d.release_replica(&k);
         assert!(!d.contains(&k));
-        assert_eq!(d.bytes(), 0);
+        assert!(!store.contains(&k), "the store drops what the table drops");
+        assert_eq!(store.metrics().memory_bytes, 0);
+    }
+
+    #[test]
+    fn a_spilled_value_is_still_held_and_removed_from_disk_when_freed() {
+        let (_dir, store) = store();
+        let mut d = DataTable::new(store.clone());
+        let k = TaskKey::new("big");
+        d.insert_owned(k.clone(), Bytes::from(vec![7u8; 4096]));
+        assert_eq!(store.spill(std::slice::from_ref(&k)).spilled, 1);
+        assert!(d.contains(&k));
+        assert_eq!(store.read(&k).unwrap(), Bytes::from(vec![7u8; 4096]));
+        d.free(&k);
+        assert!(!store.contains(&k));
+        assert_eq!(store.metrics().spilled_chunks, 0);
     }
 }

@@ -167,22 +167,40 @@ impl SpillBackend {
     }
 }
 
-/// Write `payloads` to `file` from its current position with vectored writes.
+/// Most bytes handed to one `writev` call. Measured (160 MB chunks of random `f64`, ext4,
+/// page cache): one call per chunk ran at 0.8–1.1 GB/s in most runs, 4 MiB calls at
+/// 3.2–4.4 GB/s in the same runs (a huge write is throttled as one big dirtying burst).
+const WRITE_CALL_BYTES: usize = 4 << 20;
+
+/// Write `payloads` to `file` from its current position with vectored writes of at most
+/// [`WRITE_CALL_BYTES`] each.
 fn write_all_vectored(mut file: &File, payloads: &[Bytes]) -> io::Result<()> {
     use std::io::{IoSlice, Write};
-    let mut slices: Vec<IoSlice<'_>> = payloads
+    let pieces: Vec<&[u8]> = payloads
         .iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| IoSlice::new(p))
+        .flat_map(|p| p.chunks(WRITE_CALL_BYTES))
         .collect();
-    let mut bufs = &mut slices[..];
-    while !bufs.is_empty() {
-        match file.write_vectored(bufs) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    let mut start = 0;
+    while start < pieces.len() {
+        let mut end = start;
+        let mut total = 0;
+        while end < pieces.len() && (end == start || total + pieces[end].len() <= WRITE_CALL_BYTES)
+        {
+            total += pieces[end].len();
+            end += 1;
         }
+        let mut slices: Vec<IoSlice<'_>> =
+            pieces[start..end].iter().map(|p| IoSlice::new(p)).collect();
+        let mut bufs = &mut slices[..];
+        while !bufs.is_empty() {
+            match file.write_vectored(bufs) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        start = end;
     }
     Ok(())
 }

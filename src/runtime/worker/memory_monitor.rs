@@ -1,0 +1,268 @@
+//! The worker's memory monitor: feeds the chunk store's events and RSS samples to the
+//! [`MemoryManager`] and carries out what it decides — spill jobs go to the [`SpillWriter`]
+//! thread, pause/resume stop and restart the executors and are reported to the scheduler,
+//! terminate stops the worker with the manager's message, a full disk is reported.
+//!
+//! It runs on its own thread (every [`SAMPLE_INTERVAL`], or sooner when woken, e.g. by a
+//! finished spill) and, without the RSS sample, on an executor thread right after each result
+//! is stored, so a fast producer is paused before it starts its next task. Besides pausing,
+//! executors are held back while stored chunks exceed the spill threshold and spills are still
+//! being written (back-pressure: a task producing faster than the disk absorbs waits for the
+//! disk instead of piling results up towards the terminate threshold). This module must not decide what to spill or
+//! when (the memory manager does) and must not write chunks itself (the spill writer does).
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::core::memory::{
+    human_bytes, MemoryAction, MemoryConfig, MemoryConfigError, MemoryManager,
+};
+use crate::protocol::{Frame, Message};
+use crate::store::{ChunkStore, SpillWriter, StoreError};
+use crate::transport::FrameSender;
+
+use super::metrics::process_rss_bytes;
+use super::state::WorkerState;
+
+/// How often the monitor thread samples the process's RSS.
+pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
+
+struct Inner {
+    manager: MemoryManager,
+    /// Last `(paused, disk_full)` sent to the scheduler.
+    reported: (bool, bool),
+    /// Executors are held (paused, or waiting for spills to catch up).
+    holding: bool,
+}
+
+/// See the module docs. Shared by the monitor thread and the executors.
+pub struct MemoryMonitor {
+    inner: Mutex<Inner>,
+    store: Arc<ChunkStore>,
+    state: Arc<WorkerState>,
+    writer: Mutex<Option<SpillWriter>>,
+    to_scheduler: FrameSender,
+    wake: Mutex<Sender<()>>,
+    terminated: Mutex<Option<String>>,
+    limited: bool,
+    sample_rss: bool,
+    target_bytes: Option<u64>,
+    spill_bytes: Option<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Why the memory monitor could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MonitorError {
+    /// The memory thresholds are invalid.
+    #[error(transparent)]
+    Config(#[from] MemoryConfigError),
+    /// The spill writer thread could not start.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl MemoryMonitor {
+    /// A monitor for `state`'s store under `config`, with its spill writer thread started.
+    /// Without `sample_rss` only the stored bytes are compared with the thresholds.
+    /// Returns the receiver the monitor thread waits on (see [`MemoryMonitor::run`]).
+    pub fn start(
+        config: MemoryConfig,
+        sample_rss: bool,
+        state: Arc<WorkerState>,
+        to_scheduler: FrameSender,
+    ) -> Result<(Arc<MemoryMonitor>, Receiver<()>), MonitorError> {
+        let manager = MemoryManager::new(config)?;
+        let (wake_tx, wake_rx) = mpsc::channel();
+        let store = state.store.clone();
+        let writer_wake = wake_tx.clone();
+        let writer = SpillWriter::start(store.clone(), move |_report| {
+            release_freed_memory();
+            let _ = writer_wake.send(());
+        })?;
+        let limited = manager.config().limit.is_some();
+        let target_bytes = manager.levels().target;
+        let spill_bytes = manager.levels().spill;
+        Ok((
+            Arc::new(MemoryMonitor {
+                inner: Mutex::new(Inner {
+                    manager,
+                    reported: (false, false),
+                    holding: false,
+                }),
+                store,
+                state,
+                writer: Mutex::new(Some(writer)),
+                to_scheduler,
+                wake: Mutex::new(wake_tx),
+                terminated: Mutex::new(None),
+                limited,
+                sample_rss,
+                target_bytes,
+                spill_bytes,
+            }),
+            wake_rx,
+        ))
+    }
+
+    /// The monitor thread: sample (when `sample_rss`) and act every [`SAMPLE_INTERVAL`] or
+    /// when woken, until [`MemoryMonitor::shutdown`].
+    pub fn run(&self, wake: Receiver<()>) {
+        loop {
+            match wake.recv_timeout(SAMPLE_INTERVAL) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            while wake.try_recv().is_ok() {}
+            if lock(&self.writer).is_none() {
+                return;
+            }
+            self.step(self.sample_rss.then(process_rss_bytes));
+        }
+    }
+
+    /// Account for results just stored (no RSS sample): called by an executor after each
+    /// task, so pausing happens before it takes the next one. A no-op without a memory limit
+    /// (the monitor thread then drains the store's events on its own).
+    pub fn after_task(&self) {
+        if self.limited {
+            self.step(None);
+        }
+    }
+
+    /// Wake the monitor thread now (new data arrived from a peer or a client).
+    pub fn poke(&self) {
+        let _ = lock(&self.wake).send(());
+    }
+
+    /// True when reading a spilled chunk of `nbytes` back into memory keeps the stored bytes
+    /// at or under target; otherwise the chunk should be read without unspilling it (it would
+    /// only be spilled again at once).
+    pub fn room_to_unspill(&self, nbytes: u64) -> bool {
+        match self.target_bytes {
+            Some(target) => self.store.metrics().memory_bytes + nbytes <= target,
+            None => true,
+        }
+    }
+
+    /// `(paused, disk_full)` as last reported to the scheduler.
+    pub fn reported_status(&self) -> (bool, bool) {
+        lock(&self.inner).reported
+    }
+
+    /// Why the worker terminated itself, if it did.
+    pub fn termination(&self) -> Option<String> {
+        lock(&self.terminated).clone()
+    }
+
+    /// Stop the spill writer (finishing queued jobs) and make the monitor thread return.
+    pub fn shutdown(&self) {
+        let writer = lock(&self.writer).take();
+        drop(writer);
+        self.poke();
+    }
+
+    fn step(&self, rss: Option<u64>) {
+        let now = Instant::now();
+        let mut inner = lock(&self.inner);
+        for event in self.store.drain_events() {
+            inner.manager.handle(now, event);
+        }
+        let sample = match rss {
+            Some(rss_bytes) => crate::core::memory::MemoryEvent::RssSample { rss_bytes },
+            None => crate::core::memory::MemoryEvent::Tick,
+        };
+        inner.manager.handle(now, sample);
+        let actions: Vec<MemoryAction> = inner.manager.drain_actions().collect();
+        for action in actions {
+            self.carry_out(action);
+        }
+        // A full disk alone does not stop the scheduler: chunks that cannot be spilled stay in
+        // memory, and once memory reaches the pause threshold the worker pauses as usual.
+        let m = inner.manager.metrics();
+        // Back-pressure: above the spill threshold with spills still being written, a new
+        // task would add its result on top of the chunks waiting for the disk; wait for them.
+        let spill_behind = self
+            .spill_bytes
+            .is_some_and(|level| m.memory_bytes > level && m.spilling_bytes > 0);
+        let hold = (m.paused || spill_behind) && !m.terminated;
+        if hold != inner.holding {
+            inner.holding = hold;
+            self.hold_executors(hold);
+        }
+        let status = (m.paused, m.disk_full);
+        if status != inner.reported && !m.terminated {
+            inner.reported = status;
+            let message = Message::WorkerStatus {
+                paused: status.0,
+                disk_full: status.1,
+            };
+            if let Err(e) = self.to_scheduler.send(Frame::single(message)) {
+                tracing::debug!(error = %e, "cannot report the memory status to the scheduler");
+            }
+        }
+    }
+
+    fn carry_out(&self, action: MemoryAction) {
+        match action {
+            MemoryAction::Spill { keys, cause } => {
+                tracing::debug!(chunks = keys.len(), ?cause, "spilling");
+                let submitted = match lock(&self.writer).as_ref() {
+                    Some(writer) => writer.submit(keys),
+                    None => Err(StoreError::WriterStopped),
+                };
+                if let Err(e) = submitted {
+                    tracing::error!(error = %e, "cannot spill");
+                }
+            }
+            MemoryAction::Pause {
+                memory_bytes,
+                pause_bytes,
+            } => {
+                tracing::warn!(
+                    memory = %human_bytes(memory_bytes),
+                    pause = %human_bytes(pause_bytes),
+                    "worker paused: memory above the pause threshold; no new task starts until \
+                     it falls"
+                );
+            }
+            MemoryAction::Resume { memory_bytes } => {
+                tracing::info!(memory = %human_bytes(memory_bytes), "worker resumed");
+            }
+            MemoryAction::Terminate { reason } => self.terminate(reason),
+            MemoryAction::DiskFull { reason } => tracing::warn!("{reason}"),
+            MemoryAction::DiskAvailable => tracing::info!("spilling to disk works again"),
+            MemoryAction::Warn { message } => tracing::warn!("{message}"),
+        }
+    }
+
+    fn hold_executors(&self, hold: bool) {
+        self.state.tasks().paused = hold;
+        if !hold {
+            self.state.work_available.notify_all();
+        }
+    }
+
+    fn terminate(&self, reason: String) {
+        tracing::error!("{reason}");
+        *lock(&self.terminated) = Some(reason);
+        self.state.tasks().stopping = true;
+        self.state.work_available.notify_all();
+        // The control thread sees the connection end and reports the termination.
+        self.to_scheduler.close();
+    }
+}
+
+/// Give memory freed by spilling back to the operating system (glibc keeps freed heap memory
+/// otherwise, and RSS would not fall).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

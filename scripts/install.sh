@@ -22,7 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MIN_RUST=1.95
 APT_PACKAGES=(pkg-config libclang-dev libffi-dev libopenmpi-dev openmpi-bin libhdf5-dev
-  libnetcdf-dev hdf5-tools netcdf-bin ca-certificates curl)
+  libnetcdf-dev libdeflate-dev hdf5-tools netcdf-bin ca-certificates curl)
 PY_PACKAGES=(h5py netCDF4 xarray numpy)
 PY_MODULES="h5py, netCDF4, xarray, numpy"
 DASK_PACKAGES=("dask[array,distributed]" dask-mpi mpi4py dask-jobqueue)
@@ -71,7 +71,7 @@ EOF
   else
     cat >&2 <<EOF
 [install] No apt-get here. Install the equivalents by hand: an MPI implementation with its
-[install] development files (OpenMPI), HDF5 and NetCDF-C libraries with headers and tools,
+[install] development files (OpenMPI), HDF5, NetCDF-C and libdeflate libraries with headers and tools,
 [install] libclang, libffi, pkg-config, curl; then Rust >= $MIN_RUST from https://rustup.rs and
 [install] 'cargo install cargo-nextest --locked'. Then build with 'cargo build --release'.
 EOF

@@ -16,6 +16,7 @@
 //! - [`mpi`]: `mpirun … tessera mpi` and MPI batch-mode programs (`tessera::mpi::run`).
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - [`eval`]: evaluating `tessera eval` programs into lazy arrays; text, JSON and `.npy` output.
+//! - `io` (feature `io`, on by default): HDF5 and NetCDF-4 input and output for chunked arrays.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
 
@@ -26,6 +27,8 @@ pub mod core;
 pub mod deploy;
 pub mod eval;
 pub mod expr;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod mpi;
 pub mod protocol;
 pub mod runtime;

@@ -233,16 +233,16 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     function!(
         "h5",
         Input,
-        &[req("path"), req("dataset"), kw("chunks")],
+        &[req("path"), req("dataset"), kw("chunks"), kw("raw"), kw("concat_dim")],
         method: false,
-        "a dataset of an HDF5 file"
+        "a dataset of an HDF5 file (a glob: files concatenated along concat_dim)"
     ),
     function!(
         "nc",
         Input,
-        &[req("path"), req("variable"), kw("chunks")],
+        &[req("path"), req("variable"), kw("chunks"), kw("raw"), kw("concat_dim")],
         method: false,
-        "a variable of a NetCDF file"
+        "a variable of a NetCDF file, CF-decoded unless raw=true (a glob: files concatenated)"
     ),
     // Elementwise.
     function!("abs", Elementwise, ELEMENTWISE_X, method: false, "absolute value"),

@@ -42,6 +42,8 @@ fn registry() -> &'static RwLock<HashMap<String, Kernel>> {
         let mut map = HashMap::new();
         super::kernels_builtin::install(&mut map);
         crate::array::kernels::install(&mut map);
+        #[cfg(feature = "io")]
+        crate::io::kernels::install(&mut map);
         RwLock::new(map)
     })
 }

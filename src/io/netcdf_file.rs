@@ -1,0 +1,357 @@
+//! NetCDF files through the `netcdf` crate (system libnetcdf): describing a variable with its
+//! dimensions, coordinate variables and attributes, reading a hyperslab, and creating an
+//! output file (dimensions, coordinates, attributes, the empty chunked and compressed
+//! variable). Chunks of a NetCDF-4 output are then written through HDF5 (`hdf5_file`): a
+//! NetCDF-4 file is an HDF5 file, and its variable `v` is the dataset `/v`.
+//!
+//! This module must not decide which process writes when (see `store`).
+
+use std::path::Path;
+
+use netcdf::types::{FloatType, IntType, NcVariableType};
+use netcdf::AttributeValue;
+
+use crate::array::{ArrayData, DType};
+use crate::io::attrs::{AttrValue, Attributes, INTERNAL_ATTRS};
+use crate::io::error::IoError;
+use crate::io::file_type::FileType;
+use crate::io::hdf5_file::check_readable;
+use crate::io::labeled::Coordinate;
+use crate::io::output::OutputPlan;
+use crate::io::variable::{with_dtype, VarInfo};
+
+const FORMAT: &str = "NetCDF";
+
+fn open(path: &str) -> Result<netcdf::File, IoError> {
+    check_readable(path)?;
+    netcdf::open(path).map_err(|e| IoError::Open {
+        path: path.into(),
+        format: FORMAT,
+        reason: e.to_string(),
+    })
+}
+
+fn variable<'f>(
+    file: &'f netcdf::File,
+    path: &str,
+    name: &str,
+) -> Result<netcdf::Variable<'f>, IoError> {
+    file.variable(name.trim_start_matches('/'))
+        .ok_or_else(|| IoError::MissingVariable {
+            path: path.into(),
+            what: "variable",
+            name: name.into(),
+            available: file.variables().map(|v| v.name()).collect(),
+        })
+}
+
+fn attr_value(v: AttributeValue) -> Option<AttrValue> {
+    use AttributeValue as A;
+    let ints = |v: Vec<i64>| Some(AttrValue::Int(v));
+    match v {
+        A::Uchar(x) => ints(vec![i64::from(x)]),
+        A::Uchars(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Schar(x) => ints(vec![i64::from(x)]),
+        A::Schars(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Ushort(x) => ints(vec![i64::from(x)]),
+        A::Ushorts(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Short(x) => ints(vec![i64::from(x)]),
+        A::Shorts(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Uint(x) => ints(vec![i64::from(x)]),
+        A::Uints(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Int(x) => ints(vec![i64::from(x)]),
+        A::Ints(x) => ints(x.into_iter().map(i64::from).collect()),
+        A::Ulonglong(x) => ints(vec![x as i64]),
+        A::Ulonglongs(x) => ints(x.into_iter().map(|y| y as i64).collect()),
+        A::Longlong(x) => ints(vec![x]),
+        A::Longlongs(x) => ints(x),
+        A::Float(x) => Some(AttrValue::Float32(vec![x])),
+        A::Floats(x) => Some(AttrValue::Float32(x)),
+        A::Double(x) => Some(AttrValue::Float64(vec![x])),
+        A::Doubles(x) => Some(AttrValue::Float64(x)),
+        A::Str(s) => Some(AttrValue::Text(s)),
+        A::Strs(s) => Some(AttrValue::Text(s.join("\n"))),
+    }
+}
+
+fn read_attrs(var: &netcdf::Variable<'_>) -> Attributes {
+    var.attributes()
+        .filter(|a| !INTERNAL_ATTRS.contains(&a.name()))
+        .filter_map(|a| {
+            let name = a.name().to_string();
+            a.value().ok().and_then(attr_value).map(|v| (name, v))
+        })
+        .collect()
+}
+
+fn file_type(t: &NcVariableType, attrs: &Attributes) -> FileType {
+    let is_bool = attrs.get("dtype").and_then(|v| v.as_text()) == Some("bool");
+    match t {
+        NcVariableType::Int(IntType::I8 | IntType::U8) if is_bool => FileType::Bool,
+        NcVariableType::Int(IntType::I8) => FileType::I8,
+        NcVariableType::Int(IntType::U8) => FileType::U8,
+        NcVariableType::Int(IntType::I16) => FileType::I16,
+        NcVariableType::Int(IntType::U16) => FileType::U16,
+        NcVariableType::Int(IntType::I32) => FileType::I32,
+        NcVariableType::Int(IntType::U32) => FileType::U32,
+        NcVariableType::Int(IntType::I64) => FileType::I64,
+        NcVariableType::Int(IntType::U64) => FileType::U64,
+        NcVariableType::Float(FloatType::F32) => FileType::F32,
+        NcVariableType::Float(FloatType::F64) => FileType::F64,
+        NcVariableType::Char => FileType::Other("char".into()),
+        NcVariableType::String => FileType::Other("string".into()),
+        NcVariableType::Compound(c) => FileType::Other(format!("compound {}", c.name)),
+        NcVariableType::Enum(e) => FileType::Other(format!("enum {}", e.name)),
+        NcVariableType::Opaque(o) => FileType::Other(format!("opaque {}", o.name)),
+        NcVariableType::Vlen(v) => FileType::Other(format!("vlen {}", v.name)),
+    }
+}
+
+fn read_values(
+    var: &netcdf::Variable<'_>,
+    dtype: DType,
+    origin: &[usize],
+    shape: &[usize],
+) -> Result<ArrayData, String> {
+    let ext = (origin, shape);
+    let dim = ndarray::IxDyn(shape);
+    let shaped = |e: ndarray::ShapeError| e.to_string();
+    if dtype == DType::Bool {
+        let v: Vec<u8> = var.get_values::<u8, _>(ext).map_err(|e| e.to_string())?;
+        let b: Vec<bool> = v.into_iter().map(|x| x != 0).collect();
+        return ndarray::ArrayD::from_shape_vec(dim, b)
+            .map(ArrayData::from)
+            .map_err(shaped);
+    }
+    with_dtype!(dtype, T => {
+        read_typed::<T>(var, ext, dim)
+    })
+}
+
+fn read_typed<T: NcRead>(
+    var: &netcdf::Variable<'_>,
+    ext: (&[usize], &[usize]),
+    dim: ndarray::IxDyn,
+) -> Result<ArrayData, String> {
+    T::read(var, ext, dim)
+}
+
+/// Element types read through netCDF-C's conversions.
+trait NcRead {
+    fn read(
+        var: &netcdf::Variable<'_>,
+        ext: (&[usize], &[usize]),
+        dim: ndarray::IxDyn,
+    ) -> Result<ArrayData, String>;
+}
+
+impl NcRead for bool {
+    fn read(
+        _: &netcdf::Variable<'_>,
+        _: (&[usize], &[usize]),
+        _: ndarray::IxDyn,
+    ) -> Result<ArrayData, String> {
+        Err("booleans are read as bytes".into())
+    }
+}
+
+macro_rules! nc_read {
+    ($($t:ty),*) => {$(
+        impl NcRead for $t {
+            fn read(
+                var: &netcdf::Variable<'_>,
+                ext: (&[usize], &[usize]),
+                dim: ndarray::IxDyn,
+            ) -> Result<ArrayData, String> {
+                let v: Vec<$t> = var.get_values::<$t, _>(ext).map_err(|e| e.to_string())?;
+                ndarray::ArrayD::from_shape_vec(dim, v)
+                    .map(ArrayData::from)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    )*};
+}
+nc_read!(u8, i32, i64, f32, f64);
+
+/// Describes variable `name` of `path`.
+pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
+    let file = open(path)?;
+    let var = variable(&file, path, name)?;
+    let attrs = read_attrs(&var);
+    let stored = file_type(&var.vartype(), &attrs);
+    let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
+    let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
+    let storage_chunks = var.chunking().ok().flatten();
+    let mut coords = Vec::new();
+    for (axis, dim) in dims.iter().enumerate() {
+        let Some(c) = file.variable(dim) else {
+            continue;
+        };
+        let cdims: Vec<String> = c.dimensions().iter().map(|d| d.name()).collect();
+        if cdims != [dim.clone()] || dim == name.trim_start_matches('/') {
+            continue;
+        }
+        let cattrs = read_attrs(&c);
+        let Ok(dtype) = file_type(&c.vartype(), &cattrs).array_dtype() else {
+            continue;
+        };
+        if let Ok(values) = read_values(&c, dtype, &[0], &[shape[axis]]) {
+            coords.push((
+                dim.clone(),
+                Coordinate {
+                    values,
+                    attrs: cattrs,
+                },
+            ));
+        }
+    }
+    Ok(VarInfo {
+        shape,
+        stored,
+        storage_chunks,
+        dims,
+        attrs,
+        coords,
+    })
+}
+
+/// Reads the hyperslab at `origin` of `shape` of variable `name`, converted to `dtype`.
+pub(crate) fn read_block(
+    path: &str,
+    name: &str,
+    dtype: DType,
+    origin: &[usize],
+    shape: &[usize],
+) -> Result<ArrayData, IoError> {
+    let file = open(path)?;
+    let var = variable(&file, path, name)?;
+    read_values(&var, dtype, origin, shape).map_err(|reason| IoError::Read {
+        path: path.into(),
+        name: name.into(),
+        reason: format!("hyperslab at {origin:?} of shape {shape:?}: {reason}"),
+    })
+}
+
+fn put_attr(var: &mut netcdf::VariableMut<'_>, name: &str, v: &AttrValue) -> netcdf::Result<()> {
+    match v {
+        AttrValue::Text(s) => var.put_attribute(name, s.as_str()).map(|_| ()),
+        AttrValue::Int(x) if x.len() == 1 => var.put_attribute(name, x[0]).map(|_| ()),
+        AttrValue::Int(x) => var.put_attribute(name, x.clone()).map(|_| ()),
+        AttrValue::Float32(x) if x.len() == 1 => var.put_attribute(name, x[0]).map(|_| ()),
+        AttrValue::Float32(x) => var.put_attribute(name, x.clone()).map(|_| ()),
+        AttrValue::Float64(x) if x.len() == 1 => var.put_attribute(name, x[0]).map(|_| ()),
+        AttrValue::Float64(x) => var.put_attribute(name, x.clone()).map(|_| ()),
+    }
+}
+
+fn global_attr(file: &mut netcdf::FileMut, name: &str, v: &AttrValue) -> netcdf::Result<()> {
+    match v {
+        AttrValue::Text(s) => file.add_attribute(name, s.as_str()).map(|_| ()),
+        AttrValue::Int(x) => file.add_attribute(name, x.clone()).map(|_| ()),
+        AttrValue::Float32(x) => file.add_attribute(name, x.clone()).map(|_| ()),
+        AttrValue::Float64(x) => file.add_attribute(name, x.clone()).map(|_| ()),
+    }
+}
+
+/// Adds variable `name` of `dtype` over `dims` (booleans as bytes with xarray's
+/// `dtype = "bool"`); floats get `_FillValue = NaN` unless `fill` gives one.
+fn add_var<'f>(
+    file: &'f mut netcdf::FileMut,
+    name: &str,
+    dtype: DType,
+    dims: &[&str],
+    fill: Option<f64>,
+) -> netcdf::Result<netcdf::VariableMut<'f>> {
+    let mut var = match dtype {
+        DType::Bool => {
+            let mut v = file.add_variable::<i8>(name, dims)?;
+            v.put_attribute("dtype", "bool")?;
+            v
+        }
+        DType::U8 => file.add_variable::<u8>(name, dims)?,
+        DType::I32 => file.add_variable::<i32>(name, dims)?,
+        DType::I64 => file.add_variable::<i64>(name, dims)?,
+        DType::F32 => file.add_variable::<f32>(name, dims)?,
+        DType::F64 => file.add_variable::<f64>(name, dims)?,
+    };
+    match (dtype, fill) {
+        (DType::F32, f) => var.set_fill_value(f.unwrap_or(f64::NAN) as f32)?,
+        (DType::F64, f) => var.set_fill_value(f.unwrap_or(f64::NAN))?,
+        (DType::U8, Some(f)) => var.set_fill_value(f as u8)?,
+        (DType::I32, Some(f)) => var.set_fill_value(f as i32)?,
+        (DType::I64, Some(f)) => var.set_fill_value(f as i64)?,
+        _ => {}
+    }
+    Ok(var)
+}
+
+fn put_coord(var: &mut netcdf::VariableMut<'_>, values: &ArrayData) -> netcdf::Result<()> {
+    match values {
+        ArrayData::Bool(a) => {
+            let v: Vec<i8> = a.iter().map(|&b| i8::from(b)).collect();
+            var.put_values(&v, ..)
+        }
+        ArrayData::U8(a) => var.put_values(&a.iter().copied().collect::<Vec<_>>(), ..),
+        ArrayData::I32(a) => var.put_values(&a.iter().copied().collect::<Vec<_>>(), ..),
+        ArrayData::I64(a) => var.put_values(&a.iter().copied().collect::<Vec<_>>(), ..),
+        ArrayData::F32(a) => var.put_values(&a.iter().copied().collect::<Vec<_>>(), ..),
+        ArrayData::F64(a) => var.put_values(&a.iter().copied().collect::<Vec<_>>(), ..),
+    }
+}
+
+/// Creates the NetCDF-4 output file `path` for `plan`.
+pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
+    let p = path.display().to_string();
+    let werr = |what: &str, e: netcdf::Error| IoError::Write {
+        path: p.clone(),
+        name: what.to_string(),
+        reason: e.to_string(),
+    };
+    let name = plan.name.trim_start_matches('/');
+    let mut file = netcdf::create(path).map_err(|e| werr(name, e))?;
+    for (dim, len) in plan.dims.iter().zip(&plan.shape) {
+        file.add_dimension(dim, *len).map_err(|e| werr(dim, e))?;
+    }
+    for (dim, c) in &plan.coords {
+        if dim == name || !plan.dims.contains(dim) {
+            continue;
+        }
+        let fill = c
+            .attrs
+            .get("_FillValue")
+            .and_then(|v| v.as_f64s().first().copied());
+        let mut var = add_var(&mut file, dim, c.values.dtype(), &[dim.as_str()], fill)
+            .map_err(|e| werr(dim, e))?;
+        for (k, v) in &c.attrs {
+            if k == "_FillValue" || (k == "dtype" && c.values.dtype() == DType::Bool) {
+                continue;
+            }
+            put_attr(&mut var, k, v).map_err(|e| werr(dim, e))?;
+        }
+        put_coord(&mut var, &c.values).map_err(|e| werr(dim, e))?;
+    }
+    let dims: Vec<&str> = plan.dims.iter().map(String::as_str).collect();
+    let fill = plan
+        .attrs
+        .get("_FillValue")
+        .and_then(|v| v.as_f64s().first().copied());
+    let mut var = add_var(&mut file, name, plan.dtype, &dims, fill).map_err(|e| werr(name, e))?;
+    if !plan.shape.is_empty() {
+        var.set_chunking(&plan.chunk).map_err(|e| werr(name, e))?;
+        if plan.codec.deflate.is_some() || plan.codec.shuffle {
+            let level = plan.codec.deflate.map_or(0, i32::from);
+            var.set_compression(level, plan.codec.shuffle)
+                .map_err(|e| werr(name, e))?;
+        }
+    }
+    for (k, v) in &plan.attrs {
+        if k == "_FillValue" || (k == "dtype" && plan.dtype == DType::Bool) {
+            continue;
+        }
+        put_attr(&mut var, k, v).map_err(|e| werr(name, e))?;
+    }
+    for (k, v) in &plan.global_attrs {
+        global_attr(&mut file, k, v).map_err(|e| werr(k, e))?;
+    }
+    file.close().map_err(|e| werr(name, e))
+}

@@ -396,3 +396,64 @@ fn a_failing_task_exits_4_and_names_it() {
     assert!(err.contains("task") && err.contains("failed"), "{err}");
     assert!(stdout(&out).is_empty());
 }
+
+#[test]
+fn netcdf_and_hdf5_outputs_read_back_through_eval_and_ncdump() {
+    let dir = temp_dir();
+    let nc = dir.path().join("field.nc");
+    let h5 = dir.path().join("colmean.h5");
+    let program = "x = random((120,90), chunks=(40,30), seed=5); x * 2 + 1";
+    let out = eval(&[program, "-o", &format!("{}:tas", nc.display())]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Read the file back with eval and compare with the same computation done directly.
+    let read = json_of(&eval(&[
+        &format!("mean(nc('{}', 'tas'), axis=0)", nc.display()),
+        "--output",
+        "json",
+    ]));
+    let direct = json_of(&eval(&[
+        &format!("{program}; mean(x * 2 + 1, axis=0)").replace("; x * 2 + 1;", ";"),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(read["shape"], serde_json::json!([90]));
+    // Same values; the column means may be summed in another chunk order (files keep their
+    // own storage chunks), so allow floating-point reassociation (docs/arrays.md).
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    flat_numbers(&read["data"], &mut a);
+    flat_numbers(&direct["data"], &mut b);
+    assert_eq!(a.len(), 90);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-12 * y.abs().max(1.0), "{x} vs {y}");
+    }
+    // HDF5 output from a file input.
+    let out = eval(&[
+        &format!("mean(nc('{}', 'tas'), axis=0)", nc.display()),
+        "-o",
+        &format!("{}:/colmean", h5.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dump = std::process::Command::new("h5dump")
+        .args(["-H", &h5.display().to_string()])
+        .output()
+        .expect("h5dump (hdf5-tools) is installed by scripts/install.sh");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        text.contains("colmean") && text.contains("history"),
+        "{text}"
+    );
+    let ncdump = std::process::Command::new("ncdump")
+        .args(["-h", &nc.display().to_string()])
+        .output()
+        .expect("ncdump (netcdf-bin) is installed by scripts/install.sh");
+    let header = String::from_utf8_lossy(&ncdump.stdout);
+    assert!(header.contains("double tas(dim_0, dim_1)"), "{header}");
+    // A missing variable names what the file has.
+    let bad = eval(&[&format!("nc('{}', 'tos')", nc.display())]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("the file has: tas"),
+        "{}",
+        stderr(&bad)
+    );
+}

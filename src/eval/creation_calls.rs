@@ -21,17 +21,7 @@ pub fn call_creation(args: &BoundArgs) -> Result<Value, ExprError> {
         "linspace" => linspace(args)?,
         "eye" => eye(args)?,
         "random" | "uniform" | "randn" | "normal" => random(args)?,
-        "h5" | "nc" => {
-            return Err(ExprError::new(
-                ErrorKind::Unsupported,
-                args.span(),
-                format!(
-                    "{} cannot read files yet: HDF5 and NetCDF input arrive with the I/O support",
-                    args.operation()
-                ),
-            )
-            .with_help("create arrays with random(), arange(), ones(), ... meanwhile"))
-        }
+        "h5" | "nc" => return read_file(args),
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,
@@ -43,6 +33,62 @@ pub fn call_creation(args: &BoundArgs) -> Result<Value, ExprError> {
     built
         .map(Value::Array)
         .map_err(|e| array_error(e, args.span(), &args.operation()))
+}
+
+/// `h5(path, dataset)` / `nc(path, variable)`: a lazy array read by the workers.
+#[cfg(feature = "io")]
+fn read_file(args: &BoundArgs) -> Result<Value, ExprError> {
+    let path = args
+        .required("path")?
+        .to_str(&args.what("path"))?
+        .to_string();
+    let name_param = if args.function() == "h5" {
+        "dataset"
+    } else {
+        "variable"
+    };
+    let name = args
+        .required(name_param)?
+        .to_str(&args.what(name_param))?
+        .to_string();
+    let mut opts = crate::io::ReadOptions::new();
+    if let Some(c) = args.get("chunks") {
+        // The rank is only known from the file: "auto", one size and explicit sizes all work.
+        opts = opts.chunks(c.to_chunks(&args.what("chunks"), usize::MAX)?);
+    }
+    if let Some(raw) = args.get("raw") {
+        if raw.to_bool(&args.what("raw"))? {
+            opts = opts.raw();
+        }
+    }
+    if let Some(dim) = args.get("concat_dim") {
+        opts = opts.concat_dim(dim.to_str(&args.what("concat_dim"))?);
+    }
+    let read = if args.function() == "h5" {
+        crate::io::from_hdf5_with(&path, &name, &opts)
+    } else {
+        crate::io::from_netcdf_with(&path, &name, &opts)
+    };
+    read.map(|labeled| Value::Array(labeled.into_array()))
+        .map_err(|e| {
+            ExprError::new(
+                ErrorKind::Value,
+                args.span(),
+                format!("{}: {e}", args.operation()),
+            )
+        })
+}
+
+#[cfg(not(feature = "io"))]
+fn read_file(args: &BoundArgs) -> Result<Value, ExprError> {
+    Err(ExprError::new(
+        ErrorKind::Unsupported,
+        args.span(),
+        format!(
+            "{} needs a tessera built with the `io` feature",
+            args.operation()
+        ),
+    ))
 }
 
 fn chunks(args: &BoundArgs, ndim: usize) -> Result<ChunkSpec, ExprError> {

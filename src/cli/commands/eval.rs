@@ -36,14 +36,70 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
 }
 
 fn check_output_path(out: &Path) -> Result<(), UsageError> {
-    match out.extension().and_then(|e| e.to_str()) {
-        Some(ext) if ext.eq_ignore_ascii_case("npy") => Ok(()),
-        _ => Err(UsageError(format!(
-            "-o {}: only NumPy .npy output is supported for now (HDF5 and NetCDF arrive with \
-             the I/O support); example: -o result.npy",
-            out.display()
-        ))),
+    if is_npy(out) {
+        return Ok(());
     }
+    #[cfg(feature = "io")]
+    if let Err(e) = crate::io::OutputTarget::parse(&out.to_string_lossy()) {
+        return Err(UsageError(format!(
+            "{e}; examples: -o out.nc:tas, -o out.h5:/mean, -o out.npy"
+        )));
+    } else {
+        return Ok(());
+    }
+    #[allow(unreachable_code)]
+    Err(UsageError(format!(
+        "-o {}: this tessera writes only NumPy .npy files (built without the `io` feature); \
+         example: -o result.npy",
+        out.display()
+    )))
+}
+
+fn is_npy(out: &Path) -> bool {
+    out.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+}
+
+/// Write an array to an HDF5 or NetCDF target from the workers (`-o out.nc:var`).
+#[cfg(feature = "io")]
+fn write_io_output(
+    args: &EvalArgs,
+    out: &Path,
+    array: Array,
+    client: &Client,
+) -> anyhow::Result<()> {
+    let spec = out.to_string_lossy().to_string();
+    let target = crate::io::OutputTarget::parse(&spec)?;
+    let name = target.name.clone().unwrap_or_else(|| "data".to_string());
+    let command: Vec<String> = std::env::args().collect();
+    let opts = crate::io::WriteOptions::new().history(&command.join(" "));
+    let output = crate::io::Output {
+        data: crate::io::LabeledArray::new(array, name.trim_start_matches('/')),
+        target,
+    };
+    let written = crate::io::write_outputs(std::slice::from_ref(&output), &opts, Some(client))
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no output was written"))??;
+    match args.output {
+        OutputFormat::Json => println!(
+            "{}",
+            json!({
+                "path": written.path.display().to_string(),
+                "name": written.name,
+                "chunks": written.chunks,
+                "bytes": written.bytes,
+            })
+        ),
+        OutputFormat::Human => println!(
+            "wrote {}:{} ({} chunks, {} bytes encoded)",
+            written.path.display(),
+            written.name,
+            written.chunks,
+            written.bytes
+        ),
+    }
+    Ok(())
 }
 
 fn connect(args: &EvalArgs) -> anyhow::Result<(Option<LocalCluster>, Client)> {
@@ -72,6 +128,12 @@ fn evaluate_and_write(
     let value = Evaluator::new(&args.program)
         .with_materialise(|a: &Array| a.compute(client))
         .run(program)?;
+    #[cfg(feature = "io")]
+    if let (Some(out), Value::Array(array)) = (&args.out, &value) {
+        if !is_npy(out) {
+            return write_io_output(args, out, array.clone(), client);
+        }
+    }
     let data = match value {
         Value::Array(array) => {
             if args.out.is_none() && array.size() > args.max_print {

@@ -1,6 +1,6 @@
 //! The creation functions of the language (`zeros`, `ones`, `full`, `arange`, `linspace`,
-//! `eye`, `random`, `uniform`, `randn`, `normal`) and the file readers (`h5`, `nc`, which
-//! need the I/O support that is not built yet).
+//! `eye`, `random`, `uniform`, `randn`, `normal`) and the file readers (`h5`, `nc`: lazy
+//! arrays read by the workers, feature `io`).
 //!
 //! Defaults: dtype float64 (int64 for integer `arange`/`full`), chunks `"auto"` (about
 //! 128 MiB per chunk), seed 0. This module must not compute arrays.

@@ -419,3 +419,59 @@ fn real_mpi_cli_refuses_the_file_of_a_live_scheduler_and_every_rank_exits() {
     );
     assert!(client.is_ok(), "the other cluster's file was left alone");
 }
+
+#[test]
+fn real_mpi_eval_under_mpirun_runs_in_batch_mode_and_writes_netcdf() {
+    if !facility(have_mpirun(), "mpirun (openmpi-bin) is not installed") {
+        return;
+    }
+    let dir = temp_dir();
+    let out = dir.path().join("colmean.nc");
+    let program = "x = random((300,400), chunks=(100,100), seed=2); mean(x, axis=0)";
+    let done = run(
+        mpirun(
+            3,
+            &tessera_bin(),
+            &["eval", program, "-o", &format!("{}:m", out.display())],
+        ),
+        Duration::from_secs(120),
+    );
+    assert!(done.status.success(), "{}", done.all());
+    assert_eq!(
+        count(&done.stdout, "wrote "),
+        1,
+        "one rank reports: {}",
+        done.all()
+    );
+    // The same program on a local cluster gives the same column means as the file holds.
+    let local = std::process::Command::new(tessera_bin())
+        .args([
+            "eval",
+            &format!("nc('{}', 'm')", out.display()),
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let direct = std::process::Command::new(tessera_bin())
+        .args(["eval", program, "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    assert_eq!(local.stdout, direct.stdout);
+    // A program error ends every rank with a non-zero code and is reported once.
+    let bad = run(
+        mpirun(
+            3,
+            &tessera_bin(),
+            &["eval", "x = ones((3,4)); x + ones((5,))"],
+        ),
+        Duration::from_secs(120),
+    );
+    assert!(!bad.status.success());
+    assert_eq!(count(&bad.stderr, "shape mismatch"), 1, "{}", bad.all());
+}

@@ -110,6 +110,12 @@ pub fn check_launcher(
     Ok(())
 }
 
+/// The number of ranks the launcher started (`None` when no launcher variable is set): tells
+/// a command started by `mpirun -np N` (N > 1) from a plain run.
+pub fn launcher_size(env: impl Fn(&str) -> Option<String>) -> Option<u32> {
+    SIZE_VARIABLES.iter().find_map(|v| number(&env, v))
+}
+
 /// This process's rank as the launcher numbered it (`None` when no launcher variable is set).
 /// Used to let only one of N mismatched copies report the problem.
 pub fn launcher_rank(env: impl Fn(&str) -> Option<String>) -> Option<u32> {

@@ -26,6 +26,13 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         check_output_path(out)?;
     }
+    #[cfg(feature = "mpi")]
+    if args.scheduler_file.is_none() && args.local.is_none() {
+        let env = |name: &str| std::env::var(name).ok();
+        if crate::mpi::launcher::launcher_size(env).is_some_and(|n| n > 1) {
+            return run_under_mpi(&args, &program, signal);
+        }
+    }
     let (cluster, client) = connect(&args)?;
     let result = evaluate_and_write(&args, &program, &client, signal);
     client.close();
@@ -33,6 +40,26 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         cluster.shutdown();
     }
     result
+}
+
+/// `mpirun -np N tessera eval ...`: MPI batch mode — rank 0 scheduler, rank 1 evaluates
+/// the program, ranks 2.. workers; every rank exits with the evaluation's exit code.
+#[cfg(feature = "mpi")]
+fn run_under_mpi(
+    args: &EvalArgs,
+    program: &crate::expr::Program,
+    signal: &ShutdownSignal,
+) -> anyhow::Result<()> {
+    let config = crate::mpi::MpiConfig::from_env()?;
+    let code = crate::mpi::run(config, |client| {
+        evaluate_and_write(args, program, client, signal).map_err(|e| format!("{e:#}"))
+    });
+    if code == std::process::ExitCode::SUCCESS {
+        Ok(())
+    } else {
+        // The error was printed once, on the evaluating rank; MPI is finalised.
+        std::process::exit(1)
+    }
 }
 
 fn check_output_path(out: &Path) -> Result<(), UsageError> {

@@ -178,19 +178,20 @@ fn thread_workers_with_64_mib_spill_three_times_their_memory_and_sum_exactly() {
     );
 }
 
-const PROCESS_LIMIT: u64 = 96 * MIB;
+const PROCESS_LIMIT: u64 = 160 * MIB;
 
 #[test]
-fn worker_processes_with_96_mib_spill_stay_under_terminate_and_sum_exactly() {
+fn worker_processes_with_160_mib_spill_stay_under_terminate_and_sum_exactly() {
     let dir = common::temp_dir();
     let exe = PathBuf::from(env!("CARGO_BIN_EXE_tessera"));
-    // Worker processes start at ~15 MiB RSS (the binary links MPI, HDF5, NetCDF), so their
-    // limit leaves room for that: 96 MiB each still forces 256 MiB of chunks to spill heavily.
+    // Worker processes start at ~15 MiB RSS (the binary links MPI, HDF5, NetCDF) and, on an
+    // overloaded machine, overshoot the spill threshold by tens of MiB before the monitor
+    // catches up (see the issue notes); 160 MiB each still spills ~190 MiB of 384 MiB.
     let cluster =
         LocalCluster::start(config(2, PROCESS_LIMIT, dir.path()).processes(exe)).expect("cluster");
     let client = cluster.client().expect("client");
     let work = Workload {
-        chunks: 64,
+        chunks: 96,
         chunk_bytes: 4 * MIB,
         seed0: 7,
     };

@@ -140,8 +140,11 @@ fn evaluation_errors_point_at_the_culprit() {
     assert_eq!(&src[e.span.range()], "'big'");
     assert!(e.message.contains("shape of random()"), "{}", e.message);
 
-    let e = error("h5('a.h5', '/t')");
-    assert_eq!(e.kind, ErrorKind::Unsupported);
+    let src = "h5('/nonexistent/a.h5', '/t')";
+    let e = error(src);
+    assert_eq!(e.kind, ErrorKind::Value);
+    assert_eq!(&src[e.span.range()], src, "the call is the culprit");
+    assert!(e.message.contains("/nonexistent/a.h5"), "{}", e.message);
 
     let e = error("ones(3).astype('complex')");
     assert_eq!(e.kind, ErrorKind::Value);

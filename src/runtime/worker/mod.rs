@@ -505,7 +505,11 @@ fn accept_task(
     fetch_tx: &mpsc::Sender<crate::core::TaskKey>,
 ) -> bool {
     let mut tasks = state.tasks();
-    if tasks.entries.contains_key(&task.key) {
+    if let Some(entry) = tasks.entries.get_mut(&task.key) {
+        // Sent again while an earlier run is still going (that run was freed, so its result
+        // would be dropped): the running execution is the same task, so its result now
+        // answers the new request instead of being lost.
+        entry.released = false;
         return false;
     }
     let local = {

@@ -140,3 +140,27 @@ fn replay() {
     let report = run(&faulty(seed)).unwrap_or_else(|failure| panic!("{failure}"));
     assert!(report.computes > 0, "{report:?}");
 }
+
+#[test]
+fn regression_task_left_waiting_after_kills_and_releases() {
+    let config = SimConfig {
+        seed: 11756790791546785829,
+        initial_workers: 1,
+        late_workers: 3,
+        max_threads: 2,
+        clients: 2,
+        graphs_per_client: 3,
+        universe_tasks: 118,
+        kills: 3,
+        fail_percent: 0,
+        release_percent: 37,
+        scatter_keys: 0,
+        allowed_failures: 1,
+        saturation: 1.0,
+        queue_horizon: std::time::Duration::ZERO,
+        max_saturation: 16.0,
+    };
+    if let Err(failure) = run(&config) {
+        panic!("{failure}");
+    }
+}

@@ -862,7 +862,14 @@ impl Sim<'_> {
             late
         };
         let delay = self.rng.range(1, 300);
-        let time = self.now + delay;
+        // The departure is noticed on the worker's own connection, after everything it sent
+        // (a real server sees the close after the registration): never overtake the link.
+        let last = self
+            .links
+            .entry((Endpoint::Worker(victim), Endpoint::Scheduler))
+            .or_insert(0);
+        let time = (self.now + delay).max(*last + 1);
+        *last = time;
         self.at(
             time,
             Delivery::Scheduler(Event::WorkerLeft {
@@ -1472,6 +1479,28 @@ impl Sim<'_> {
                 self.config.graphs_per_client,
                 client.locating
             ));
+        }
+        // Tasks the scheduler believes are running, and what their worker knows of them.
+        for node in &self.universe.nodes {
+            if let Some(tessera::core::scheduler::TaskStatus::Processing(w)) =
+                self.scheduler.task_status(&node.key)
+            {
+                let seen = match self.workers.get(&w.0) {
+                    Some(sw) => format!(
+                        "alive {}, queued {}, running {:?}, stored {}, reported {}",
+                        sw.alive,
+                        sw.queued_priority.contains_key(&node.key),
+                        sw.running.get(&node.key).map(|r| r.cancelled),
+                        sw.store.contains_key(&node.key),
+                        sw.reported.contains(&node.key)
+                    ),
+                    None => "unknown worker".into(),
+                };
+                out.push_str(&format!(
+                    "\n {} processing on {w}: worker has {seen}",
+                    node.key
+                ));
+            }
         }
         out
     }

@@ -46,6 +46,8 @@ pub fn run_executor(
                     .unwrap_or_else(|e| e.into_inner());
             }
         };
+        // One fewer task ready ahead: a held-back fetcher may go on.
+        state.fetch_room.notify_one();
         let outcome = execute(&state, &monitor, &task);
         let message = {
             let mut tasks = state.tasks();

@@ -49,11 +49,14 @@ pub fn run_fetcher(
                 if !tasks.paused && ready < prefetch_limit {
                     break;
                 }
-                // Poll without the executors' condition variable: waiting on it would take
+                // Its own condition variable: waiting on the executors' one would take
                 // `notify_one` wake-ups meant for an executor (a lost wake-up, a stalled task).
-                drop(tasks);
-                std::thread::sleep(std::time::Duration::from_millis(1));
-                tasks = state.tasks();
+                // The timeout covers resuming from a pause.
+                tasks = state
+                    .fetch_room
+                    .wait_timeout(tasks, std::time::Duration::from_millis(10))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
             match tasks.entries.get(&key) {
                 Some(e) if e.phase == Phase::Fetching => e.task.deps.clone(),

@@ -204,6 +204,9 @@ pub struct WorkerState {
     pub data: Mutex<DataTable>,
     pub tasks: Mutex<TaskTable>,
     pub work_available: Condvar,
+    /// Signalled when an executor takes a ready task: a fetcher holding back (enough tasks
+    /// ready ahead) may bring the next task's inputs.
+    pub fetch_room: Condvar,
     pub completed: std::sync::atomic::AtomicU64,
 }
 
@@ -214,6 +217,7 @@ impl WorkerState {
             store,
             tasks: Mutex::new(TaskTable::default()),
             work_available: Condvar::new(),
+            fetch_room: Condvar::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
         }
     }

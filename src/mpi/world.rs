@@ -69,7 +69,9 @@ impl MpiWorld {
             if self.rank() == 0 {
                 MpiError::Layout(e)
             } else {
-                MpiError::ReportedElsewhere { code: 2 }
+                // Exit quietly with 0: a rank leaving non-zero first makes mpirun kill the job,
+                // rank 0's explanation with it; rank 0's exit code 2 becomes the job's.
+                MpiError::ReportedElsewhere { code: 0 }
             }
         })
     }

@@ -173,6 +173,8 @@ pub fn clean_stale_spill_dirs(parent: &Path) -> Result<Vec<PathBuf>, StoreError>
         }
         match fs::remove_dir_all(&path) {
             Ok(()) => removed.push(path),
+            // Another worker starting at the same time cleaned it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale spill directory")
             }

@@ -97,7 +97,7 @@ fn graph_survives_a_worker_killed_mid_run() {
 fn a_client_with_the_wrong_secret_is_refused_and_logged() {
     let dir = temp_dir();
     let file = path_in(&dir, "s.json");
-    let mut scheduler = tessera()
+    let scheduler = tessera()
         .args([
             "--log",
             "warn",
@@ -117,16 +117,7 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     doc["secret"] = serde_json::Value::String("ab".repeat(32));
     let forged = path_in(&dir, "forged.json");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&forged)
-            .unwrap();
-        std::io::Write::write_all(&mut f, doc.to_string().as_bytes()).unwrap();
-    }
+    write_private(&forged, doc.to_string().as_bytes());
     let out = run(
         &[
             "info",
@@ -169,19 +160,10 @@ fn a_client_with_the_wrong_secret_is_refused_and_logged() {
         "{}",
         String::from_utf8_lossy(&down.stderr)
     );
-    let out = wait_output(scheduler_take(&mut scheduler), Duration::from_secs(20));
+    let out = wait_output(scheduler, Duration::from_secs(20));
     assert!(out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("refused"), "scheduler log: {log}");
-}
-
-fn scheduler_take(child: &mut Child) -> Child {
-    std::mem::replace(
-        child,
-        std::process::Command::new("true")
-            .spawn()
-            .expect("spawn true"),
-    )
 }
 
 #[test]
@@ -193,18 +175,7 @@ fn a_stale_scheduler_file_is_recognised() {
     signal(&scheduler, libc::SIGKILL);
     wait_status(&mut scheduler, Duration::from_secs(5));
     // SIGKILL leaves the file behind (restore it in case).
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let _ = std::fs::remove_file(&file);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&file)
-            .unwrap();
-        std::io::Write::write_all(&mut f, &saved).unwrap();
-    }
+    write_private(&file, &saved);
     let out = run(
         &[
             "info",
@@ -224,17 +195,7 @@ fn a_stale_scheduler_file_is_recognised() {
 fn bad_scheduler_files_give_one_line_errors() {
     let dir = temp_dir();
     let corrupt = path_in(&dir, "corrupt.json");
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&corrupt)
-            .unwrap();
-        std::io::Write::write_all(&mut f, b"{not json").unwrap();
-    }
+    write_private(&corrupt, b"{not json");
     let missing = path_in(&dir, "missing.json");
     for (file, expect) in [(&corrupt, "corrupt.json"), (&missing, "missing.json")] {
         let out = run(

@@ -94,3 +94,17 @@ pub fn signal(child: &Child, sig: i32) {
         libc::kill(child.id() as i32, sig);
     }
 }
+
+/// Write `bytes` to `path` as a file only its owner can read (mode 0600, replacing any file),
+/// as scheduler files must be.
+pub fn write_private(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create private file");
+    std::io::Write::write_all(&mut f, bytes).expect("write private file");
+}

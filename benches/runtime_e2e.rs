@@ -11,7 +11,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tessera::core::{TaskKey, TaskSpec};
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::kernels_builtin::names;
@@ -60,40 +59,11 @@ fn chain_run(client: &Client, n: usize, round: usize) -> Duration {
 }
 
 fn tree_run(client: &Client, leaves: usize, round: usize) -> (Duration, usize) {
-    let mut tasks = Vec::with_capacity(2 * leaves);
-    let mut level: Vec<TaskKey> = (0..leaves)
-        .map(|i| {
-            let k = TaskKey::new(format!("leaf-{round}-{i}"));
-            tasks.push(TaskSpec::new(
-                k.clone(),
-                names::INC,
-                (i as i64).encode(),
-                vec![],
-            ));
-            k
-        })
-        .collect();
-    let mut d = 0;
-    while level.len() > 1 {
-        d += 1;
-        level = level
-            .chunks(2)
-            .enumerate()
-            .map(|(j, g)| {
-                let k = TaskKey::new(format!("add-{round}-{d}-{j}"));
-                tasks.push(TaskSpec::new(
-                    k.clone(),
-                    names::ADD,
-                    Bytes::new(),
-                    g.to_vec(),
-                ));
-                k
-            })
-            .collect();
-    }
+    let (tasks, root) =
+        tessera::runtime::sum_tree::inc_sum_tree(leaves, 2, &format!("tree-{round}"));
     let ntasks = tasks.len();
     let t = Instant::now();
-    let out = client.compute(tasks, &level).expect("tree");
+    let out = client.compute(tasks, &[root]).expect("tree");
     let el = t.elapsed();
     let n = leaves as i64;
     assert_eq!(i64::decode(&out[0]).unwrap(), n * (n + 1) / 2);

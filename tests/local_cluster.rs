@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use tessera::core::{TaskKey, TaskSpec};
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::kernels_builtin::names;
 use tessera::runtime::{register_kernel, ClientError, KernelError, Task, Value};
@@ -53,38 +52,8 @@ fn tree_reduction_over_a_graph_is_exact() {
     let c = cluster(3, 1);
     let client = c.client().unwrap();
     let n = 4096usize;
-    let mut tasks = Vec::new();
-    let mut level: Vec<TaskKey> = (0..n)
-        .map(|i| {
-            let k = TaskKey::new(format!("leaf-{i}"));
-            tasks.push(TaskSpec::new(
-                k.clone(),
-                names::INC,
-                (i as i64).encode(),
-                vec![],
-            ));
-            k
-        })
-        .collect();
-    let mut d = 0;
-    while level.len() > 1 {
-        d += 1;
-        level = level
-            .chunks(2)
-            .enumerate()
-            .map(|(j, g)| {
-                let k = TaskKey::new(format!("sum-{d}-{j}"));
-                tasks.push(TaskSpec::new(
-                    k.clone(),
-                    names::ADD,
-                    Bytes::new(),
-                    g.to_vec(),
-                ));
-                k
-            })
-            .collect();
-    }
-    let out = client.compute(tasks, &level).unwrap();
+    let (tasks, root) = tessera::runtime::sum_tree::inc_sum_tree(n, 2, "tree");
+    let out = client.compute(tasks, &[root]).unwrap();
     let n = n as i64;
     assert_eq!(i64::decode(&out[0]).unwrap(), n * (n + 1) / 2);
 }

@@ -12,8 +12,6 @@ use crate::cli::signals::ShutdownSignal;
 use crate::cli::Interrupted;
 use crate::core::{TaskKey, TaskSpec};
 use crate::deploy::{LocalCluster, LocalClusterConfig};
-use crate::runtime::kernels_builtin::names;
-use crate::runtime::Value;
 
 /// Fan-in of the reduction tree.
 const FAN_IN: usize = 8;
@@ -21,38 +19,7 @@ const FAN_IN: usize = 8;
 /// The demo graph: leaves `inc(i)` for i in 0..n, summed by a tree of `add` tasks.
 /// Returns the tasks and the root key.
 pub fn demo_graph(n: usize) -> (Vec<TaskSpec>, TaskKey) {
-    let mut tasks = Vec::with_capacity(n + n / (FAN_IN - 1) + 1);
-    let mut level: Vec<TaskKey> = (0..n)
-        .map(|i| {
-            let key = TaskKey::new(format!("inc-{i}"));
-            tasks.push(TaskSpec::new(
-                key.clone(),
-                names::INC,
-                (i as i64).encode(),
-                vec![],
-            ));
-            key
-        })
-        .collect();
-    let mut depth = 0;
-    while level.len() > 1 {
-        depth += 1;
-        level = level
-            .chunks(FAN_IN)
-            .enumerate()
-            .map(|(j, group)| {
-                let key = TaskKey::new(format!("add-{depth}-{j}"));
-                tasks.push(TaskSpec::new(
-                    key.clone(),
-                    names::ADD,
-                    bytes::Bytes::new(),
-                    group.to_vec(),
-                ));
-                key
-            })
-            .collect();
-    }
-    (tasks, level.remove(0))
+    crate::runtime::sum_tree::inc_sum_tree(n, FAN_IN, "demo")
 }
 
 pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
@@ -161,7 +128,7 @@ mod tests {
         let (tasks, root) = demo_graph(20);
         // 20 leaves, 3 adds at depth 1, 1 add at depth 2.
         assert_eq!(tasks.len(), 24);
-        assert_eq!(root.as_str(), "add-2-0");
+        assert_eq!(root.as_str(), "demo-add-2-0");
         assert_eq!(tasks.last().unwrap().deps.len(), 3);
     }
 }

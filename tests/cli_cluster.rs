@@ -4,40 +4,13 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 use tessera::core::{TaskKey, TaskSpec};
 use tessera::runtime::kernels_builtin::names;
 use tessera::runtime::{Client, Value};
-
-fn start_scheduler(file: &std::path::Path) -> Child {
-    let child = tessera()
-        .args(["scheduler", "--host", "127.0.0.1", "--scheduler-file"])
-        .arg(file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn scheduler");
-    wait_for_file(file, Duration::from_secs(20));
-    child
-}
-
-fn start_worker(file: &std::path::Path, name: &str) -> Child {
-    tessera()
-        .args([
-            "worker",
-            "--nthreads",
-            "1",
-            "--name",
-            name,
-            "--scheduler-file",
-        ])
-        .arg(file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn worker")
-}
 
 #[test]
 fn graph_survives_a_worker_killed_mid_run() {

@@ -108,3 +108,32 @@ pub fn write_private(path: &Path, bytes: &[u8]) {
         .expect("create private file");
     std::io::Write::write_all(&mut f, bytes).expect("write private file");
 }
+
+/// `tessera scheduler` on 127.0.0.1 writing `file`; returns once the file exists.
+pub fn start_scheduler(file: &std::path::Path) -> Child {
+    let child = tessera()
+        .args(["scheduler", "--host", "127.0.0.1", "--scheduler-file"])
+        .arg(file)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scheduler");
+    wait_for_file(file, Duration::from_secs(20));
+    child
+}
+
+/// `tessera worker --nthreads 1 --name NAME` joining through `file`.
+pub fn start_worker(file: &std::path::Path, name: &str) -> Child {
+    tessera()
+        .args([
+            "worker",
+            "--nthreads",
+            "1",
+            "--name",
+            name,
+            "--scheduler-file",
+        ])
+        .arg(file)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn worker")
+}

@@ -13,7 +13,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::{seconds_ceil, units_ceil, MIB};
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, parse_id_state_lines, JobId, JobState};
 use super::submit_output::{first_form_found, leading_digits, SubmitParseError};
 
 fn check(spec: &JobSpec) -> Result<(), JobSpecError> {
@@ -132,10 +132,9 @@ pub fn parse_submit_output(stdout: &str) -> Result<JobId, SubmitParseError> {
 
 /// `condor_q ID… -af ClusterId JobStatus`.
 pub fn status_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("condor_q".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .chain(["-af", "ClusterId", "JobStatus"].map(str::to_owned))
-        .collect()
+    let mut command = command_with_ids("condor_q", ids);
+    command.extend(["-af", "ClusterId", "JobStatus"].map(str::to_owned));
+    command
 }
 
 /// An HTCondor `JobStatus` number as a [`JobState`]: 0 unexpanded, 1 idle, 5 held and
@@ -154,21 +153,12 @@ pub fn job_state(code: &str) -> JobState {
 /// States from `condor_q -af ClusterId JobStatus` lines (`3417 2`); the processes of a cluster
 /// are combined. Completed jobs leave `condor_q` (they are in `condor_history`).
 pub fn parse_status(stdout: &str, ids: &[JobId]) -> HashMap<JobId, JobState> {
-    let mut collector = StatusCollector::new(ids);
-    for line in stdout.lines() {
-        let mut words = line.split_whitespace();
-        if let (Some(id), Some(state), None) = (words.next(), words.next(), words.next()) {
-            if id.bytes().all(|b| b.is_ascii_digit()) {
-                collector.record(id, job_state(state));
-            }
-        }
-    }
-    collector.finish()
+    parse_id_state_lines(stdout, ids, job_state, |id| {
+        id.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// `condor_rm ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("condor_rm".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("condor_rm", ids)
 }

@@ -11,7 +11,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::{hours_minutes_ceil, units_ceil};
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, parse_id_state_lines, JobId, JobState};
 use super::submit_output::{first_form_found, leading_digits, SubmitParseError};
 use super::system_options::SystemOptions;
 
@@ -125,19 +125,10 @@ pub fn job_state(name: &str) -> JobState {
 /// States from `bjobs -noheader -o "jobid stat"` lines (`654321 RUN`); array elements share
 /// the job id and are combined.
 pub fn parse_status(stdout: &str, ids: &[JobId]) -> HashMap<JobId, JobState> {
-    let mut collector = StatusCollector::new(ids);
-    for line in stdout.lines() {
-        let mut words = line.split_whitespace();
-        if let (Some(id), Some(state), None) = (words.next(), words.next(), words.next()) {
-            collector.record(id, job_state(state));
-        }
-    }
-    collector.finish()
+    parse_id_state_lines(stdout, ids, job_state, |_| true)
 }
 
 /// `bkill ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("bkill".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("bkill", ids)
 }

@@ -9,7 +9,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::{hours_minutes_seconds, pbs_size};
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, JobId, JobState, StatusCollector};
 use super::submit_output::{first_form_found, leading_digits, SubmitParseError};
 
 /// The job script: `-N`, `-q`, `-A`, `-l nodes=N:ppn=C,walltime=HH:MM:SS,pmem=…` (`pmem` is
@@ -124,7 +124,5 @@ pub fn parse_status(stdout: &str, ids: &[JobId]) -> HashMap<JobId, JobState> {
 
 /// `canceljob ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("canceljob".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("canceljob", ids)
 }

@@ -12,7 +12,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::hours_minutes_seconds;
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, JobId, JobState, StatusCollector};
 use super::submit_output::{first_form_found, leading_digits, SubmitParseError};
 
 /// The job script: `-n`, `-q`, `--project` (account), `-l /nodes=N/core=C,walltime=HH:MM:SS`,
@@ -118,7 +118,5 @@ pub fn parse_status(stdout: &str, ids: &[JobId]) -> HashMap<JobId, JobState> {
 
 /// `oardel ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("oardel".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("oardel", ids)
 }

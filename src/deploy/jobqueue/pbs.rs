@@ -12,7 +12,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::{hours_minutes_seconds, pbs_size};
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, JobId, JobState, StatusCollector};
 use super::submit_output::{first_form_found, is_name, leading_digits, SubmitParseError};
 use super::system_options::{PbsFlavour, SystemOptions};
 
@@ -209,7 +209,5 @@ fn parse_full(stdout: &str, collector: &mut StatusCollector<'_>) {
 
 /// `qdel ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("qdel".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("qdel", ids)
 }

@@ -9,7 +9,7 @@ use super::launch::{launch_lines, Launcher};
 use super::resources::{slurm_time, units_ceil, MIB};
 use super::script::{assemble, directive_block};
 use super::spec::{JobSpec, JobSpecError};
-use super::status::{JobId, JobState, StatusCollector};
+use super::status::{command_with_ids, parse_id_state_lines, JobId, JobState};
 use super::submit_output::{first_form_found, is_name, leading_digits, SubmitParseError};
 
 /// The job script: `-J`, `-o/-e` (`%j`, arrays `%A_%a`), `-p`, `-A`, `-N`, `-n`,
@@ -119,19 +119,10 @@ pub fn job_state(name: &str) -> JobState {
 /// States from `squeue -o "%i %T"` lines (`123 RUNNING`, `123_4 COMPLETED`,
 /// `123_[5-9] PENDING`); array tasks are combined into their job.
 pub fn parse_status(stdout: &str, ids: &[JobId]) -> HashMap<JobId, JobState> {
-    let mut collector = StatusCollector::new(ids);
-    for line in stdout.lines() {
-        let mut words = line.split_whitespace();
-        if let (Some(id), Some(state), None) = (words.next(), words.next(), words.next()) {
-            collector.record(id, job_state(state));
-        }
-    }
-    collector.finish()
+    parse_id_state_lines(stdout, ids, job_state, |_| true)
 }
 
 /// `scancel ID…`.
 pub fn cancel_command(ids: &[JobId]) -> Vec<String> {
-    std::iter::once("scancel".to_owned())
-        .chain(ids.iter().map(|id| id.as_str().to_owned()))
-        .collect()
+    command_with_ids("scancel", ids)
 }

@@ -186,6 +186,34 @@ impl<'a> StatusCollector<'a> {
     }
 }
 
+/// States from output with one `ID STATE` pair per line (`squeue -o "%i %T"`, `bjobs -o "jobid
+/// stat"`, `condor_q -af ClusterId JobStatus`): lines of any other shape, and ids `accept` rejects,
+/// are skipped; array tasks are combined into their job.
+pub fn parse_id_state_lines(
+    stdout: &str,
+    ids: &[JobId],
+    state_of: fn(&str) -> JobState,
+    accept: fn(&str) -> bool,
+) -> std::collections::HashMap<JobId, JobState> {
+    let mut collector = StatusCollector::new(ids);
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(id), Some(state), None) = (words.next(), words.next(), words.next()) {
+            if accept(id) {
+                collector.record(id, state_of(state));
+            }
+        }
+    }
+    collector.finish()
+}
+
+/// `PROGRAM ID…`: the cancel (and some status) commands, which take the ids as they were given.
+pub fn command_with_ids(program: &str, ids: &[JobId]) -> Vec<String> {
+    std::iter::once(program.to_owned())
+        .chain(ids.iter().map(|id| id.as_str().to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

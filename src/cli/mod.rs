@@ -8,7 +8,6 @@ pub mod args;
 mod array_compute;
 mod commands;
 pub mod jobqueue_args;
-pub mod network;
 mod output;
 pub mod signals;
 

@@ -125,15 +125,7 @@ pub fn launcher_rank(env: impl Fn(&str) -> Option<String>) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name: &str| map.get(name).cloned()
-    }
+    use crate::mpi::tests::lookup as env;
 
     #[test]
     fn every_launcher_is_recognised() {

@@ -9,13 +9,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::cli::network::resolve_endpoint;
 use crate::deploy::SchedulerFile;
 use crate::protocol::Secret;
 use crate::runtime::{
     start_scheduler, start_worker, SchedulerHandle, SchedulerServerConfig, WorkerConfig,
     WorkerHandle,
 };
+use crate::transport::resolve_endpoint;
 use crate::transport::Address;
 
 use super::node::NodeShare;

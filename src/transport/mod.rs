@@ -30,6 +30,7 @@
 //! ```
 
 mod address;
+mod endpoint;
 mod error;
 mod inproc;
 mod interface;
@@ -44,6 +45,7 @@ use std::time::Duration;
 use crate::protocol::{Frame, Secret};
 
 pub use address::Address;
+pub use endpoint::{resolve_endpoint, routable_ip, Endpoint};
 pub use error::TransportError;
 pub use interface::interface_address;
 pub use routes::{join_routes, parse_routes, preferred_route};

@@ -5,11 +5,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use anyhow::{bail, Context};
 
 use crate::cli::args::SchedulerArgs;
-use crate::cli::network::resolve_endpoint;
 use crate::cli::signals::ShutdownSignal;
 use crate::deploy::schedfile::SchedulerFile;
 use crate::protocol::Secret;
 use crate::runtime::{start_scheduler, SchedulerServerConfig};
+use crate::transport::resolve_endpoint;
 
 pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let path = &args.scheduler_file;

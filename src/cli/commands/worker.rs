@@ -5,13 +5,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use anyhow::Context;
 
 use crate::cli::args::{SpillArgs, WorkerArgs};
-use crate::cli::network::resolve_endpoint;
 use crate::cli::signals::ShutdownSignal;
 use crate::core::memory::MemoryConfig;
 use crate::deploy::node_memory::{launcher_ranks_on_node, node_memory_bytes};
 use crate::deploy::SchedulerFile;
 use crate::runtime::{start_worker, WorkerConfig, WorkerError, WorkerExit};
 use crate::store::StoreConfig;
+use crate::transport::resolve_endpoint;
 use crate::transport::Address;
 
 /// The memory thresholds and spill settings given by `--memory-*`, `--max-spill` and

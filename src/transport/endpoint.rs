@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs, UdpSocket};
 
-use crate::transport::{interface_address, Address, TransportError};
+use super::{interface_address, Address, TransportError};
 
 /// The listening address and the host to advertise to peers.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,6 +14,7 @@ use ndarray::IxDyn;
 
 use crate::array::{ArrayData, ChunkView, DType};
 use crate::io::attrs::{AttrValue, Attributes, INTERNAL_ATTRS};
+use crate::io::dimension_scales;
 use crate::io::error::IoError;
 use crate::io::file_type::FileType;
 use crate::io::labeled::Coordinate;
@@ -313,8 +314,9 @@ fn write_vec<T: hdf5::H5Type>(loc: &Location, name: &str, v: &[T]) -> hdf5::Resu
 }
 
 /// Creates the output file `path` for `plan`: the (empty, chunked, filtered) dataset,
-/// coordinate datasets named after the dimensions, `DIMENSION_LABELS`, attributes and the
-/// file's `history`.
+/// coordinate datasets named after the dimensions (at the root, attached to the dataset as
+/// HDF5 dimension scales), `DIMENSION_LABELS`, attributes and the file's `history`.
+/// Dimensions without a coordinate get no scale: their name is in `DIMENSION_LABELS` only.
 pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
     let p = path.display().to_string();
     let werr = |e: hdf5::Error| IoError::Write {
@@ -354,26 +356,40 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
             .and_then(|a| a.write_raw(&labels))
             .map_err(werr)?;
     }
+    let scale_err = |name: &str, reason: String| IoError::Write {
+        path: p.clone(),
+        name: name.to_string(),
+        reason,
+    };
+    let own_dim = plan.name.trim_start_matches('/');
+    if plan.dims.len() == 1 && plan.dims[0] == own_dim {
+        // The dataset is itself a coordinate variable (e.g. `/lat` over `lat`).
+        dimension_scales::set_scale(&ds, own_dim).map_err(|e| scale_err(own_dim, e))?;
+    }
     let taken: BTreeMap<&str, ()> = [(plan.name.as_str(), ())].into_iter().collect();
     for (dim, c) in &plan.coords {
-        if taken.contains_key(dim.as_str()) || file.link_exists(dim) {
+        let Some(axis) = plan.dims.iter().position(|d| d == dim) else {
+            continue;
+        };
+        if taken.contains_key(dim.as_str()) || dim == own_dim || file.link_exists(dim) {
             continue;
         }
-        with_dtype!(c.values.dtype(), T => {
+        let cds = with_dtype!(c.values.dtype(), T => {
             let v = c.values.clone().into_typed::<T>().map_err(|e| IoError::Write {
                 path: p.clone(),
                 name: dim.clone(),
                 reason: e.to_string(),
             })?;
-            let cds = file
-                .new_dataset_builder()
+            file.new_dataset_builder()
                 .with_data(&v)
                 .create(dim.as_str())
-                .map_err(werr)?;
-            for (k, val) in &c.attrs {
-                write_attr(&cds, k, val).map_err(werr)?;
-            }
+                .map_err(werr)?
         });
+        for (k, val) in &c.attrs {
+            write_attr(&cds, k, val).map_err(werr)?;
+        }
+        dimension_scales::set_scale(&cds, dim).map_err(|e| scale_err(dim, e))?;
+        dimension_scales::attach_scale(&ds, &cds, axis).map_err(|e| scale_err(dim, e))?;
     }
     for (k, v) in &plan.global_attrs {
         write_attr(&file, k, v).map_err(werr)?;

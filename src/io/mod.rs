@@ -18,6 +18,7 @@ mod attrs;
 mod cf;
 mod chunking;
 mod codec;
+mod dimension_scales;
 mod error;
 mod file_lock;
 mod file_type;

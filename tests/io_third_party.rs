@@ -267,6 +267,12 @@ with netCDF4.Dataset(nc, "w") as d:
     v[0:4, :] = np.array([[0, 4, -1], [8, 12, 16], [-1, -1, 20], [24, 28, 32]], dtype="i2")
 with h5py.File(h5, "w") as f:
     f.create_dataset("/a/b", data=np.arange(30, dtype="u2").reshape(5, 6), chunks=(2, 3), compression="gzip", shuffle=True)
+    f["/a/rows"] = np.arange(5) * 0.5
+    f["/a/rows"].make_scale("rows")
+    f["/a/b"].dims[0].attach_scale(f["/a/rows"])
+    f["/cols"] = np.arange(6) + 100
+    f["/cols"].make_scale("cols")
+    f["/a/b"].dims[1].attach_scale(f["/cols"])
 "#;
 
 #[test]
@@ -286,6 +292,19 @@ fn files_written_by_python_tools_open_in_tessera() {
     assert_eq!(a.array().dtype(), DType::I32);
     let w = a.array().compute_local_as::<i32>().expect("read");
     assert_eq!(w[[4, 5]], 29);
+    // Without DIMENSION_LABELS, the attached dimension scales name the dimensions and give
+    // the coordinates, wherever they are in the file.
+    assert_eq!(a.dims(), ["rows", "cols"]);
+    assert_eq!(
+        a.coords()["rows"].values.to_f64_vec(),
+        vec![0.0, 0.5, 1.0, 1.5, 2.0]
+    );
+    assert_eq!(a.coords()["cols"].values.to_f64_vec()[5], 105.0);
+    // A NetCDF-4 file read as HDF5: its dimensions are scales; netCDF's placeholder datasets
+    // for dimensions without a coordinate variable are not coordinates.
+    let q = from_hdf5(&nc, "/p").expect("netCDF-4 as HDF5");
+    assert_eq!(q.dims(), ["time", "x"]);
+    assert!(q.coords().is_empty(), "{:?}", q.coords().keys());
 }
 
 const CHECK_SCALES: &str = r#"

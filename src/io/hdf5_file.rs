@@ -160,7 +160,19 @@ fn read_attrs(loc: &Location) -> (Attributes, Option<Vec<String>>) {
     (attrs, labels)
 }
 
-/// Describes dataset `name` of `path`.
+/// True for the datasets netCDF-4 creates for dimensions without a coordinate variable
+/// (their values are not coordinates).
+fn is_netcdf_phony_dimension(ds: &Dataset) -> bool {
+    ds.attr("NAME")
+        .ok()
+        .and_then(|a| read_attr(&a))
+        .and_then(|v| v.as_text().map(str::to_string))
+        .is_some_and(|t| t.starts_with("This is a netCDF dimension but not a netCDF variable"))
+}
+
+/// Describes dataset `name` of `path`: dimension names from `DIMENSION_LABELS`, else from
+/// the attached dimension scales, else `dim_0, dim_1, ...`; coordinates from the attached
+/// scales, else root datasets named after the dimensions.
 pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
     let file = open(path)?;
     let ds = dataset(&file, path, name)?;
@@ -175,17 +187,36 @@ pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
         })?;
     let shape = ds.shape();
     let (attrs, labels) = read_attrs(&ds);
+    // Dimension scales attached to the axes (netCDF-4 files, h5py's `dims[i].attach_scale`).
+    let own_path = ds.name();
+    let scales: Vec<Option<String>> = (0..shape.len())
+        .map(|a| dimension_scales::attached_scale(&ds, a).filter(|p| *p != own_path))
+        .collect();
+    let scale_dims: Vec<String> = scales
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .collect();
+    let distinct = (0..scale_dims.len()).all(|i| !scale_dims[..i].contains(&scale_dims[i]));
     let dims = match labels {
         Some(l) if l.len() == shape.len() && l.iter().all(|s| !s.is_empty()) => l,
+        _ if scale_dims.len() == shape.len() && distinct && !shape.is_empty() => scale_dims,
         _ => default_dims(shape.len()),
     };
     let mut coords = Vec::new();
     for (axis, dim) in dims.iter().enumerate() {
-        if dim.starts_with("dim_") || !file.link_exists(dim) {
+        let coord_path = match &scales[axis] {
+            Some(p) => p.clone(),
+            None if dim.starts_with("dim_") => continue,
+            None => dim.clone(),
+        };
+        if !file.link_exists(&coord_path) {
             continue;
         }
-        let Ok(c) = file.dataset(dim) else { continue };
-        if c.shape() != [shape[axis]] {
+        let Ok(c) = file.dataset(&coord_path) else {
+            continue;
+        };
+        if c.shape() != [shape[axis]] || is_netcdf_phony_dimension(&c) {
             continue;
         }
         let Ok(ft) = c

@@ -457,3 +457,117 @@ fn netcdf_and_hdf5_outputs_read_back_through_eval_and_ncdump() {
         stderr(&bad)
     );
 }
+
+/// Writes in.nc with xarray: t2m(time=4, lat=3, lon=5) = 100 time + 10 lat + lon, float32,
+/// coordinates with units, `units`/`long_name` on t2m, and the same variable in group g/sub.
+const WRITE_LABELED: &str = r#"
+import sys, numpy as np, xarray as xr, netCDF4
+i, j, k = np.meshgrid(np.arange(4), np.arange(3), np.arange(5), indexing="ij")
+t = (100 * i + 10 * j + k).astype("f4")
+ds = xr.Dataset(
+    {"t2m": (("time", "lat", "lon"), t, {"units": "K", "long_name": "2 metre temperature"})},
+    coords={
+        "time": ("time", np.arange(4) * 6.0, {"units": "hours since 2000-01-01"}),
+        "lat": ("lat", [10.0, 20.0, 30.0], {"units": "degrees_north"}),
+        "lon": ("lon", np.arange(5) * 2.5, {"units": "degrees_east"}),
+    },
+)
+ds.to_netcdf(sys.argv[1])
+with netCDF4.Dataset(sys.argv[1], "a") as d:
+    g = d.createGroup("g").createGroup("sub")
+    v = g.createVariable("t2m", "f4", ("time", "lat", "lon"))
+    v[:] = t + 1000
+"#;
+
+/// Checks what `tessera eval` wrote: the mean over time, a slice, an HDF5 output with
+/// dimension scales and a NetCDF output in a group.
+const CHECK_LABELED: &str = r#"
+import sys, numpy as np, xarray as xr, h5py, netCDF4
+mean_nc, slice_nc, anom_h5, group_nc = sys.argv[1:5]
+i, j, k = np.meshgrid(np.arange(4), np.arange(3), np.arange(5), indexing="ij")
+t = (100 * i + 10 * j + k).astype("f4")
+m = xr.open_dataset(mean_nc)["t2m"]
+assert m.dims == ("lat", "lon"), m.dims
+assert m["lat"].values.tolist() == [10.0, 20.0, 30.0], m["lat"].values
+assert m["lon"].values.tolist() == [0.0, 2.5, 5.0, 7.5, 10.0], m["lon"].values
+assert m["lat"].attrs["units"] == "degrees_north" and m["lon"].attrs["units"] == "degrees_east"
+assert m.attrs["units"] == "K" and m.attrs["long_name"] == "2 metre temperature", m.attrs
+assert m.attrs["cell_methods"] == "time: mean", m.attrs
+assert np.allclose(m.values, t.mean(axis=0))
+s = xr.open_dataset(slice_nc)["t2m"]
+assert s.dims == ("time", "lat"), s.dims
+assert [str(v)[:13] for v in s["time"].values] == ["2000-01-01T06", "2000-01-01T12"], s["time"].values
+assert s["lat"].values.tolist() == [10.0, 30.0], s["lat"].values
+assert np.array_equal(s.values, t[1:3, ::2, 2])
+assert s.attrs["units"] == "K"
+with h5py.File(anom_h5, "r") as f:
+    d = f["/anom"]
+    assert [x.label for x in d.dims] == ["lon", "lat", "time"], [x.label for x in d.dims]
+    assert d.dims[0][0].name == "/lon" and d.dims[2][0].name == "/time"
+    assert d.dims[1][0][...].tolist() == [10.0, 20.0, 30.0]
+    assert np.allclose(d[...], (t - t.mean(axis=0, keepdims=True)).T)
+    assert "units" not in d.attrs
+with netCDF4.Dataset(group_nc) as d:
+    v = d["/out/x"].variables["t2m"]
+    assert v.dimensions == ("lat", "lon"), v.dimensions
+    assert np.allclose(v[:], t.max(axis=0) + 1000)
+    assert d["/out/x"].variables["lon"][:].tolist() == [0.0, 2.5, 5.0, 7.5, 10.0]
+print("labels-ok")
+"#;
+
+#[test]
+fn file_outputs_carry_dimensions_coordinates_and_attributes() {
+    let Some(python) = test_python() else { return };
+    let dir = temp_dir();
+    let input = path_in(&dir, "in.nc");
+    let run_python = |script: &str, args: &[&Path]| {
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("run python");
+        assert!(out.status.success(), "python failed: {}", stderr(&out));
+        stdout(&out)
+    };
+    run_python(WRITE_LABELED, &[&input]);
+    let src = input.display().to_string();
+    let mean_nc = path_in(&dir, "mean.nc");
+    let slice_nc = path_in(&dir, "slice.nc");
+    let anom_h5 = path_in(&dir, "anom.h5");
+    let group_nc = path_in(&dir, "group.nc");
+    let runs = [
+        (
+            format!("mean(nc('{src}', 't2m'), 0)"),
+            format!("{}:t2m", mean_nc.display()),
+        ),
+        (
+            format!("x = nc('{src}', 't2m'); x[1:3, ::2, 2]"),
+            format!("{}:t2m", slice_nc.display()),
+        ),
+        (
+            format!("x = nc('{src}', 't2m'); (x - x.mean(axis='time', keepdims=true)).T"),
+            format!("{}:/anom", anom_h5.display()),
+        ),
+        (
+            format!("nc('{src}', 'g/sub/t2m').max(axis='time')"),
+            format!("{}:/out/x/t2m", group_nc.display()),
+        ),
+    ];
+    for (program, target) in &runs {
+        let out = eval(&[program, "-o", target]);
+        assert!(out.status.success(), "{program}: {}", stderr(&out));
+    }
+    assert_eq!(
+        run_python(CHECK_LABELED, &[&mean_nc, &slice_nc, &anom_h5, &group_nc]).trim(),
+        "labels-ok"
+    );
+    // A group that does not exist is named, with the groups that do.
+    let bad = eval(&[&format!("nc('{src}', 'g/nope/t2m')")]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("no group 'g/nope'; the file has groups: g, g/sub"),
+        "{}",
+        stderr(&bad)
+    );
+}

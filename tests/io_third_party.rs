@@ -267,6 +267,12 @@ with netCDF4.Dataset(nc, "w") as d:
     v[0:4, :] = np.array([[0, 4, -1], [8, 12, 16], [-1, -1, 20], [24, 28, 32]], dtype="i2")
 with h5py.File(h5, "w") as f:
     f.create_dataset("/a/b", data=np.arange(30, dtype="u2").reshape(5, 6), chunks=(2, 3), compression="gzip", shuffle=True)
+    f["/a/rows"] = np.arange(5) * 0.5
+    f["/a/rows"].make_scale("rows")
+    f["/a/b"].dims[0].attach_scale(f["/a/rows"])
+    f["/cols"] = np.arange(6) + 100
+    f["/cols"].make_scale("cols")
+    f["/a/b"].dims[1].attach_scale(f["/cols"])
 "#;
 
 #[test]
@@ -286,4 +292,132 @@ fn files_written_by_python_tools_open_in_tessera() {
     assert_eq!(a.array().dtype(), DType::I32);
     let w = a.array().compute_local_as::<i32>().expect("read");
     assert_eq!(w[[4, 5]], 29);
+    // Without DIMENSION_LABELS, the attached dimension scales name the dimensions and give
+    // the coordinates, wherever they are in the file.
+    assert_eq!(a.dims(), ["rows", "cols"]);
+    assert_eq!(
+        a.coords()["rows"].values.to_f64_vec(),
+        vec![0.0, 0.5, 1.0, 1.5, 2.0]
+    );
+    assert_eq!(a.coords()["cols"].values.to_f64_vec()[5], 105.0);
+    // A NetCDF-4 file read as HDF5: its dimensions are scales; netCDF's placeholder datasets
+    // for dimensions without a coordinate variable are not coordinates.
+    let q = from_hdf5(&nc, "/p").expect("netCDF-4 as HDF5");
+    assert_eq!(q.dims(), ["time", "x"]);
+    assert!(q.coords().is_empty(), "{:?}", q.coords().keys());
+}
+
+const CHECK_SCALES: &str = r#"
+import sys, numpy as np, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["/grp/t"]
+    assert [x.label for x in d.dims] == ["time", "lat", "lon"], [x.label for x in d.dims]
+    assert d.dims[0][0].name == "/time", d.dims[0][0].name
+    assert d.dims[1][0].name == "/lat", d.dims[1][0].name
+    assert list(d.dims[1][0][...]) == [-20, -10, 0, 10, 20]
+    assert len(d.dims[2]) == 0, "lon has no coordinate, so no scale"
+    assert h5py.h5ds.is_scale(f["/lat"].id) and h5py.h5ds.is_scale(f["/time"].id)
+    assert f["/lat"].attrs["units"] in ("degrees_north", b"degrees_north")
+print("ok")
+"#;
+
+#[test]
+fn hdf5_outputs_attach_coordinates_as_dimension_scales() {
+    let Some(py) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let h5 = dir.path().join("t.h5");
+    to_hdf5(&field(), &h5, "/grp/t", &WriteOptions::new(), None).expect("h5");
+    assert_eq!(run_python(&py, CHECK_SCALES, &[&h5]).trim(), "ok");
+    // Tessera reads its own output with the dimension names and coordinates.
+    let back = from_hdf5(&h5, "/grp/t").expect("read back");
+    assert_eq!(back.dims(), ["time", "lat", "lon"]);
+    assert_eq!(
+        back.coords()["lat"].values.to_f64_vec(),
+        vec![-20.0, -10.0, 0.0, 10.0, 20.0]
+    );
+}
+
+const WRITE_GROUPS: &str = r#"
+import sys, numpy as np, netCDF4
+with netCDF4.Dataset(sys.argv[1], "w") as d:
+    d.createDimension("time", 2)
+    t = d.createVariable("time", "f8", ("time",))
+    t[:] = [10.0, 20.0]
+    t.units = "days since 2000-01-01"
+    g = d.createGroup("model").createGroup("run1")
+    g.createDimension("lat", 3)
+    lat = g.createVariable("lat", "f4", ("lat",))
+    lat[:] = [-1.0, 0.0, 1.0]
+    lat.units = "degrees_north"
+    v = g.createVariable("tas", "f4", ("time", "lat"), zlib=True)
+    v[:] = np.arange(6, dtype="f4").reshape(2, 3) + 270
+    v.units = "K"
+"#;
+
+const CHECK_GROUPS: &str = r#"
+import sys, numpy as np, netCDF4
+with netCDF4.Dataset(sys.argv[1]) as d:
+    g = d["/out/run2"]
+    v = g.variables["tas"]
+    assert v.dimensions == ("time", "lat"), v.dimensions
+    assert np.array_equal(v[:], np.arange(6, dtype="f4").reshape(2, 3) + 270)
+    assert v.units == "K"
+    assert list(g.variables["lat"][:]) == [-1.0, 0.0, 1.0]
+    assert list(g.variables["time"][:]) == [10.0, 20.0]
+    assert "history" in d.ncattrs()
+print("ok")
+"#;
+
+#[test]
+fn netcdf_variables_in_groups_read_and_write() {
+    let Some(py) = python() else { return };
+    if !tool("ncdump") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("groups.nc");
+    run_python(&py, WRITE_GROUPS, &[&src]);
+    // Dimensions and coordinates are found in the variable's group and the enclosing ones.
+    let x = from_netcdf(&src, "model/run1/tas").expect("group variable");
+    assert_eq!(x.name(), "tas");
+    assert_eq!(x.dims(), ["time", "lat"]);
+    assert_eq!(x.coords()["time"].values.to_f64_vec(), vec![10.0, 20.0]);
+    assert_eq!(x.coords()["lat"].values.to_f64_vec(), vec![-1.0, 0.0, 1.0]);
+    let v = x.array().compute_local_as::<f32>().expect("read");
+    assert_eq!(v[[1, 2]], 275.0);
+    assert_eq!(
+        from_netcdf(&src, "/model/run1/tas")
+            .expect("leading /")
+            .dims(),
+        x.dims()
+    );
+    // A missing group names the groups the file has; a missing variable the group's variables.
+    let err = from_netcdf(&src, "model/run9/tas").expect_err("no such group");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("no group 'model/run9'")
+            && msg.contains("the file has groups: model, model/run1"),
+        "{msg}"
+    );
+    let err = from_netcdf(&src, "model/run1/pr").expect_err("no such variable");
+    assert!(err.to_string().contains("model/run1/tas"), "{err}");
+    // Written into a group: netCDF4-python and ncdump see it there.
+    let out = dir.path().join("out.nc");
+    to_netcdf(&x, &out, "/out/run2/tas", &WriteOptions::new(), None).expect("write group");
+    assert_eq!(run_python(&py, CHECK_GROUPS, &[&out]).trim(), "ok");
+    let dump = Command::new("ncdump").arg(&out).output().expect("ncdump");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(
+        text.contains("group: out {") && text.contains("group: run2 {"),
+        "{text}"
+    );
+    assert!(text.contains("float tas(time, lat)"), "{text}");
+    assert!(text.contains("270, 271, 272"), "{text}");
+    let back = from_netcdf(&out, "out/run2/tas").expect("read back");
+    assert_eq!(back.array().compute_local_as::<f32>().expect("read"), v);
 }

@@ -46,9 +46,11 @@ impl Spanned {
     /// An array; a number becomes a 0-d array.
     pub fn to_array(&self, what: &str) -> Result<Array, ExprError> {
         match &self.value {
-            Value::Array(a) => Ok(a.clone()),
             Value::Scalar(s) => Ok(Array::scalar(*s)),
-            _ => Err(self.type_error(what, "an array or a number")),
+            other => other
+                .array()
+                .cloned()
+                .ok_or_else(|| self.type_error(what, "an array or a number")),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The creation functions of the language (`zeros`, `ones`, `full`, `arange`, `linspace`,
 //! `eye`, `random`, `uniform`, `randn`, `normal`) and the file readers (`h5`, `nc`: lazy
-//! arrays read by the workers, feature `io`).
+//! arrays read by the workers, labeled with the file's dimension names, coordinates and
+//! attributes; feature `io`).
 //!
 //! Defaults: dtype float64 (int64 for integer `arange`/`full`), chunks `"auto"` (about
 //! 128 MiB per chunk), seed 0. This module must not compute arrays.
@@ -35,7 +36,8 @@ pub fn call_creation(args: &BoundArgs) -> Result<Value, ExprError> {
         .map_err(|e| array_error(e, args.span(), &args.operation()))
 }
 
-/// `h5(path, dataset)` / `nc(path, variable)`: a lazy array read by the workers.
+/// `h5(path, dataset)` / `nc(path, variable)` (`"group/sub/var"` in a NetCDF-4 group): a
+/// lazy labeled array read by the workers.
 #[cfg(feature = "io")]
 fn read_file(args: &BoundArgs) -> Result<Value, ExprError> {
     let path = args
@@ -69,14 +71,13 @@ fn read_file(args: &BoundArgs) -> Result<Value, ExprError> {
     } else {
         crate::io::from_netcdf_with(&path, &name, &opts)
     };
-    read.map(|labeled| Value::Array(labeled.into_array()))
-        .map_err(|e| {
-            ExprError::new(
-                ErrorKind::Value,
-                args.span(),
-                format!("{}: {e}", args.operation()),
-            )
-        })
+    read.map(super::labels::wrap).map_err(|e| {
+        ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!("{}: {e}", args.operation()),
+        )
+    })
 }
 
 #[cfg(not(feature = "io"))]

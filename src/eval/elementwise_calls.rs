@@ -1,6 +1,8 @@
 //! The elementwise functions of the language: math functions, `round`, `clip`,
 //! `minimum`/`maximum`, `isnan`/`isfinite`, `nan_to_num`, `where`, `astype`. Applied to numbers
-//! only, they give a number (computed by the array kernels on a 0-d array).
+//! only, they give a number (computed by the array kernels on a 0-d array). Labeled inputs
+//! give labeled results where the labels agree (`super::labels`); only `astype` keeps
+//! (descriptive) attributes.
 //!
 //! This module must not compute arrays, except folding 0-d results into numbers.
 
@@ -10,6 +12,7 @@ use crate::expr::{ErrorKind, ExprError};
 use super::bind::BoundArgs;
 use super::convert::Spanned;
 use super::failure::array_error;
+use super::labels::{self, Attrs};
 use super::operators::fold_scalar;
 use super::value::Value;
 
@@ -47,7 +50,17 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     if all_scalar && result.ndim() == 0 {
         fold_scalar(&result, args.span(), &operation)
     } else {
-        Ok(Value::Array(result))
+        let inputs: Vec<&Value> = ["condition", "x", "y", "min", "max"]
+            .iter()
+            .filter_map(|name| args.get(name))
+            .map(|arg| &arg.value)
+            .collect();
+        let attrs = if args.function() == "astype" {
+            Attrs::Descriptive
+        } else {
+            Attrs::None
+        };
+        Ok(labels::elementwise(result, &inputs, attrs))
     }
 }
 
@@ -142,11 +155,13 @@ fn nan_to_num(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, 
 }
 
 fn to_operand(arg: &Spanned, what: &str) -> Result<Operand, ExprError> {
-    match &arg.value {
-        Value::Array(a) => Ok(Operand::Array(a.clone())),
-        Value::Scalar(s) => Ok(Operand::Scalar(*s)),
-        _ => Err(arg.type_error(what, "an array or a number")),
+    if let Value::Scalar(s) = &arg.value {
+        return Ok(Operand::Scalar(*s));
     }
+    arg.value
+        .array()
+        .map(|a| Operand::Array(a.clone()))
+        .ok_or_else(|| arg.type_error(what, "an array or a number"))
 }
 
 /// An operand as an array operand: a scalar becomes a 0-d array of its default dtype.

@@ -4,6 +4,7 @@
 //!
 //! Index arrays must be known to build the graph (shapes are static), so an array used as an
 //! index is computed first through the [`Materialise`] function the evaluator was given.
+//! Coordinates of labeled arrays are selected with the data (`super::labels`).
 //! This module must not walk the syntax tree.
 
 use ndarray::IxDyn;
@@ -13,6 +14,7 @@ use crate::expr::{ErrorKind, ExprError, Span};
 
 use super::convert::Spanned;
 use super::failure::array_error;
+use super::labels;
 use super::value::Value;
 
 /// Computes an array that is needed as a concrete value (an index array or mask).
@@ -55,8 +57,8 @@ pub fn apply_index(
     materialise: &Materialise<'_>,
 ) -> Result<Value, ExprError> {
     match &target.value {
-        Value::Array(a) => index_array(a, items, span, materialise),
         Value::Tuple(t) => index_tuple(t, items, span),
+        v if v.is_array() => index_array(v, items, span, materialise),
         other => Err(ExprError::new(
             ErrorKind::Type,
             target.span,
@@ -166,7 +168,8 @@ fn basic_item(item: &ItemValue) -> Result<Option<IndexItem>, ExprError> {
         ItemValue::Value(v) => match &v.value {
             Value::Scalar(Scalar::Int(i)) => Some(IndexItem::Int(*i)),
             Value::None => Some(IndexItem::NewAxis),
-            Value::Array(_) | Value::Tuple(_) => None,
+            Value::Tuple(_) => None,
+            a if a.is_array() => None,
             other => {
                 return Err(ExprError::new(
                     ErrorKind::Type,
@@ -183,11 +186,18 @@ fn basic_item(item: &ItemValue) -> Result<Option<IndexItem>, ExprError> {
 }
 
 fn index_array(
-    x: &Array,
+    value: &Value,
     items: &[ItemValue],
     span: Span,
     materialise: &Materialise<'_>,
 ) -> Result<Value, ExprError> {
+    let Some(x) = value.array() else {
+        return Err(ExprError::new(
+            ErrorKind::Type,
+            span,
+            format!("{} cannot be indexed", value.describe()),
+        ));
+    };
     let mut basic = Vec::with_capacity(items.len());
     let mut advanced: Option<(usize, &Spanned)> = None;
     for (position, item) in items.iter().enumerate() {
@@ -214,7 +224,7 @@ fn index_array(
     let Some((axis, selector)) = advanced else {
         return x
             .index(&basic)
-            .map(Value::Array)
+            .map(|r| labels::basic_index(r, value, &basic))
             .map_err(|e| array_error(e, span, operation));
     };
     let others_full = basic
@@ -232,15 +242,17 @@ fn index_array(
     let selection = concrete(selector, materialise)?;
     let result = match selection {
         ArrayData::Bool(mask) if items.len() == 1 && mask.ndim() == x.ndim() && x.ndim() > 1 => {
-            x.masked(&mask)
+            x.masked(&mask).map(Value::Array)
         }
         ArrayData::Bool(mask) if mask.ndim() == 1 => {
             let flags: Vec<bool> = mask.iter().copied().collect();
             x.compress(&flags, axis as isize)
+                .map(|r| labels::compress(r, value, axis, &flags))
         }
         data if data.dtype().is_integer() && data.shape().len() == 1 => {
             let indices: Vec<i64> = data.to_f64_vec().iter().map(|&f| f as i64).collect();
             x.take(&indices, axis as isize)
+                .map(|r| labels::take(r, value, axis, &indices))
         }
         data => {
             return Err(ExprError::new(
@@ -255,17 +267,15 @@ fn index_array(
             ))
         }
     };
-    result
-        .map(Value::Array)
-        .map_err(|e| array_error(e, span, operation))
+    result.map_err(|e| array_error(e, span, operation))
 }
 
 /// The selector's values: a literal list of integers or booleans, or a computed array.
 fn concrete(selector: &Spanned, materialise: &Materialise<'_>) -> Result<ArrayData, ExprError> {
+    if let Some(a) = selector.value.array() {
+        return materialise(a).map_err(|e| array_error(e, selector.span, "an index array"));
+    }
     match &selector.value {
-        Value::Array(a) => {
-            materialise(a).map_err(|e| array_error(e, selector.span, "an index array"))
-        }
         Value::Tuple(items) => {
             if !items.is_empty()
                 && items

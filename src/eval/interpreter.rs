@@ -20,6 +20,7 @@ use super::convert::Spanned;
 use super::creation_calls::call_creation;
 use super::elementwise_calls::call_elementwise;
 use super::indexing::{apply_index, ItemValue, Materialise};
+use super::labels;
 use super::operators::{apply_binary, apply_unary, operator_span};
 use super::reduction_calls::call_reduction;
 use super::shape_calls::call_shape;
@@ -207,16 +208,21 @@ impl<'a> Evaluator<'a> {
 fn attribute(value: &Spanned, attr: &Ident) -> Result<Value, ExprError> {
     let int = |n: usize| Value::Scalar(Scalar::Int(n as i64));
     let ints = |v: &[usize]| Value::Tuple(v.iter().map(|&n| int(n)).collect());
-    match &value.value {
-        Value::Array(a) => Ok(match attr.name.as_str() {
-            "T" => Value::Array(a.t()),
+    if let Some(a) = value.value.array() {
+        return Ok(match attr.name.as_str() {
+            "T" => {
+                let reversed: Vec<usize> = (0..a.ndim()).rev().collect();
+                labels::permute(a.t(), &value.value, &reversed)
+            }
             "shape" => ints(a.shape()),
             "dtype" => Value::Str(a.dtype().name().to_string()),
             "ndim" => int(a.ndim()),
             "size" => int(a.size()),
             "chunks" => Value::Tuple(a.chunks().all_blocks().iter().map(|b| ints(b)).collect()),
             other => return Err(unknown_attribute(other, attr.span)),
-        }),
+        });
+    }
+    match &value.value {
         Value::Scalar(s) => Ok(match attr.name.as_str() {
             "T" => value.value.clone(),
             "shape" | "chunks" => Value::Tuple(Vec::new()),

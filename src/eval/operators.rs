@@ -3,6 +3,8 @@
 //! Two numbers give a number, computed by the same array kernels on a 0-d array so the rules
 //! are the arrays' rules exactly.
 //!
+//! Labeled operands give labeled results where the labels agree (`super::labels`).
+//!
 //! Errors point at the operator. This module must not walk the syntax tree.
 
 use crate::array::{Array, ArrayData, BinaryOp as ArrayOp, Operand, Scalar};
@@ -10,6 +12,7 @@ use crate::expr::{BinaryOp, ErrorKind, ExprError, Span, UnaryOp};
 
 use super::convert::Spanned;
 use super::failure::array_error;
+use super::labels::{self, Attrs};
 use super::value::Value;
 
 /// `lhs op rhs`; `op_span` is where the operator is written.
@@ -39,7 +42,7 @@ pub fn apply_binary(
             fold_scalar(&folded, op_span, &operation)
         }
         (a, b) => Array::binary_op(array_op, a, b)
-            .map(Value::Array)
+            .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], Attrs::None))
             .map_err(|e| array_error(e, op_span, &operation)),
     }
 }
@@ -50,7 +53,8 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     let what = format!("the operand of {operation}");
     if op == UnaryOp::Pos {
         return match &operand.value {
-            Value::Array(_) | Value::Scalar(_) => Ok(operand.value.clone()),
+            Value::Scalar(_) => Ok(operand.value.clone()),
+            v if v.is_array() => Ok(operand.value.clone()),
             _ => Err(operand.type_error(&what, "an array or a number")),
         };
     }
@@ -64,7 +68,7 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     if is_scalar {
         fold_scalar(&result, span, &operation)
     } else {
-        Ok(Value::Array(result))
+        Ok(labels::elementwise(result, &[&operand.value], Attrs::None))
     }
 }
 
@@ -98,14 +102,19 @@ pub fn scalar_of(data: &ArrayData) -> Option<Scalar> {
 }
 
 fn operand(value: &Spanned, side: &str, operation: &str) -> Result<Operand, ExprError> {
-    match &value.value {
-        Value::Array(a) => Ok(Operand::Array(a.clone())),
-        Value::Scalar(s) => Ok(Operand::Scalar(*s)),
-        _ => Err(value.type_error(
-            &format!("the {side} operand of {operation}"),
-            "an array or a number",
-        )),
+    if let Value::Scalar(s) = &value.value {
+        return Ok(Operand::Scalar(*s));
     }
+    value
+        .value
+        .array()
+        .map(|a| Operand::Array(a.clone()))
+        .ok_or_else(|| {
+            value.type_error(
+                &format!("the {side} operand of {operation}"),
+                "an array or a number",
+            )
+        })
 }
 
 fn array_binary_op(op: BinaryOp) -> ArrayOp {

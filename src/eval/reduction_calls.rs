@@ -1,6 +1,7 @@
 //! The reductions of the language (`sum`, `mean`, `std`, `argmax`, `nansum`, ...) with
-//! `axis` (an axis, a tuple of axes, or None for all), `keepdims`, `split_every` and, for
-//! `var`/`std`, `ddof`.
+//! `axis` (an axis, a tuple of axes, or None for all; for arrays read from files also a
+//! dimension name or a tuple of names, `mean(x, "time")`), `keepdims`, `split_every` and,
+//! for `var`/`std`, `ddof`. The reduced dimensions leave the labels (`super::labels`).
 //!
 //! This module must not compute arrays, except folding the reduction of a number.
 
@@ -8,7 +9,9 @@ use crate::array::{ReduceKind, ReduceOptions};
 use crate::expr::{ErrorKind, ExprError};
 
 use super::bind::BoundArgs;
+use super::convert::Spanned;
 use super::failure::array_error;
+use super::labels;
 use super::operators::fold_scalar;
 use super::value::Value;
 
@@ -21,16 +24,19 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
         None => 0.0,
     };
     let kind = reduce_kind(args, ddof)?;
-    let mut opts = match args.get("axis") {
-        Some(axis) => match axis.to_axes(&args.what("axis"))? {
-            Some(axes) => ReduceOptions::axes(axes),
-            None => ReduceOptions::all(),
-        },
+    let axes = match args.get("axis") {
+        Some(axis) => axes_of(axis, &input.value, &args.what("axis"))?,
+        None => None,
+    };
+    let mut opts = match &axes {
+        Some(axes) => ReduceOptions::axes(axes.iter().copied()),
         None => ReduceOptions::all(),
     };
-    if let Some(keep) = args.get("keepdims") {
-        opts = opts.keepdims(keep.to_bool(&args.what("keepdims"))?);
-    }
+    let keepdims = match args.get("keepdims") {
+        Some(keep) => keep.to_bool(&args.what("keepdims"))?,
+        None => false,
+    };
+    opts = opts.keepdims(keepdims);
     if let Some(split) = args.get("split_every") {
         let n = split.to_usize(&args.what("split_every"))?;
         if n < 2 {
@@ -47,7 +53,39 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
     if matches!(input.value, Value::Scalar(_)) && reduced.ndim() == 0 {
         fold_scalar(&reduced, args.span(), &args.operation())
     } else {
-        Ok(Value::Array(reduced))
+        Ok(labels::reduction(
+            reduced,
+            &input.value,
+            kind,
+            axes.as_deref(),
+            keepdims,
+        ))
+    }
+}
+
+/// The axes `axis` names: numbers, or dimension names of a labeled `x` (`"time"`,
+/// `("lat", "lon")`); `None` for all axes.
+fn axes_of(axis: &Spanned, x: &Value, what: &str) -> Result<Option<Vec<isize>>, ExprError> {
+    let by_name = |name: &str| -> Result<isize, ExprError> {
+        labels::axis_of_dim(x, name)
+            .map(|a| a as isize)
+            .map_err(|msg| axis.value_error(msg))
+    };
+    match &axis.value {
+        Value::Str(name) => Ok(Some(vec![by_name(name)?])),
+        Value::Tuple(items)
+            if !items.is_empty() && items.iter().all(|v| matches!(v, Value::Str(_))) =>
+        {
+            items
+                .iter()
+                .map(|v| match v {
+                    Value::Str(name) => by_name(name),
+                    _ => Err(axis.type_error(what, "dimension names")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+        }
+        _ => axis.to_axes(what),
     }
 }
 

@@ -3,6 +3,11 @@
 //! `cumsum`/`cumprod` (over the flattened array when no axis is given), `diff`, `matmul`,
 //! `tensordot` and `map_overlap` with a kernel registered in the binary.
 //!
+//! Labels (`super::labels`): `transpose` permutes the dimensions, `squeeze` drops and
+//! `expand_dims` adds one, `rechunk` keeps everything, the same-shape `cumsum`/`cumprod`
+//! along an axis and `map_overlap` keep dimensions and coordinates; the others give plain
+//! arrays.
+//!
 //! This module must not compute arrays.
 
 use bytes::Bytes;
@@ -13,24 +18,53 @@ use crate::runtime::kernel::lookup_kernel;
 
 use super::bind::BoundArgs;
 use super::failure::array_error;
+use super::labels::{self, Attrs};
 use super::value::Value;
 
 /// Call the shape function bound in `args`.
 pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
-    let result = match args.function() {
-        "concatenate" | "stack" => join(args)?,
-        "matmul" | "tensordot" => product(args)?,
+    let fail = |e| array_error(e, args.span(), &args.operation());
+    match args.function() {
+        "concatenate" | "stack" => join(args)?.map(Value::Array).map_err(fail),
+        "matmul" | "tensordot" => product(args)?.map(Value::Array).map_err(fail),
         name => {
-            let x = args.required("x")?.to_array(&args.what("x"))?;
-            single(name, &x, args)?
+            let input = args.required("x")?;
+            let x = input.to_array(&args.what("x"))?;
+            let (built, relabel) = single(name, &x, args)?;
+            let result = built.map_err(fail)?;
+            Ok(match relabel {
+                Relabel::Permute(perm) => labels::permute(result, &input.value, &perm),
+                Relabel::Squeeze(axes) => labels::squeeze(result, &input.value, &axes),
+                Relabel::ExpandDims(axis) => {
+                    let nd = result.ndim() as isize;
+                    let at = if axis < 0 { axis + nd } else { axis };
+                    match usize::try_from(at) {
+                        Ok(at) => labels::expand_dims(result, &input.value, at),
+                        Err(_) => Value::Array(result),
+                    }
+                }
+                Relabel::Elementwise(attrs) => labels::elementwise(result, &[&input.value], attrs),
+                Relabel::Drop => Value::Array(result),
+            })
         }
-    };
-    result
-        .map(Value::Array)
-        .map_err(|e| array_error(e, args.span(), &args.operation()))
+    }
 }
 
 type Built = Result<Array, ArrayError>;
+
+/// How the labels of `x` carry over to the result of a one-array shape function.
+enum Relabel {
+    /// Result axis `i` is input axis `perm[i]`.
+    Permute(Vec<usize>),
+    /// These input axes (of length one) are gone.
+    Squeeze(Vec<usize>),
+    /// A new axis at this position of the result (negative counts from the end).
+    ExpandDims(isize),
+    /// Same shape (or plain when it is not), attributes as given.
+    Elementwise(Attrs),
+    /// No labels.
+    Drop,
+}
 
 fn axis_or(args: &BoundArgs, name: &str, default: isize) -> Result<isize, ExprError> {
     match args.get(name) {
@@ -39,22 +73,44 @@ fn axis_or(args: &BoundArgs, name: &str, default: isize) -> Result<isize, ExprEr
     }
 }
 
-fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {
-    Ok(match name {
-        "transpose" => match args.get("axes") {
-            None => Ok(x.t()),
+fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), ExprError> {
+    let relabel = match name {
+        "rechunk" => Relabel::Elementwise(Attrs::All),
+        "map_overlap" => Relabel::Elementwise(Attrs::None),
+        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(Attrs::None),
+        "squeeze" => {
+            let nd = x.ndim() as isize;
+            let axes: Vec<usize> = match args.get("axis") {
+                None => (0..x.ndim()).filter(|&a| x.shape()[a] == 1).collect(),
+                Some(axis) => axis
+                    .to_axes(&args.what("axis"))?
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&a| if a < 0 { a + nd } else { a })
+                    .filter_map(|a| usize::try_from(a).ok())
+                    .collect(),
+            };
+            Relabel::Squeeze(axes)
+        }
+        "expand_dims" => Relabel::ExpandDims(axis_or(args, "axis", 0)?),
+        _ => Relabel::Drop,
+    };
+    if name == "transpose" {
+        let perm: Vec<usize> = match args.get("axes") {
+            None => (0..x.ndim()).rev().collect(),
             Some(axes) => {
                 let what = args.what("axes");
                 let axes = axes.to_axes(&what)?.unwrap_or_default();
                 let nd = x.ndim() as isize;
-                let perm: Vec<usize> = axes
-                    .iter()
+                axes.iter()
                     .map(|&a| if a < 0 { a + nd } else { a })
                     .map(|a| usize::try_from(a).unwrap_or(usize::MAX))
-                    .collect();
-                x.permute(&perm)
+                    .collect()
             }
-        },
+        };
+        return Ok((x.permute(&perm), Relabel::Permute(perm)));
+    }
+    let built = match name {
         "reshape" => {
             let shape = args.required("shape")?;
             let lengths = shape.to_shape_with_unknown(&args.what("shape"))?;
@@ -131,7 +187,8 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {
                 format!("{other}() is not a shape function"),
             ))
         }
-    })
+    };
+    Ok((built, relabel))
 }
 
 fn join(args: &BoundArgs) -> Result<Built, ExprError> {

@@ -1,5 +1,6 @@
-//! The values a `tessera eval` program computes with: lazy arrays, weak scalars, strings,
-//! `None` and tuples (lists are tuples too), and how they are described in messages.
+//! The values a `tessera eval` program computes with: lazy arrays (plain, or labeled with the
+//! dimension names, coordinates and attributes of the file they came from), weak scalars,
+//! strings, `None` and tuples (lists are tuples too), and how they are described in messages.
 //!
 //! This module is plain data and formatting; it must not evaluate expressions or compute
 //! arrays.
@@ -11,6 +12,10 @@ use crate::array::{Array, Scalar};
 pub enum Value {
     /// A lazy chunked array.
     Array(Array),
+    /// A lazy chunked array with dimension names, coordinates and attributes (read from a
+    /// file, or computed from one where the labels stay unambiguous; see `eval::labels`).
+    #[cfg(feature = "io")]
+    Labeled(Box<crate::io::LabeledArray>),
     /// A number or boolean (a weak scalar in arithmetic with arrays).
     Scalar(Scalar),
     /// A string, e.g. a dtype name or a file path.
@@ -31,6 +36,13 @@ impl Value {
                 shape_text(a.shape()),
                 a.dtype()
             ),
+            #[cfg(feature = "io")]
+            Value::Labeled(l) => format!(
+                "an array of shape {} and dtype {} (dimensions {})",
+                shape_text(l.array().shape()),
+                l.array().dtype(),
+                l.dims().join(", ")
+            ),
             Value::Scalar(Scalar::Bool(b)) => format!("the boolean {b}"),
             Value::Scalar(Scalar::Int(i)) => format!("the integer {i}"),
             Value::Scalar(Scalar::Float(x)) => format!("the number {x}"),
@@ -43,9 +55,28 @@ impl Value {
         }
     }
 
-    /// True for arrays.
+    /// True for arrays, labeled or not.
     pub fn is_array(&self) -> bool {
-        matches!(self, Value::Array(_))
+        self.array().is_some()
+    }
+
+    /// The lazy array of an array value, labeled or not.
+    pub fn array(&self) -> Option<&Array> {
+        match self {
+            Value::Array(a) => Some(a),
+            #[cfg(feature = "io")]
+            Value::Labeled(l) => Some(l.array()),
+            _ => None,
+        }
+    }
+
+    /// The labels of a labeled array.
+    #[cfg(feature = "io")]
+    pub fn labels(&self) -> Option<&crate::io::LabeledArray> {
+        match self {
+            Value::Labeled(l) => Some(l),
+            _ => None,
+        }
     }
 }
 

@@ -33,6 +33,14 @@ pub enum IoError {
         name: String,
         available: Vec<String>,
     },
+    /// A NetCDF group on the path to a variable does not exist; `available` lists the groups
+    /// the file has (as paths, `a`, `a/b`).
+    #[error("{path}: no group '{group}'; {}", groups_or_none(available))]
+    MissingGroup {
+        path: String,
+        group: String,
+        available: Vec<String>,
+    },
     /// The element type of a dataset cannot be held by a Tessera array.
     #[error("{path}: {name} has element type {found}, which Tessera arrays cannot hold ({hint})")]
     UnsupportedType {
@@ -79,6 +87,14 @@ fn list_or_none(names: &[String]) -> String {
         "nothing".into()
     } else {
         names.join(", ")
+    }
+}
+
+fn groups_or_none(groups: &[String]) -> String {
+    if groups.is_empty() {
+        "the file has no groups".into()
+    } else {
+        format!("the file has groups: {}", groups.join(", "))
     }
 }
 

@@ -79,7 +79,8 @@ pub struct OutputTarget {
 }
 
 impl OutputTarget {
-    /// Parses `file.h5:/dset`, `file.nc:var`, or a bare `file.h5`/`file.nc`.
+    /// Parses `file.h5:/dset`, `file.nc:var`, `file.nc:/group/var` (a variable in a NetCDF-4
+    /// group), or a bare `file.h5`/`file.nc`.
     ///
     /// ```
     /// use tessera::io::{Format, OutputTarget};
@@ -87,6 +88,8 @@ impl OutputTarget {
     /// assert_eq!(t.format, Format::Hdf5);
     /// assert_eq!(t.name.as_deref(), Some("/t2m/mean"));
     /// assert_eq!(OutputTarget::parse("m.nc").unwrap().name, None);
+    /// assert_eq!(OutputTarget::parse("m.nc:/g/v").unwrap().name.as_deref(), Some("/g/v"));
+    /// assert!(OutputTarget::parse("m.nc:/g//v").is_err());
     /// assert!(OutputTarget::parse("m.txt:x").is_err());
     /// ```
     pub fn parse(spec: &str) -> Result<OutputTarget, IoError> {
@@ -108,10 +111,10 @@ impl OutputTarget {
                 )))
             }
             Some(n) => {
-                if format == Format::NetCdf && n.trim_start_matches('/').contains('/') {
+                if n.trim_start_matches('/').split('/').any(str::is_empty) {
                     return Err(IoError::Invalid(format!(
-                        "output {spec}: NetCDF variables are written to the root group; \
-                         use a name without '/'"
+                        "output {spec}: empty group or {} name in {n:?}",
+                        format.item()
                     )));
                 }
                 Some(n.to_string())

@@ -14,6 +14,7 @@ use ndarray::IxDyn;
 
 use crate::array::{ArrayData, ChunkView, DType};
 use crate::io::attrs::{AttrValue, Attributes, INTERNAL_ATTRS};
+use crate::io::dimension_scales;
 use crate::io::error::IoError;
 use crate::io::file_type::FileType;
 use crate::io::labeled::Coordinate;
@@ -159,7 +160,19 @@ fn read_attrs(loc: &Location) -> (Attributes, Option<Vec<String>>) {
     (attrs, labels)
 }
 
-/// Describes dataset `name` of `path`.
+/// True for the datasets netCDF-4 creates for dimensions without a coordinate variable
+/// (their values are not coordinates).
+fn is_netcdf_phony_dimension(ds: &Dataset) -> bool {
+    ds.attr("NAME")
+        .ok()
+        .and_then(|a| read_attr(&a))
+        .and_then(|v| v.as_text().map(str::to_string))
+        .is_some_and(|t| t.starts_with("This is a netCDF dimension but not a netCDF variable"))
+}
+
+/// Describes dataset `name` of `path`: dimension names from `DIMENSION_LABELS`, else from
+/// the attached dimension scales, else `dim_0, dim_1, ...`; coordinates from the attached
+/// scales, else root datasets named after the dimensions.
 pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
     let file = open(path)?;
     let ds = dataset(&file, path, name)?;
@@ -174,17 +187,36 @@ pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
         })?;
     let shape = ds.shape();
     let (attrs, labels) = read_attrs(&ds);
+    // Dimension scales attached to the axes (netCDF-4 files, h5py's `dims[i].attach_scale`).
+    let own_path = ds.name();
+    let scales: Vec<Option<String>> = (0..shape.len())
+        .map(|a| dimension_scales::attached_scale(&ds, a).filter(|p| *p != own_path))
+        .collect();
+    let scale_dims: Vec<String> = scales
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .collect();
+    let distinct = (0..scale_dims.len()).all(|i| !scale_dims[..i].contains(&scale_dims[i]));
     let dims = match labels {
         Some(l) if l.len() == shape.len() && l.iter().all(|s| !s.is_empty()) => l,
+        _ if scale_dims.len() == shape.len() && distinct && !shape.is_empty() => scale_dims,
         _ => default_dims(shape.len()),
     };
     let mut coords = Vec::new();
     for (axis, dim) in dims.iter().enumerate() {
-        if dim.starts_with("dim_") || !file.link_exists(dim) {
+        let coord_path = match &scales[axis] {
+            Some(p) => p.clone(),
+            None if dim.starts_with("dim_") => continue,
+            None => dim.clone(),
+        };
+        if !file.link_exists(&coord_path) {
             continue;
         }
-        let Ok(c) = file.dataset(dim) else { continue };
-        if c.shape() != [shape[axis]] {
+        let Ok(c) = file.dataset(&coord_path) else {
+            continue;
+        };
+        if c.shape() != [shape[axis]] || is_netcdf_phony_dimension(&c) {
             continue;
         }
         let Ok(ft) = c
@@ -313,8 +345,9 @@ fn write_vec<T: hdf5::H5Type>(loc: &Location, name: &str, v: &[T]) -> hdf5::Resu
 }
 
 /// Creates the output file `path` for `plan`: the (empty, chunked, filtered) dataset,
-/// coordinate datasets named after the dimensions, `DIMENSION_LABELS`, attributes and the
-/// file's `history`.
+/// coordinate datasets named after the dimensions (at the root, attached to the dataset as
+/// HDF5 dimension scales), `DIMENSION_LABELS`, attributes and the file's `history`.
+/// Dimensions without a coordinate get no scale: their name is in `DIMENSION_LABELS` only.
 pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
     let p = path.display().to_string();
     let werr = |e: hdf5::Error| IoError::Write {
@@ -354,26 +387,40 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
             .and_then(|a| a.write_raw(&labels))
             .map_err(werr)?;
     }
+    let scale_err = |name: &str, reason: String| IoError::Write {
+        path: p.clone(),
+        name: name.to_string(),
+        reason,
+    };
+    let own_dim = plan.name.trim_start_matches('/');
+    if plan.dims.len() == 1 && plan.dims[0] == own_dim {
+        // The dataset is itself a coordinate variable (e.g. `/lat` over `lat`).
+        dimension_scales::set_scale(&ds, own_dim).map_err(|e| scale_err(own_dim, e))?;
+    }
     let taken: BTreeMap<&str, ()> = [(plan.name.as_str(), ())].into_iter().collect();
     for (dim, c) in &plan.coords {
-        if taken.contains_key(dim.as_str()) || file.link_exists(dim) {
+        let Some(axis) = plan.dims.iter().position(|d| d == dim) else {
+            continue;
+        };
+        if taken.contains_key(dim.as_str()) || dim == own_dim || file.link_exists(dim) {
             continue;
         }
-        with_dtype!(c.values.dtype(), T => {
+        let cds = with_dtype!(c.values.dtype(), T => {
             let v = c.values.clone().into_typed::<T>().map_err(|e| IoError::Write {
                 path: p.clone(),
                 name: dim.clone(),
                 reason: e.to_string(),
             })?;
-            let cds = file
-                .new_dataset_builder()
+            file.new_dataset_builder()
                 .with_data(&v)
                 .create(dim.as_str())
-                .map_err(werr)?;
-            for (k, val) in &c.attrs {
-                write_attr(&cds, k, val).map_err(werr)?;
-            }
+                .map_err(werr)?
         });
+        for (k, val) in &c.attrs {
+            write_attr(&cds, k, val).map_err(werr)?;
+        }
+        dimension_scales::set_scale(&cds, dim).map_err(|e| scale_err(dim, e))?;
+        dimension_scales::attach_scale(&ds, &cds, axis).map_err(|e| scale_err(dim, e))?;
     }
     for (k, v) in &plan.global_attrs {
         write_attr(&file, k, v).map_err(werr)?;

@@ -4,16 +4,22 @@
 //!
 //! - reductions over named dimensions drop those dimensions and their coordinates;
 //! - basic indexing slices the coordinates with the data (an integer index drops the
-//!   dimension, a new axis gets a fresh name);
-//! - shape-preserving operations ([`LabeledArray::map`]) keep dimensions and coordinates.
+//!   dimension, a new axis gets a fresh name); taking positions or masking along one axis
+//!   selects that coordinate the same way;
+//! - transposing permutes the dimensions; squeezing drops length-one ones;
+//! - shape-preserving operations ([`LabeledArray::map`]) keep dimensions and coordinates;
+//! - elementwise operations on several labeled arrays keep the labels when they agree
+//!   ([`LabeledArray::broadcast`]).
 //!
-//! Attributes describe the stored values (`units`, `long_name`, ...): like xarray's default,
-//! they survive indexing only. Coordinates are small and live in the client's memory; the data
-//! stays lazy. This module must not open files.
+//! The `after_*` methods give the labels of a result the caller computed from this array's
+//! data (the expression evaluator computes with plain arrays and relabels). Which attributes
+//! stay is decided in `attr_rules`. Coordinates are small and live in the client's memory;
+//! the data stays lazy. This module must not open files.
 
 use std::collections::BTreeMap;
 
 use crate::array::{Array, ArrayData, ArrayError, IndexItem, ReduceKind, ReduceOptions};
+use crate::io::attr_rules::{after_cast, after_reduction};
 use crate::io::attrs::{AttrValue, Attributes};
 use crate::io::error::IoError;
 use crate::io::variable::default_dims;
@@ -180,7 +186,8 @@ impl LabeledArray {
     }
 
     /// A reduction over the named dimensions (all of them when `dims` is empty); the reduced
-    /// dimensions and their coordinates are dropped, and so are the attributes.
+    /// dimensions and their coordinates are dropped, the attributes follow
+    /// [`after_reduction`](crate::io::after_reduction).
     pub fn reduce_dims(&self, kind: ReduceKind, dims: &[&str]) -> Result<LabeledArray, IoError> {
         let axes: Vec<usize> = if dims.is_empty() {
             (0..self.dims.len()).collect()
@@ -196,26 +203,57 @@ impl LabeledArray {
     pub fn reduce_axes(&self, kind: ReduceKind, axes: &[usize]) -> Result<LabeledArray, IoError> {
         let opts = ReduceOptions::axes(axes.iter().map(|&a| a as isize));
         let array = self.array.reduce(kind, &opts)?;
-        let keep: Vec<usize> = (0..self.dims.len()).filter(|a| !axes.contains(a)).collect();
-        let dims: Vec<String> = keep.iter().map(|&a| self.dims[a].clone()).collect();
+        Ok(self.after_reduce(array, kind, axes, false))
+    }
+
+    /// The labels of `result`, the reduction `kind` of this array over `axes` (each below
+    /// the rank): the reduced dimensions are dropped (kept with length one under
+    /// `keepdims`), their coordinates dropped, the attributes as
+    /// [`after_reduction`](crate::io::after_reduction) says.
+    pub fn after_reduce(
+        &self,
+        result: Array,
+        kind: ReduceKind,
+        axes: &[usize],
+        keepdims: bool,
+    ) -> LabeledArray {
+        let reduced: Vec<String> = (0..self.dims.len())
+            .filter(|a| axes.contains(a))
+            .map(|a| self.dims[a].clone())
+            .collect();
+        let dims: Vec<String> = if keepdims {
+            self.dims.clone()
+        } else {
+            self.dims
+                .iter()
+                .filter(|d| !reduced.contains(d))
+                .cloned()
+                .collect()
+        };
         let coords = self
             .coords
             .iter()
-            .filter(|(d, _)| dims.contains(d))
+            .filter(|(d, _)| !reduced.contains(d))
             .map(|(d, c)| (d.clone(), c.clone()))
             .collect();
-        Ok(LabeledArray {
-            array,
-            name: self.name.clone(),
+        self.relabeled(
+            result,
             dims,
             coords,
-            attrs: Attributes::new(),
-        })
+            after_reduction(kind, &self.attrs, &reduced),
+        )
     }
 
     /// Basic indexing; coordinates are sliced the same way and attributes kept.
     pub fn index(&self, items: &[IndexItem]) -> Result<LabeledArray, IoError> {
         let array = self.array.index(items)?;
+        self.after_index(array, items)
+    }
+
+    /// The labels of `result`, this array indexed by `items` (basic indexing): coordinates
+    /// sliced like the data, an integer drops its dimension, a new axis gets a fresh name
+    /// (`new_axis_0`, ...); attributes kept.
+    pub fn after_index(&self, result: Array, items: &[IndexItem]) -> Result<LabeledArray, IoError> {
         let per_axis = expand_items(items, self.dims.len())?;
         let mut dims = Vec::new();
         let mut coords = BTreeMap::new();
@@ -239,26 +277,185 @@ impl LabeledArray {
                         let values = Array::from_data(&c.values, c.values.len().max(1))?
                             .index(&[slice])?
                             .compute_local()?;
-                        coords.insert(
-                            dim.clone(),
-                            Coordinate {
-                                values,
-                                attrs: c.attrs.clone(),
-                            },
-                        );
+                        coords.insert(dim.clone(), c.with_values(values));
                     }
                     dims.push(dim);
                     axis += 1;
                 }
             }
         }
-        Ok(LabeledArray {
+        let attrs = self.attrs.clone();
+        Ok(self.relabeled(result, dims, coords, attrs))
+    }
+
+    /// The labels of `result`, this array with its axes permuted (`result` axis `i` is axis
+    /// `perm[i]` here); coordinates and attributes kept.
+    pub fn after_permute(&self, result: Array, perm: &[usize]) -> Result<LabeledArray, IoError> {
+        let dims = perm
+            .iter()
+            .map(|&a| {
+                self.dims.get(a).cloned().ok_or_else(|| {
+                    IoError::Invalid(format!("axis {a} of a permutation out of range"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.relabeled(result, dims, self.coords.clone(), self.attrs.clone()))
+    }
+
+    /// The labels of `result`, this array with the positions `indices` (negative counts
+    /// from the end) taken along `axis`: that coordinate is taken too; attributes kept.
+    pub fn after_take(
+        &self,
+        result: Array,
+        axis: usize,
+        indices: &[i64],
+    ) -> Result<LabeledArray, IoError> {
+        self.after_select(result, axis, |a| a.take(indices, 0))
+    }
+
+    /// The labels of `result`, this array with the positions where `mask` is true kept
+    /// along `axis`: that coordinate is masked too; attributes kept.
+    pub fn after_compress(
+        &self,
+        result: Array,
+        axis: usize,
+        mask: &[bool],
+    ) -> Result<LabeledArray, IoError> {
+        self.after_select(result, axis, |a| a.compress(mask, 0))
+    }
+
+    fn after_select(
+        &self,
+        result: Array,
+        axis: usize,
+        select: impl FnOnce(&Array) -> Result<Array, ArrayError>,
+    ) -> Result<LabeledArray, IoError> {
+        let dim = self
+            .dims
+            .get(axis)
+            .ok_or_else(|| IoError::Invalid(format!("axis {axis} out of range")))?;
+        let mut coords = self.coords.clone();
+        if let Some(c) = self.coords.get(dim) {
+            let values =
+                select(&Array::from_data(&c.values, c.values.len().max(1))?)?.compute_local()?;
+            coords.insert(dim.clone(), c.with_values(values));
+        }
+        let dims = self.dims.clone();
+        Ok(self.relabeled(result, dims, coords, self.attrs.clone()))
+    }
+
+    /// The labels of `result`, this array without the (length-one) `axes`: their dimensions
+    /// and coordinates dropped; attributes kept.
+    pub fn after_squeeze(&self, result: Array, axes: &[usize]) -> LabeledArray {
+        let gone: Vec<&String> = axes.iter().filter_map(|&a| self.dims.get(a)).collect();
+        let dims = self
+            .dims
+            .iter()
+            .filter(|d| !gone.contains(d))
+            .cloned()
+            .collect();
+        let coords = self
+            .coords
+            .iter()
+            .filter(|(d, _)| !gone.contains(d))
+            .map(|(d, c)| (d.clone(), c.clone()))
+            .collect();
+        self.relabeled(result, dims, coords, self.attrs.clone())
+    }
+
+    /// The labels of `result`, this array with a new length-one axis at `axis` (of the
+    /// result): a fresh dimension name; coordinates and attributes kept.
+    pub fn after_expand_dims(&self, result: Array, axis: usize) -> LabeledArray {
+        let mut fresh = 0;
+        let mut name = format!("new_axis_{fresh}");
+        while self.dims.contains(&name) {
+            fresh += 1;
+            name = format!("new_axis_{fresh}");
+        }
+        let mut dims = self.dims.clone();
+        dims.insert(axis.min(dims.len()), name);
+        self.relabeled(result, dims, self.coords.clone(), self.attrs.clone())
+    }
+
+    /// The labels of `result`, a value-by-value function of this array: of the same shape,
+    /// dimensions and coordinates are kept and attributes as `attrs` says; of another shape,
+    /// `dim_0, dim_1, ...` and nothing else.
+    pub fn after_elementwise(&self, result: Array, attrs: KeepAttrs) -> LabeledArray {
+        if result.shape() != self.array.shape() {
+            return LabeledArray::new(result, &self.name);
+        }
+        let attrs = match attrs {
+            KeepAttrs::All => self.attrs.clone(),
+            KeepAttrs::Descriptive => after_cast(&self.attrs),
+            KeepAttrs::None => Attributes::new(),
+        };
+        self.relabeled(result, self.dims.clone(), self.coords.clone(), attrs)
+    }
+
+    /// The labels of `result`, computed elementwise (with broadcasting) from `inputs`, when
+    /// they are unambiguous: `result` has the shape of one of the inputs, and every input,
+    /// aligned from the last axis as broadcasting aligns them, has the same dimension names
+    /// and, where both have a coordinate of the same length, the same coordinate values.
+    /// Inputs without labels (numbers, plain arrays) are left out by the caller: they
+    /// broadcast into the labeled shape without changing what its axes are. `None` when the
+    /// labels conflict. Attributes are dropped.
+    pub fn broadcast(result: Array, inputs: &[&LabeledArray]) -> Option<LabeledArray> {
+        let model = inputs.iter().find(|l| l.array.shape() == result.shape())?;
+        let n = model.dims.len();
+        for other in inputs {
+            let m = other.dims.len();
+            if m > n {
+                return None;
+            }
+            for (i, dim) in other.dims.iter().enumerate() {
+                let axis = n - m + i;
+                if &model.dims[axis] != dim {
+                    return None;
+                }
+                if let (Some(a), Some(b)) = (model.coords.get(dim), other.coords.get(dim)) {
+                    if a.values.len() == b.values.len() && a.values != b.values {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(model.after_elementwise(result, KeepAttrs::None))
+    }
+
+    /// True when there is nothing to carry: default dimension names, no coordinates, no
+    /// attributes.
+    pub fn is_bare(&self) -> bool {
+        self.coords.is_empty()
+            && self.attrs.is_empty()
+            && self.dims == default_dims(self.dims.len())
+    }
+
+    fn relabeled(
+        &self,
+        array: Array,
+        dims: Vec<String>,
+        coords: BTreeMap<String, Coordinate>,
+        attrs: Attributes,
+    ) -> LabeledArray {
+        if dims.len() != array.ndim() {
+            // The caller's result does not match the operation: labels would be wrong.
+            return LabeledArray::new(array, &self.name);
+        }
+        let coords = coords
+            .into_iter()
+            .filter(|(d, c)| {
+                dims.iter()
+                    .position(|x| x == d)
+                    .is_some_and(|a| c.values.shape() == [array.shape()[a]])
+            })
+            .collect();
+        LabeledArray {
             array,
             name: self.name.clone(),
             dims,
             coords,
-            attrs: self.attrs.clone(),
-        })
+            attrs,
+        }
     }
 
     /// A shape-preserving operation on the data (arithmetic, casts, masking, rechunking):
@@ -269,16 +466,27 @@ impl LabeledArray {
         f: impl FnOnce(&Array) -> Result<Array, ArrayError>,
     ) -> Result<LabeledArray, IoError> {
         let array = f(&self.array)?;
-        if array.shape() == self.array.shape() {
-            Ok(LabeledArray {
-                array,
-                name: self.name.clone(),
-                dims: self.dims.clone(),
-                coords: self.coords.clone(),
-                attrs: Attributes::new(),
-            })
-        } else {
-            Ok(LabeledArray::new(array, &self.name))
+        Ok(self.after_elementwise(array, KeepAttrs::None))
+    }
+}
+
+/// What a shape-preserving operation does to the attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepAttrs {
+    /// Values unchanged (rechunking, the identity): every attribute stays.
+    All,
+    /// A cast: the descriptive attributes stay, the encoding ones go
+    /// ([`after_cast`](crate::io::after_cast)).
+    Descriptive,
+    /// Values changed (arithmetic, math functions): no attribute stays.
+    None,
+}
+
+impl Coordinate {
+    fn with_values(&self, values: ArrayData) -> Coordinate {
+        Coordinate {
+            values,
+            attrs: self.attrs.clone(),
         }
     }
 }
@@ -335,14 +543,73 @@ mod tests {
     }
 
     #[test]
-    fn reduction_drops_the_dimension_its_coordinate_and_attributes() {
+    fn reduction_drops_the_dimension_and_its_coordinate_and_keeps_valid_attributes() {
         let m = labeled()
             .reduce_dims(ReduceKind::Mean, &["time"])
             .expect("mean");
         assert_eq!(m.dims(), ["lat"]);
         assert_eq!(m.coords().keys().collect::<Vec<_>>(), ["lat"]);
-        assert!(m.attrs().is_empty());
+        assert_eq!(m.attrs().get("units"), Some(&AttrValue::from("K")));
+        assert_eq!(
+            m.attrs().get("cell_methods"),
+            Some(&AttrValue::from("time: mean"))
+        );
+        let a = labeled()
+            .reduce_dims(ReduceKind::ArgMax, &["lat"])
+            .expect("argmax");
+        assert!(a.attrs().is_empty());
         assert!(labeled().reduce_dims(ReduceKind::Mean, &["depth"]).is_err());
+        // keepdims keeps the dimension (length one) but not its coordinate.
+        let x = labeled();
+        let kept = x
+            .array()
+            .reduce(ReduceKind::Mean, &ReduceOptions::axes([0]).keepdims(true))
+            .expect("keepdims");
+        let k = x.after_reduce(kept, ReduceKind::Mean, &[0], true);
+        assert_eq!(k.dims(), ["time", "lat"]);
+        assert_eq!(k.coords().keys().collect::<Vec<_>>(), ["lat"]);
+    }
+
+    #[test]
+    fn transpose_take_mask_squeeze_and_expand_follow_the_axes() {
+        let x = labeled();
+        let t = x.after_permute(x.array().t(), &[1, 0]).expect("permute");
+        assert_eq!(t.dims(), ["lat", "time"]);
+        assert_eq!(t.coords().len(), 2);
+        let taken = x.array().take(&[3, -1, 0], 1).expect("take");
+        let tk = x.after_take(taken, 1, &[3, -1, 0]).expect("take labels");
+        assert_eq!(tk.coords()["lat"].values.to_f64_vec(), vec![3.0, 5.0, 0.0]);
+        let mask = [true, false, false, true];
+        let masked = x.array().compress(&mask, 0).expect("compress");
+        let m = x.after_compress(masked, 0, &mask).expect("mask labels");
+        assert_eq!(m.coords()["time"].values.to_f64_vec(), vec![10.0, 40.0]);
+        let one = x
+            .index(&[IndexItem::slice(Some(0), Some(1), 1)])
+            .expect("first");
+        let sq = one.after_squeeze(one.array().squeeze(&[0]).expect("squeeze"), &[0]);
+        assert_eq!(sq.dims(), ["lat"]);
+        assert_eq!(sq.attrs().get("units"), Some(&AttrValue::from("K")));
+        let ex = x.after_expand_dims(x.array().expand_dims(1).expect("expand"), 1);
+        assert_eq!(ex.dims(), ["time", "new_axis_0", "lat"]);
+    }
+
+    #[test]
+    fn broadcasting_keeps_labels_that_agree_and_drops_conflicting_ones() {
+        let x = labeled();
+        let clim = x.reduce_axes(ReduceKind::Mean, &[0]).expect("mean");
+        let anomaly = (x.array() - clim.array()).expect("subtract");
+        let a = LabeledArray::broadcast(anomaly.clone(), &[&x, &clim]).expect("agree");
+        assert_eq!(a.dims(), ["time", "lat"]);
+        assert_eq!(a.coords().len(), 2);
+        assert!(a.attrs().is_empty());
+        let renamed = x.clone().with_dims(&["time", "lon"]).expect("rename");
+        assert!(LabeledArray::broadcast(anomaly.clone(), &[&x, &renamed]).is_none());
+        let other = ArrayData::from(ndarray::arr1(&[9.0f64, 1., 2., 3., 4., 5.]).into_dyn());
+        let moved = x
+            .clone()
+            .with_coord("lat", other, Attributes::new())
+            .expect("coord");
+        assert!(LabeledArray::broadcast(anomaly, &[&x, &moved]).is_none());
     }
 
     #[test]

@@ -14,10 +14,12 @@
 //!
 //! This module must not schedule tasks or know about transports.
 
+mod attr_rules;
 mod attrs;
 mod cf;
 mod chunking;
 mod codec;
+mod dimension_scales;
 mod error;
 mod file_lock;
 mod file_type;
@@ -35,6 +37,7 @@ mod store;
 mod variable;
 mod write;
 
+pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
 pub use cf::CfDecoding;
 pub use chunking::storage_aligned_chunks;
@@ -43,7 +46,7 @@ pub use error::IoError;
 pub use file_type::FileType;
 pub use format::{Format, OutputTarget};
 pub use glob::{expand_glob, is_pattern};
-pub use labeled::{Coordinate, LabeledArray};
+pub use labeled::{Coordinate, KeepAttrs, LabeledArray};
 pub use open::{
     coordinate_values, from_hdf5, from_hdf5_with, from_netcdf, from_netcdf_with, open_files,
     ReadOptions,

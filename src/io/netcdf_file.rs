@@ -1,7 +1,7 @@
-//! NetCDF files through the `netcdf` crate (system libnetcdf): describing a variable with its
-//! dimensions, coordinate variables and attributes, reading a hyperslab, and creating an
-//! output file (dimensions, coordinates, attributes, the empty chunked and compressed
-//! variable). Chunks of a NetCDF-4 output are then written through HDF5 (`hdf5_file`): a
+//! NetCDF files through the `netcdf` crate (system libnetcdf): describing a variable (at the
+//! root or in a group, `grp/sub/var`) with its dimensions, coordinate variables and
+//! attributes, reading a hyperslab, and creating an output file (groups, dimensions,
+//! coordinates, attributes, the empty chunked and compressed variable). Chunks of a NetCDF-4 output are then written through HDF5 (`hdf5_file`): a
 //! NetCDF-4 file is an HDF5 file, and its variable `v` is the dataset `/v`.
 //!
 //! This module must not decide which process writes when (see `store`).
@@ -31,18 +31,122 @@ fn open(path: &str) -> Result<netcdf::File, IoError> {
     })
 }
 
+/// `grp/sub/var` (a leading `/` optional) as the group path (`""` for the root) and the
+/// variable's own name.
+fn split_group(name: &str) -> (&str, &str) {
+    let full = name.trim_start_matches('/');
+    match full.rsplit_once('/') {
+        Some((group, stem)) => (group, stem),
+        None => ("", full),
+    }
+}
+
+/// `name` inside `group` (`""` is the root).
+fn join_group(group: &str, name: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{group}/{name}")
+    }
+}
+
+/// Longest name netCDF accepts (`NC_MAX_NAME`); longer ones cannot exist in a file.
+const MAX_NAME: usize = 256;
+
+/// True when every group of the path `group` exists (`""`, the root, always does).
+fn group_exists(file: &netcdf::File, group: &str) -> bool {
+    group.is_empty()
+        || (group
+            .split('/')
+            .all(|g| !g.is_empty() && g.len() <= MAX_NAME)
+            && matches!(file.group(group), Ok(Some(_))))
+}
+
+/// Every group of the file as a path (`a`, `a/b`), depth first; at most about 100.
+fn group_paths(file: &netcdf::File) -> Vec<String> {
+    fn walk(group: &netcdf::Group<'_>, prefix: &str, out: &mut Vec<String>) {
+        for g in group.groups() {
+            if out.len() > 100 {
+                return;
+            }
+            let path = join_group(prefix, &g.name());
+            out.push(path.clone());
+            walk(&g, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(groups) = file.groups() {
+        for g in groups {
+            if out.len() > 100 {
+                break;
+            }
+            let path = g.name();
+            out.push(path.clone());
+            walk(&g, &path, &mut out);
+        }
+    }
+    out
+}
+
+/// Variable `name` of the file: a root variable (`tas`) or one in a group (`grp/sub/tas`).
 fn variable<'f>(
     file: &'f netcdf::File,
     path: &str,
     name: &str,
 ) -> Result<netcdf::Variable<'f>, IoError> {
-    file.variable(name.trim_start_matches('/'))
-        .ok_or_else(|| IoError::MissingVariable {
+    let (group, stem) = split_group(name);
+    if !group_exists(file, group) {
+        return Err(IoError::MissingGroup {
+            path: path.into(),
+            group: group.into(),
+            available: group_paths(file),
+        });
+    }
+    let found = if stem.is_empty() || stem.len() > MAX_NAME {
+        None
+    } else {
+        file.variable(&join_group(group, stem))
+    };
+    found.ok_or_else(|| {
+        let available = if group.is_empty() {
+            file.variables().map(|v| v.name()).collect()
+        } else {
+            match file.group(group) {
+                Ok(Some(g)) => g
+                    .variables()
+                    .map(|v| join_group(group, &v.name()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        IoError::MissingVariable {
             path: path.into(),
             what: "variable",
             name: name.into(),
-            available: file.variables().map(|v| v.name()).collect(),
-        })
+            available,
+        }
+    })
+}
+
+/// The coordinate variable of dimension `dim` seen from `group`: a 1-D variable named after
+/// the dimension in the group or the nearest enclosing one (netCDF's scoping of dimensions).
+fn coordinate_variable<'f>(
+    file: &'f netcdf::File,
+    group: &str,
+    dim: &str,
+) -> Option<netcdf::Variable<'f>> {
+    let mut scope = Some(group);
+    while let Some(g) = scope {
+        if let Some(v) = file.variable(&join_group(g, dim)) {
+            return Some(v);
+        }
+        scope = match g.rsplit_once('/') {
+            Some((parent, _)) => Some(parent),
+            None if g.is_empty() => None,
+            None => Some(""),
+        };
+    }
+    None
 }
 
 fn attr_value(v: AttributeValue) -> Option<AttrValue> {
@@ -182,13 +286,17 @@ pub(crate) fn inspect(path: &str, name: &str) -> Result<VarInfo, IoError> {
     let dims: Vec<String> = var.dimensions().iter().map(|d| d.name()).collect();
     let shape: Vec<usize> = var.dimensions().iter().map(|d| d.len()).collect();
     let storage_chunks = var.chunking().ok().flatten();
+    let (group, stem) = split_group(name);
     let mut coords = Vec::new();
     for (axis, dim) in dims.iter().enumerate() {
-        let Some(c) = file.variable(dim) else {
+        if dim.len() > MAX_NAME {
+            continue;
+        }
+        let Some(c) = coordinate_variable(&file, group, dim) else {
             continue;
         };
         let cdims: Vec<String> = c.dimensions().iter().map(|d| d.name()).collect();
-        if cdims != [dim.clone()] || dim == name.trim_start_matches('/') {
+        if cdims != [dim.clone()] || dim == stem {
             continue;
         }
         let cattrs = read_attrs(&c);
@@ -299,7 +407,8 @@ fn put_coord(var: &mut netcdf::VariableMut<'_>, values: &ArrayData) -> netcdf::R
     }
 }
 
-/// Creates the NetCDF-4 output file `path` for `plan`.
+/// Creates the NetCDF-4 output file `path` for `plan`. A variable in a group (`grp/sub/v`)
+/// gets the groups, and its dimensions and coordinate variables are defined in its own group.
 pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
     let p = path.display().to_string();
     let werr = |what: &str, e: netcdf::Error| IoError::Write {
@@ -307,10 +416,15 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
         name: what.to_string(),
         reason: e.to_string(),
     };
-    let name = plan.name.trim_start_matches('/');
-    let mut file = netcdf::create(path).map_err(|e| werr(name, e))?;
+    let (group, name) = split_group(&plan.name);
+    let full = join_group(group, name);
+    let mut file = netcdf::create(path).map_err(|e| werr(&full, e))?;
+    if !group.is_empty() {
+        file.add_group(group).map_err(|e| werr(group, e))?;
+    }
     for (dim, len) in plan.dims.iter().zip(&plan.shape) {
-        file.add_dimension(dim, *len).map_err(|e| werr(dim, e))?;
+        file.add_dimension(&join_group(group, dim), *len)
+            .map_err(|e| werr(dim, e))?;
     }
     for (dim, c) in &plan.coords {
         if dim == name || !plan.dims.contains(dim) {
@@ -320,38 +434,39 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
             .attrs
             .get("_FillValue")
             .and_then(|v| v.as_f64s().first().copied());
-        let mut var = add_var(&mut file, dim, c.values.dtype(), &[dim.as_str()], fill)
-            .map_err(|e| werr(dim, e))?;
+        let coord = join_group(group, dim);
+        let mut var = add_var(&mut file, &coord, c.values.dtype(), &[dim.as_str()], fill)
+            .map_err(|e| werr(&coord, e))?;
         for (k, v) in &c.attrs {
             if k == "_FillValue" || (k == "dtype" && c.values.dtype() == DType::Bool) {
                 continue;
             }
-            put_attr(&mut var, k, v).map_err(|e| werr(dim, e))?;
+            put_attr(&mut var, k, v).map_err(|e| werr(&coord, e))?;
         }
-        put_coord(&mut var, &c.values).map_err(|e| werr(dim, e))?;
+        put_coord(&mut var, &c.values).map_err(|e| werr(&coord, e))?;
     }
     let dims: Vec<&str> = plan.dims.iter().map(String::as_str).collect();
     let fill = plan
         .attrs
         .get("_FillValue")
         .and_then(|v| v.as_f64s().first().copied());
-    let mut var = add_var(&mut file, name, plan.dtype, &dims, fill).map_err(|e| werr(name, e))?;
+    let mut var = add_var(&mut file, &full, plan.dtype, &dims, fill).map_err(|e| werr(&full, e))?;
     if !plan.shape.is_empty() {
-        var.set_chunking(&plan.chunk).map_err(|e| werr(name, e))?;
+        var.set_chunking(&plan.chunk).map_err(|e| werr(&full, e))?;
         if plan.codec.deflate.is_some() || plan.codec.shuffle {
             let level = plan.codec.deflate.map_or(0, i32::from);
             var.set_compression(level, plan.codec.shuffle)
-                .map_err(|e| werr(name, e))?;
+                .map_err(|e| werr(&full, e))?;
         }
     }
     for (k, v) in &plan.attrs {
         if k == "_FillValue" || (k == "dtype" && plan.dtype == DType::Bool) {
             continue;
         }
-        put_attr(&mut var, k, v).map_err(|e| werr(name, e))?;
+        put_attr(&mut var, k, v).map_err(|e| werr(&full, e))?;
     }
     for (k, v) in &plan.global_attrs {
         global_attr(&mut file, k, v).map_err(|e| werr(k, e))?;
     }
-    file.close().map_err(|e| werr(name, e))
+    file.close().map_err(|e| werr(&full, e))
 }

@@ -1,6 +1,7 @@
 //! `tessera eval 'PROGRAM'`: parse and evaluate a program (docs/eval.md) on a local cluster
 //! (default: 2 thread workers in this process) or the cluster of a scheduler file, compute the
-//! result with a progress bar and print it (human or JSON) or write it to a `.npy` file.
+//! result with a progress bar and print it (human or JSON) or write it to a `.npy` file or,
+//! with its dimensions, coordinates and attributes, to an HDF5 or NetCDF file.
 
 use std::path::Path;
 
@@ -88,23 +89,33 @@ fn is_npy(out: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// Write an array to an HDF5 or NetCDF target from the workers (`-o out.nc:var`).
+/// Write an array to an HDF5 or NetCDF target from the workers (`-o out.nc:var`), with the
+/// labels the result kept (dimensions, coordinates, attributes).
 #[cfg(feature = "io")]
 fn write_io_output(
     args: &EvalArgs,
     out: &Path,
-    array: Array,
+    value: &Value,
     client: &Client,
 ) -> anyhow::Result<()> {
     let spec = out.to_string_lossy().to_string();
     let target = crate::io::OutputTarget::parse(&spec)?;
     let name = target.name.clone().unwrap_or_else(|| "data".to_string());
+    let short = name.rsplit('/').next().unwrap_or(&name);
+    let data = match (value.labels(), value.array()) {
+        (Some(l), _) => l.clone().renamed(short),
+        (None, Some(a)) => crate::io::LabeledArray::new(a.clone(), short),
+        (None, None) => {
+            return Err(UsageError(format!(
+                "-o writes arrays and numbers; the result is {}",
+                value.describe()
+            ))
+            .into())
+        }
+    };
     let command: Vec<String> = std::env::args().collect();
     let opts = crate::io::WriteOptions::new().history(&command.join(" "));
-    let output = crate::io::Output {
-        data: crate::io::LabeledArray::new(array, name.trim_start_matches('/')),
-        target,
-    };
+    let output = crate::io::Output { data, target };
     let written = crate::io::write_outputs(std::slice::from_ref(&output), &opts, Some(client))
         .pop()
         .ok_or_else(|| anyhow::anyhow!("no output was written"))??;
@@ -156,13 +167,13 @@ fn evaluate_and_write(
         .with_materialise(|a: &Array| a.compute(client))
         .run(program)?;
     #[cfg(feature = "io")]
-    if let (Some(out), Value::Array(array)) = (&args.out, &value) {
-        if !is_npy(out) {
-            return write_io_output(args, out, array.clone(), client);
+    if let Some(out) = &args.out {
+        if !is_npy(out) && value.is_array() {
+            return write_io_output(args, out, &value, client);
         }
     }
-    let data = match value {
-        Value::Array(array) => {
+    let data = match value.array() {
+        Some(array) => {
             if args.out.is_none() && array.size() > args.max_print {
                 return Err(UsageError(format!(
                     "the result has {} elements (shape {}), more than --max-print {}: write it \
@@ -174,11 +185,13 @@ fn evaluate_and_write(
                 .into());
             }
             let bar = progress_bar(0, !args.quiet);
-            let (data, _stats) = compute_with_progress(client, &array, &bar, signal)?;
+            let (data, _stats) = compute_with_progress(client, array, &bar, signal)?;
             data
         }
-        Value::Scalar(s) => scalar_data(s),
-        other => return print_plain(args, &other),
+        None => match value {
+            Value::Scalar(s) => scalar_data(s),
+            other => return print_plain(args, &other),
+        },
     };
     match &args.out {
         Some(path) => write_file(args, path, &data),
@@ -231,6 +244,9 @@ fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
 }
 
 fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
+    if let Some(a) = value.array() {
+        return Err(tuple_of_arrays(a));
+    }
     Ok(match value {
         Value::Scalar(s) => render_json(&scalar_data(*s))["data"].clone(),
         Value::Str(s) => json!(s),
@@ -241,11 +257,14 @@ fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
                 .map(plain_json)
                 .collect::<anyhow::Result<_>>()?,
         ),
-        Value::Array(a) => return Err(tuple_of_arrays(a)),
+        _ => serde_json::Value::Null,
     })
 }
 
 fn plain_text(value: &Value) -> anyhow::Result<String> {
+    if let Some(a) = value.array() {
+        return Err(tuple_of_arrays(a));
+    }
     Ok(match value {
         Value::Scalar(s) => render_human(&scalar_data(*s))
             .lines()
@@ -264,7 +283,7 @@ fn plain_text(value: &Value) -> anyhow::Result<String> {
                 _ => format!("({})", parts.join(", ")),
             }
         }
-        Value::Array(a) => return Err(tuple_of_arrays(a)),
+        _ => "None".to_string(),
     })
 }
 

@@ -25,9 +25,14 @@ struct LazyLibrary {
     prefix_env: &'static str,
 }
 
-const LIBRARIES: [LazyLibrary; 2] = [
+const LIBRARIES: [LazyLibrary; 3] = [
     LazyLibrary {
         name: "hdf5",
+        pkg_config: "hdf5",
+        prefix_env: "HDF5_DIR",
+    },
+    LazyLibrary {
+        name: "hdf5_hl",
         pkg_config: "hdf5",
         prefix_env: "HDF5_DIR",
     },

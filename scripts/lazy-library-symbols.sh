@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates src/lazy_libraries/{hdf5,netcdf}.symbols: the HDF5 and NetCDF symbols the `tessera`
+# Regenerates src/lazy_libraries/{hdf5,hdf5_hl,netcdf}.symbols: the HDF5 and NetCDF symbols the `tessera`
 # binary uses, which it binds on first use instead of at start (see src/lazy_libraries/mod.rs).
 # Run it after adding a call into libhdf5 or libnetcdf; tests/lazy_libraries.rs fails until then.
 # Usage: scripts/lazy-library-symbols.sh [EAGERLY-LINKED-TESSERA-BINARY]
@@ -20,7 +20,7 @@ library_path() { # the file the linker resolves -l$1 to, after the -L directorie
   done
   readlink -f "$(cc -print-file-name="lib$1.so")"
 }
-for spec in hdf5:hdf5:hdf5 netcdf:netcdf:netcdf; do
+for spec in hdf5:hdf5:hdf5 hdf5_hl:hdf5_hl:hdf5 netcdf:netcdf:netcdf; do
   IFS=: read -r name lib pc <<<"$spec"
   path=$(library_path "$lib" "$pc")
   out=src/lazy_libraries/$name.symbols

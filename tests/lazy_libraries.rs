@@ -1,4 +1,4 @@
-//! The `tessera` binary binds libhdf5 and libnetcdf on first use (src/lazy_libraries): an idle
+//! The `tessera` binary binds libhdf5, libhdf5_hl and libnetcdf on first use (src/lazy_libraries): an idle
 //! worker process maps neither, and the same worker, once asked to read HDF5 and NetCDF files,
 //! loads what it needs and gets the same numbers as the data they were written from. Real processes, real
 //! files. Where build.rs could not set the lazy binding up, the binary links the libraries at

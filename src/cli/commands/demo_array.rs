@@ -5,15 +5,13 @@
 //! the sampling error) and against a plain two-pass computation of a few columns in this
 //! process.
 
-use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use crate::array::{Array, IndexItem};
 use crate::cli::args::{DemoArgs, OutputFormat};
 use crate::cli::array_compute::{compute_with_progress, progress_bar, unwrap_client_error};
 use crate::cli::signals::ShutdownSignal;
-use crate::deploy::{LocalCluster, LocalClusterConfig};
 
 /// Columns recomputed in this process as the independent check.
 const CHECKED_COLUMNS: usize = 3;
@@ -36,11 +34,7 @@ impl Findings {
 }
 
 pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot find the tessera executable")?;
-    let t0 = Instant::now();
-    let cluster =
-        LocalCluster::start(LocalClusterConfig::new(args.workers, args.nthreads).processes(exe))?;
-    let startup = t0.elapsed();
+    let (cluster, startup) = super::demo::start_cluster(args)?;
     let client = cluster.client()?;
     let human = args.output == OutputFormat::Human;
 
@@ -52,13 +46,6 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let column_std = anomaly.std(0, 0.0).map_err(unwrap_client_error)?;
     let result = Array::stack(&[column_mean, column_std], 0).map_err(unwrap_client_error)?;
     if human {
-        eprintln!(
-            "Local cluster: scheduler {}, {} worker processes x {} thread(s), ready in {} ms",
-            cluster.address(),
-            args.workers,
-            args.nthreads,
-            startup.as_millis()
-        );
         eprintln!(
             "Field: {rows} x {cols} float64 ({:.2} GB) in {} chunks of {} x {}; computing column \
              means, anomalies and column standard deviations",

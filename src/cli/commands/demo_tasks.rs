@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::args::{DemoArgs, OutputFormat};
 use crate::cli::signals::ShutdownSignal;
 use crate::cli::Interrupted;
 use crate::core::{TaskKey, TaskSpec};
-use crate::deploy::{LocalCluster, LocalClusterConfig};
 
 /// Fan-in of the reduction tree.
 const FAN_IN: usize = 8;
@@ -23,22 +22,9 @@ pub fn demo_graph(n: usize) -> (Vec<TaskSpec>, TaskKey) {
 }
 
 pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot find the tessera executable")?;
-    let t0 = Instant::now();
-    let cluster =
-        LocalCluster::start(LocalClusterConfig::new(args.workers, args.nthreads).processes(exe))?;
-    let startup = t0.elapsed();
+    let (cluster, startup) = super::demo::start_cluster(args)?;
     let client = cluster.client()?;
     let human = args.output == OutputFormat::Human;
-    if human {
-        eprintln!(
-            "Local cluster: scheduler {}, {} worker processes x {} thread(s), ready in {} ms",
-            cluster.address(),
-            args.workers,
-            args.nthreads,
-            startup.as_millis()
-        );
-    }
     let (tasks, root) = demo_graph(args.tasks);
     let total = tasks.len() as u64;
     let baseline = client.info()?.tasks.get("completed").copied().unwrap_or(0);

@@ -62,6 +62,17 @@ fn group_exists(file: &netcdf::File, group: &str) -> bool {
             && matches!(file.group(group), Ok(Some(_))))
 }
 
+/// The length of dimension `dim` defined in `group` itself: libnetcdf's lookup by name also
+/// finds a parent group's dimension, which an output in a group must not share.
+fn own_dimension_len(file: &netcdf::File, group: &str, dim: &str) -> Option<usize> {
+    if group.is_empty() {
+        return file.dimensions().find(|d| d.name() == dim).map(|d| d.len());
+    }
+    let g = file.group(group).ok()??;
+    let len = g.dimensions().find(|d| d.name() == dim).map(|d| d.len());
+    len
+}
+
 /// Every group of the file as a path (`a`, `a/b`), depth first; at most about 100.
 fn group_paths(file: &netcdf::File) -> Vec<String> {
     fn walk(group: &netcdf::Group<'_>, prefix: &str, out: &mut Vec<String>) {
@@ -432,7 +443,7 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan, fresh: bool) -> Result<(), 
     }
     for (dim, len) in plan.dims.iter().zip(&plan.shape) {
         let qualified = join_group(group, dim);
-        if file.dimension_len(&qualified).is_none() {
+        if own_dimension_len(&file, group, dim).is_none() {
             file.add_dimension(&qualified, *len)
                 .map_err(|e| werr(dim, e))?;
         }

@@ -397,6 +397,7 @@ fn a_failing_task_exits_4_and_names_it() {
     assert!(stdout(&out).is_empty());
 }
 
+#[cfg(feature = "io")]
 #[test]
 fn netcdf_and_hdf5_outputs_read_back_through_eval_and_ncdump() {
     let dir = temp_dir();
@@ -460,6 +461,7 @@ fn netcdf_and_hdf5_outputs_read_back_through_eval_and_ncdump() {
 
 /// Writes in.nc with xarray: t2m(time=4, lat=3, lon=5) = 100 time + 10 lat + lon, float32,
 /// coordinates with units, `units`/`long_name` on t2m, and the same variable in group g/sub.
+#[cfg(feature = "io")]
 const WRITE_LABELED: &str = r#"
 import sys, numpy as np, xarray as xr, netCDF4
 i, j, k = np.meshgrid(np.arange(4), np.arange(3), np.arange(5), indexing="ij")
@@ -481,6 +483,7 @@ with netCDF4.Dataset(sys.argv[1], "a") as d:
 
 /// Checks what `tessera eval` wrote: the mean over time, a slice, an HDF5 output with
 /// dimension scales and a NetCDF output in a group.
+#[cfg(feature = "io")]
 const CHECK_LABELED: &str = r#"
 import sys, numpy as np, xarray as xr, h5py, netCDF4
 mean_nc, slice_nc, anom_h5, group_nc = sys.argv[1:5]
@@ -515,6 +518,7 @@ with netCDF4.Dataset(group_nc) as d:
 print("labels-ok")
 "#;
 
+#[cfg(feature = "io")]
 #[test]
 fn file_outputs_carry_dimensions_coordinates_and_attributes() {
     let Some(python) = test_python() else { return };
@@ -570,4 +574,276 @@ fn file_outputs_carry_dimensions_coordinates_and_attributes() {
         "{}",
         stderr(&bad)
     );
+}
+
+/// `tasks` of every JSON line of a successful `tessera eval -o ... --output json` (one line per
+/// target, all reporting the same computation).
+#[cfg(feature = "io")]
+fn tasks_of(out: &Output) -> u64 {
+    assert!(out.status.success(), "tessera eval failed: {}", stderr(out));
+    let tasks: Vec<u64> = stdout(out)
+        .lines()
+        .map(|l| {
+            let doc: serde_json::Value = serde_json::from_str(l).expect("one JSON document a line");
+            doc["tasks"].as_u64().expect("a task count")
+        })
+        .collect();
+    assert!(!tasks.is_empty());
+    assert!(tasks.iter().all(|&t| t == tasks[0]), "{tasks:?}");
+    tasks[0]
+}
+
+/// The values of a float64 `.npy` file written by `tessera eval`.
+#[cfg(feature = "io")]
+fn npy_values(path: &Path) -> Vec<f64> {
+    let bytes = std::fs::read(path).expect("the .npy file");
+    let (header, offset) = parse_npy(&bytes);
+    assert!(header.contains("'descr': '<f8'"), "{header}");
+    bytes[offset..]
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect()
+}
+
+/// The values `tessera eval PROGRAM` computes, bit for bit (through a `.npy` file: JSON
+/// parsing may round the last digit).
+#[cfg(feature = "io")]
+fn values_of(program: &str) -> Vec<f64> {
+    let dir = temp_dir();
+    let path = path_in(&dir, "values.npy");
+    let out = eval(&[program, "-o", &path.display().to_string()]);
+    assert!(out.status.success(), "{program}: {}", stderr(&out));
+    npy_values(&path)
+}
+
+/// Several results of one program: `m, s` with two -o targets in one NetCDF file, checked by
+/// netCDF4/xarray against the same results written one by one and against NumPy.
+#[cfg(feature = "io")]
+#[test]
+fn two_results_go_to_two_variables_of_one_netcdf_file() {
+    let Some(python) = test_python() else { return };
+    let dir = temp_dir();
+    let input = path_in(&dir, "in.nc");
+    let made = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(WRITE_LABELED)
+        .arg(&input)
+        .output()
+        .expect("run python");
+    assert!(made.status.success(), "{}", stderr(&made));
+    let src = input.display().to_string();
+    let stats = path_in(&dir, "stats.nc");
+    let (m_npy, s_npy) = (path_in(&dir, "m.npy"), path_in(&dir, "s.npy"));
+    let head = format!("x = nc('{src}', 't2m'); m = x.mean(axis='time'); s = x.std(axis='time')");
+    let out = eval(&[
+        &format!("{head}; m, s"),
+        "-o",
+        &format!("{}:t2m_mean", stats.display()),
+        "-o",
+        &format!("{}:t2m_std", stats.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains("stats.nc:t2m_mean ("), "{lines:?}");
+    assert!(lines[1].contains("stats.nc:t2m_std ("), "{lines:?}");
+    assert!(
+        lines[2].starts_with("2 outputs from one computation of "),
+        "{lines:?}"
+    );
+    // The same results, one program each.
+    for (result, npy) in [("m", &m_npy), ("s", &s_npy)] {
+        let one = eval(&[
+            &format!("{head}; {result}"),
+            "-o",
+            &npy.display().to_string(),
+        ]);
+        assert!(one.status.success(), "{}", stderr(&one));
+    }
+    let check = r#"
+import sys, numpy as np, xarray as xr, netCDF4
+stats, m_npy, s_npy = sys.argv[1:4]
+ds = xr.open_dataset(stats)
+assert sorted(ds.data_vars) == ["t2m_mean", "t2m_std"], list(ds.data_vars)
+assert ds["t2m_mean"].dims == ("lat", "lon") and ds["t2m_std"].dims == ("lat", "lon")
+assert ds["lat"].values.tolist() == [10.0, 20.0, 30.0]
+assert np.array_equal(ds["t2m_mean"].values, np.load(m_npy))
+assert np.array_equal(ds["t2m_std"].values, np.load(s_npy))
+i, j, k = np.meshgrid(np.arange(4), np.arange(3), np.arange(5), indexing="ij")
+t = (100 * i + 10 * j + k).astype("f4")
+assert np.allclose(ds["t2m_mean"].values, t.mean(axis=0), rtol=1e-6)
+assert np.allclose(ds["t2m_std"].values, t.std(axis=0), rtol=1e-5)
+assert ds["t2m_mean"].attrs["cell_methods"] == "time: mean"
+assert ds["t2m_std"].attrs["cell_methods"] == "time: standard_deviation"
+with netCDF4.Dataset(stats) as d:
+    assert list(d.dimensions) == ["lat", "lon"], list(d.dimensions)
+    assert "tessera eval" in d.history
+print("two-ok")
+"#;
+    let checked = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(check)
+        .args([&stats, &m_npy, &s_npy])
+        .output()
+        .expect("run python");
+    assert_eq!(stdout(&checked).trim(), "two-ok", "{}", stderr(&checked));
+}
+
+/// NetCDF, HDF5 and .npy targets of one program, read back and compared with the results
+/// computed one program each.
+#[cfg(feature = "io")]
+#[test]
+fn mixed_targets_hold_the_results_computed_alone() {
+    let dir = temp_dir();
+    let head = "x = randn((60, 24), chunks=(20, 8), seed=9); m = x.mean(axis=0); \
+                s = x.std(axis=0); t = x.sum(axis=1)";
+    let (nc, h5, npy) = (
+        path_in(&dir, "mix.nc"),
+        path_in(&dir, "mix.h5"),
+        path_in(&dir, "t.npy"),
+    );
+    let out = eval(&[
+        &format!("{head}; [m, s, t, m * 2]"),
+        "-o",
+        &format!("{}:m", nc.display()),
+        "-o",
+        &format!("{}:/stats/s", h5.display()),
+        "-o",
+        &npy.display().to_string(),
+        "-o",
+        &format!("{}:m2", nc.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = values_of(&format!("{head}; m"));
+    let s = values_of(&format!("{head}; s"));
+    let t = values_of(&format!("{head}; t"));
+    assert_eq!(values_of(&format!("nc('{}', 'm')", nc.display())), m);
+    assert_eq!(
+        values_of(&format!("nc('{}', 'm2')", nc.display())),
+        values_of(&format!("{head}; m * 2"))
+    );
+    assert_eq!(values_of(&format!("h5('{}', '/stats/s')", h5.display())), s);
+    assert_eq!(t.len(), 60);
+    assert_eq!(npy_values(&npy), t);
+}
+
+/// The work shared by several results runs once: one submission, whose task count (in the
+/// JSON summary) is what the results take apart minus the tasks they share — here the 16
+/// chunk reads of the input file, read once for both results.
+#[cfg(feature = "io")]
+#[test]
+fn several_targets_share_the_work() {
+    let dir = temp_dir();
+    let target = |name: &str| path_in(&dir, name).display().to_string();
+    let input = target("in.nc");
+    let made = eval(&[
+        "random((40, 30, 20), chunks=(10, 15, 10), seed=2)",
+        "-o",
+        &format!("{input}:t"),
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let head = format!(
+        "x = nc('{input}', 't', chunks=(10, 15, 10)); m = x.mean(axis=0); s = x.std(axis=0)"
+    );
+    let json = |program: &str, targets: &[String]| {
+        let mut args = vec![program];
+        for t in targets {
+            args.extend(["-o", t.as_str()]);
+        }
+        args.extend(["--output", "json"]);
+        tasks_of(&eval(&args))
+    };
+    let reads = json(&format!("{head}; x"), &[target("x.npy")]);
+    assert_eq!(reads, 16, "one task per chunk read");
+    for (a, b) in [
+        (
+            format!("{}:m", target("ab.nc")),
+            format!("{}:s", target("ab.nc")),
+        ),
+        (target("a.npy"), target("b.npy")),
+        (format!("{}:/m", target("a.h5")), target("c.npy")),
+    ] {
+        let both = json(&format!("{head}; m, s"), &[a.clone(), b.clone()]);
+        let m = json(&format!("{head}; m"), &[a.replace("ab.nc", "m.nc")]);
+        let s = json(&format!("{head}; s"), &[b.replace("ab.nc", "s.nc")]);
+        assert_eq!(
+            both,
+            m + s - reads,
+            "{a} {b}: {both} together, {m} + {s} apart"
+        );
+    }
+}
+
+#[test]
+fn result_and_target_counts_must_match() {
+    let dir = temp_dir();
+    let a = path_in(&dir, "a.npy").display().to_string();
+    let b = path_in(&dir, "b.npy").display().to_string();
+    let c = path_in(&dir, "c.npy").display().to_string();
+    let cases = [
+        (
+            vec!["x = ones(4); x, x * 2", "-o", &a, "-o", &b, "-o", &c],
+            "the program has 2 results but 3 -o targets were given; give one -o per result, in order",
+        ),
+        (
+            vec!["ones(4)", "-o", &a, "-o", &b],
+            "the program has 1 result but 2 -o targets were given; end the program with one \
+             result per -o, separated by commas (e.g. 'm, s')",
+        ),
+        (
+            vec!["x = ones(4); [x, x]", "-o", &a],
+            "the program has 2 results but 1 -o target was given; give one -o per result, in order",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = eval(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).trim(), format!("tessera: error: {message}"));
+        assert!(stdout(&out).is_empty());
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
+
+/// A target that fails leaves the others written, and nothing under its own name (nor, for
+/// a file shared by several targets, under that file's name).
+#[cfg(feature = "io")]
+#[test]
+fn a_failing_target_leaves_the_others_written() {
+    let dir = temp_dir();
+    let good_nc = path_in(&dir, "good.nc");
+    let good_h5 = path_in(&dir, "good.h5");
+    let twice = path_in(&dir, "twice.nc");
+    let missing = dir.path().join("no/such/dir/lost.nc");
+    let out = eval(&[
+        "x = arange(12, chunks=5) * 1.5; x, x + 1, x * 2, x - 1, x",
+        "-o",
+        &format!("{}:x", good_nc.display()),
+        "-o",
+        &format!("{}:y", missing.display()),
+        "-o",
+        &format!("{}:/z", good_h5.display()),
+        "-o",
+        &format!("{}:v", twice.display()),
+        "-o",
+        &format!("{}:v", twice.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("no/such/dir"), "{err}");
+    assert!(err.contains("variable v is written twice"), "{err}");
+    let expected: Vec<f64> = (0..12).map(|i| f64::from(i) * 1.5).collect();
+    assert_eq!(
+        values_of(&format!("nc('{}', 'x')", good_nc.display())),
+        expected
+    );
+    assert_eq!(
+        values_of(&format!("h5('{}', '/z')", good_h5.display())),
+        expected.iter().map(|v| v * 2.0).collect::<Vec<_>>()
+    );
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["good.h5", "good.nc"]);
 }

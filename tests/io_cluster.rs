@@ -1,6 +1,7 @@
 //! Reading and writing files on a local cluster of worker *processes*: several processes
 //! write chunks into one HDF5 file and one NetCDF file at once (under the output lock, or
 //! through the single writer), and the files hold exactly the values computed in-process.
+#![cfg(feature = "io")]
 
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 //! The disk-full test mounts a small tmpfs (root only); the permission test drops file-system
 //! privileges of its own thread with `setfsuid` when run as root. Where that is impossible the
 //! test prints `skipped: <why>` (a failure under `TESSERA_TEST_STRICT`).
+#![cfg(feature = "io")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,6 +1,7 @@
 //! HDF5 and NetCDF round trips for every dtype, CF decoding, multi-file concatenation,
 //! metadata following the data, and bad inputs (missing files and variables, unsupported
 //! types, disagreeing files, corrupt files, failed writes leaving no partial output).
+#![cfg(feature = "io")]
 
 use std::path::{Path, PathBuf};
 
@@ -523,4 +524,116 @@ fn reading_hdf5_with_explicit_chunks_and_cf_opt_in() {
             assert_eq!(got, want);
         }
     }
+}
+
+/// Outputs naming one file become variables (datasets) of it: dimensions and coordinates are
+/// shared, a generated `dim_N` of another length is renamed, a named dimension of another
+/// length or a name written twice fails the whole file and leaves the other files written.
+#[test]
+fn outputs_into_one_file_share_it() {
+    let dir = tmp();
+    let a = data_for(DType::F64, &[4, 3]);
+    let b = data_for(DType::F32, &[4, 3]);
+    let lat = ArrayData::from(ndarray::arr1(&[-10.0f64, 0.0, 10.0]).into_dyn());
+    let with_lat = |d: &ArrayData, name: &str| {
+        labeled(d, &[2, 3], name)
+            .with_coord("lat", lat.clone(), Attributes::new())
+            .expect("coord")
+    };
+    let plain =
+        |d: &ArrayData, name: &str| LabeledArray::new(Array::from_data(d, 2).expect("array"), name);
+    let long = data_for(DType::F64, &[7]);
+    let target = |spec: &str| {
+        OutputTarget::parse(&format!("{}/{spec}", dir.path().display())).expect("target")
+    };
+    for ext in ["nc", "h5"] {
+        let outputs = vec![
+            Output {
+                data: with_lat(&a, "a"),
+                target: target(&format!("both.{ext}:a")),
+            },
+            Output {
+                data: with_lat(&b, "b"),
+                target: target(&format!("both.{ext}:/grp/b")),
+            },
+            Output {
+                data: plain(&a.clone(), "p"),
+                target: target(&format!("both.{ext}:p")),
+            },
+            Output {
+                data: plain(&long, "q"),
+                target: target(&format!("both.{ext}:q")),
+            },
+        ];
+        let results = write_outputs(&outputs, &WriteOptions::new(), None);
+        for r in &results {
+            assert!(r.is_ok(), "{ext}: {r:?}");
+        }
+        let path = dir.path().join(format!("both.{ext}"));
+        let read = |name: &str| match ext {
+            "nc" => from_netcdf(&path, name).expect("read"),
+            _ => from_hdf5(&path, name).expect("read"),
+        };
+        let ra = read("a");
+        assert_eq!(ra.array().compute_local().expect("a"), a, "{ext}");
+        assert_eq!(ra.coords()["lat"].values, lat, "{ext}");
+        let rb = read("grp/b");
+        assert_eq!(rb.array().compute_local().expect("b"), b, "{ext}");
+        assert_eq!(rb.dims(), ["time", "lat"], "{ext}");
+        assert_eq!(read("p").array().compute_local().expect("p"), a, "{ext}");
+        let rq = read("q");
+        assert_eq!(rq.array().compute_local().expect("q"), long, "{ext}");
+        if ext == "nc" {
+            assert_eq!(read("p").dims(), ["dim_0", "dim_1"]);
+            assert_eq!(
+                rq.dims(),
+                ["q_dim_0"],
+                "dim_0 of length 7 clashes with dim_0 of p"
+            );
+        }
+    }
+    // A named dimension of another length, and a name given twice: those files are not
+    // written at all; the file next to them is.
+    let short_lat = labeled(&data_for(DType::F64, &[4, 5]), &[2, 5], "c");
+    let outputs = vec![
+        Output {
+            data: with_lat(&a, "a"),
+            target: target("clash.nc:a"),
+        },
+        Output {
+            data: short_lat,
+            target: target("clash.nc:c"),
+        },
+        Output {
+            data: with_lat(&a, "a"),
+            target: target("twice.h5:/a"),
+        },
+        Output {
+            data: with_lat(&b, "b"),
+            target: target("twice.h5:/a"),
+        },
+        Output {
+            data: with_lat(&a, "a"),
+            target: target("fine.nc:a"),
+        },
+    ];
+    let results = write_outputs(&outputs, &WriteOptions::new(), None);
+    let errors: Vec<String> = results[..4]
+        .iter()
+        .map(|r| r.as_ref().expect_err("clashing file").to_string())
+        .collect();
+    assert!(
+        errors[1].contains("dimension lat has length 3 in this file but 5 for c"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[0].contains("another output of this file failed"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[3].contains("dataset /a is written twice"),
+        "{errors:?}"
+    );
+    assert!(results[4].is_ok());
+    assert_eq!(others(dir.path(), &[]), ["both.h5", "both.nc", "fine.nc"]);
 }

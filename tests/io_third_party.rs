@@ -3,6 +3,7 @@
 //! `TESSERA_TEST_PYTHON` (scripts/install.sh --with-python; scripts/test-env.sh) and the
 //! hdf5-tools / netcdf-bin packages; without them each test prints `skipped: <why>`, or fails
 //! under `TESSERA_TEST_STRICT`.
+#![cfg(feature = "io")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,6 +3,7 @@
 //! loads what it needs and gets the same numbers as the data they were written from. Real processes, real
 //! files. Where build.rs could not set the lazy binding up, the binary links the libraries at
 //! start and this test checks that instead.
+#![cfg(feature = "io")]
 
 mod common;
 

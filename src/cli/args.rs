@@ -101,7 +101,7 @@ pub enum Command {
     Shutdown(ShutdownArgs),
     /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
-        after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
+        after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n    tessera eval 'mean(nc(\"in.nc\", \"t2m\"), \"time\")' -o out.nc:t2m_mean\n    tessera eval 't = h5(\"in.h5\", \"/t\"); t.mean(axis=0), t.std(axis=0)' -o stats.nc:mean -o stats.nc:std\n    tessera eval 'x = randn((1000, 100), seed=1); x.min(axis=0), x.max(axis=0)' -o lo.h5:/min -o hi.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
     )]
     Eval(EvalArgs),
     /// Start a local cluster, run an array analysis (or a task graph) with a progress bar,
@@ -322,15 +322,14 @@ pub struct EvalArgs {
     #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = positive_usize)]
     pub nthreads: usize,
 
-    /// Write the result to this file instead of printing it; `.npy` (NumPy) is the format
-    /// until HDF5/NetCDF output arrives (example: -o result.npy).
-    #[arg(
-        short = 'o',
-        long = "out",
-        env = "TESSERA_EVAL_OUT",
-        value_name = "FILE"
-    )]
-    pub out: Option<PathBuf>,
+    /// Write the result to a file instead of printing it: FILE.npy (NumPy), FILE.nc:VAR
+    /// (NetCDF-4 variable; in groups: FILE.nc:/grp/var) or FILE.h5:/DSET (HDF5 dataset).
+    /// Repeatable: a program ending with several results (`m, s` or `[m, s]`) writes them to
+    /// the -o targets in order, computed together (shared work runs once); targets in one
+    /// file become variables of that file. Examples: -o result.npy; -o clim.nc:t2m;
+    /// -o stats.nc:mean -o stats.nc:std; -o out.h5:/grp/mean -o std.npy.
+    #[arg(short = 'o', long = "out", value_name = "FILE[:VAR]")]
+    pub out: Vec<PathBuf>,
 
     /// How to print the result: human (shape, dtype, values) or json
     /// ({"shape":[...],"dtype":"f64","data":[...]}, NaN and infinities as "nan", "inf", "-inf")

@@ -5,6 +5,7 @@
 //! The bar is drawn only when asked and stderr is a terminal. This module must not parse
 //! programs or print results.
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -62,13 +63,41 @@ pub fn compute_with_progress(
     bar: &ProgressBar,
     signal: &ShutdownSignal,
 ) -> anyhow::Result<(ArrayData, ComputeStats)> {
+    let (mut data, stats) =
+        compute_all_with_progress(client, std::slice::from_ref(array), bar, signal)?;
+    let data = data
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("no result was computed"))?;
+    Ok((data, stats))
+}
+
+/// Compute several arrays in one submission: the tasks they share (content-addressed keys)
+/// are submitted and run once, and [`ComputeStats::tasks`] counts them once.
+pub fn compute_all_with_progress(
+    client: &Client,
+    arrays: &[Array],
+    bar: &ProgressBar,
+    signal: &ShutdownSignal,
+) -> anyhow::Result<(Vec<ArrayData>, ComputeStats)> {
     let started = Instant::now();
-    let graph = array.graph().map_err(unwrap_client_error)?;
-    let total = graph.tasks.len() as u64;
+    let mut tasks = Vec::new();
+    let mut seen = HashSet::new();
+    let mut keys: Vec<TaskKey> = Vec::new();
+    let mut outputs = Vec::with_capacity(arrays.len());
+    for array in arrays {
+        let graph = array.graph().map_err(unwrap_client_error)?;
+        for t in graph.tasks {
+            if seen.insert(t.key.clone()) {
+                tasks.push(t);
+            }
+        }
+        keys.extend(graph.outputs.iter().map(|(_, k)| k.clone()));
+        outputs.push(graph.outputs);
+    }
+    let total = tasks.len() as u64;
     bar.set_length(total);
-    let keys: Vec<TaskKey> = graph.outputs.iter().map(|(_, k)| k.clone()).collect();
     let baseline = completed(client)?;
-    let futures = client.submit_graph(graph.tasks, &keys)?;
+    let futures = client.submit_graph(tasks, &keys)?;
     for future in &futures {
         loop {
             if signal.received() {
@@ -89,16 +118,18 @@ pub fn compute_with_progress(
             }
         }
     }
-    let values: Vec<Bytes> = client.gather(&futures)?;
+    let mut values = client.gather(&futures)?.into_iter();
     bar.set_position(total);
     bar.finish_and_clear();
-    let chunks: Vec<(Vec<usize>, Bytes)> = graph
-        .outputs
-        .into_iter()
-        .map(|(idx, _)| idx)
-        .zip(values)
-        .collect();
-    let data = array.assemble(&chunks).map_err(unwrap_client_error)?;
+    let mut data = Vec::with_capacity(arrays.len());
+    for (array, wanted) in arrays.iter().zip(outputs) {
+        let chunks: Vec<(Vec<usize>, Bytes)> = wanted
+            .into_iter()
+            .map(|(idx, _)| idx)
+            .zip(values.by_ref())
+            .collect();
+        data.push(array.assemble(&chunks).map_err(unwrap_client_error)?);
+    }
     Ok((
         data,
         ComputeStats {

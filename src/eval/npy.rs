@@ -68,8 +68,37 @@ pub fn header(dtype: DType, shape: &[usize]) -> Result<Vec<u8>, NpyError> {
     Ok(out)
 }
 
-/// Write `data` to `path` as a `.npy` 1.0 file; returns the bytes written.
+/// Write `data` to `path` as a `.npy` 1.0 file; returns the bytes written. The file is
+/// written under a temporary name next to `path` (`.<name>.tessera-<pid>`) and renamed to
+/// `path` only when complete, so a failed write leaves no partial file under `path`.
 pub fn write_npy(path: &Path, data: &ArrayData) -> Result<u64, NpyError> {
+    let io = |source| NpyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::Error::other("not a file name")))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tessera-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = write_npy_to(&tmp, data).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        match e {
+            NpyError::Io { source, .. } => io(source),
+            other => other,
+        }
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })?;
+    Ok(written)
+}
+
+fn write_npy_to(path: &Path, data: &ArrayData) -> Result<u64, NpyError> {
     let io = |source| NpyError::Io {
         path: path.to_path_buf(),
         source,
@@ -97,6 +126,7 @@ pub fn write_npy(path: &Path, data: &ArrayData) -> Result<u64, NpyError> {
         ArrayData::F64(a) => elements!(a, f64::to_le_bytes),
     }
     out.flush().map_err(io)?;
+    out.get_ref().sync_all().map_err(io)?;
     Ok(written)
 }
 

@@ -243,7 +243,12 @@ impl Parser<'_> {
                 span,
             }));
         }
-        let expr = self.expression()?.expr;
+        let first = self.expression()?;
+        let expr = if self.at(&TokenKind::Comma) {
+            self.bare_tuple(first)?
+        } else {
+            first.expr
+        };
         if self.at(&TokenKind::Assign) {
             return Err(
                 ExprError::syntax(expr.span, "cannot assign to this expression")
@@ -252,6 +257,29 @@ impl Parser<'_> {
             );
         }
         Ok(Statement::Expr(expr))
+    }
+
+    /// `a, b` (or `a, b,`) without brackets, as a statement: the tuple `(a, b)`. This is how a
+    /// program ends with several results (`m, s`), one per `-o` of `tessera eval`.
+    fn bare_tuple(&mut self, first: Parsed) -> Result<Expr, ExprError> {
+        let start = first.expr.span;
+        let mut end = start;
+        let mut depth = first.depth;
+        let mut items = vec![first.expr];
+        while self.at(&TokenKind::Comma) {
+            end = end.to(self.advance().span);
+            if matches!(
+                self.peek_kind(),
+                TokenKind::Semicolon | TokenKind::Newline | TokenKind::Eof
+            ) {
+                break;
+            }
+            let item = self.expression()?;
+            depth = depth.max(item.depth);
+            end = item.expr.span;
+            items.push(item.expr);
+        }
+        Ok(node(ExprKind::Tuple(items), depth, Some(start.to(end)))?.expr)
     }
 
     // ----- expressions --------------------------------------------------------------------

@@ -322,3 +322,24 @@ fn nesting_is_bounded() {
     assert_eq!(parse(&fine), "1");
     assert!(parse_syntax(&vec!["x"; 150].join(" + ")).is_ok());
 }
+
+#[test]
+fn a_result_of_several_expressions_is_a_tuple() {
+    assert_eq!(parse("m = mean(x); s = std(x); m, s"), "(tuple m s)");
+    assert_eq!(parse("a, b,"), "(tuple a b)");
+    assert_eq!(
+        parse("a + 1, b[0], c.T"),
+        "(tuple (+ a 1) (index b 0) (attr c T))"
+    );
+    let p = program("x = 1\nx, x * 2\n");
+    assert_eq!(sexp(&p.result), "(tuple x (* x 2))");
+    assert_eq!(p.result.span, Span::new(6, 14));
+    assert!(
+        parse_syntax("a, b; c").is_err(),
+        "only the result may be a bare tuple"
+    );
+    assert!(
+        parse_syntax("x = a, b; x").is_err(),
+        "bindings take one expression"
+    );
+}

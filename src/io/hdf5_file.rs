@@ -348,14 +348,21 @@ fn write_vec<T: hdf5::H5Type>(loc: &Location, name: &str, v: &[T]) -> hdf5::Resu
 /// coordinate datasets named after the dimensions (at the root, attached to the dataset as
 /// HDF5 dimension scales), `DIMENSION_LABELS`, attributes and the file's `history`.
 /// Dimensions without a coordinate get no scale: their name is in `DIMENSION_LABELS` only.
-pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
+/// With `fresh` false the dataset is added to the file another output of it created; a
+/// coordinate scale already there is shared (the caller checked that the values agree).
+pub(crate) fn create(path: &Path, plan: &OutputPlan, fresh: bool) -> Result<(), IoError> {
     let p = path.display().to_string();
     let werr = |e: hdf5::Error| IoError::Write {
         path: p.clone(),
         name: plan.name.clone(),
         reason: e.to_string(),
     };
-    let file = File::create(path).map_err(werr)?;
+    let file = if fresh {
+        File::create(path)
+    } else {
+        File::open_rw(path)
+    }
+    .map_err(werr)?;
     with_dtype!(plan.dtype, T => {
         let mut b = file.new_dataset::<T>().shape(plan.shape.clone());
         if !plan.shape.is_empty() && plan.chunk.iter().all(|&c| c > 0) {
@@ -402,7 +409,17 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
         let Some(axis) = plan.dims.iter().position(|d| d == dim) else {
             continue;
         };
-        if taken.contains_key(dim.as_str()) || dim == own_dim || file.link_exists(dim) {
+        if taken.contains_key(dim.as_str()) || dim == own_dim {
+            continue;
+        }
+        if file.link_exists(dim) {
+            // A scale laid out by another output of this file: share it.
+            if let Ok(cds) = file.dataset(dim) {
+                if cds.attr("CLASS").is_ok() {
+                    dimension_scales::attach_scale(&ds, &cds, axis)
+                        .map_err(|e| scale_err(dim, e))?;
+                }
+            }
             continue;
         }
         let cds = with_dtype!(c.values.dtype(), T => {
@@ -422,8 +439,10 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
         dimension_scales::set_scale(&cds, dim).map_err(|e| scale_err(dim, e))?;
         dimension_scales::attach_scale(&ds, &cds, axis).map_err(|e| scale_err(dim, e))?;
     }
-    for (k, v) in &plan.global_attrs {
-        write_attr(&file, k, v).map_err(werr)?;
+    if fresh {
+        for (k, v) in &plan.global_attrs {
+            write_attr(&file, k, v).map_err(werr)?;
+        }
     }
     drop(ds);
     file.close().map_err(werr)

@@ -52,4 +52,6 @@ pub use open::{
     ReadOptions,
 };
 pub use output::{WriteOptions, WriteStrategy};
-pub use write::{to_hdf5, to_netcdf, write_outputs, Output, WrittenFile};
+pub use write::{
+    to_hdf5, to_netcdf, write_and_gather, write_outputs, Output, WriteReport, WrittenFile,
+};

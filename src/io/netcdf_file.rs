@@ -62,6 +62,17 @@ fn group_exists(file: &netcdf::File, group: &str) -> bool {
             && matches!(file.group(group), Ok(Some(_))))
 }
 
+/// The length of dimension `dim` defined in `group` itself: libnetcdf's lookup by name also
+/// finds a parent group's dimension, which an output in a group must not share.
+fn own_dimension_len(file: &netcdf::File, group: &str, dim: &str) -> Option<usize> {
+    if group.is_empty() {
+        return file.dimensions().find(|d| d.name() == dim).map(|d| d.len());
+    }
+    let g = file.group(group).ok()??;
+    let len = g.dimensions().find(|d| d.name() == dim).map(|d| d.len());
+    len
+}
+
 /// Every group of the file as a path (`a`, `a/b`), depth first; at most about 100.
 fn group_paths(file: &netcdf::File) -> Vec<String> {
     fn walk(group: &netcdf::Group<'_>, prefix: &str, out: &mut Vec<String>) {
@@ -407,9 +418,12 @@ fn put_coord(var: &mut netcdf::VariableMut<'_>, values: &ArrayData) -> netcdf::R
     }
 }
 
-/// Creates the NetCDF-4 output file `path` for `plan`. A variable in a group (`grp/sub/v`)
-/// gets the groups, and its dimensions and coordinate variables are defined in its own group.
-pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
+/// Creates the NetCDF-4 output file `path` for `plan` (`fresh`), or adds the variable of
+/// `plan` to it (`!fresh`: another output of the same file laid it out first). A variable in a
+/// group (`grp/sub/v`) gets the groups, and its dimensions and coordinate variables are defined
+/// in its own group; dimensions and coordinate variables already in the file are shared (the
+/// caller checked that their lengths and values agree).
+pub(crate) fn create(path: &Path, plan: &OutputPlan, fresh: bool) -> Result<(), IoError> {
     let p = path.display().to_string();
     let werr = |what: &str, e: netcdf::Error| IoError::Write {
         path: p.clone(),
@@ -418,16 +432,27 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
     };
     let (group, name) = split_group(&plan.name);
     let full = join_group(group, name);
-    let mut file = netcdf::create(path).map_err(|e| werr(&full, e))?;
-    if !group.is_empty() {
+    let mut file = if fresh {
+        netcdf::create(path)
+    } else {
+        netcdf::append(path)
+    }
+    .map_err(|e| werr(&full, e))?;
+    if !group.is_empty() && !group_exists(&file, group) {
         file.add_group(group).map_err(|e| werr(group, e))?;
     }
     for (dim, len) in plan.dims.iter().zip(&plan.shape) {
-        file.add_dimension(&join_group(group, dim), *len)
-            .map_err(|e| werr(dim, e))?;
+        let qualified = join_group(group, dim);
+        if own_dimension_len(&file, group, dim).is_none() {
+            file.add_dimension(&qualified, *len)
+                .map_err(|e| werr(dim, e))?;
+        }
     }
     for (dim, c) in &plan.coords {
-        if dim == name || !plan.dims.contains(dim) {
+        if dim == name
+            || !plan.dims.contains(dim)
+            || file.variable(&join_group(group, dim)).is_some()
+        {
             continue;
         }
         let fill = c
@@ -465,8 +490,10 @@ pub(crate) fn create(path: &Path, plan: &OutputPlan) -> Result<(), IoError> {
         }
         put_attr(&mut var, k, v).map_err(|e| werr(&full, e))?;
     }
-    for (k, v) in &plan.global_attrs {
-        global_attr(&mut file, k, v).map_err(|e| werr(k, e))?;
+    if fresh {
+        for (k, v) in &plan.global_attrs {
+            global_attr(&mut file, k, v).map_err(|e| werr(k, e))?;
+        }
     }
     file.close().map_err(|e| werr(&full, e))
 }

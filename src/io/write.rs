@@ -9,13 +9,13 @@
 //! leaves no file under its final name and does not disturb the others. This module must not
 //! encode or write chunks itself (see `store`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::array::{execute_graph_locally, Array, ChunkSpec};
+use crate::array::{execute_graph_locally, Array, ArrayData, ArrayError, ChunkSpec};
 use crate::core::{TaskKey, TaskSpec};
 use crate::io::attrs::AttrValue;
 use crate::io::error::IoError;
@@ -104,19 +104,79 @@ fn write_one(
 }
 
 /// Writes several outputs of one computation; shared parts of their graphs run once. Returns
-/// one result per output, in order: a failed output does not stop the others.
+/// one result per output, in order: a failed output does not stop the others. Outputs naming
+/// the same file become variables (datasets) of that one file, which is written whole or not
+/// at all.
 pub fn write_outputs(
     outputs: &[Output],
     opts: &WriteOptions,
     client: Option<&Client>,
 ) -> Vec<Result<WrittenFile, IoError>> {
-    let mut prepared: Vec<Result<Prepared, IoError>> =
-        outputs.iter().map(|o| prepare(o, opts)).collect();
-    match client {
-        Some(c) => run_on_cluster(c, &mut prepared),
+    write_and_gather(outputs, &[], opts, client).written
+}
+
+/// What [`write_and_gather`] did.
+#[derive(Debug)]
+pub struct WriteReport {
+    /// One result per output, in order.
+    pub written: Vec<Result<WrittenFile, IoError>>,
+    /// One result per gathered array, in order.
+    pub gathered: Vec<Result<ArrayData, ArrayError>>,
+    /// Distinct tasks submitted: the work shared by several outputs is counted (and run)
+    /// once. Without a client, the tasks run in this process, output by output.
+    pub tasks: usize,
+}
+
+/// Writes `outputs` and brings the arrays `gather` back to this process, in one submission
+/// to `client`'s cluster: work shared between them (content-addressed task keys) runs once.
+/// This is how `tessera eval -o a.nc:m -o m.npy` computes a program's results together.
+///
+/// ```no_run
+/// use tessera::io::{from_netcdf, write_and_gather, Output, OutputTarget, WriteOptions};
+/// use tessera::array::ReduceKind;
+/// let t = from_netcdf("in.nc", "t").unwrap();
+/// let m = t.reduce_axes(ReduceKind::Mean, &[0]).unwrap();
+/// let out = Output { data: m.clone(), target: OutputTarget::parse("out.nc:t_mean").unwrap() };
+/// let report = write_and_gather(&[out], &[m.array().clone()], &WriteOptions::new(), None);
+/// assert_eq!(report.written.len(), 1);
+/// ```
+pub fn write_and_gather(
+    outputs: &[Output],
+    gather: &[Array],
+    opts: &WriteOptions,
+    client: Option<&Client>,
+) -> WriteReport {
+    let mut files: Vec<FileState> = Vec::new();
+    let mut file_of = Vec::with_capacity(outputs.len());
+    let mut prepared: Vec<Result<Prepared, IoError>> = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        let key = file_key(&out.target.path);
+        let at = match files.iter().position(|f| f.key == key) {
+            Some(at) => at,
+            None => {
+                files.push(FileState::new(key));
+                files.len() - 1
+            }
+        };
+        file_of.push(at);
+        let file = &mut files[at];
+        let p = match &file.failed {
+            Some(reason) => Err(sibling_failed(&out.target, reason)),
+            None => prepare(out, opts, file),
+        };
+        if let (Err(e), None) = (&p, &file.failed) {
+            file.failed = Some(e.to_string());
+        }
+        prepared.push(p);
+    }
+    fail_siblings(&mut prepared, &file_of, &files);
+    let (gathered, tasks) = match client {
+        Some(c) => run_on_cluster(c, &mut prepared, gather),
         None => {
+            let mut tasks = 0;
             for p in prepared.iter_mut() {
                 let Ok(prep) = p else { continue };
+                tasks += prep.tasks.len();
                 match run_locally(prep) {
                     Ok(bytes) => prep.bytes = bytes,
                     Err(e) => {
@@ -125,12 +185,175 @@ pub fn write_outputs(
                     }
                 }
             }
+            let mut gathered = Vec::with_capacity(gather.len());
+            for a in gather {
+                tasks += a.graph().map_or(0, |g| g.tasks.len());
+                gathered.push(a.compute_local());
+            }
+            (gathered, tasks)
+        }
+    };
+    for (i, p) in prepared.iter().enumerate() {
+        if let Err(e) = p {
+            let file = &mut files[file_of[i]];
+            if file.failed.is_none() {
+                file.failed = Some(e.to_string());
+            }
         }
     }
-    prepared
-        .into_iter()
-        .map(|p| p.and_then(|prep| commit(&prep)))
-        .collect()
+    fail_siblings(&mut prepared, &file_of, &files);
+    let mut results: Vec<Option<Result<WrittenFile, IoError>>> =
+        (0..prepared.len()).map(|_| None).collect();
+    let mut members: Vec<Vec<(usize, Prepared)>> = (0..files.len()).map(|_| Vec::new()).collect();
+    for (i, p) in prepared.into_iter().enumerate() {
+        match p {
+            Ok(prep) => members[file_of[i]].push((i, prep)),
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    for group in members.into_iter().filter(|g| !g.is_empty()) {
+        let (indices, preps): (Vec<usize>, Vec<Prepared>) = group.into_iter().unzip();
+        for (i, r) in indices.into_iter().zip(commit(&preps)) {
+            results[i] = Some(r);
+        }
+    }
+    WriteReport {
+        written: results
+            .into_iter()
+            .map(|w| w.unwrap_or_else(|| Err(IoError::Invalid("output not written".into()))))
+            .collect(),
+        gathered,
+        tasks,
+    }
+}
+
+/// Outputs into the same file are recognised by this key (the absolute path, lexically).
+fn file_key(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// One output file shared by one or more outputs, while it is laid out.
+struct FileState {
+    key: PathBuf,
+    /// The temporary name and its lock, once the first output created the file.
+    tmp: Option<(PathBuf, PathBuf)>,
+    /// Variables (datasets) laid out in it.
+    names: Vec<String>,
+    /// NetCDF dimensions (group-qualified) and their lengths.
+    dims: BTreeMap<String, usize>,
+    /// Coordinates (group-qualified) and their values.
+    coords: BTreeMap<String, ArrayData>,
+    /// Why an output of this file failed: the whole file is then not written.
+    failed: Option<String>,
+}
+
+impl FileState {
+    fn new(key: PathBuf) -> FileState {
+        FileState {
+            key,
+            tmp: None,
+            names: Vec::new(),
+            dims: BTreeMap::new(),
+            coords: BTreeMap::new(),
+            failed: None,
+        }
+    }
+}
+
+/// The error of an output not written because another output of its file failed.
+fn sibling_failed(target: &OutputTarget, reason: &str) -> IoError {
+    IoError::Write {
+        path: target.path.display().to_string(),
+        name: target.name.clone().unwrap_or_else(|| "(default)".into()),
+        reason: format!("not written because another output of this file failed: {reason}"),
+    }
+}
+
+/// Turns the prepared outputs of every failed file into errors (removing the file).
+fn fail_siblings(
+    prepared: &mut [Result<Prepared, IoError>],
+    file_of: &[usize],
+    files: &[FileState],
+) {
+    for (i, p) in prepared.iter_mut().enumerate() {
+        let Some(reason) = &files[file_of[i]].failed else {
+            continue;
+        };
+        if let Ok(prep) = p {
+            discard(&prep.plan);
+            *p = Err(IoError::Write {
+                path: prep.plan.path.display().to_string(),
+                name: prep.plan.name.clone(),
+                reason: format!("not written because another output of this file failed: {reason}"),
+            });
+        }
+    }
+}
+
+/// `dim_0`, `dim_1`, ...: the names a plain array's dimensions get.
+fn is_generated_dim(dim: &str) -> bool {
+    dim.strip_prefix("dim_")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Settles the dimensions of `plan` against those other outputs of the same file laid out:
+/// a shared name must have the same length (a generated `dim_N` that clashes is renamed
+/// `<variable>_dim_N`) and a shared coordinate the same values.
+fn share_dimensions(plan: &mut OutputPlan, file: &FileState) -> Result<(), IoError> {
+    let shown = plan.path.display().to_string();
+    let (group, short) = match plan.format {
+        Format::NetCdf => match plan.name.rsplit_once('/') {
+            Some((g, n)) => (format!("{g}/"), n.to_string()),
+            None => (String::new(), plan.name.clone()),
+        },
+        Format::Hdf5 => (
+            String::new(),
+            plan.name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&plan.name)
+                .to_string(),
+        ),
+    };
+    for axis in 0..plan.dims.len() {
+        let dim = plan.dims[axis].clone();
+        let len = plan.shape[axis];
+        let coord = plan.coords.iter().find(|(d, _)| *d == dim).map(|(_, c)| c);
+        let qualified = format!("{group}{dim}");
+        if let Some(values) = coord.and_then(|c| file.coords.get(&qualified).map(|v| (c, v))) {
+            if values.0.values != *values.1 {
+                return Err(IoError::Invalid(format!(
+                    "{shown}: {short} has other {dim} coordinates than the variables written \
+                     to this file before it; write it to another file"
+                )));
+            }
+        }
+        if plan.format != Format::NetCdf {
+            continue;
+        }
+        match file.dims.get(&qualified) {
+            Some(&have) if have != len => {
+                if coord.is_none() && is_generated_dim(&dim) {
+                    let renamed = format!("{short}_{dim}");
+                    if file.dims.contains_key(&format!("{group}{renamed}")) {
+                        return Err(dimension_clash(&shown, &short, &renamed, have, len));
+                    }
+                    plan.dims[axis] = renamed;
+                } else {
+                    return Err(dimension_clash(&shown, &short, &dim, have, len));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn dimension_clash(shown: &str, name: &str, dim: &str, have: usize, len: usize) -> IoError {
+    IoError::Invalid(format!(
+        "{shown}: dimension {dim} has length {have} in this file but {len} for {name}; \
+         write it to another file"
+    ))
 }
 
 /// An output whose file is laid out, with its tasks.
@@ -205,7 +428,7 @@ fn storage_chunks(
     }
 }
 
-fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
+fn prepare(out: &Output, opts: &WriteOptions, file: &mut FileState) -> Result<Prepared, IoError> {
     let target = &out.target;
     let data = &out.data;
     let final_path = target.path.clone();
@@ -223,8 +446,12 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
             path: dir.display().to_string(),
         });
     }
-    let tmp_path = dir.join(format!(".{file_name}.tessera-{}", random_suffix()));
-    let lock_path = PathBuf::from(format!("{}.lock", tmp_path.display()));
+    let fresh = file.tmp.is_none();
+    let (tmp_path, lock_path) = file.tmp.clone().unwrap_or_else(|| {
+        let tmp_path = dir.join(format!(".{file_name}.tessera-{}", random_suffix()));
+        let lock_path = PathBuf::from(format!("{}.lock", tmp_path.display()));
+        (tmp_path, lock_path)
+    });
     let name = target
         .name
         .clone()
@@ -233,6 +460,12 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
         Format::Hdf5 => target.format.hdf5_path(&name),
         Format::NetCdf => name.trim_start_matches('/').to_string(),
     };
+    if file.names.contains(&name) {
+        return Err(IoError::Invalid(format!(
+            "{shown}: {} {name} is written twice; give each output its own name",
+            target.format.item()
+        )));
+    }
     let (array, chunk) = storage_chunks(data.array(), opts.chunks.as_deref())?;
     let command = opts
         .history
@@ -247,7 +480,7 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
         "history".into(),
         AttrValue::Text(history_line(&command, previous.as_deref())),
     );
-    let plan = OutputPlan {
+    let mut plan = OutputPlan {
         format: target.format,
         path: final_path,
         tmp_path,
@@ -266,13 +499,30 @@ fn prepare(out: &Output, opts: &WriteOptions) -> Result<Prepared, IoError> {
         attrs: data.attrs().clone(),
         global_attrs,
     };
+    share_dimensions(&mut plan, file)?;
     let created = match plan.format {
-        Format::Hdf5 => hdf5_file::create(&plan.tmp_path, &plan),
-        Format::NetCdf => netcdf_file::create(&plan.tmp_path, &plan),
+        Format::Hdf5 => hdf5_file::create(&plan.tmp_path, &plan, fresh),
+        Format::NetCdf => netcdf_file::create(&plan.tmp_path, &plan, fresh),
     };
     if let Err(e) = created {
         discard(&plan);
         return Err(rename_in_error(e, &plan));
+    }
+    file.tmp = Some((plan.tmp_path.clone(), plan.lock_path.clone()));
+    file.names.push(plan.name.clone());
+    let group = match (plan.format, plan.name.rsplit_once('/')) {
+        (Format::NetCdf, Some((g, _))) => format!("{g}/"),
+        _ => String::new(),
+    };
+    for (dim, len) in plan.dims.iter().zip(&plan.shape) {
+        file.dims.insert(format!("{group}{dim}"), *len);
+    }
+    for (dim, c) in &plan.coords {
+        if plan.dims.contains(dim) {
+            file.coords
+                .entry(format!("{group}{dim}"))
+                .or_insert_with(|| c.values.clone());
+        }
     }
     let built = build_tasks(&array, &plan, opts.strategy);
     match built {
@@ -372,7 +622,11 @@ fn written(b: &Bytes) -> u64 {
     u64::from_le_bytes(a)
 }
 
-fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
+fn run_on_cluster(
+    client: &Client,
+    prepared: &mut [Result<Prepared, IoError>],
+    gather: &[Array],
+) -> (Vec<Result<ArrayData, ArrayError>>, usize) {
     let mut tasks = Vec::new();
     let mut seen = HashSet::new();
     let mut wanted = Vec::new();
@@ -384,8 +638,27 @@ fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
         }
         wanted.extend(p.done.iter().cloned());
     }
+    let mut graphs = Vec::with_capacity(gather.len());
+    for a in gather {
+        let g = a.graph();
+        if let Ok(g) = &g {
+            for t in &g.tasks {
+                if seen.insert(t.key.clone()) {
+                    tasks.push(t.clone());
+                }
+            }
+            wanted.extend(g.outputs.iter().map(|(_, k)| k.clone()));
+        }
+        graphs.push(g);
+    }
+    let total = tasks.len();
     if wanted.is_empty() {
-        return;
+        let gathered = graphs
+            .into_iter()
+            .zip(gather)
+            .map(|(g, a)| g.and_then(|_| a.assemble(&[])))
+            .collect();
+        return (gathered, 0);
     }
     let futures = match client.submit_graph(tasks, &wanted) {
         Ok(f) => f,
@@ -401,7 +674,19 @@ fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
                     });
                 }
             }
-            return;
+            let mut first = Some(e);
+            let gathered = graphs
+                .into_iter()
+                .map(|g| {
+                    g.and_then(|_| {
+                        Err(match first.take() {
+                            Some(e) => ArrayError::Client(e),
+                            None => ArrayError::Compute(msg.clone()),
+                        })
+                    })
+                })
+                .collect();
+            return (gathered, total);
         }
     };
     let mut at = 0;
@@ -430,6 +715,31 @@ fn run_on_cluster(client: &Client, prepared: &mut [Result<Prepared, IoError>]) {
             }
         }
     }
+    let mut gathered = Vec::with_capacity(gather.len());
+    for (g, a) in graphs.into_iter().zip(gather) {
+        let g = match g {
+            Ok(g) => g,
+            Err(e) => {
+                gathered.push(Err(e));
+                continue;
+            }
+        };
+        let mine = &futures[at..at + g.outputs.len()];
+        at += g.outputs.len();
+        let result = match client.gather(mine) {
+            Ok(values) => {
+                let chunks: Vec<(Vec<usize>, Bytes)> =
+                    g.outputs.into_iter().map(|(i, _)| i).zip(values).collect();
+                a.assemble(&chunks)
+            }
+            Err(e) => {
+                client.cancel(mine);
+                Err(ArrayError::Client(e))
+            }
+        };
+        gathered.push(result);
+    }
+    (gathered, total)
 }
 
 /// The error of an output whose tasks failed with `message`, naming the final file.
@@ -464,22 +774,34 @@ fn discard(plan: &OutputPlan) {
     let _ = std::fs::remove_file(&plan.lock_path);
 }
 
-/// Makes the finished temporary file durable and gives it its final name.
-fn commit(p: &Prepared) -> Result<WrittenFile, IoError> {
-    let plan = &p.plan;
+/// Makes the finished temporary file of `outputs` (all of one file) durable and gives it its
+/// final name.
+fn commit(outputs: &[Prepared]) -> Vec<Result<WrittenFile, IoError>> {
+    let Some(first) = outputs.first() else {
+        return Vec::new();
+    };
+    let plan = &first.plan;
     let shown = plan.path.display().to_string();
     let synced = std::fs::File::open(&plan.tmp_path).and_then(|f| f.sync_all());
     let renamed = synced.and_then(|_| std::fs::rename(&plan.tmp_path, &plan.path));
     let _ = std::fs::remove_file(&plan.lock_path);
     if let Err(e) = renamed {
         discard(plan);
-        return Err(IoError::from_os(&shown, &e, "rename into place"));
+        return outputs
+            .iter()
+            .map(|_| Err(IoError::from_os(&shown, &e, "rename into place")))
+            .collect();
     }
-    Ok(WrittenFile {
-        path: plan.path.clone(),
-        name: plan.name.clone(),
-        chunks: p.chunks,
-        bytes: p.bytes,
-        writers: p.writers,
-    })
+    outputs
+        .iter()
+        .map(|p| {
+            Ok(WrittenFile {
+                path: p.plan.path.clone(),
+                name: p.plan.name.clone(),
+                chunks: p.chunks,
+                bytes: p.bytes,
+                writers: p.writers,
+            })
+        })
+        .collect()
 }

@@ -1,21 +1,26 @@
 //! `tessera eval 'PROGRAM'`: parse and evaluate a program (docs/eval.md) on a local cluster
 //! (default: 2 thread workers in this process) or the cluster of a scheduler file, compute the
-//! result with a progress bar and print it (human or JSON) or write it to a `.npy` file or,
-//! with its dimensions, coordinates and attributes, to an HDF5 or NetCDF file.
+//! result with a progress bar and print it (human or JSON) or write it to `.npy` files or,
+//! with its dimensions, coordinates and attributes, to HDF5 or NetCDF files.
+//!
+//! Several `-o` targets take the items of a program ending with several results (`m, s`), in
+//! order; they are computed in one submission so the work they share runs once. This module
+//! must not lay out files or encode chunks (that is `io` and `eval::npy`).
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde_json::json;
 
-use crate::array::{Array, ArrayData};
+use crate::array::Array;
 use crate::cli::args::{EvalArgs, OutputFormat};
 use crate::cli::array_compute::{compute_with_progress, progress_bar};
+use crate::cli::commands::eval_outputs::{bind_results, write_results};
 use crate::cli::signals::ShutdownSignal;
 use crate::cli::UsageError;
 use crate::deploy::{LocalCluster, LocalClusterConfig};
 use crate::eval::render::scalar_data;
-use crate::eval::{render_human, render_json, shape_text, write_npy, Evaluator, Value};
+use crate::eval::{render_human, render_json, shape_text, Evaluator, Value};
 use crate::expr::parse_program;
 use crate::runtime::Client;
 
@@ -24,7 +29,7 @@ const DEFAULT_LOCAL_WORKERS: usize = 2;
 
 pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let program = parse_program(&args.program)?;
-    if let Some(out) = &args.out {
+    for out in &args.out {
         check_output_path(out)?;
     }
     #[cfg(feature = "mpi")]
@@ -83,61 +88,10 @@ fn check_output_path(out: &Path) -> Result<(), UsageError> {
     )))
 }
 
-fn is_npy(out: &Path) -> bool {
+pub(crate) fn is_npy(out: &Path) -> bool {
     out.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
-}
-
-/// Write an array to an HDF5 or NetCDF target from the workers (`-o out.nc:var`), with the
-/// labels the result kept (dimensions, coordinates, attributes).
-#[cfg(feature = "io")]
-fn write_io_output(
-    args: &EvalArgs,
-    out: &Path,
-    value: &Value,
-    client: &Client,
-) -> anyhow::Result<()> {
-    let spec = out.to_string_lossy().to_string();
-    let target = crate::io::OutputTarget::parse(&spec)?;
-    let name = target.name.clone().unwrap_or_else(|| "data".to_string());
-    let short = name.rsplit('/').next().unwrap_or(&name);
-    let data = match (value.labels(), value.array()) {
-        (Some(l), _) => l.clone().renamed(short),
-        (None, Some(a)) => crate::io::LabeledArray::new(a.clone(), short),
-        (None, None) => {
-            return Err(UsageError(format!(
-                "-o writes arrays and numbers; the result is {}",
-                value.describe()
-            ))
-            .into())
-        }
-    };
-    let command: Vec<String> = std::env::args().collect();
-    let opts = crate::io::WriteOptions::new().history(&command.join(" "));
-    let output = crate::io::Output { data, target };
-    let written = crate::io::write_outputs(std::slice::from_ref(&output), &opts, Some(client))
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("no output was written"))??;
-    match args.output {
-        OutputFormat::Json => println!(
-            "{}",
-            json!({
-                "path": written.path.display().to_string(),
-                "name": written.name,
-                "chunks": written.chunks,
-                "bytes": written.bytes,
-            })
-        ),
-        OutputFormat::Human => println!(
-            "wrote {}:{} ({} chunks, {} bytes encoded)",
-            written.path.display(),
-            written.name,
-            written.chunks,
-            written.bytes
-        ),
-    }
-    Ok(())
 }
 
 fn connect(args: &EvalArgs) -> anyhow::Result<(Option<LocalCluster>, Client)> {
@@ -166,15 +120,13 @@ fn evaluate_and_write(
     let value = Evaluator::new(&args.program)
         .with_materialise(|a: &Array| a.compute(client))
         .run(program)?;
-    #[cfg(feature = "io")]
-    if let Some(out) = &args.out {
-        if !is_npy(out) && value.is_array() {
-            return write_io_output(args, out, &value, client);
-        }
+    if !args.out.is_empty() {
+        let results = bind_results(&args.out, value)?;
+        return write_results(args, &results, client, signal);
     }
     let data = match value.array() {
         Some(array) => {
-            if args.out.is_none() && array.size() > args.max_print {
+            if array.size() > args.max_print {
                 return Err(UsageError(format!(
                     "the result has {} elements (shape {}), more than --max-print {}: write it \
                      to a file with -o result.npy, or raise --max-print",
@@ -193,49 +145,15 @@ fn evaluate_and_write(
             other => return print_plain(args, &other),
         },
     };
-    match &args.out {
-        Some(path) => write_file(args, path, &data),
-        None => {
-            match args.output {
-                OutputFormat::Json => println!("{}", render_json(&data)),
-                OutputFormat::Human => print!("{}", render_human(&data)),
-            }
-            Ok(())
-        }
-    }
-}
-
-fn write_file(args: &EvalArgs, path: &Path, data: &ArrayData) -> anyhow::Result<()> {
-    let bytes = write_npy(path, data)?;
     match args.output {
-        OutputFormat::Json => println!(
-            "{}",
-            json!({
-                "path": path.display().to_string(),
-                "shape": data.shape(),
-                "dtype": crate::eval::short_dtype_name(data.dtype()),
-                "bytes": bytes,
-            })
-        ),
-        OutputFormat::Human => println!(
-            "wrote {}: shape {}, dtype {}, {bytes} bytes",
-            path.display(),
-            shape_text(data.shape()),
-            data.dtype()
-        ),
+        OutputFormat::Json => println!("{}", render_json(&data)),
+        OutputFormat::Human => print!("{}", render_human(&data)),
     }
     Ok(())
 }
 
 /// Strings, None and tuples (e.g. `x.shape`) are printed as Python would.
 fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
-    if args.out.is_some() {
-        return Err(UsageError(format!(
-            "-o writes arrays and numbers; the result is {}",
-            value.describe()
-        ))
-        .into());
-    }
     match args.output {
         OutputFormat::Json => println!("{}", json!({ "value": plain_json(value)? })),
         OutputFormat::Human => println!("{}", plain_text(value)?),
@@ -289,7 +207,8 @@ fn plain_text(value: &Value) -> anyhow::Result<String> {
 
 fn tuple_of_arrays(a: &Array) -> anyhow::Error {
     UsageError(format!(
-        "the result is a tuple holding an array (shape {}); make the result one array",
+        "the result is a tuple holding an array (shape {}); make the result one array, or \
+         write the items to files with one -o per item",
         shape_text(a.shape())
     ))
     .into()

@@ -4,6 +4,7 @@ pub mod demo;
 mod demo_array;
 pub mod demo_tasks;
 pub mod eval;
+mod eval_outputs;
 pub mod info;
 pub mod jobqueue;
 pub mod launch;

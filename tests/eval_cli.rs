@@ -847,3 +847,26 @@ fn a_failing_target_leaves_the_others_written() {
     left.sort();
     assert_eq!(left, ["good.h5", "good.nc"]);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_eval_quietly() {
+    // `tessera eval … | head -c 100`: the result is far larger than a pipe's buffer, so the
+    // write fails once the reader is gone; eval must exit 0 without a panic message.
+    use std::io::Read;
+    let mut child = tessera()
+        .args(["eval", "arange(400000, chunks=100000)", "--local", "1"])
+        .args(["--max-print", "1000000", "--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera eval");
+    let mut first = [0u8; 100];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("the first bytes of the result");
+    drop(stdout);
+    let out = wait_output(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}; stderr: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert!(String::from_utf8_lossy(&first).starts_with('{'), "JSON result expected");
+}

@@ -10,6 +10,7 @@ mod commands;
 pub mod jobqueue_args;
 mod output;
 pub mod signals;
+mod stdout;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 //! the sampling error) and against a plain two-pass computation of a few columns in this
 //! process.
 
-
+use crate::cli::stdout::outln;
 use anyhow::bail;
 
 use crate::array::{Array, IndexItem};
@@ -66,7 +66,7 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let seconds = stats.elapsed.as_secs_f64();
     let rate = gigabytes(processed) / seconds;
     match args.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "workload": "array",
@@ -88,13 +88,13 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
             })
         ),
         OutputFormat::Human => {
-            println!(
+            outln!(
                 "Computed {cols} column means and {cols} column standard deviations of a {rows} x {cols} field: {} tasks over {} chunks in {seconds:.2} s ({:.2} GB processed, {rate:.2} GB/s).",
                 stats.tasks,
                 field.chunks().num_chunks(),
                 gigabytes(processed),
             );
-            println!(
+            outln!(
                 "Mean of the column means {:.6} (closed form 0.5, {:.1} standard errors away); mean column standard deviation {:.6} (closed form 1/sqrt(12) = {:.6}, {:.1} standard errors away).",
                 findings.mean_of_means,
                 findings.mean_sigmas,
@@ -102,7 +102,7 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
                 1.0 / 12f64.sqrt(),
                 findings.std_sigmas
             );
-            println!(
+            outln!(
                 "First {CHECKED_COLUMNS} columns recomputed in this process: largest relative difference {:.1e}: {}",
                 findings.local_difference,
                 if findings.ok() { "ok" } else { "MISMATCH" }

@@ -2,6 +2,7 @@
 //! task graph (a map over N leaves and a tree reduction), show progress, check the answer,
 //! print a summary. It measures the runtime alone, without arrays.
 
+use crate::cli::stdout::outln;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -63,7 +64,7 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let expected = n * (n + 1) / 2;
     let rate = total as f64 / elapsed.as_secs_f64();
     match args.output {
-        OutputFormat::Json => println!(
+        OutputFormat::Json => outln!(
             "{}",
             serde_json::json!({
                 "workload": "tasks",
@@ -79,14 +80,14 @@ pub fn run(args: &DemoArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
             })
         ),
         OutputFormat::Human => {
-            println!(
+            outln!(
                 "Summed inc(i) for i < {} with a tree reduction (fan-in {FAN_IN}): {} tasks in {:.2} s ({:.0} tasks/s).",
                 args.tasks,
                 total,
                 elapsed.as_secs_f64(),
                 rate
             );
-            println!(
+            outln!(
                 "Result {result}; expected n(n+1)/2 = {expected}: {}",
                 if result == expected {
                     "exact"

@@ -7,6 +7,7 @@
 //! order; they are computed in one submission so the work they share runs once. This module
 //! must not lay out files or encode chunks (that is `io` and `eval::npy`).
 
+use crate::cli::stdout::outln;
 use std::path::Path;
 
 use anyhow::Context;
@@ -146,8 +147,8 @@ fn evaluate_and_write(
         },
     };
     match args.output {
-        OutputFormat::Json => println!("{}", render_json(&data)),
-        OutputFormat::Human => print!("{}", render_human(&data)),
+        OutputFormat::Json => outln!("{}", render_json(&data)),
+        OutputFormat::Human => crate::cli::stdout::print_text(&render_human(&data)),
     }
     Ok(())
 }
@@ -155,8 +156,8 @@ fn evaluate_and_write(
 /// Strings, None and tuples (e.g. `x.shape`) are printed as Python would.
 fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
     match args.output {
-        OutputFormat::Json => println!("{}", json!({ "value": plain_json(value)? })),
-        OutputFormat::Human => println!("{}", plain_text(value)?),
+        OutputFormat::Json => outln!("{}", json!({ "value": plain_json(value)? })),
+        OutputFormat::Human => outln!("{}", plain_text(value)?),
     }
     Ok(())
 }

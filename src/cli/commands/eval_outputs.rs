@@ -6,6 +6,7 @@
 //! A failing target leaves the others written and no file under its own final name. This
 //! module must not parse or evaluate programs, nor lay out HDF5/NetCDF files itself.
 
+use crate::cli::stdout::outln;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -217,7 +218,7 @@ fn report(
         }
     }
     if targets > 1 && args.output == OutputFormat::Human && failures.is_empty() {
-        println!("{targets} outputs from one computation of {tasks} tasks");
+        outln!("{targets} outputs from one computation of {tasks} tasks");
     }
     let mut failures = failures.into_iter();
     match failures.next() {
@@ -241,7 +242,7 @@ fn print_written(args: &EvalArgs, w: &Written, tasks: usize) {
                 bytes,
             },
             OutputFormat::Json,
-        ) => println!(
+        ) => outln!(
             "{}",
             json!({
                 "path": path.display().to_string(),
@@ -259,13 +260,13 @@ fn print_written(args: &EvalArgs, w: &Written, tasks: usize) {
                 bytes,
             },
             OutputFormat::Human,
-        ) => println!(
+        ) => outln!(
             "wrote {}: shape {}, dtype {dtype}, {bytes} bytes",
             path.display(),
             shape_text(shape),
         ),
         #[cfg(feature = "io")]
-        (Written::File(f), OutputFormat::Json) => println!(
+        (Written::File(f), OutputFormat::Json) => outln!(
             "{}",
             json!({
                 "path": f.path.display().to_string(),
@@ -276,7 +277,7 @@ fn print_written(args: &EvalArgs, w: &Written, tasks: usize) {
             })
         ),
         #[cfg(feature = "io")]
-        (Written::File(f), OutputFormat::Human) => println!(
+        (Written::File(f), OutputFormat::Human) => outln!(
             "wrote {}:{} ({} chunks, {} bytes encoded)",
             f.path.display(),
             f.name,

@@ -1,6 +1,7 @@
 //! `tessera jobqueue …`: print job scripts, start a job-queue cluster (its manager runs in the
 //! background or in this process), and talk to a running one (status, scale, adapt, down).
 
+use crate::cli::stdout::outln;
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -66,7 +67,7 @@ fn run_system(
         SystemAction::Script => {
             let file = scheduler_file.unwrap_or_else(|| PathBuf::from("tessera-scheduler.json"));
             let spec = job_spec(&args.job, &file, None)?;
-            print!("{}", system.render_script(&spec)?);
+            crate::cli::stdout::print_text(&system.render_script(&spec)?);
             Ok(())
         }
         SystemAction::Up => {
@@ -118,7 +119,7 @@ fn run_system(
                 }
                 return Ok(());
             }
-            println!(
+            outln!(
                 "{system} cluster up: manager pid {}, scheduler file {}, jobs and logs in {} \
                  (manager log {})",
                 child.id(),
@@ -126,7 +127,7 @@ fn run_system(
                 config.job_directory.display(),
                 log.display()
             );
-            println!(
+            outln!(
                 "stop it with: tessera jobqueue down --scheduler-file {}",
                 config.scheduler_file.display()
             );
@@ -275,8 +276,8 @@ fn status(args: &ManagerArgs, output: OutputFormat) -> anyhow::Result<()> {
         bail!("the job-queue manager did not send a status");
     };
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
-        OutputFormat::Human => print!("{}", render_status(&status)),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&status)?),
+        OutputFormat::Human => crate::cli::stdout::print_text(&render_status(&status)),
     }
     Ok(())
 }

@@ -862,11 +862,20 @@ fn a_reader_that_stops_early_ends_eval_quietly() {
         .expect("spawn tessera eval");
     let mut first = [0u8; 100];
     let mut stdout = child.stdout.take().expect("stdout");
-    stdout.read_exact(&mut first).expect("the first bytes of the result");
+    stdout
+        .read_exact(&mut first)
+        .expect("the first bytes of the result");
     drop(stdout);
     let out = wait_output(child, Duration::from_secs(60));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}; stderr: {stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}; stderr: {stderr}",
+        out.status
+    );
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-    assert!(String::from_utf8_lossy(&first).starts_with('{'), "JSON result expected");
+    assert!(
+        String::from_utf8_lossy(&first).starts_with('{'),
+        "JSON result expected"
+    );
 }

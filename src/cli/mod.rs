@@ -77,12 +77,30 @@ pub fn main() -> ExitCode {
             if !quiet {
                 match e.downcast_ref::<crate::expr::ExprError>() {
                     Some(diagnostic) => eprintln!("{diagnostic}"),
-                    None => eprintln!("tessera: error: {e:#}"),
+                    None => eprintln!("tessera: error: {}", error_chain(&e)),
                 }
             }
             ExitCode::from(exit_code_for(&e))
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: root`. Library errors often say their
+/// cause in their own message too (`cannot write x.npy: No such file…` with the I/O error as
+/// source); a cause already in the text is not repeated.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Insert config-file options the user did not give as flags or environment variables.
@@ -141,4 +159,23 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         }
     }
     exit::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let inner = anyhow::Error::new(io).context("cannot write x.npy: No such file");
+        assert_eq!(error_chain(&inner), "cannot write x.npy: No such file");
+        let outer = inner.context("writing outputs");
+        assert_eq!(
+            error_chain(&outer),
+            "writing outputs: cannot write x.npy: No such file"
+        );
+        let plain = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(error_chain(&plain), "top: middle: root");
+    }
 }

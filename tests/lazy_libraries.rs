@@ -76,7 +76,9 @@ fn an_idle_worker_loads_hdf5_and_netcdf_only_when_it_reads_a_file() {
         assert_eq!(
             maps.is_empty(),
             lazy,
-            "idle worker, {library}: mapped {maps:?} (lazy binding built: {lazy})"
+            "idle worker, {library}: mapped {maps:?} (lazy binding built: {lazy}); if the code \
+             now calls an HDF5/NetCDF function the symbol lists lack, the binary links the \
+             libraries again: run scripts/lazy-library-symbols.sh"
         );
     }
 

@@ -109,8 +109,34 @@ pub fn write_private(path: &Path, bytes: &[u8]) {
     std::io::Write::write_all(&mut f, bytes).expect("write private file");
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves no
+/// scheduler or worker behind; use it as a `Child`.
+pub struct ProcessGuard(pub Child);
+
+impl std::ops::Deref for ProcessGuard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ProcessGuard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `tessera scheduler` on 127.0.0.1 writing `file`; returns once the file exists.
-pub fn start_scheduler(file: &std::path::Path) -> Child {
+pub fn start_scheduler(file: &std::path::Path) -> ProcessGuard {
     let child = tessera()
         .args(["scheduler", "--host", "127.0.0.1", "--scheduler-file"])
         .arg(file)
@@ -118,12 +144,12 @@ pub fn start_scheduler(file: &std::path::Path) -> Child {
         .spawn()
         .expect("spawn scheduler");
     wait_for_file(file, Duration::from_secs(20));
-    child
+    ProcessGuard(child)
 }
 
 /// `tessera worker --nthreads 1 --name NAME` joining through `file`.
-pub fn start_worker(file: &std::path::Path, name: &str) -> Child {
-    tessera()
+pub fn start_worker(file: &std::path::Path, name: &str) -> ProcessGuard {
+    let child = tessera()
         .args([
             "worker",
             "--nthreads",
@@ -135,5 +161,6 @@ pub fn start_worker(file: &std::path::Path, name: &str) -> Child {
         .arg(file)
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn worker")
+        .expect("spawn worker");
+    ProcessGuard(child)
 }

@@ -50,7 +50,14 @@ mod tests {
             parse_unix_seconds("86400"),
             Some(UNIX_EPOCH + Duration::from_secs(86_400))
         );
-        for bad in ["", "0", "-5", "1.5", "2025-01-01T00:00:00", "18446744073709551616"] {
+        for bad in [
+            "",
+            "0",
+            "-5",
+            "1.5",
+            "2025-01-01T00:00:00",
+            "18446744073709551616",
+        ] {
             assert_eq!(parse_unix_seconds(bad), None, "{bad:?}");
         }
     }

@@ -108,6 +108,9 @@ mod tests {
             e.observe(&format!("t-{i}"), Duration::from_secs(9));
         }
         let estimate = e.estimate("t-0").map(|d| d.as_secs_f64());
-        assert!(estimate.is_some_and(|s| s > 8.9 && s <= 9.0), "{estimate:?}");
+        assert!(
+            estimate.is_some_and(|s| s > 8.9 && s <= 9.0),
+            "{estimate:?}"
+        );
     }
 }

@@ -127,7 +127,10 @@ mod tests {
             Some(secs(55))
         );
         let job_end = Some(now + secs(30));
-        assert_eq!(remaining_lifetime(None, secs(5), job_end, now), Some(secs(30)));
+        assert_eq!(
+            remaining_lifetime(None, secs(5), job_end, now),
+            Some(secs(30))
+        );
         assert_eq!(
             remaining_lifetime(Some(secs(60)), secs(5), job_end, now),
             Some(secs(30))

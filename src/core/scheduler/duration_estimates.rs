@@ -14,6 +14,11 @@ use super::fast_hash::FastMap;
 /// an estimate follows a drift in chunk sizes or node speed).
 const MEAN_WINDOW: u32 = 64;
 
+/// Prefixes kept at most. Keys without a chunk index (`t17`, `result-final`) are their own
+/// prefix; so that a stream of such keys cannot grow the table without bound, it is emptied
+/// when full (estimates are learned again from the next completions).
+const MAX_PREFIXES: usize = 4096;
+
 /// The part of a task key that names its kind: the key without its trailing `-<digits>`
 /// segments (the chunk index, or a task counter).
 ///
@@ -48,6 +53,9 @@ struct Mean {
 #[derive(Default)]
 pub(super) struct DurationEstimates {
     by_prefix: FastMap<Box<str>, Mean>,
+    /// At least every current estimate (the largest mean ever seen): a worker with more time
+    /// left than this needs no per-task lookup.
+    longest: Duration,
 }
 
 impl DurationEstimates {
@@ -57,10 +65,25 @@ impl DurationEstimates {
         let seconds = took.as_secs_f64();
         let mean = match self.by_prefix.get_mut(prefix) {
             Some(mean) => mean,
-            None => self.by_prefix.entry(prefix.into()).or_default(),
+            None => {
+                if self.by_prefix.len() >= MAX_PREFIXES {
+                    self.by_prefix.clear();
+                    self.longest = Duration::ZERO;
+                }
+                self.by_prefix.entry(prefix.into()).or_default()
+            }
         };
         mean.count = (mean.count + 1).min(MEAN_WINDOW);
         mean.seconds += (seconds - mean.seconds) / f64::from(mean.count);
+        if let Ok(estimate) = Duration::try_from_secs_f64(mean.seconds) {
+            self.longest = self.longest.max(estimate);
+        }
+    }
+
+    /// No estimate exceeds this.
+    #[inline]
+    pub(super) fn longest(&self) -> Duration {
+        self.longest
     }
 
     /// The expected compute duration of the task `key`; `None` until a task of its prefix
@@ -96,6 +119,21 @@ mod tests {
         e.observe("slow-2", Duration::from_secs(4));
         assert_eq!(e.estimate("slow-99"), Some(Duration::from_secs(3)));
         assert_eq!(e.estimate("fast-1"), None);
+        e.observe("fast-1", Duration::from_secs(1));
+        assert_eq!(e.longest(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let mut e = DurationEstimates::default();
+        for i in 0..=MAX_PREFIXES {
+            e.observe(&format!("t{i}"), Duration::from_secs(5));
+        }
+        assert!(e.by_prefix.len() <= MAX_PREFIXES);
+        assert_eq!(
+            e.estimate(&format!("t{MAX_PREFIXES}")),
+            Some(Duration::from_secs(5))
+        );
     }
 
     #[test]

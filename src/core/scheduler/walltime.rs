@@ -38,6 +38,16 @@ impl Scheduler {
         let Some(now) = self.now else {
             return true;
         };
+        // Common case: more time left than any task is known to take.
+        let left = end.saturating_duration_since(now);
+        if left
+            > self
+                .durations
+                .longest()
+                .saturating_add(self.config.walltime_margin)
+        {
+            return true;
+        }
         let Some(estimate) = self.durations.estimate(self.tasks[id].key.as_str()) else {
             return true;
         };

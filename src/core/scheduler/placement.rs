@@ -71,6 +71,10 @@ impl Scheduler {
     pub(super) fn fill(&mut self) {
         // Walltime checks only when some worker has a known end.
         let timed = self.workers.timed() > 0;
+        // The latest end of a worker that found no task it has time for in this round: one
+        // ending sooner finds none either (the queue's best tasks barely change meanwhile), so
+        // many workers of one ending job cost one look into the queue, not one each.
+        let mut none_in_time_until: Option<std::time::Instant> = None;
         while let Some(free) = self.workers.least_loaded_with_room() {
             let tasks = &self.tasks;
             let Some(top) = self.ready.peek_valid(|e| is_ready_entry(tasks, e)) else {
@@ -105,9 +109,17 @@ impl Scheduler {
                 continue;
             }
             // Its job ends before the best tasks would finish (and others have time for them).
+            let end = self.workers[free].ends_at;
+            if end.is_some() && end <= none_in_time_until {
+                self.workers.hide(free);
+                continue;
+            }
             match self.take_ready_task_in_time(free) {
                 Some(id) => self.assign(id, free),
-                None => self.workers.hide(free),
+                None => {
+                    none_in_time_until = none_in_time_until.max(end);
+                    self.workers.hide(free);
+                }
             }
         }
         self.workers.unhide_all();

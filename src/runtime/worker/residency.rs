@@ -4,8 +4,11 @@
 //! The memory monitor passes every chunk-store event it drains through [`ResidencyReport`];
 //! after each batch it sends the net changes as one `ResidencyChanged` message (none when
 //! nothing moved). A chunk that moved both ways within a batch is reported where it ended up;
-//! one removed is not reported (the scheduler frees or drops it on its own). This module only
-//! reports: it must not spill or decide anything.
+//! one removed is not reported (the scheduler frees or drops it on its own). A report could in
+//! principle overtake the `TaskFinished` of the result it names (spilled within the moment
+//! between storing and reporting it); the scheduler then ignores it and counts that copy as in
+//! memory, which only weakens a placement preference. This module only reports: it must not
+//! spill or decide anything.
 
 use std::collections::HashMap;
 

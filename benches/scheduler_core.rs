@@ -10,6 +10,9 @@
 //! - `SCHEDULER_CORE_TASKS=N`: graph size of the measured runs (default 1,000,000);
 //! - `SCHEDULER_CORE_SHAPES=independent,tree,layered`: which shapes to run (default all);
 //! - `SCHEDULER_CORE_RUNS=R`: measured runs per shape; the median is printed (default 1);
+//! - `SCHEDULER_CORE_LIFETIMES=1`: every worker announces a lifetime of one hour (as under a
+//!   batch system), so walltime-aware placement runs its checks on every placement and
+//!   records compute durations on every completion;
 //! - `SCHEDULER_CORE_FIGURES_ONLY=1`: print the measured runs, skip criterion. Runs with
 //!   `--bench` or without (e.g. the bench binary started directly under
 //!   `valgrind --tool=callgrind --toggle-collect='*Scheduler::handle*'`).
@@ -160,6 +163,9 @@ fn layered(n: usize) -> Graph {
 fn cluster() -> Scheduler {
     let mut scheduler = Scheduler::new(SchedulerConfig::default());
     let now = Instant::now();
+    let lifetime = std::env::var_os("SCHEDULER_CORE_LIFETIMES")
+        .is_some_and(|v| v == "1")
+        .then_some(Duration::from_secs(3_600));
     for w in 0..WORKERS {
         scheduler.handle(
             now,
@@ -167,6 +173,7 @@ fn cluster() -> Scheduler {
                 worker: WorkerId(w),
                 nthreads: THREADS,
                 memory_limit: None,
+                lifetime,
             },
         );
     }
@@ -225,6 +232,7 @@ fn lifecycle(mut scheduler: Scheduler, graph: Graph) -> (Scheduler, Figures) {
                 worker,
                 key,
                 nbytes: 8,
+                compute: Some(Duration::from_micros(100)),
             },
         );
         sort(scheduler.drain_actions(), &mut running, &mut reported);

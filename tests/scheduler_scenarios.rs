@@ -47,6 +47,7 @@ impl Harness {
             worker,
             nthreads,
             memory_limit: None,
+            lifetime: None,
         })
     }
 
@@ -63,6 +64,7 @@ impl Harness {
             worker,
             key: key(k),
             nbytes,
+            compute: None,
         })
     }
 
@@ -647,6 +649,7 @@ fn adaptive_capacity_after(step: std::time::Duration, rounds: usize) -> usize {
             allowed_failures: 3,
             queue_horizon: std::time::Duration::from_millis(10),
             max_saturation: 8.0,
+            ..SchedulerConfig::default()
         }),
         now: Instant::now(),
     };

@@ -22,6 +22,10 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
             prop_oneof![Just(1.0), Just(1.5), Just(2.0), Just(3.0)],
             prop_oneof![Just(0u64), Just(2_000u64), Just(50_000u64)],
         ),
+        (
+            prop_oneof![Just(0u32), Just(50), Just(100)],
+            prop_oneof![Just(0u32), Just(30)],
+        ),
     )
         .prop_map(
             |(
@@ -36,6 +40,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                     saturation,
                     horizon_us,
                 ),
+                (lifetime_percent, spill_percent),
             )| SimConfig {
                 seed,
                 initial_workers,
@@ -52,6 +57,8 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                 saturation,
                 queue_horizon: std::time::Duration::from_micros(horizon_us),
                 max_saturation: 16.0,
+                lifetime_percent,
+                spill_percent,
             },
         )
 }
@@ -92,6 +99,8 @@ fn faulty(seed: u64) -> SimConfig {
             5_000
         }),
         max_saturation: 8.0,
+        lifetime_percent: 0,
+        spill_percent: 0,
     }
 }
 
@@ -124,6 +133,32 @@ fn faulty_runs_exercise_recovery_stealing_and_errors() {
     assert!(total.late_messages > 0, "{total:?}");
     assert!(total.releases > 0, "{total:?}");
     assert!(total.locates > 0, "{total:?}");
+}
+
+/// Workers that announce lifetimes (some ending early in the run, some never) and report
+/// spilled results: every invariant still holds (no task lost, each result delivered exactly
+/// once) and no task is left unplaced because every worker with time left was busy or gone.
+#[test]
+fn walltime_and_spill_runs_keep_every_invariant() {
+    let mut total = SimReport::default();
+    for seed in 0..40u64 {
+        let config = SimConfig {
+            lifetime_percent: 60,
+            spill_percent: 30,
+            ..faulty(seed)
+        };
+        let report = run(&config).unwrap_or_else(|failure| panic!("{failure}"));
+        total.timed_workers += report.timed_workers;
+        total.residency_reports += report.residency_reports;
+        total.kills += report.kills;
+        total.steals_granted += report.steals_granted;
+        total.key_ready += report.key_ready;
+    }
+    assert!(total.timed_workers > 0, "{total:?}");
+    assert!(total.residency_reports > 0, "{total:?}");
+    assert!(total.kills > 0, "{total:?}");
+    assert!(total.steals_granted > 0, "{total:?}");
+    assert!(total.key_ready > 0, "{total:?}");
 }
 
 /// Replays `TESSERA_SIM_SEED` (decimal or 0x-hex) with the faulty configuration, or a fixed
@@ -159,6 +194,8 @@ fn regression_task_left_waiting_after_kills_and_releases() {
         saturation: 1.0,
         queue_horizon: std::time::Duration::ZERO,
         max_saturation: 16.0,
+        lifetime_percent: 0,
+        spill_percent: 0,
     };
     if let Err(failure) = run(&config) {
         panic!("{failure}");

@@ -61,6 +61,7 @@ fn finished(key: String, nbytes: u64) -> Frame {
     Frame::single(Message::TaskFinished {
         key: TaskKey::new(key),
         nbytes,
+        compute_micros: 0,
     })
 }
 
@@ -205,7 +206,7 @@ fn sender_clones_work_from_many_threads(kind: Kind) {
     drop(tx);
     let mut next_from = vec![0u64; threads as usize];
     while let Some(frame) = rx.recv().expect("recv") {
-        let Message::TaskFinished { key, nbytes } = &frame.messages[0] else {
+        let Message::TaskFinished { key, nbytes, .. } = &frame.messages[0] else {
             panic!("unexpected {:?}", frame.messages[0]);
         };
         let thread_index: usize = key.as_str().parse().expect("thread number");

@@ -3,6 +3,7 @@
 //! This module starts and finds processes; it must not make scheduling decisions.
 
 pub mod host;
+pub mod job_end;
 pub mod jobqueue;
 pub mod local;
 pub mod node_memory;

@@ -150,6 +150,7 @@ pub(super) fn start_worker_role(
     worker.advertise_host = endpoint.advertise_host;
     worker.name = worker_name(facts.rank);
     worker.connect_timeout = Duration::from_secs(60);
+    worker.job_end = crate::deploy::job_end::batch_job_end();
     if config.transport == DataTransport::Mpi {
         worker.also_listen.push(Address::Mpi {
             world: facts.world_id,

@@ -271,6 +271,7 @@ mod tests {
         let mut frame = Frame::single(Message::TaskFinished {
             key: TaskKey::new("a"),
             nbytes: 3,
+            compute_micros: 1_500,
         });
         let index = frame.push_payload(Bytes::from_static(b"xyz"));
         frame.push(Message::Data {

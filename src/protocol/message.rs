@@ -25,6 +25,11 @@ pub struct WorkerRegistration {
     pub memory_limit: Option<u64>,
     /// Where peers and clients fetch data from this worker.
     pub data_address: String,
+    /// Seconds the worker will still take tasks, counted when it sends this registration (the
+    /// nearer of its `--lifetime` and its batch job's end); `None` when it has no known end.
+    /// Remaining time rather than a date, because the clocks of nodes differ. Added in
+    /// protocol version 2.
+    pub remaining_lifetime_secs: Option<f64>,
 }
 
 /// One task for a worker, with where to find its inputs.
@@ -122,6 +127,9 @@ pub enum Message {
     TaskFinished {
         key: TaskKey,
         nbytes: u64,
+        /// Microseconds the kernel ran (protocol version 2): feeds the scheduler's duration
+        /// estimates.
+        compute_micros: u64,
     },
     TaskFailed {
         key: TaskKey,
@@ -255,4 +263,12 @@ pub enum Message {
     ClusterControl(super::cluster_control::ClusterRequest),
     /// Manager → client.
     ClusterControlReply(super::cluster_control::ClusterReply),
+
+    // ---- memory residency (appended in protocol version 2)
+    /// Worker → scheduler, batched: results of this worker that moved to its local disk
+    /// (spilled) or back into its memory since the last such message.
+    ResidencyChanged {
+        to_disk: Vec<TaskKey>,
+        to_memory: Vec<TaskKey>,
+    },
 }

@@ -19,4 +19,7 @@ pub use message::{
 };
 
 /// Version of the wire protocol; peers with another version are refused at the handshake.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
+/// workers report spilled results (`ResidencyChanged`).
+pub const PROTOCOL_VERSION: u32 = 2;

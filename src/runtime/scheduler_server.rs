@@ -467,6 +467,10 @@ impl Server {
                 self.worker_by_address
                     .insert(registration.data_address.clone(), id);
                 let (nthreads, memory_limit) = (registration.nthreads, registration.memory_limit);
+                // Remaining time, not a date: the worker's clock may differ from ours.
+                let lifetime = registration
+                    .remaining_lifetime_secs
+                    .and_then(|secs| Duration::try_from_secs_f64(secs).ok());
                 self.workers.insert(
                     id,
                     WorkerConn {
@@ -486,6 +490,7 @@ impl Server {
                         worker: id,
                         nthreads,
                         memory_limit,
+                        lifetime,
                     },
                 );
             }
@@ -494,12 +499,24 @@ impl Server {
                 w.last_seen = now;
                 for message in frame.messages {
                     let event = match message {
-                        Message::TaskFinished { key, nbytes } => {
+                        Message::TaskFinished {
+                            key,
+                            nbytes,
+                            compute_micros,
+                        } => {
                             self.completed += 1;
                             Event::TaskFinished {
                                 worker: id,
                                 key,
                                 nbytes,
+                                compute: Some(Duration::from_micros(compute_micros)),
+                            }
+                        }
+                        Message::ResidencyChanged { to_disk, to_memory } => {
+                            Event::ResidencyChanged {
+                                worker: id,
+                                to_disk,
+                                to_memory,
                             }
                         }
                         Message::TaskFailed { key, error } => Event::TaskFailed {

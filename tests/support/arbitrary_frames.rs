@@ -110,17 +110,21 @@ fn registration() -> impl Strategy<Value = WorkerRegistration> {
         any::<u32>(),
         option::of(any::<u64>()),
         text(),
+        option::of(0.0f64..1e9),
     )
-        .prop_map(|(name, host, pid, nthreads, memory_limit, data_address)| {
-            WorkerRegistration {
-                name,
-                host,
-                pid,
-                nthreads,
-                memory_limit,
-                data_address,
-            }
-        })
+        .prop_map(
+            |(name, host, pid, nthreads, memory_limit, data_address, remaining_lifetime_secs)| {
+                WorkerRegistration {
+                    name,
+                    host,
+                    pid,
+                    nthreads,
+                    memory_limit,
+                    data_address,
+                    remaining_lifetime_secs,
+                }
+            },
+        )
 }
 
 fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
@@ -170,7 +174,13 @@ pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
     let index = 0..payloads.max(1);
     prop_oneof![
         registration().prop_map(Message::RegisterWorker),
-        (task_key(), any::<u64>()).prop_map(|(key, nbytes)| Message::TaskFinished { key, nbytes }),
+        (task_key(), any::<u64>(), any::<u64>()).prop_map(|(key, nbytes, compute_micros)| {
+            Message::TaskFinished {
+                key,
+                nbytes,
+                compute_micros,
+            }
+        }),
         (task_key(), text()).prop_map(|(key, error)| Message::TaskFailed { key, error }),
         (task_key(), keys()).prop_map(|(key, missing)| Message::DepsMissing { key, missing }),
         (task_key(), any::<bool>()).prop_map(|(key, stolen)| Message::StealReply { key, stolen }),
@@ -212,6 +222,8 @@ pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
         task_key().prop_map(|key| Message::DataMissing { key }),
         (task_key(), index).prop_map(|(key, payload)| Message::PutData { key, payload }),
         (task_key(), any::<u64>()).prop_map(|(key, nbytes)| Message::PutDataAck { key, nbytes }),
+        (keys(), keys())
+            .prop_map(|(to_disk, to_memory)| Message::ResidencyChanged { to_disk, to_memory }),
     ]
 }
 

@@ -7,6 +7,9 @@
 //! every delivered result can be compared with an eager evaluation of the graph. Faults:
 //! workers killed mid-task (data gone, late messages still in flight), workers joining late,
 //! failing kernels, steals racing with completion, clients releasing or cancelling keys.
+//! Placement inputs: some workers announce a lifetime (walltime) and workers report compute
+//! durations, so walltime-aware placement is exercised (it must never leave a task unplaced);
+//! workers randomly report results as spilled to disk or read back.
 //!
 //! `run` returns `Err(description)` on the first broken invariant; every description starts
 //! with the seed so a failure can be replayed. It never reads the real clock for decisions.
@@ -93,6 +96,11 @@ fn nbytes_of(value: u64) -> u64 {
     value % 1000 + 1
 }
 
+/// The indices of `items` (to pick one with [`Rng::pick`]).
+fn keys_index<T>(items: &[T]) -> Vec<usize> {
+    (0..items.len()).collect()
+}
+
 /// Message of a failing kernel.
 pub fn kernel_failure_message(key: &TaskKey) -> String {
     format!("kernel failed on {key}")
@@ -117,6 +125,12 @@ pub struct SimConfig {
     /// Adaptive queue depth (zero: fixed `saturation`).
     pub queue_horizon: std::time::Duration,
     pub max_saturation: f64,
+    /// Percent of workers that announce a lifetime (a random few milliseconds of virtual
+    /// time); they keep working past it (the simulator does not retire workers).
+    pub lifetime_percent: u32,
+    /// Percent chance, per finished task, that the worker reports one of its results moved
+    /// to disk (and as often one moved back).
+    pub spill_percent: u32,
 }
 
 /// What happened during a simulation (for coverage checks).
@@ -136,6 +150,10 @@ pub struct SimReport {
     pub releases: u64,
     pub locates: u64,
     pub end_time: u64,
+    /// Workers that announced a lifetime.
+    pub timed_workers: u64,
+    /// `ResidencyChanged` reports sent.
+    pub residency_reports: u64,
 }
 
 // ---------------------------------------------------------------- the task universe
@@ -428,6 +446,8 @@ struct QueuedTask {
 struct Running {
     rerun: bool,
     run: u64,
+    /// Virtual microseconds it computes.
+    duration: u64,
     cancelled: bool,
     outcome: Result<u64, String>,
 }
@@ -518,6 +538,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, String> {
             allowed_failures: config.allowed_failures,
             queue_horizon: config.queue_horizon,
             max_saturation: config.max_saturation,
+            // Virtual tasks take microseconds.
+            walltime_margin: Duration::from_micros(20),
         }),
         base: Instant::now(),
         universe,
@@ -618,6 +640,12 @@ impl Sim<'_> {
                     self.config.saturation.max(self.config.max_saturation)
                 };
                 let capacity = ((f64::from(nthreads) * per_thread).ceil() as usize).max(1);
+                let lifetime = (self.config.lifetime_percent > 0
+                    && self.rng.chance(self.config.lifetime_percent))
+                .then(|| Duration::from_micros(self.rng.range(200, 20_000)));
+                if lifetime.is_some() {
+                    self.report.timed_workers += 1;
+                }
                 self.workers.insert(
                     w,
                     FakeWorker {
@@ -639,6 +667,7 @@ impl Sim<'_> {
                         worker: WorkerId(w),
                         nthreads,
                         memory_limit: None,
+                        lifetime,
                     }),
                 );
                 Ok(())
@@ -886,6 +915,7 @@ impl Sim<'_> {
                         worker: WorkerId(victim),
                         key,
                         nbytes: 1,
+                        compute: Some(Duration::from_micros(10)),
                     }),
                 );
             }
@@ -928,6 +958,7 @@ impl Sim<'_> {
                             worker,
                             key,
                             nbytes: nbytes_of(value),
+                            compute: None,
                         }),
                     );
                     return Ok(());
@@ -1048,6 +1079,7 @@ impl Sim<'_> {
                 Running {
                     rerun: task.rerun,
                     run,
+                    duration,
                     cancelled: false,
                     outcome,
                 },
@@ -1074,6 +1106,7 @@ impl Sim<'_> {
                         worker,
                         key,
                         nbytes: nbytes_of(value),
+                        compute: Some(Duration::from_micros(running.duration)),
                     }
                 }
                 Err(message) => Event::TaskFailed {
@@ -1088,7 +1121,40 @@ impl Sim<'_> {
                 Delivery::Scheduler(event),
             );
         }
+        self.maybe_report_residency(worker);
         self.start_tasks(worker);
+    }
+
+    /// Now and then, report one stored result moved to disk and one moved back (the fake
+    /// store keeps every value; residency only steers placement).
+    fn maybe_report_residency(&mut self, worker: WorkerId) {
+        let percent = self.config.spill_percent;
+        if percent == 0 || !self.rng.chance(percent) {
+            return;
+        }
+        let mut keys: Vec<TaskKey> = self.workers[&worker.0].store.keys().cloned().collect();
+        keys.sort();
+        let to_disk: Vec<TaskKey> = self
+            .rng
+            .pick(&keys_index(&keys))
+            .map_or_else(Vec::new, |i| vec![keys[i].clone()]);
+        let to_memory: Vec<TaskKey> = if self.rng.chance(50) {
+            self.rng
+                .pick(&keys_index(&keys))
+                .map_or_else(Vec::new, |i| vec![keys[i].clone()])
+        } else {
+            Vec::new()
+        };
+        self.report.residency_reports += 1;
+        self.send(
+            Endpoint::Worker(worker.0),
+            Endpoint::Scheduler,
+            Delivery::Scheduler(Event::ResidencyChanged {
+                worker,
+                to_disk,
+                to_memory,
+            }),
+        );
     }
 
     // ------------------------------------------------------------ clients

@@ -7,7 +7,7 @@
 //! place tasks.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::task_store::{TaskError, TaskState};
 use super::Scheduler;
@@ -20,10 +20,18 @@ impl Scheduler {
         worker: WorkerId,
         key: TaskKey,
         nbytes: u64,
+        compute: Option<Duration>,
     ) {
         let Some(slot) = self.workers.slot_of(worker) else {
             return;
         };
+        if let Some(took) = compute {
+            // Estimates serve walltime placement only: without workers that end, skip the
+            // bookkeeping on this hot path.
+            if self.workers.timed() > 0 {
+                self.durations.observe(key.as_str(), took);
+            }
+        }
         self.workers.record_completion(
             slot,
             now,

@@ -3,6 +3,8 @@
 //! Drivers translate messages, disconnections and timers into these events. Nothing here
 //! refers to sockets, addresses or threads.
 
+use std::time::Duration;
+
 use crate::core::task::{ClientId, TaskKey, TaskSpec, WorkerId};
 
 /// An input to [`Scheduler::handle`](super::Scheduler::handle).
@@ -14,6 +16,10 @@ pub enum Event {
         nthreads: u32,
         /// Bytes the worker may hold in memory; `None` when unlimited.
         memory_limit: Option<u64>,
+        /// How long the worker will still take tasks, counted from this event (its job's
+        /// walltime or `--lifetime`, as remaining time because node clocks differ); `None`
+        /// when it has no known end. Tasks known to take longer go to other workers.
+        lifetime: Option<Duration>,
     },
     /// A worker is gone (clean exit, crash, lost connection). Its data is gone with it.
     WorkerLeft { worker: WorkerId },
@@ -56,6 +62,9 @@ pub enum Event {
         worker: WorkerId,
         key: TaskKey,
         nbytes: u64,
+        /// How long the kernel ran, when the worker measured it: feeds the duration
+        /// estimate of the task's prefix (see [`task_prefix`](super::task_prefix)).
+        compute: Option<Duration>,
     },
     /// A task's kernel failed (error or panic) on a worker.
     TaskFailed {
@@ -88,6 +97,15 @@ pub enum Event {
     WorkerPaused { worker: WorkerId },
     /// A paused worker can take tasks again.
     WorkerResumed { worker: WorkerId },
+    /// Results a worker holds moved between its memory and its local disk (spilled, or read
+    /// back). Keys the worker is not known to hold are ignored.
+    ResidencyChanged {
+        worker: WorkerId,
+        /// Now on the worker's disk only.
+        to_disk: Vec<TaskKey>,
+        /// Back in the worker's memory.
+        to_memory: Vec<TaskKey>,
+    },
     /// Periodic: a chance to rebalance and steal.
     Tick,
 }

@@ -167,6 +167,11 @@ impl Scheduler {
 
     /// Record that the worker in `slot` holds the task's result.
     pub(super) fn add_holder(&mut self, id: TaskId, slot: WorkerSlot) {
+        let Some(holder) = self.workers.get(slot).map(|w| w.id) else {
+            return;
+        };
+        // A copy (re)stored by the worker starts in its memory.
+        self.note_copy_in_memory(id, holder);
         let Some(worker) = self.workers.get_mut(slot) else {
             return;
         };
@@ -181,7 +186,6 @@ impl Scheduler {
             generation: task.generation,
         };
         let tasks = &self.tasks;
-        let holder = worker.id;
         worker.held.push(r, |e| {
             tasks.is_live(e) && tasks[e.id].holders.contains(&holder)
         });
@@ -192,10 +196,12 @@ impl Scheduler {
     pub(super) fn drop_replica(&mut self, id: TaskId, slot: WorkerSlot) {
         if let Some(worker) = self.workers.get_mut(slot) {
             let task = &mut self.tasks[id];
-            if task.holders.remove_item(&worker.id) {
+            let holder = worker.id;
+            if task.holders.remove_item(&holder) {
                 worker.held.note_removed();
                 worker.held_bytes = worker.held_bytes.saturating_sub(task.nbytes);
             }
+            self.note_copy_in_memory(id, holder);
         }
         if self.tasks[id].holders.is_empty() && self.tasks[id].state == TaskState::Memory {
             self.data_lost(id);
@@ -343,6 +349,7 @@ impl Scheduler {
     /// Free the result on every holder.
     pub(super) fn free_all_replicas(&mut self, id: TaskId) {
         let holders = std::mem::take(&mut self.tasks[id].holders);
+        self.forget_spilled_copies(id);
         let nbytes = self.tasks[id].nbytes;
         for &holder in holders.as_slice() {
             if let Some(slot) = self.workers.slot_of(holder) {
@@ -399,6 +406,7 @@ impl Scheduler {
         if !self.cancelled_runs.is_empty() {
             self.cancelled_runs.remove(&id);
         }
+        self.forget_spilled_copies(id);
         let deps = std::mem::take(&mut self.tasks[id].deps);
         self.tasks.remove(id);
         for &dep in deps.as_slice() {

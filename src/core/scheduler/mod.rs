@@ -13,6 +13,10 @@
 //! - `lifecycle`: the state transitions (waiting → ready → processing → memory, erred,
 //!   released, forgotten) and the "still needed?" bookkeeping;
 //! - `placement`: data-locality placement and filling free worker slots from the ready queue;
+//! - `residency`: which workers' copies of results are spilled to disk (placement counts
+//!   them at a discount);
+//! - `walltime`, `duration_estimates`: keeping tasks known to be long off workers whose job
+//!   ends too soon;
 //! - `stealing`: moving queued tasks from overloaded workers to idle ones;
 //! - `recovery`: workers leaving, inputs that could not be fetched;
 //! - `retirement`: workers leaving gracefully (queued tasks back, sole copies replicated);
@@ -27,6 +31,7 @@
 mod action;
 mod clients;
 mod completion;
+mod duration_estimates;
 mod event;
 mod fast_hash;
 mod graph_order;
@@ -36,8 +41,11 @@ mod lifecycle;
 mod load_index;
 mod outbox;
 mod placement;
+#[cfg(test)]
+mod placement_tests;
 mod ready_queue;
 mod recovery;
+mod residency;
 mod retirement;
 #[cfg(test)]
 mod retirement_tests;
@@ -45,11 +53,13 @@ mod stealing;
 mod submission;
 mod task_ref_list;
 mod task_store;
+mod walltime;
 mod worker_pool;
 
 use std::time::{Duration, Instant};
 
 pub use action::{Action, DepLocation};
+pub use duration_estimates::task_prefix;
 pub use event::Event;
 
 use crate::core::task::{ClientId, TaskKey, WorkerId};
@@ -77,6 +87,9 @@ pub struct SchedulerConfig {
     pub queue_horizon: Duration,
     /// Upper bound of the adaptive queue depth, in tasks per thread.
     pub max_saturation: f64,
+    /// Slack required on top of a task's estimated duration before it goes to a worker
+    /// whose job ends (estimates are means; a run may take longer).
+    pub walltime_margin: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -86,6 +99,7 @@ impl Default for SchedulerConfig {
             allowed_failures: 3,
             queue_horizon: Duration::from_millis(2),
             max_saturation: 64.0,
+            walltime_margin: Duration::from_secs(2),
         }
     }
 }
@@ -149,6 +163,12 @@ pub struct Scheduler {
     scratch_bytes: Vec<(WorkerId, u64)>,
     /// Workers leaving gracefully.
     retiring: FastMap<WorkerId, retirement::Retirement>,
+    /// The time of the event being handled.
+    now: Option<Instant>,
+    /// Compute durations per task prefix (recorded while some worker has a known end).
+    durations: duration_estimates::DurationEstimates,
+    /// Results whose copy on some holders is spilled to disk.
+    spilled: FastMap<TaskId, residency::SpilledCopies>,
 }
 
 impl Scheduler {
@@ -172,17 +192,27 @@ impl Scheduler {
             scratch_tasks: Vec::new(),
             scratch_bytes: Vec::new(),
             retiring: FastMap::default(),
+            now: None,
+            durations: duration_estimates::DurationEstimates::default(),
+            spilled: FastMap::default(),
         }
     }
 
     /// Feed one event. Actions accumulate until drained.
     pub fn handle(&mut self, now: Instant, event: Event) {
+        self.now = Some(now);
         match event {
             Event::WorkerJoined {
                 worker,
                 nthreads,
                 memory_limit,
-            } => self.on_worker_joined(worker, nthreads, memory_limit),
+                lifetime,
+            } => self.on_worker_joined(
+                worker,
+                nthreads,
+                memory_limit,
+                Self::end_time(now, lifetime),
+            ),
             Event::WorkerLeft { worker } => {
                 self.on_worker_left(worker);
                 self.forget_retiring_worker(worker);
@@ -207,7 +237,8 @@ impl Scheduler {
                 worker,
                 key,
                 nbytes,
-            } => self.on_task_finished(now, worker, key, nbytes),
+                compute,
+            } => self.on_task_finished(now, worker, key, nbytes, compute),
             Event::TaskFailed {
                 worker,
                 key,
@@ -228,6 +259,11 @@ impl Scheduler {
             Event::ReplicaFailed { worker, key } => self.on_replica_failed(worker, &key),
             Event::WorkerPaused { worker } => self.workers.set_paused(worker, true),
             Event::WorkerResumed { worker } => self.workers.set_paused(worker, false),
+            Event::ResidencyChanged {
+                worker,
+                to_disk,
+                to_memory,
+            } => self.on_residency_changed(worker, &to_disk, &to_memory),
             Event::Tick => self.balance(),
         }
         self.settle();
@@ -313,10 +349,22 @@ impl Scheduler {
         }
     }
 
-    fn on_worker_joined(&mut self, worker: WorkerId, nthreads: u32, memory_limit: Option<u64>) {
+    fn on_worker_joined(
+        &mut self,
+        worker: WorkerId,
+        nthreads: u32,
+        memory_limit: Option<u64>,
+        ends_at: Option<Instant>,
+    ) {
         if self
             .workers
-            .add(worker, nthreads, memory_limit, self.config.saturation)
+            .add(
+                worker,
+                nthreads,
+                memory_limit,
+                self.config.saturation,
+                ends_at,
+            )
             .is_some()
         {
             self.worker_joined = true;

@@ -1,14 +1,18 @@
 //! Placement: which worker runs a ready task, and filling free worker slots.
 //!
 //! A task with inputs prefers the worker holding the most of its input bytes (ties: lowest
-//! worker id). When free slots exist, the best-priority ready task goes to its preferred worker
-//! if that worker has room; otherwise the least-loaded worker with room takes, in order of
-//! preference, a ready task preferring it, or the best-priority task. Tasks beyond the free
-//! slots wait at the scheduler (queuing, like dask's worker-saturation). Every decision is
-//! O(log W) (ordered load index, heaps) plus the task's inputs. This module must not change a
-//! task's neededness or emit anything but `Compute`.
+//! worker id), counting bytes a holder has spilled to its disk at a discount (see
+//! `residency`). When free slots exist, the best-priority ready task goes to its preferred
+//! worker if that worker has room; otherwise the least-loaded worker with room takes, in order
+//! of preference, a ready task preferring it, or the best-priority task. A worker whose job
+//! ends before a task would finish is passed over for that task (see `walltime`); it takes a
+//! task it has time for from a little deeper in the queue, or none in this round. Tasks beyond
+//! the free slots wait at the scheduler (queuing, like dask's worker-saturation). Every
+//! decision is O(log W) (ordered load index, heaps) plus the task's inputs. This module must
+//! not change a task's neededness or emit anything but `Compute`.
 
 use super::lifecycle::{is_preferred_entry, is_ready_entry};
+use super::residency::SPILLED_WEIGHT_SHIFT;
 use super::task_store::{TaskId, TaskState};
 use super::worker_pool::WorkerSlot;
 use super::{Action, DepLocation, Scheduler};
@@ -20,13 +24,26 @@ impl Scheduler {
         if task.deps.is_empty() {
             return None;
         }
-        let bytes = &mut self.scratch_bytes;
+        let mut bytes = std::mem::take(&mut self.scratch_bytes);
         bytes.clear();
-        for &dep in task.deps.as_slice() {
-            let dep = &self.tasks[dep];
+        let spilling = !self.spilled.is_empty();
+        for &dep_id in task.deps.as_slice() {
+            let dep = &self.tasks[dep_id];
             // Count at least one byte per input so empty results still attract their users.
             let size = dep.nbytes.max(1);
-            bytes.extend(dep.holders.as_slice().iter().map(|&h| (h, size)));
+            if spilling && self.spilled.contains_key(&dep_id) {
+                let on_disk = (size >> SPILLED_WEIGHT_SHIFT).max(1);
+                for &h in dep.holders.as_slice() {
+                    let weight = if self.is_spilled_on(dep_id, h) {
+                        on_disk
+                    } else {
+                        size
+                    };
+                    bytes.push((h, weight));
+                }
+            } else {
+                bytes.extend(dep.holders.as_slice().iter().map(|&h| (h, size)));
+            }
         }
         if bytes.len() > 1 {
             bytes.sort_unstable_by_key(|&(h, _)| h);
@@ -45,12 +62,19 @@ impl Scheduler {
                 best = Some(candidate);
             }
         }
+        self.scratch_bytes = bytes;
         let (_, std::cmp::Reverse(id)) = best?;
         self.workers.slot_of(crate::core::task::WorkerId(id))
     }
 
     /// Hand ready tasks to workers with free slots until either runs out.
     pub(super) fn fill(&mut self) {
+        // Walltime checks only when some worker has a known end.
+        let timed = self.workers.timed() > 0;
+        // The latest end of a worker that found no task it has time for in this round: one
+        // ending sooner finds none either (the queue's best tasks barely change meanwhile), so
+        // many workers of one ending job cost one look into the queue, not one each.
+        let mut none_in_time_until: Option<std::time::Instant> = None;
         while let Some(free) = self.workers.least_loaded_with_room() {
             let tasks = &self.tasks;
             let Some(top) = self.ready.peek_valid(|e| is_ready_entry(tasks, e)) else {
@@ -61,6 +85,7 @@ impl Scheduler {
                     .workers
                     .get(preferred)
                     .is_some_and(|w| w.has_free_slot())
+                    && (!timed || self.runs_in_time(top.task, preferred))
                 {
                     self.ready.pop_top();
                     self.assign(top.task, preferred);
@@ -70,15 +95,34 @@ impl Scheduler {
             let tasks = &self.tasks;
             let local = self.workers[free]
                 .preferred
-                .pop_valid(|e| is_preferred_entry(tasks, e, free));
-            match local {
-                Some(entry) => self.assign(entry.task, free),
+                .peek_valid(|e| is_preferred_entry(tasks, e, free));
+            if let Some(entry) = local {
+                if !timed || self.runs_in_time(entry.task, free) {
+                    self.workers[free].preferred.pop_top();
+                    self.assign(entry.task, free);
+                    continue;
+                }
+            }
+            if !timed || self.runs_in_time(top.task, free) {
+                self.ready.pop_top();
+                self.assign(top.task, free);
+                continue;
+            }
+            // Its job ends before the best tasks would finish (and others have time for them).
+            let end = self.workers[free].ends_at;
+            if end.is_some() && end <= none_in_time_until {
+                self.workers.hide(free);
+                continue;
+            }
+            match self.take_ready_task_in_time(free) {
+                Some(id) => self.assign(id, free),
                 None => {
-                    self.ready.pop_top();
-                    self.assign(top.task, free);
+                    none_in_time_until = none_in_time_until.max(end);
+                    self.workers.hide(free);
                 }
             }
         }
+        self.workers.unhide_all();
     }
 
     /// Send a task whose inputs are all in memory to a worker.

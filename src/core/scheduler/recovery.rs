@@ -41,6 +41,7 @@ impl Scheduler {
                 continue;
             }
             let id = r.id;
+            self.note_copy_in_memory(id, worker);
             if self.tasks[id].holders.is_empty() && self.tasks[id].state == TaskState::Memory {
                 self.data_lost(id);
             }

@@ -39,6 +39,7 @@ impl Harness {
                 worker: WorkerId(w),
                 nthreads: 1,
                 memory_limit: None,
+                lifetime: None,
             });
         }
         h.event(Event::ClientJoined {
@@ -57,6 +58,7 @@ impl Harness {
             worker: WorkerId(worker),
             key: key(k),
             nbytes: 8,
+            compute: None,
         })
     }
 }
@@ -127,6 +129,7 @@ fn retiring_worker_gets_no_new_tasks_and_gives_back_queued_ones() {
         worker: WorkerId(1),
         nthreads: 2,
         memory_limit: None,
+        lifetime: None,
     });
     let a = h.event(Event::GraphSubmitted {
         client: ClientId(1),
@@ -167,6 +170,7 @@ fn retiring_worker_gets_no_new_tasks_and_gives_back_queued_ones() {
         worker: WorkerId(2),
         nthreads: 2,
         memory_limit: None,
+        lifetime: None,
     });
     let placed = computes(&a);
     assert!(placed.iter().all(|(w, _)| *w == 2), "{placed:?}");
@@ -232,6 +236,7 @@ fn last_worker_retiring_is_closed_when_idle() {
         worker: WorkerId(3),
         nthreads: 1,
         memory_limit: None,
+        lifetime: None,
     });
     assert_eq!(computes(&a), vec![(3, "a".to_owned())]);
 }

@@ -4,8 +4,10 @@
 //! have tasks queued beyond their threads, the scheduler asks those victims (most excess
 //! first) to give back their least urgent queued task. A confirmed steal puts the task on the
 //! least-loaded other worker with room; a refused one (already started) leaves it where it is.
-//! Runs on `Tick`, when a worker joins, and when a worker runs dry. This module must not touch
-//! a task's neededness.
+//! Runs on `Tick`, when a worker joins, and when a worker runs dry. Walltime counts: a task
+//! is not asked back for a thief whose job ends before it would finish, and a stolen task goes
+//! to the least-loaded other worker only if that one has time for it (otherwise it is queued
+//! again and placed as usual). This module must not touch a task's neededness.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -40,6 +42,10 @@ impl Scheduler {
                 (excess > 0).then_some((excess, Reverse(w.id.0), slot))
             })
             .collect();
+        // The thief a confirmed steal will most likely go to (see `on_steal_reply`).
+        let thief = (self.workers.timed() > 0)
+            .then(|| self.workers.least_loaded_with_room())
+            .flatten();
         while idle_threads > 0 {
             let Some((excess, order, slot)) = victims.pop() else {
                 break;
@@ -50,6 +56,7 @@ impl Scheduler {
                 .iter()
                 .copied()
                 .filter(|&id| !tasks[id].steal_pending)
+                .filter(|&id| thief.is_none_or(|thief| self.runs_in_time(id, thief)))
                 .max_by_key(|&id| (tasks[id].priority, id));
             let Some(id) = candidate else {
                 continue;
@@ -95,7 +102,7 @@ impl Scheduler {
             .iter()
             .all(|&d| self.tasks[d].state == TaskState::Memory);
         match self.workers.least_loaded_with_room_except(slot) {
-            Some(thief) if inputs_ready => self.assign(id, thief),
+            Some(thief) if inputs_ready && self.runs_in_time(id, thief) => self.assign(id, thief),
             _ => self.requeue(id),
         }
     }

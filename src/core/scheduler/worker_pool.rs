@@ -5,6 +5,7 @@
 //! found and kept up to date with a few bit operations per task. This module keeps bookkeeping only: it
 //! must not decide placement or emit actions.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::fast_hash::FastMap;
@@ -53,6 +54,8 @@ pub(super) struct Worker {
     pub retiring: bool,
     /// Its memory is high: it gets no new task (it has no free slot) until resumed.
     pub paused: bool,
+    /// When it stops taking tasks (its job's walltime or lifetime); `None`: no known end.
+    pub ends_at: Option<Instant>,
 }
 
 impl Worker {
@@ -101,6 +104,15 @@ pub(super) struct WorkerPool {
     with_room: LoadIndex,
     overloaded: usize,
     count: usize,
+    /// End times of the workers that take tasks (not retiring) and have a known end, with
+    /// how many workers end at each.
+    end_times: BTreeMap<Instant, u32>,
+    /// Workers that take tasks (not retiring) and have no known end.
+    endless: usize,
+    /// Connected workers with a known end (retiring or not).
+    timed: usize,
+    /// Workers with room taken out of the load index for one `fill` round (see [`WorkerPool::hide`]).
+    hidden: Vec<WorkerSlot>,
 }
 
 impl WorkerPool {
@@ -116,6 +128,7 @@ impl WorkerPool {
         nthreads: u32,
         memory_limit: Option<u64>,
         saturation: f64,
+        ends_at: Option<Instant>,
     ) -> Option<WorkerSlot> {
         if self.by_id.contains_key(&id) {
             return None;
@@ -146,7 +159,12 @@ impl WorkerPool {
             pending_frees: Vec::new(),
             retiring: false,
             paused: false,
+            ends_at,
         };
+        self.count_end(worker.ends_at, true);
+        if worker.ends_at.is_some() {
+            self.timed += 1;
+        }
         let slot = match self.vacant.pop() {
             Some(slot) => {
                 self.slots[slot.0 as usize] = Some(worker);
@@ -173,7 +191,50 @@ impl WorkerPool {
         self.by_id.remove(&worker.id);
         self.vacant.push(slot);
         self.count -= 1;
+        if !worker.retiring {
+            self.count_end(worker.ends_at, false);
+        }
+        if worker.ends_at.is_some() {
+            self.timed -= 1;
+        }
         Some(worker)
+    }
+
+    /// Add (or, with `joins` false, remove) a worker that takes tasks to the end-time books.
+    fn count_end(&mut self, ends_at: Option<Instant>, joins: bool) {
+        match (ends_at, joins) {
+            (None, true) => self.endless += 1,
+            (None, false) => self.endless -= 1,
+            (Some(end), true) => *self.end_times.entry(end).or_default() += 1,
+            (Some(end), false) => {
+                if let Some(n) = self.end_times.get_mut(&end) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.end_times.remove(&end);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connected workers with a known end time (retiring ones included).
+    #[inline]
+    pub(super) fn timed(&self) -> usize {
+        self.timed
+    }
+
+    /// Some worker that takes tasks (not retiring) has no known end.
+    pub(super) fn any_lasts_forever(&self) -> bool {
+        self.endless > 0
+    }
+
+    /// Some worker that takes tasks (not retiring) does so at least until `deadline`.
+    pub(super) fn any_lasts_until(&self, deadline: Instant) -> bool {
+        self.endless > 0
+            || self
+                .end_times
+                .last_key_value()
+                .is_some_and(|(&end, _)| end >= deadline)
     }
 
     /// The slot of a connected worker.
@@ -242,9 +303,33 @@ impl WorkerPool {
         moved
     }
 
+    /// Leave the worker in `slot` out of [`WorkerPool::least_loaded_with_room`] until
+    /// [`WorkerPool::unhide_all`] (or until its load changes): it has room, but nothing it
+    /// may take now.
+    pub(super) fn hide(&mut self, slot: WorkerSlot) {
+        self.with_room.remove(slot.0);
+        self.hidden.push(slot);
+    }
+
+    /// Put the workers left out by [`WorkerPool::hide`] back.
+    pub(super) fn unhide_all(&mut self) {
+        if self.hidden.is_empty() {
+            return;
+        }
+        for slot in std::mem::take(&mut self.hidden) {
+            if self.get(slot).is_some() {
+                let overloaded = self[slot].is_overloaded();
+                self.refresh(slot, overloaded);
+            }
+        }
+    }
+
     /// Mark a worker as retiring: it leaves the index of workers with room.
     pub(super) fn set_retiring(&mut self, slot: WorkerSlot) {
         let was_overloaded = self[slot].is_overloaded();
+        if !self[slot].retiring {
+            self.count_end(self[slot].ends_at, false);
+        }
         self[slot].retiring = true;
         self.refresh(slot, was_overloaded);
     }

@@ -10,6 +10,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -48,7 +49,9 @@ pub fn run_executor(
         };
         // One fewer task ready ahead: a held-back fetcher may go on.
         state.fetch_room.notify_one();
+        let started = Instant::now();
         let outcome = execute(&state, &monitor, &task);
+        let compute_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
@@ -68,6 +71,7 @@ pub fn run_executor(
                     Some(Message::TaskFinished {
                         key: task.key.clone(),
                         nbytes,
+                        compute_micros,
                     })
                 }
                 Outcome::Done(_) => None,

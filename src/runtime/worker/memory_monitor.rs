@@ -34,6 +34,8 @@ struct Inner {
     reported: (bool, bool),
     /// Executors are held (paused, or waiting for spills to catch up).
     holding: bool,
+    /// Results spilled or read back, reported to the scheduler after each step.
+    residency: super::residency::ResidencyReport,
 }
 
 /// See the module docs. Shared by the monitor thread and the executors.
@@ -93,6 +95,7 @@ impl MemoryMonitor {
                     manager,
                     reported: (false, false),
                     holding: false,
+                    residency: Default::default(),
                 }),
                 store,
                 state,
@@ -170,8 +173,10 @@ impl MemoryMonitor {
         let now = Instant::now();
         let mut inner = lock(&self.inner);
         for event in self.store.drain_events() {
+            inner.residency.observe(&event);
             inner.manager.handle(now, event);
         }
+        inner.residency.flush(&self.to_scheduler);
         let sample = match rss {
             Some(rss_bytes) => crate::core::memory::MemoryEvent::RssSample { rss_bytes },
             None => crate::core::memory::MemoryEvent::Tick,

@@ -15,6 +15,7 @@ mod executor;
 mod fetcher;
 mod memory_monitor;
 mod metrics;
+mod residency;
 mod retirement;
 mod state;
 
@@ -74,6 +75,10 @@ pub struct WorkerConfig {
     pub lifetime: Option<Duration>,
     /// How long a retiring worker waits for the scheduler to close it before stopping anyway.
     pub retire_timeout: Duration,
+    /// When the batch job running this worker ends (see
+    /// [`crate::deploy::job_end::batch_job_end`]); told to the scheduler with the lifetime,
+    /// so tasks known to take longer go elsewhere. `None`: unknown.
+    pub job_end: Option<std::time::SystemTime>,
 }
 
 impl WorkerConfig {
@@ -96,6 +101,7 @@ impl WorkerConfig {
             connect_timeout: Duration::from_secs(30),
             lifetime: None,
             retire_timeout: Duration::from_secs(60),
+            job_end: None,
         }
     }
 }
@@ -223,6 +229,8 @@ fn open_store(config: &StoreConfig) -> Result<ChunkStore, StoreError> {
 
 /// Start a worker: bind its data server, register with the scheduler, start its threads.
 pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
+    // The lifetime counts from here.
+    let started = std::time::Instant::now();
     let memory = memory_config(&config);
     memory.validate()?;
     let store = Arc::new(open_store(&config.store)?);
@@ -246,6 +254,13 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         nthreads: config.nthreads as u32,
         memory_limit: config.memory_limit,
         data_address: data_address.clone(),
+        remaining_lifetime_secs: retirement::remaining_lifetime(
+            config.lifetime,
+            started.elapsed(),
+            config.job_end,
+            std::time::SystemTime::now(),
+        )
+        .map(|left| left.as_secs_f64()),
     };
     let lost = |reason: String| WorkerError::SchedulerLost {
         address: config.scheduler.to_string(),
@@ -347,7 +362,6 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             stop_requested: stop_requested.clone(),
             to_scheduler: to_scheduler.clone(),
         };
-        let started = std::time::Instant::now();
         spawn("tessera-lifetime", move || {
             timer.run(started, lifetime_stop_rx)
         })?;

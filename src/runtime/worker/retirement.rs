@@ -4,12 +4,14 @@
 //! At the end of its lifetime a worker tells the scheduler it is `Retiring`; the scheduler
 //! takes back its queued tasks, has its sole copies replicated to other workers and then sends
 //! `Shutdown`. If that does not come within the retire timeout, the worker stops anyway.
+//! The time left until then (or until the batch job ends, if sooner) is told to the scheduler
+//! at registration ([`remaining_lifetime`]), so it keeps tasks known to be long away.
 //! This module must not decide where data goes (the scheduler does).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::core::TaskKey;
 use crate::protocol::{Frame, Message};
@@ -53,6 +55,23 @@ pub fn replicate(
     let _ = to_scheduler.send(Frame::single(message));
 }
 
+/// How long a worker will still take tasks: the rest of its `lifetime` (after `elapsed`
+/// since it started) or the time until its batch job ends at `job_end`, whichever is sooner;
+/// `None` when neither is known. An end already past counts as zero.
+pub fn remaining_lifetime(
+    lifetime: Option<Duration>,
+    elapsed: Duration,
+    job_end: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<Duration> {
+    let by_lifetime = lifetime.map(|l| l.saturating_sub(elapsed));
+    let by_job = job_end.map(|end| end.duration_since(now).unwrap_or(Duration::ZERO));
+    match (by_lifetime, by_job) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// What the lifetime timer needs.
 pub struct LifetimeTimer {
     /// Retire this long after start.
@@ -90,5 +109,40 @@ impl LifetimeTimer {
             self.stop_requested.store(true, Ordering::SeqCst);
             self.to_scheduler.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn remaining_lifetime_is_the_nearer_end() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let secs = Duration::from_secs;
+        assert_eq!(remaining_lifetime(None, secs(5), None, now), None);
+        assert_eq!(
+            remaining_lifetime(Some(secs(60)), secs(5), None, now),
+            Some(secs(55))
+        );
+        let job_end = Some(now + secs(30));
+        assert_eq!(
+            remaining_lifetime(None, secs(5), job_end, now),
+            Some(secs(30))
+        );
+        assert_eq!(
+            remaining_lifetime(Some(secs(60)), secs(5), job_end, now),
+            Some(secs(30))
+        );
+        assert_eq!(
+            remaining_lifetime(Some(secs(20)), secs(5), job_end, now),
+            Some(secs(15))
+        );
+        // Ends already past.
+        assert_eq!(
+            remaining_lifetime(Some(secs(2)), secs(5), Some(now - secs(1)), now),
+            Some(Duration::ZERO)
+        );
     }
 }

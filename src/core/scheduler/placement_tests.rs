@@ -1,0 +1,352 @@
+//! Tests of placement with walltime (workers whose job ends) and spilled inputs, driving the
+//! core with events and a fake clock as a driver would.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::{Action, Event, Scheduler, SchedulerConfig};
+use crate::core::task::{ClientId, KernelName, TaskKey, TaskSpec, WorkerId};
+
+fn key(s: &str) -> TaskKey {
+    TaskKey::new(s)
+}
+
+fn task(k: &str, deps: &[&str]) -> TaskSpec {
+    TaskSpec {
+        key: key(k),
+        kernel: KernelName::new("k"),
+        args: Bytes::new(),
+        deps: deps.iter().map(|d| key(d)).collect(),
+    }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+struct Harness {
+    core: Scheduler,
+    now: Instant,
+}
+
+impl Harness {
+    /// One client, no workers; one task per thread at a time.
+    fn new() -> Self {
+        Harness::with_saturation(1.0)
+    }
+
+    fn with_saturation(saturation: f64) -> Self {
+        let mut h = Harness {
+            core: Scheduler::new(SchedulerConfig {
+                saturation,
+                walltime_margin: secs(2),
+                ..SchedulerConfig::default()
+            }),
+            now: Instant::now(),
+        };
+        h.event(Event::ClientJoined {
+            client: ClientId(1),
+        });
+        h
+    }
+
+    fn event(&mut self, e: Event) -> Vec<Action> {
+        self.core.handle(self.now, e);
+        self.core.drain_actions().collect()
+    }
+
+    fn join(&mut self, worker: u32, lifetime: Option<Duration>) -> Vec<Action> {
+        self.event(Event::WorkerJoined {
+            worker: WorkerId(worker),
+            nthreads: 1,
+            memory_limit: None,
+            lifetime,
+        })
+    }
+
+    fn submit(&mut self, tasks: Vec<TaskSpec>) -> Vec<Action> {
+        let wanted = tasks.iter().map(|t| t.key.clone()).collect();
+        self.event(Event::GraphSubmitted {
+            client: ClientId(1),
+            tasks,
+            wanted,
+        })
+    }
+
+    fn finish(
+        &mut self,
+        worker: u32,
+        k: &str,
+        nbytes: u64,
+        compute: Option<Duration>,
+    ) -> Vec<Action> {
+        self.event(Event::TaskFinished {
+            worker: WorkerId(worker),
+            key: key(k),
+            nbytes,
+            compute,
+        })
+    }
+
+    /// Teach the scheduler that tasks of `k`'s prefix take `took` (a run reported by `worker`).
+    fn observe(&mut self, worker: u32, k: &str, took: Duration) {
+        self.finish(worker, k, 8, Some(took));
+    }
+
+    fn spill(&mut self, worker: u32, keys: &[&str]) {
+        self.event(Event::ResidencyChanged {
+            worker: WorkerId(worker),
+            to_disk: keys.iter().map(|k| key(k)).collect(),
+            to_memory: Vec::new(),
+        });
+    }
+}
+
+fn computes(actions: &[Action]) -> Vec<(u32, String)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Compute { worker, key, .. } => Some((worker.0, key.as_str().to_owned())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn workers_of(actions: &[Action]) -> Vec<u32> {
+    computes(actions).into_iter().map(|(w, _)| w).collect()
+}
+
+// ---- walltime
+
+#[test]
+fn task_known_to_be_long_avoids_the_worker_about_to_end() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(10)));
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    // Worker 1 is the least loaded and has the lower id: it would take the first task.
+    let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    assert_eq!(computes(&a), vec![(2, "slow-1".to_owned())]);
+    // slow-2 waits for worker 2 rather than running on worker 1.
+    let a = h.finish(2, "slow-1", 8, Some(secs(30)));
+    assert_eq!(computes(&a), vec![(2, "slow-2".to_owned())]);
+    assert_eq!(h.core.worker_occupancy(WorkerId(1)), Some((0, 1)));
+}
+
+#[test]
+fn worker_about_to_end_takes_tasks_it_has_time_for_from_deeper_in_the_queue() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(10)));
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    h.observe(2, "quick-0", secs(1));
+    // Priorities follow submission order: slow-1, slow-2, then quick-1 and an unknown task.
+    let a = h.submit(vec![
+        task("slow-1", &[]),
+        task("slow-2", &[]),
+        task("quick-1", &[]),
+        task("unknown-1", &[]),
+    ]);
+    let mut placed = computes(&a);
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![(1, "quick-1".to_owned()), (2, "slow-1".to_owned())]
+    );
+    // Next free slot on worker 1: the task of unknown duration, not slow-2.
+    let a = h.finish(1, "quick-1", 8, Some(secs(1)));
+    assert_eq!(computes(&a), vec![(1, "unknown-1".to_owned())]);
+}
+
+#[test]
+fn unknown_durations_are_placed_as_before() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(1)));
+    h.join(2, None);
+    // An estimate of another prefix does not matter.
+    h.observe(2, "slow-0", secs(30));
+    let a = h.submit(vec![task("new-1", &[]), task("new-2", &[])]);
+    let mut placed = workers_of(&a);
+    placed.sort();
+    assert_eq!(placed, vec![1, 2]);
+}
+
+#[test]
+fn without_any_worker_that_has_time_tasks_are_still_placed() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(10)));
+    h.join(3, Some(secs(20)));
+    h.observe(3, "slow-0", secs(30));
+    let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    let mut placed = workers_of(&a);
+    placed.sort();
+    assert_eq!(placed, vec![1, 3]);
+}
+
+#[test]
+fn remaining_time_shrinks_with_the_clock() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(100)));
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    // At the start worker 1 has time for a 30 s task.
+    let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    let mut placed = workers_of(&a);
+    placed.sort();
+    assert_eq!(placed, vec![1, 2]);
+    // 80 s later it has 20 s left: the next one waits for worker 2.
+    h.now += secs(80);
+    h.submit(vec![task("slow-3", &[]), task("slow-4", &[])]);
+    let a = h.finish(1, "slow-1", 8, Some(secs(30)));
+    assert!(computes(&a).is_empty(), "{a:?}");
+    let a = h.finish(2, "slow-2", 8, Some(secs(30)));
+    assert_eq!(computes(&a), vec![(2, "slow-3".to_owned())]);
+}
+
+#[test]
+fn ending_worker_does_not_steal_long_tasks() {
+    let mut h = Harness::with_saturation(2.0);
+    h.join(1, Some(secs(10)));
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    // Both on worker 2 (one queued behind the other), none on worker 1.
+    assert_eq!(workers_of(&a), vec![2, 2]);
+    assert_eq!(h.core.worker_occupancy(WorkerId(2)), Some((2, 2)));
+    let a = h.event(Event::Tick);
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Steal { .. })),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn long_task_taken_back_from_the_last_long_lived_worker_still_runs() {
+    let mut h = Harness::with_saturation(2.0);
+    h.join(1, Some(secs(10)));
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    // Worker 2 retires: its queued task comes back, and only worker 1 (ending) is left.
+    let a = h.event(Event::WorkerRetiring {
+        worker: WorkerId(2),
+    });
+    let steals: Vec<TaskKey> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Steal { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steals.len(), 2, "{a:?}");
+    let a = h.event(Event::StealReply {
+        worker: WorkerId(2),
+        key: steals[1].clone(),
+        stolen: true,
+    });
+    assert_eq!(computes(&a), vec![(1, steals[1].as_str().to_owned())]);
+}
+
+#[test]
+fn durations_are_learned_only_while_some_worker_has_an_end() {
+    let mut h = Harness::new();
+    h.join(2, None);
+    h.observe(2, "slow-0", secs(30));
+    h.join(1, Some(secs(10)));
+    // Nothing was learned before worker 1 joined: slow tasks count as unknown.
+    let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
+    let mut placed = workers_of(&a);
+    placed.sort();
+    assert_eq!(placed, vec![1, 2]);
+}
+
+// ---- spilled inputs
+
+/// `a` (100 bytes) computed on worker 1 and copied to worker 2.
+fn input_on_both_workers() -> Harness {
+    let mut h = Harness::new();
+    h.join(1, None);
+    h.join(2, None);
+    let a = h.submit(vec![task("a", &[])]);
+    assert_eq!(computes(&a), vec![(1, "a".to_owned())]);
+    h.finish(1, "a", 100, None);
+    h.finish(2, "a", 100, None);
+    assert_eq!(h.core.who_has(&key("a")), &[WorkerId(1), WorkerId(2)]);
+    h
+}
+
+#[test]
+fn task_goes_to_the_worker_holding_its_input_in_memory() {
+    let mut h = input_on_both_workers();
+    h.spill(1, &["a"]);
+    let a = h.submit(vec![task("b", &["a"])]);
+    assert_eq!(computes(&a), vec![(2, "b".to_owned())]);
+}
+
+#[test]
+fn input_read_back_into_memory_counts_fully_again() {
+    let mut h = input_on_both_workers();
+    h.spill(1, &["a"]);
+    h.event(Event::ResidencyChanged {
+        worker: WorkerId(1),
+        to_disk: Vec::new(),
+        to_memory: vec![key("a")],
+    });
+    assert_eq!(h.core.spilled_results(), 0);
+    // Equal bytes: the lower worker id wins, as without spilling.
+    let a = h.submit(vec![task("b", &["a"])]);
+    assert_eq!(computes(&a), vec![(1, "b".to_owned())]);
+}
+
+#[test]
+fn spilled_input_still_beats_a_worker_holding_nothing() {
+    let mut h = Harness::new();
+    h.join(1, None);
+    h.join(2, None);
+    h.submit(vec![task("x", &[])]);
+    h.finish(1, "x", 100, None);
+    h.spill(1, &["x"]);
+    // Worker 2 holds nothing; worker 1 holds x on disk.
+    let a = h.submit(vec![task("y", &["x"])]);
+    assert_eq!(computes(&a), vec![(1, "y".to_owned())]);
+}
+
+#[test]
+fn spilled_bytes_count_half() {
+    let mut h = Harness::new();
+    h.join(1, None);
+    h.join(2, None);
+    let a = h.submit(vec![task("big", &[]), task("mid", &[])]);
+    let mut placed = computes(&a);
+    placed.sort();
+    assert_eq!(placed, vec![(1, "big".to_owned()), (2, "mid".to_owned())]);
+    h.finish(1, "big", 100, None);
+    h.finish(2, "mid", 60, None);
+    // In memory: 100 bytes on worker 1 beat 60 on worker 2.
+    let a = h.submit(vec![task("both-1", &["big", "mid"])]);
+    assert_eq!(computes(&a), vec![(1, "both-1".to_owned())]);
+    h.finish(1, "both-1", 8, None);
+    // 100 spilled bytes count as 50: worker 2's 60 in memory win.
+    h.spill(1, &["big"]);
+    let a = h.submit(vec![task("both-2", &["big", "mid"])]);
+    assert_eq!(computes(&a), vec![(2, "both-2".to_owned())]);
+}
+
+#[test]
+fn residency_reports_for_copies_not_held_are_ignored_and_dropped_copies_forgotten() {
+    let mut h = input_on_both_workers();
+    // Unknown key, unknown worker, and a worker not holding the key.
+    h.spill(1, &["nope"]);
+    h.spill(9, &["a"]);
+    h.join(3, None);
+    h.spill(3, &["a"]);
+    assert_eq!(h.core.spilled_results(), 0);
+    h.spill(1, &["a"]);
+    assert_eq!(h.core.spilled_results(), 1);
+    // The worker leaves: its spilled copy is forgotten with it.
+    h.event(Event::WorkerLeft {
+        worker: WorkerId(1),
+    });
+    assert_eq!(h.core.spilled_results(), 0);
+}

@@ -67,6 +67,19 @@ fn tasks_known_to_outlast_a_worker_run_on_the_worker_with_time_left() {
     client
         .wait_for_workers(2, Duration::from_secs(10))
         .expect("both workers registered");
+    // `tessera info` shows how long each worker has left.
+    let info = client.info().expect("cluster info");
+    for w in &info.workers {
+        match w.name.as_str() {
+            "short" => assert!(
+                w.remaining_lifetime_secs
+                    .is_some_and(|s| s > 0.0 && s <= SHORT_LIFETIME.as_secs_f64()),
+                "short worker: {:?}",
+                w.remaining_lifetime_secs
+            ),
+            _ => assert_eq!(w.remaining_lifetime_secs, None, "{}", w.name),
+        }
+    }
 
     // One slow task teaches the scheduler how long its prefix takes.
     let first: Future<Bytes> = client.submit(sleep_task("slow-0", SLOW)).expect("submit");

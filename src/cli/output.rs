@@ -52,6 +52,13 @@ pub fn render_info(info: &ClusterInfo) -> String {
                 (false, true) => "disk-full",
                 (true, true) => "paused,disk-full",
             };
+            let state = match w.remaining_lifetime_secs {
+                Some(secs) => format!(
+                    "{state}, ends in {}",
+                    crate::units::format_duration(std::time::Duration::from_secs(secs as u64))
+                ),
+                None => state.to_string(),
+            };
             let _ = writeln!(
                 out,
                 "  {:>4}  {:<16} {:<24} {:>7} {:>11} {:>11} {:>11} {:>11} {:>9}  {}",
@@ -133,6 +140,7 @@ mod tests {
             nthreads: 1,
             memory_limit: Some(1 << 30),
             metrics,
+            remaining_lifetime_secs: None,
         }
     }
 
@@ -157,6 +165,10 @@ mod tests {
                         ..WorkerMetrics::default()
                     },
                 ),
+                WorkerInfo {
+                    remaining_lifetime_secs: Some(3_270.4),
+                    ..worker(3, WorkerMetrics::default())
+                },
             ],
             tasks: Default::default(),
         };
@@ -167,6 +179,9 @@ mod tests {
         assert!(w1.ends_with("running"), "{w1}");
         assert!(w2.contains("600 MiB") && w2.contains("3 GiB"), "{w2}");
         assert!(w2.ends_with("paused,disk-full"), "{w2}");
+        let w3 = lines.iter().find(|l| l.contains("w3")).unwrap();
+        let ends = crate::units::format_duration(std::time::Duration::from_secs(3_270));
+        assert!(w3.ends_with(&format!("running, ends in {ends}")), "{w3}");
         let spill = lines
             .iter()
             .skip_while(|l| !l.contains("SPILL RATE"))

@@ -106,6 +106,9 @@ pub struct WorkerInfo {
     pub nthreads: u32,
     pub memory_limit: Option<u64>,
     pub metrics: WorkerMetrics,
+    /// Seconds until the worker's job ends (`--lifetime` or the batch system's end time), if
+    /// known: it retires before then.
+    pub remaining_lifetime_secs: Option<f64>,
 }
 
 /// The cluster as `tessera info` shows it.

@@ -382,6 +382,8 @@ struct WorkerConn {
     /// The worker's last `WorkerStatus` said it is paused (heartbeats do not change this).
     status_paused: bool,
     last_seen: Instant,
+    /// When the worker's job ends, on our clock (`--lifetime` or the batch system's end time).
+    ends_at: Option<Instant>,
 }
 
 struct Server {
@@ -479,6 +481,7 @@ impl Server {
                         metrics: WorkerMetrics::default(),
                         status_paused: false,
                         last_seen: now,
+                        ends_at: lifetime.and_then(|l| now.checked_add(l)),
                     },
                 );
                 self.status
@@ -846,6 +849,9 @@ impl Server {
                 nthreads: w.registration.nthreads,
                 memory_limit: w.registration.memory_limit,
                 metrics: w.metrics.clone(),
+                remaining_lifetime_secs: w
+                    .ends_at
+                    .map(|end| end.saturating_duration_since(Instant::now()).as_secs_f64()),
             })
             .collect();
         workers.sort_by_key(|w| w.id);

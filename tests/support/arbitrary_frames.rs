@@ -134,17 +134,21 @@ fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
         any::<u32>(),
         option::of(any::<u64>()),
         metrics(),
+        option::of(0.0f64..1e7),
     )
-        .prop_map(|(id, name, pid, memory_limit, metrics)| WorkerInfo {
-            id,
-            host: format!("{name}.host"),
-            address: format!("tcp://{name}:1"),
-            name,
-            pid,
-            nthreads: 4,
-            memory_limit,
-            metrics,
-        });
+        .prop_map(
+            |(id, name, pid, memory_limit, metrics, remaining_lifetime_secs)| WorkerInfo {
+                id,
+                host: format!("{name}.host"),
+                address: format!("tcp://{name}:1"),
+                name,
+                pid,
+                nthreads: 4,
+                memory_limit,
+                metrics,
+                remaining_lifetime_secs,
+            },
+        );
     (
         text(),
         0.0f64..1e9,

@@ -212,6 +212,12 @@ impl ChunkStore {
         }
     }
 
+    /// True when spills are written (and read back) with direct I/O, bypassing the page cache;
+    /// false with a buffered layout or on a filesystem that refuses `O_DIRECT`.
+    pub fn spills_with_direct_io(&self) -> bool {
+        lock(&self.backend).uses_direct_io()
+    }
+
     /// A warning to log once when the spill directory is on a shared filesystem or in RAM.
     pub fn filesystem_warning(&self) -> Option<&str> {
         self.filesystem_warning.as_deref()
@@ -279,6 +285,7 @@ impl ChunkStore {
             let started = Instant::now();
             let read = self.read_record(key, &record);
             let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(%key, unspill, seconds, "spilled chunk read");
             let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(e) => {
@@ -397,6 +404,7 @@ impl ChunkStore {
             let started = Instant::now();
             let (end, outcomes) = self.write_some(&mut backend, &jobs[start..]);
             let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(chunks = end, seconds, "spill batch written");
             let end = start + end;
             self.commit_spill(&mut backend, &jobs[start..end], outcomes, &mut report);
             lock(&self.index).metrics.write_seconds += seconds;
@@ -580,7 +588,7 @@ impl ChunkStore {
             let mut payloads = Vec::with_capacity(group.len());
             for (_, rec) in group {
                 match read_location(self.dir.path(), &rec.loc) {
-                    Ok(p) => payloads.push(Bytes::from(p)),
+                    Ok(p) => payloads.push(p),
                     Err(e) => {
                         tracing::warn!(error = %e, "compaction could not read a spilled chunk");
                         return;

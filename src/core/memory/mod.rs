@@ -6,7 +6,9 @@
 //! dask.distributed's thresholds (fractions of the memory limit, each can be disabled):
 //!
 //! - **target** (0.60): managed bytes above it → spill LRU chunks until below it;
-//! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target;
+//! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target
+//!   (RSS here leaves out the spilled chunks running tasks read for themselves: those buffers
+//!   go away when the tasks end, see [`MemoryEvent::RssSample`]);
 //! - **pause** (0.80): memory above it → pause; resume below `pause - resume_margin`;
 //! - **terminate** (0.95): memory above it → terminate with a clear reason.
 //!
@@ -91,6 +93,8 @@ pub struct MemoryManager {
     spilled_bytes: u64,
     spilled_disk_bytes: u64,
     rss: Option<u64>,
+    /// Of the last RSS sample, spilled chunks read by running tasks without unspilling.
+    transient_bytes: u64,
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
@@ -120,6 +124,7 @@ impl MemoryManager {
             spilled_bytes: 0,
             spilled_disk_bytes: 0,
             rss: None,
+            transient_bytes: 0,
             paused: false,
             terminated: false,
             disk_full: None,
@@ -169,9 +174,13 @@ impl MemoryManager {
             } => self.on_spilled(key, nbytes_on_disk),
             MemoryEvent::Unspilled { key } => self.on_unspilled(key),
             MemoryEvent::SpillFailed { key, reason } => self.on_spill_failed(now, key, reason),
-            MemoryEvent::RssSample { rss_bytes } => {
+            MemoryEvent::RssSample {
+                rss_bytes,
+                transient_bytes,
+            } => {
                 self.rss = Some(rss_bytes);
-                self.judge_rss_batch(now, rss_bytes);
+                self.transient_bytes = transient_bytes.min(rss_bytes);
+                self.judge_rss_batch(now, rss_bytes - self.transient_bytes);
             }
             MemoryEvent::Tick => {}
         }
@@ -325,6 +334,7 @@ impl MemoryManager {
         }
     }
 
+    /// `rss`: the RSS without the transient bytes.
     fn judge_rss_batch(&mut self, now: Instant, rss: u64) {
         let settled = self
             .rss_batch
@@ -423,6 +433,7 @@ impl MemoryManager {
         let (Some(spill), Some(rss)) = (self.levels.spill, self.rss) else {
             return;
         };
+        let rss = rss.saturating_sub(self.transient_bytes);
         if rss <= spill || self.rss_batch.is_some() {
             return;
         }

@@ -98,16 +98,40 @@ enum Outcome {
     Missing(Vec<TaskKey>),
 }
 
-/// One input's bytes: from memory, or from disk (kept on disk unless it fits under target).
+/// One input's bytes: from memory, or from disk (kept on disk unless it fits under target;
+/// then counted as transient in `reads` until the task ends).
 fn load_input(
     state: &WorkerState,
     monitor: &MemoryMonitor,
     key: &TaskKey,
     nbytes: u64,
+    reads: &mut TransientReads<'_>,
 ) -> Result<Bytes, StoreError> {
     match state.store.residency(key) {
-        Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => state.store.read(key),
+        Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => {
+            reads.add(nbytes);
+            state.store.read(key)
+        }
         _ => state.store.get(key),
+    }
+}
+
+/// Spilled inputs a task reads for itself, released from the monitor's count on drop.
+struct TransientReads<'a> {
+    monitor: &'a MemoryMonitor,
+    nbytes: u64,
+}
+
+impl TransientReads<'_> {
+    fn add(&mut self, nbytes: u64) {
+        self.monitor.transient_read(nbytes);
+        self.nbytes += nbytes;
+    }
+}
+
+impl Drop for TransientReads<'_> {
+    fn drop(&mut self) {
+        self.monitor.transient_released(self.nbytes);
     }
 }
 
@@ -124,10 +148,13 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
     if !missing.is_empty() {
         return Outcome::Missing(missing);
     }
+    let loading = std::time::Instant::now();
+    // Declared before `inputs`: released after the input buffers are dropped.
+    let mut transient = TransientReads { monitor, nbytes: 0 };
     let mut inputs = Vec::with_capacity(task.deps.len());
     let mut missing = Vec::new();
     for (dep, nbytes, _) in &task.deps {
-        match load_input(state, monitor, dep, *nbytes) {
+        match load_input(state, monitor, dep, *nbytes, &mut transient) {
             Ok(v) => inputs.push(v),
             Err(e) => {
                 // A spill file that cannot be read: the chunk is lost here, so the scheduler
@@ -151,7 +178,11 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
         key: &task.key,
         args: &task.args,
     };
-    match catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs))) {
+    let load_seconds = loading.elapsed().as_secs_f64();
+    let running = std::time::Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs)));
+    tracing::debug!(task = %task.key, load_seconds, run_seconds = running.elapsed().as_secs_f64(), "task ran");
+    match outcome {
         Ok(Ok(value)) => Outcome::Done(value),
         Ok(Err(e)) => Outcome::Failed(e.0),
         Err(panic) => {

@@ -11,6 +11,7 @@
 //! disk instead of piling results up towards the terminate threshold). This module must not decide what to spill or
 //! when (the memory manager does) and must not write chunks itself (the spill writer does).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -49,6 +50,8 @@ pub struct MemoryMonitor {
     sample_rss: bool,
     target_bytes: Option<u64>,
     spill_bytes: Option<u64>,
+    /// Bytes of spilled chunks running tasks read without unspilling them.
+    transient_bytes: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,6 +107,7 @@ impl MemoryMonitor {
                 sample_rss,
                 target_bytes,
                 spill_bytes,
+                transient_bytes: AtomicU64::new(0),
             }),
             wake_rx,
         ))
@@ -121,7 +125,14 @@ impl MemoryMonitor {
             if lock(&self.writer).is_none() {
                 return;
             }
-            self.step(self.sample_rss.then(process_rss_bytes));
+            let sample = self.sample_rss.then(|| {
+                // Buffers counted before and after the RSS reading were part of it.
+                let before = self.transient_bytes.load(Ordering::Relaxed);
+                let rss = process_rss_bytes();
+                let after = self.transient_bytes.load(Ordering::Relaxed);
+                (rss, before.min(after))
+            });
+            self.step(sample);
         }
     }
 
@@ -149,6 +160,18 @@ impl MemoryMonitor {
         }
     }
 
+    /// A running task read a spilled chunk of `nbytes` for itself (see
+    /// [`crate::core::memory::MemoryEvent::TransientBytes`]); undo with
+    /// [`MemoryMonitor::transient_released`] when the task ends.
+    pub fn transient_read(&self, nbytes: u64) {
+        self.transient_bytes.fetch_add(nbytes, Ordering::Relaxed);
+    }
+
+    /// The buffers counted by [`MemoryMonitor::transient_read`] are gone.
+    pub fn transient_released(&self, nbytes: u64) {
+        self.transient_bytes.fetch_sub(nbytes, Ordering::Relaxed);
+    }
+
     /// `(paused, disk_full)` as last reported to the scheduler.
     pub fn reported_status(&self) -> (bool, bool) {
         lock(&self.inner).reported
@@ -166,18 +189,35 @@ impl MemoryMonitor {
         self.poke();
     }
 
-    fn step(&self, rss: Option<u64>) {
+    /// `rss`: a fresh `(RSS, transient bytes)` sample, if any.
+    fn step(&self, rss: Option<(u64, u64)>) {
         let now = Instant::now();
         let mut inner = lock(&self.inner);
         for event in self.store.drain_events() {
             inner.manager.handle(now, event);
         }
         let sample = match rss {
-            Some(rss_bytes) => crate::core::memory::MemoryEvent::RssSample { rss_bytes },
+            Some((rss_bytes, transient_bytes)) => crate::core::memory::MemoryEvent::RssSample {
+                rss_bytes,
+                transient_bytes,
+            },
             None => crate::core::memory::MemoryEvent::Tick,
         };
         inner.manager.handle(now, sample);
         let actions: Vec<MemoryAction> = inner.manager.drain_actions().collect();
+        if actions
+            .iter()
+            .any(|a| matches!(a, MemoryAction::Spill { .. }))
+        {
+            let m = inner.manager.metrics();
+            tracing::debug!(
+                rss = ?m.rss_bytes,
+                managed = m.memory_bytes,
+                spilling = m.spilling_bytes,
+                transient = ?rss.map(|(_, t)| t),
+                "memory when spilling"
+            );
+        }
         for action in actions {
             self.carry_out(action);
         }

@@ -376,6 +376,18 @@ impl ChunkStore {
         })
     }
 
+    /// The size of a chunk that is on disk only (what reading it costs in memory); `None` when
+    /// it is in memory or not stored.
+    pub fn spilled_len(&self, key: &TaskKey) -> Option<u64> {
+        lock(&self.index)
+            .entries
+            .get(key)
+            .and_then(|e| match &e.state {
+                State::Disk(rec) => Some(rec.raw_len),
+                _ => None,
+            })
+    }
+
     /// Current figures.
     pub fn metrics(&self) -> StoreMetrics {
         let mut m = lock(&self.index).metrics.clone();

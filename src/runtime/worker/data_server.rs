@@ -3,16 +3,32 @@
 //!
 //! Spilled chunks are sent from disk without being read back into memory for good
 //! ([`crate::store::ChunkStore::read`]), and no lock but the store's is held while reading,
-//! so a spilling worker keeps serving. This module must not change task state; it only reads
+//! so a spilling worker keeps serving. Reading one waits (up to [`SERVE_WAIT`]) while it would
+//! take the worker above the pause threshold (a task reading a spilled input at the same time
+//! took a worker to 0.96 of its limit), and counts as transient memory until it is sent. This module must not change task state; it only reads
 //! and adds data.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::protocol::{Frame, Message};
 use crate::transport::{Connection, Listener, TransportError};
 
 use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
+
+/// Longest wait for memory before a spilled chunk is read for a peer anyway.
+pub const SERVE_WAIT: Duration = Duration::from_secs(2);
+/// How often the wait looks at memory again (the monitor samples RSS every 50 ms).
+const SERVE_POLL: Duration = Duration::from_millis(10);
+
+/// Wait until reading `nbytes` for a peer fits under the pause threshold, or [`SERVE_WAIT`].
+fn wait_for_room(monitor: &MemoryMonitor, nbytes: u64) {
+    let deadline = Instant::now() + SERVE_WAIT;
+    while !monitor.room_to_serve(nbytes) && Instant::now() < deadline {
+        std::thread::sleep(SERVE_POLL);
+    }
+}
 
 /// Accept connections until the listener is closed; one thread per connection.
 pub fn run_data_server(listener: Listener, state: Arc<WorkerState>, monitor: Arc<MemoryMonitor>) {
@@ -43,12 +59,19 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
     let (sender, mut receiver) = conn.split();
     while let Ok(Some(frame)) = receiver.recv() {
         let mut reply = Frame::new();
+        let mut transient = 0u64;
         for message in &frame.messages {
             match message {
                 Message::GetData { keys } => {
                     for key in keys {
+                        if let Some(nbytes) = state.store.spilled_len(key) {
+                            wait_for_room(monitor, nbytes);
+                            monitor.transient_read(nbytes);
+                            transient += nbytes;
+                        }
                         match state.store.read(key) {
                             Ok(v) => {
+                                tracing::debug!(%key, nbytes = v.len(), "serving a chunk");
                                 let payload = reply.push_payload(v);
                                 reply.push(Message::Data {
                                     key: key.clone(),
@@ -66,6 +89,7 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 }
                 Message::PutData { key, payload } => {
                     let Ok(value) = frame.payload(*payload) else {
+                        monitor.transient_released(transient);
                         return;
                     };
                     let nbytes = value.len() as u64;
@@ -78,11 +102,14 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 }
                 other => {
                     tracing::debug!(?other, "unexpected message on a data connection");
+                    monitor.transient_released(transient);
                     return;
                 }
             }
         }
-        if sender.send(reply).is_err() {
+        let sent = sender.send(reply);
+        monitor.transient_released(transient);
+        if sent.is_err() {
             return;
         }
     }

@@ -52,6 +52,9 @@ pub struct MemoryMonitor {
     spill_bytes: Option<u64>,
     /// Bytes of spilled chunks running tasks read without unspilling them.
     transient_bytes: AtomicU64,
+    /// The last RSS sample (0 before the first or without sampling).
+    last_rss: AtomicU64,
+    pause_bytes: Option<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,6 +93,7 @@ impl MemoryMonitor {
         let limited = manager.config().limit.is_some();
         let target_bytes = manager.levels().target;
         let spill_bytes = manager.levels().spill;
+        let pause_bytes = manager.levels().pause;
         Ok((
             Arc::new(MemoryMonitor {
                 inner: Mutex::new(Inner {
@@ -108,6 +112,8 @@ impl MemoryMonitor {
                 target_bytes,
                 spill_bytes,
                 transient_bytes: AtomicU64::new(0),
+                last_rss: AtomicU64::new(0),
+                pause_bytes,
             }),
             wake_rx,
         ))
@@ -129,6 +135,7 @@ impl MemoryMonitor {
                 // Buffers counted before and after the RSS reading were part of it.
                 let before = self.transient_bytes.load(Ordering::Relaxed);
                 let rss = process_rss_bytes();
+                self.last_rss.store(rss, Ordering::Relaxed);
                 let after = self.transient_bytes.load(Ordering::Relaxed);
                 (rss, before.min(after))
             });
@@ -170,6 +177,17 @@ impl MemoryMonitor {
     /// The buffers counted by [`MemoryMonitor::transient_read`] are gone.
     pub fn transient_released(&self, nbytes: u64) {
         self.transient_bytes.fetch_sub(nbytes, Ordering::Relaxed);
+    }
+
+    /// True when reading a spilled chunk of `nbytes` into memory for a peer keeps the last RSS
+    /// sample (or the stored bytes, without sampling) under the pause threshold.
+    pub fn room_to_serve(&self, nbytes: u64) -> bool {
+        let Some(pause) = self.pause_bytes else {
+            return true;
+        };
+        let held = self.store.metrics().memory_bytes + self.transient_bytes.load(Ordering::Relaxed);
+        let now = self.last_rss.load(Ordering::Relaxed).max(held);
+        now + nbytes <= pause
     }
 
     /// `(paused, disk_full)` as last reported to the scheduler.

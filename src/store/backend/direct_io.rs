@@ -188,8 +188,7 @@ impl<'a> BatchWriter<'a> {
             self.fill += n;
             rest = &rest[n..];
             if self.fill == STAGING_BYTES {
-                self.file
-                    .write_all_at(self.staging.as_slice(), self.pos)?;
+                self.file.write_all_at(self.staging.as_slice(), self.pos)?;
                 self.pos += STAGING_BYTES as u64;
                 self.fill = 0;
             }
@@ -231,8 +230,7 @@ pub fn read_range(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
     let mut done = 0usize;
     while done < total {
         let n = (total - done).min(DIRECT_CALL_BYTES);
-        let got = match file.read_at(&mut buf.as_mut_slice()[done..done + n], start + done as u64)
-        {
+        let got = match file.read_at(&mut buf.as_mut_slice()[done..done + n], start + done as u64) {
             Ok(got) => got,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -300,10 +298,7 @@ mod tests {
         let huge = pattern(STAGING_BYTES + 5000, 4);
         let payloads: Vec<&[u8]> = vec![big_aligned.as_slice(), &small, misaligned, &huge];
         let mut writer = BatchWriter::new(&file, &mut staging, 0);
-        let offsets: Vec<u64> = payloads
-            .iter()
-            .map(|p| writer.append(p).unwrap())
-            .collect();
+        let offsets: Vec<u64> = payloads.iter().map(|p| writer.append(p).unwrap()).collect();
         let end = writer.finish().unwrap();
         assert_eq!(end % BLOCK as u64, 0);
         assert_eq!(offsets[0], 0);

@@ -26,6 +26,8 @@ use crate::core::TaskKey;
 
 /// Encoded bytes written per backend call (bounds the extra memory compression needs).
 const WRITE_BATCH_BYTES: u64 = 64 << 20;
+/// Most bytes compaction reads into memory at once (one chunk at least).
+const COMPACTION_GROUP_BYTES: u64 = 8 << 20;
 
 /// How the store spills.
 #[derive(Clone, Debug, PartialEq)]
@@ -596,7 +598,24 @@ impl ChunkStore {
                 _ => None,
             })
             .collect();
-        for group in movers.chunks(64) {
+        // Move the live chunks in groups of at most COMPACTION_GROUP_BYTES: each group is read
+        // into memory before it is written (a spilling worker has no memory to spare).
+        let mut groups: Vec<&[(TaskKey, DiskRecord)]> = Vec::new();
+        let mut first = 0;
+        let mut bytes = 0u64;
+        for (i, (_, rec)) in movers.iter().enumerate() {
+            if i > first && bytes + rec.loc.payload_len() > COMPACTION_GROUP_BYTES {
+                groups.push(&movers[first..i]);
+                first = i;
+                bytes = 0;
+            }
+            bytes += rec.loc.payload_len();
+        }
+        if first < movers.len() {
+            groups.push(&movers[first..]);
+        }
+        tracing::debug!(segment, chunks = movers.len(), "compacting a spill segment");
+        for group in groups {
             let mut payloads = Vec::with_capacity(group.len());
             for (_, rec) in group {
                 match read_location(self.dir.path(), &rec.loc) {

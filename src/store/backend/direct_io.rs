@@ -116,7 +116,7 @@ fn round_up(n: u64) -> u64 {
 }
 
 fn is_aligned(ptr: *const u8) -> bool {
-    (ptr as usize) % BLOCK == 0
+    (ptr as usize).is_multiple_of(BLOCK)
 }
 
 /// Open (create, exclusively) a segment file for direct I/O; `Ok(None)` when the filesystem
@@ -157,7 +157,7 @@ impl<'a> BatchWriter<'a> {
     /// A writer appending at `start` (must be block aligned) through `staging`
     /// ([`STAGING_BYTES`] long).
     pub fn new(file: &'a File, staging: &'a mut AlignedBuf, start: u64) -> Self {
-        debug_assert_eq!(start % BLOCK as u64, 0);
+        debug_assert!(start.is_multiple_of(BLOCK as u64));
         BatchWriter {
             file,
             staging,

@@ -148,7 +148,6 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
     if !missing.is_empty() {
         return Outcome::Missing(missing);
     }
-    let loading = std::time::Instant::now();
     // Declared before `inputs`: released after the input buffers are dropped.
     let mut transient = TransientReads { monitor, nbytes: 0 };
     let mut inputs = Vec::with_capacity(task.deps.len());
@@ -178,11 +177,7 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
         key: &task.key,
         args: &task.args,
     };
-    let load_seconds = loading.elapsed().as_secs_f64();
-    let running = std::time::Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs)));
-    tracing::debug!(task = %task.key, load_seconds, run_seconds = running.elapsed().as_secs_f64(), "task ran");
-    match outcome {
+    match catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs))) {
         Ok(Ok(value)) => Outcome::Done(value),
         Ok(Err(e)) => Outcome::Failed(e.0),
         Err(panic) => {

@@ -9,7 +9,7 @@
 //! and adds data.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::protocol::{Frame, Message};
 use crate::transport::{Connection, Listener, TransportError};
@@ -19,16 +19,6 @@ use super::state::WorkerState;
 
 /// Longest wait for memory before a spilled chunk is read for a peer anyway.
 pub const SERVE_WAIT: Duration = Duration::from_secs(2);
-/// How often the wait looks at memory again (the monitor samples RSS every 50 ms).
-const SERVE_POLL: Duration = Duration::from_millis(10);
-
-/// Wait until reading `nbytes` for a peer fits under the pause threshold, or [`SERVE_WAIT`].
-fn wait_for_room(monitor: &MemoryMonitor, nbytes: u64) {
-    let deadline = Instant::now() + SERVE_WAIT;
-    while !monitor.room_to_serve(nbytes) && Instant::now() < deadline {
-        std::thread::sleep(SERVE_POLL);
-    }
-}
 
 /// Accept connections until the listener is closed; one thread per connection.
 pub fn run_data_server(listener: Listener, state: Arc<WorkerState>, monitor: Arc<MemoryMonitor>) {
@@ -65,7 +55,7 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 Message::GetData { keys } => {
                     for key in keys {
                         if let Some(nbytes) = state.store.spilled_len(key) {
-                            wait_for_room(monitor, nbytes);
+                            monitor.wait_for_room(nbytes, SERVE_WAIT);
                             monitor.transient_read(nbytes);
                             transient += nbytes;
                         }

@@ -1,6 +1,8 @@
 //! Fetcher threads: bring a task's missing inputs from the peers holding them, directly
 //! (never through the scheduler), then queue the task. Inputs that no holder can provide are
-//! reported to the scheduler as `DepsMissing`.
+//! reported to the scheduler as `DepsMissing`. A fetch waits (up to [`FETCH_WAIT`]) while the
+//! inputs would take the worker above its pause threshold, and counts as transient memory
+//! until they are stored.
 //!
 //! This module must not run kernels.
 
@@ -13,7 +15,11 @@ use crate::protocol::{Frame, Message};
 use crate::runtime::peer_pool::PeerPool;
 use crate::transport::FrameSender;
 
+use super::memory_monitor::MemoryMonitor;
 use super::state::{Phase, WorkerState};
+
+/// Longest wait for memory before inputs are fetched anyway.
+pub const FETCH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Fetch inputs for tasks arriving on `jobs` until the channel closes.
 pub fn run_fetcher(
@@ -23,6 +29,7 @@ pub fn run_fetcher(
     own_address: String,
     to_scheduler: FrameSender,
     prefetch_limit: usize,
+    monitor: &MemoryMonitor,
 ) {
     loop {
         let key = {
@@ -78,6 +85,15 @@ pub fn run_fetcher(
                 })
                 .collect()
         };
+        let incoming: u64 = deps
+            .iter()
+            .filter(|(k, _, _)| missing_now.iter().any(|(m, _)| m == k))
+            .map(|(_, nbytes, _)| *nbytes)
+            .sum();
+        if incoming > 0 {
+            monitor.wait_for_room(incoming, FETCH_WAIT);
+        }
+        monitor.transient_read(incoming);
         let mut fetched = HashMap::new();
         let mut attempt = 0;
         while !missing_now.is_empty() && attempt < 4 {
@@ -139,6 +155,8 @@ pub fn run_fetcher(
                 }
             }
         }
+        // Stored now (or dropped): no longer transient.
+        monitor.transient_released(incoming);
         if !alive {
             continue;
         }

@@ -28,6 +28,8 @@ use super::state::WorkerState;
 
 /// How often the monitor thread samples the process's RSS.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
+/// How often [`MemoryMonitor::wait_for_room`] looks again.
+const ROOM_POLL: Duration = Duration::from_millis(10);
 
 struct Inner {
     manager: MemoryManager,
@@ -188,6 +190,16 @@ impl MemoryMonitor {
         let held = self.store.metrics().memory_bytes + self.transient_bytes.load(Ordering::Relaxed);
         let now = self.last_rss.load(Ordering::Relaxed).max(held);
         now + nbytes <= pause
+    }
+
+    /// Wait until [`MemoryMonitor::room_to_serve`] says `nbytes` fit, at most `max_wait`
+    /// (then go on anyway: a peer or a task must not wait for ever on memory held elsewhere).
+    pub fn wait_for_room(&self, nbytes: u64, max_wait: Duration) {
+        let deadline = Instant::now() + max_wait;
+        while !self.room_to_serve(nbytes) && Instant::now() < deadline {
+            // The RSS sample this looks at changes every SAMPLE_INTERVAL.
+            std::thread::sleep(ROOM_POLL);
+        }
     }
 
     /// `(paused, disk_full)` as last reported to the scheduler.

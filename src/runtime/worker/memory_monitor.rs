@@ -54,8 +54,6 @@ pub struct MemoryMonitor {
     spill_bytes: Option<u64>,
     /// Bytes of spilled chunks running tasks read without unspilling them.
     transient_bytes: AtomicU64,
-    /// The last RSS sample (0 before the first or without sampling).
-    last_rss: AtomicU64,
     pause_bytes: Option<u64>,
 }
 
@@ -114,7 +112,6 @@ impl MemoryMonitor {
                 target_bytes,
                 spill_bytes,
                 transient_bytes: AtomicU64::new(0),
-                last_rss: AtomicU64::new(0),
                 pause_bytes,
             }),
             wake_rx,
@@ -137,7 +134,6 @@ impl MemoryMonitor {
                 // Buffers counted before and after the RSS reading were part of it.
                 let before = self.transient_bytes.load(Ordering::Relaxed);
                 let rss = process_rss_bytes();
-                self.last_rss.store(rss, Ordering::Relaxed);
                 let after = self.transient_bytes.load(Ordering::Relaxed);
                 (rss, before.min(after))
             });
@@ -181,15 +177,16 @@ impl MemoryMonitor {
         self.transient_bytes.fetch_sub(nbytes, Ordering::Relaxed);
     }
 
-    /// True when reading a spilled chunk of `nbytes` into memory for a peer keeps the last RSS
-    /// sample (or the stored bytes, without sampling) under the pause threshold.
+    /// False while a buffer of `nbytes` (a spilled chunk read for a peer, inputs fetched from
+    /// one) should wait: the stored chunks, the transient buffers and it would exceed the pause
+    /// threshold, and transient buffers exist (they go away soon; the stored chunks are the
+    /// spill thresholds' business, and waiting for them would only stall the worker).
     pub fn room_to_serve(&self, nbytes: u64) -> bool {
         let Some(pause) = self.pause_bytes else {
             return true;
         };
-        let held = self.store.metrics().memory_bytes + self.transient_bytes.load(Ordering::Relaxed);
-        let now = self.last_rss.load(Ordering::Relaxed).max(held);
-        now + nbytes <= pause
+        let transient = self.transient_bytes.load(Ordering::Relaxed);
+        transient == 0 || self.store.metrics().memory_bytes + transient + nbytes <= pause
     }
 
     /// Wait until [`MemoryMonitor::room_to_serve`] says `nbytes` fit, at most `max_wait`
@@ -197,7 +194,6 @@ impl MemoryMonitor {
     pub fn wait_for_room(&self, nbytes: u64, max_wait: Duration) {
         let deadline = Instant::now() + max_wait;
         while !self.room_to_serve(nbytes) && Instant::now() < deadline {
-            // The RSS sample this looks at changes every SAMPLE_INTERVAL.
             std::thread::sleep(ROOM_POLL);
         }
     }

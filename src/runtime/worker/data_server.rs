@@ -3,22 +3,19 @@
 //!
 //! Spilled chunks are sent from disk without being read back into memory for good
 //! ([`crate::store::ChunkStore::read`]), and no lock but the store's is held while reading,
-//! so a spilling worker keeps serving. Reading one waits (up to [`SERVE_WAIT`]) while it would
-//! take the worker above the pause threshold (a task reading a spilled input at the same time
-//! took a worker to 0.96 of its limit), and counts as transient memory until it is sent. This module must not change task state; it only reads
-//! and adds data.
+//! so a spilling worker keeps serving. Reading one waits (at most
+//! [`super::memory_monitor::ROOM_WAIT`]) while other transient buffers would take the worker
+//! above its pause threshold (a task reading a spilled input at the same time took a worker to
+//! 0.96 of its limit), and counts as transient memory until it is sent. This module must not
+//! change task state; it only reads and adds data.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::protocol::{Frame, Message};
 use crate::transport::{Connection, Listener, TransportError};
 
 use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
-
-/// Longest wait for memory before a spilled chunk is read for a peer anyway.
-pub const SERVE_WAIT: Duration = Duration::from_secs(2);
 
 /// Accept connections until the listener is closed; one thread per connection.
 pub fn run_data_server(listener: Listener, state: Arc<WorkerState>, monitor: Arc<MemoryMonitor>) {
@@ -55,7 +52,7 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 Message::GetData { keys } => {
                     for key in keys {
                         if let Some(nbytes) = state.store.spilled_len(key) {
-                            monitor.wait_for_room(nbytes, SERVE_WAIT);
+                            monitor.wait_for_room(nbytes, transient);
                             monitor.transient_read(nbytes);
                             transient += nbytes;
                         }

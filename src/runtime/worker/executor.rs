@@ -4,7 +4,9 @@
 //!
 //! Inputs on disk are read back into memory (unspilled) only when they fit under the memory
 //! target; otherwise they are read for this task alone and stay on disk, so reading a
-//! working set larger than memory does not thrash. This module must not talk to peers
+//! working set larger than memory does not thrash. Such a read counts as transient memory
+//! until the task ends (RSS-triggered spilling leaves it out) and first waits, briefly, for
+//! other transient buffers (a chunk served to a peer) that would take the worker above pause. This module must not talk to peers
 //! (inputs are already local when a task is ready).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -109,6 +111,8 @@ fn load_input(
 ) -> Result<Bytes, StoreError> {
     match state.store.residency(key) {
         Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => {
+            // A peer being served or inputs being fetched at the same time: let them finish.
+            monitor.wait_for_room(nbytes, reads.nbytes);
             reads.add(nbytes);
             state.store.read(key)
         }

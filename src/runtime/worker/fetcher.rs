@@ -1,6 +1,6 @@
 //! Fetcher threads: bring a task's missing inputs from the peers holding them, directly
 //! (never through the scheduler), then queue the task. Inputs that no holder can provide are
-//! reported to the scheduler as `DepsMissing`. A fetch waits (up to [`FETCH_WAIT`]) while the
+//! reported to the scheduler as `DepsMissing`. A fetch waits (up to [`super::memory_monitor::ROOM_WAIT`]) while the
 //! inputs would take the worker above its pause threshold, and counts as transient memory
 //! until they are stored.
 //!
@@ -17,9 +17,6 @@ use crate::transport::FrameSender;
 
 use super::memory_monitor::MemoryMonitor;
 use super::state::{Phase, WorkerState};
-
-/// Longest wait for memory before inputs are fetched anyway.
-pub const FETCH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Fetch inputs for tasks arriving on `jobs` until the channel closes.
 pub fn run_fetcher(
@@ -91,7 +88,7 @@ pub fn run_fetcher(
             .map(|(_, nbytes, _)| *nbytes)
             .sum();
         if incoming > 0 {
-            monitor.wait_for_room(incoming, FETCH_WAIT);
+            monitor.wait_for_room(incoming, 0);
         }
         monitor.transient_read(incoming);
         let mut fetched = HashMap::new();

@@ -8,7 +8,10 @@
 //! is stored, so a fast producer is paused before it starts its next task. Besides pausing,
 //! executors are held back while stored chunks exceed the spill threshold and spills are still
 //! being written (back-pressure: a task producing faster than the disk absorbs waits for the
-//! disk instead of piling results up towards the terminate threshold). This module must not decide what to spill or
+//! disk instead of piling results up towards the terminate threshold). It also counts
+//! *transient* bytes — spilled chunks read for a task or a peer, inputs being fetched — which
+//! RSS-triggered spilling leaves out and which make other transient reads wait for room under
+//! pause ([`MemoryMonitor::wait_for_room`]). This module must not decide what to spill or
 //! when (the memory manager does) and must not write chunks itself (the spill writer does).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +33,8 @@ use super::state::WorkerState;
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
 /// How often [`MemoryMonitor::wait_for_room`] looks again.
 const ROOM_POLL: Duration = Duration::from_millis(10);
+/// Longest wait for memory before a transient buffer is read or fetched anyway.
+pub const ROOM_WAIT: Duration = Duration::from_secs(2);
 
 struct Inner {
     manager: MemoryManager,
@@ -177,23 +182,25 @@ impl MemoryMonitor {
         self.transient_bytes.fetch_sub(nbytes, Ordering::Relaxed);
     }
 
-    /// False while a buffer of `nbytes` (a spilled chunk read for a peer, inputs fetched from
-    /// one) should wait: the stored chunks, the transient buffers and it would exceed the pause
-    /// threshold, and transient buffers exist (they go away soon; the stored chunks are the
-    /// spill thresholds' business, and waiting for them would only stall the worker).
-    pub fn room_to_serve(&self, nbytes: u64) -> bool {
+    /// False while a transient buffer of `nbytes` (a spilled chunk read for a task or a peer,
+    /// inputs fetched from one) should wait: the stored chunks, the transient buffers and it
+    /// would exceed the pause threshold, and transient buffers other than the caller's own
+    /// (`own` bytes) exist — they go away soon; the stored chunks are the spill thresholds'
+    /// business, and waiting for them (or for one's own buffers) would only stall the worker.
+    pub fn room_for_transient(&self, nbytes: u64, own: u64) -> bool {
         let Some(pause) = self.pause_bytes else {
             return true;
         };
         let transient = self.transient_bytes.load(Ordering::Relaxed);
-        transient == 0 || self.store.metrics().memory_bytes + transient + nbytes <= pause
+        transient <= own || self.store.metrics().memory_bytes + transient + nbytes <= pause
     }
 
-    /// Wait until [`MemoryMonitor::room_to_serve`] says `nbytes` fit, at most `max_wait`
-    /// (then go on anyway: a peer or a task must not wait for ever on memory held elsewhere).
-    pub fn wait_for_room(&self, nbytes: u64, max_wait: Duration) {
-        let deadline = Instant::now() + max_wait;
-        while !self.room_to_serve(nbytes) && Instant::now() < deadline {
+    /// Wait until [`MemoryMonitor::room_for_transient`] says `nbytes` fit, at most
+    /// [`ROOM_WAIT`] (then go on anyway: a peer or a task must not wait for ever on memory
+    /// held elsewhere).
+    pub fn wait_for_room(&self, nbytes: u64, own: u64) {
+        let deadline = Instant::now() + ROOM_WAIT;
+        while !self.room_for_transient(nbytes, own) && Instant::now() < deadline {
             std::thread::sleep(ROOM_POLL);
         }
     }

@@ -86,6 +86,12 @@ pub enum MemoryEvent {
         /// write chunks that must be read back later. Pause and terminate see the whole RSS.
         transient_bytes: u64,
     },
+    /// Bytes of chunks about to arrive (inputs being fetched from peers); replaces the previous
+    /// figure. Target spilling makes room for them before they arrive.
+    Incoming {
+        /// Current total.
+        nbytes: u64,
+    },
     /// Time passed (lets back-offs and retries expire without other events).
     Tick,
 }

@@ -5,7 +5,8 @@
 //! order, the last RSS sample, and decides when to spill, pause, resume or terminate, following
 //! dask.distributed's thresholds (fractions of the memory limit, each can be disabled):
 //!
-//! - **target** (0.60): managed bytes above it → spill LRU chunks until below it;
+//! - **target** (0.60): managed bytes (plus chunks about to arrive from peers,
+//!   [`MemoryEvent::Incoming`]) above it → spill LRU chunks until below it;
 //! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target
 //!   (RSS here leaves out the spilled chunks running tasks read for themselves: those buffers
 //!   go away when the tasks end, see [`MemoryEvent::RssSample`]);
@@ -95,6 +96,8 @@ pub struct MemoryManager {
     rss: Option<u64>,
     /// Of the last RSS sample, spilled chunks read by running tasks without unspilling.
     transient_bytes: u64,
+    /// Chunks being fetched from peers (see `Incoming`).
+    incoming_bytes: u64,
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
@@ -125,6 +128,7 @@ impl MemoryManager {
             spilled_disk_bytes: 0,
             rss: None,
             transient_bytes: 0,
+            incoming_bytes: 0,
             paused: false,
             terminated: false,
             disk_full: None,
@@ -182,6 +186,7 @@ impl MemoryManager {
                 self.transient_bytes = transient_bytes.min(rss_bytes);
                 self.judge_rss_batch(now, rss_bytes - self.transient_bytes);
             }
+            MemoryEvent::Incoming { nbytes } => self.incoming_bytes = nbytes,
             MemoryEvent::Tick => {}
         }
         self.evaluate(now);
@@ -420,10 +425,11 @@ impl MemoryManager {
         let Some(target) = self.levels.target else {
             return;
         };
-        if self.lru.total_bytes() <= target || !self.may_spill(now) {
+        let wanted = self.lru.total_bytes() + self.incoming_bytes;
+        if wanted <= target || self.lru.is_empty() || !self.may_spill(now) {
             return;
         }
-        let excess = self.lru.total_bytes() - target;
+        let excess = wanted - target;
         let keys = self.pick_lru(excess, u64::MAX);
         self.request_spill(keys, SpillCause::Target);
     }

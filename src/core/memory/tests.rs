@@ -227,6 +227,23 @@ fn transient_input_buffers_do_not_trigger_rss_spills_but_count_for_pause() {
 }
 
 #[test]
+fn target_spilling_makes_room_for_chunks_being_fetched() {
+    let mut h = Harness::limited();
+    for i in 0..5 {
+        h.store(&format!("c{i}"), 100); // 500 managed, under target 600
+    }
+    // 250 bytes are being fetched: 750 > 600, the two oldest make room before they arrive.
+    let actions = h.ev(MemoryEvent::Incoming { nbytes: 250 });
+    assert_eq!(
+        spill_keys(&actions),
+        vec![(vec!["c0".into(), "c1".into()], SpillCause::Target)]
+    );
+    // Stored and no longer incoming: nothing more to spill (300 + 250 under target).
+    h.ev(MemoryEvent::Incoming { nbytes: 0 });
+    assert!(spill_keys(&h.store("fetched", 250)).is_empty());
+}
+
+#[test]
 fn ineffective_rss_spills_back_off_and_warn_rate_limited() {
     let mut h = Harness::new(MemoryConfig {
         limit: Some(LIMIT),

@@ -1,6 +1,7 @@
 //! Fetcher threads: bring a task's missing inputs from the peers holding them, directly
 //! (never through the scheduler), then queue the task. Inputs that no holder can provide are
-//! reported to the scheduler as `DepsMissing`. A fetch waits (up to [`super::memory_monitor::ROOM_WAIT`]) while the
+//! reported to the scheduler as `DepsMissing`. A fetch first asks the memory manager to make room
+//! for the inputs (target spilling counts them as if stored), waits (up to [`super::memory_monitor::ROOM_WAIT`]) while the
 //! inputs would take the worker above its pause threshold, and counts as transient memory
 //! until they are stored.
 //!
@@ -88,6 +89,7 @@ pub fn run_fetcher(
             .map(|(_, nbytes, _)| *nbytes)
             .sum();
         if incoming > 0 {
+            monitor.incoming(incoming);
             monitor.wait_for_room(incoming, 0);
         }
         monitor.transient_read(incoming);
@@ -138,7 +140,9 @@ pub fn run_fetcher(
             missing_now = still;
             attempt += 1;
         }
-        // Deliver what we have; report what we could not get.
+        // Deliver what we have; report what we could not get. No longer incoming: about to be
+        // stored (counted once it is; counting both would spill one chunk too many).
+        monitor.incoming_done(incoming);
         let mut tasks = state.tasks();
         let alive = matches!(tasks.entries.get(&key), Some(e) if e.phase == Phase::Fetching);
         {

@@ -59,6 +59,10 @@ pub struct MemoryMonitor {
     spill_bytes: Option<u64>,
     /// Bytes of spilled chunks running tasks read without unspilling them.
     transient_bytes: AtomicU64,
+    /// Bytes being spilled, as of the last step.
+    spilling_bytes: AtomicU64,
+    /// Bytes being fetched from peers.
+    incoming_bytes: AtomicU64,
     pause_bytes: Option<u64>,
 }
 
@@ -117,6 +121,8 @@ impl MemoryMonitor {
                 target_bytes,
                 spill_bytes,
                 transient_bytes: AtomicU64::new(0),
+                spilling_bytes: AtomicU64::new(0),
+                incoming_bytes: AtomicU64::new(0),
                 pause_bytes,
             }),
             wake_rx,
@@ -184,15 +190,31 @@ impl MemoryMonitor {
 
     /// False while a transient buffer of `nbytes` (a spilled chunk read for a task or a peer,
     /// inputs fetched from one) should wait: the stored chunks, the transient buffers and it
-    /// would exceed the pause threshold, and transient buffers other than the caller's own
-    /// (`own` bytes) exist — they go away soon; the stored chunks are the spill thresholds'
-    /// business, and waiting for them (or for one's own buffers) would only stall the worker.
+    /// would exceed the pause threshold, and memory is about to be freed — transient buffers
+    /// other than the caller's own (`own` bytes) exist, or spills are being written. Otherwise
+    /// waiting would only stall the worker (the stored chunks are the spill thresholds'
+    /// business).
     pub fn room_for_transient(&self, nbytes: u64, own: u64) -> bool {
         let Some(pause) = self.pause_bytes else {
             return true;
         };
         let transient = self.transient_bytes.load(Ordering::Relaxed);
-        transient <= own || self.store.metrics().memory_bytes + transient + nbytes <= pause
+        let freeing = transient > own || self.spilling_bytes.load(Ordering::Relaxed) > 0;
+        !freeing || self.store.metrics().memory_bytes + transient + nbytes <= pause
+    }
+
+    /// `nbytes` of inputs are about to be fetched: target spilling makes room for them now
+    /// (undo with [`MemoryMonitor::incoming_done`] once they are stored).
+    pub fn incoming(&self, nbytes: u64) {
+        self.incoming_bytes.fetch_add(nbytes, Ordering::Relaxed);
+        if self.limited {
+            self.step(None);
+        }
+    }
+
+    /// The inputs announced with [`MemoryMonitor::incoming`] are stored (or dropped).
+    pub fn incoming_done(&self, nbytes: u64) {
+        self.incoming_bytes.fetch_sub(nbytes, Ordering::Relaxed);
     }
 
     /// Wait until [`MemoryMonitor::room_for_transient`] says `nbytes` fit, at most
@@ -226,6 +248,13 @@ impl MemoryMonitor {
     fn step(&self, rss: Option<(u64, u64)>) {
         let now = Instant::now();
         let mut inner = lock(&self.inner);
+        // Incoming first: a fetched chunk stops being incoming before it is stored.
+        inner.manager.handle(
+            now,
+            crate::core::memory::MemoryEvent::Incoming {
+                nbytes: self.incoming_bytes.load(Ordering::Relaxed),
+            },
+        );
         for event in self.store.drain_events() {
             inner.manager.handle(now, event);
         }
@@ -257,6 +286,8 @@ impl MemoryMonitor {
         // A full disk alone does not stop the scheduler: chunks that cannot be spilled stay in
         // memory, and once memory reaches the pause threshold the worker pauses as usual.
         let m = inner.manager.metrics();
+        self.spilling_bytes
+            .store(m.spilling_bytes, Ordering::Relaxed);
         // Back-pressure: above the spill threshold with spills still being written, a new
         // task would add its result on top of the chunks waiting for the disk; wait for them.
         let spill_behind = self

@@ -27,6 +27,7 @@ pub mod core;
 pub mod deploy;
 pub mod eval;
 pub mod expr;
+pub mod huge_page_alloc;
 #[cfg(feature = "io")]
 pub mod io;
 pub mod mpi;

@@ -1,9 +1,19 @@
 //! The local cluster: a scheduler and N workers on this machine — as threads in this process
 //! (the embedded default; user kernels are available) or as child `tessera worker` processes.
 //! No MPI and no batch system needed. This module must not make scheduling decisions.
+//!
+//! Worker processes are watched like dask's nanny does: one that dies while the cluster runs
+//! (killed, or stopped by its memory terminate threshold) is started again, at most
+//! [`LocalClusterConfig::max_restarts`] times per worker; the scheduler recomputes what was
+//! lost with it. When a worker has used up its restarts and no worker process is left, the
+//! scheduler is shut down with a message saying why, so clients get an error instead of
+//! waiting forever.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::core::memory::MemoryConfig;
@@ -47,7 +57,15 @@ pub struct LocalClusterConfig {
     /// Write a scheduler file here so other processes can connect.
     pub scheduler_file: Option<PathBuf>,
     pub policy: crate::core::SchedulerConfig,
+    /// How many times each worker process is started again after it died (processes
+    /// placement only). Default [`DEFAULT_MAX_RESTARTS`].
+    pub max_restarts: u32,
 }
+
+/// Default of [`LocalClusterConfig::max_restarts`].
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+/// How often the nanny looks at the worker processes.
+const NANNY_INTERVAL: Duration = Duration::from_millis(20);
 
 impl LocalClusterConfig {
     /// `workers` threads-mode workers of `nthreads` threads each.
@@ -62,6 +80,7 @@ impl LocalClusterConfig {
             listen: Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             scheduler_file: None,
             policy: Default::default(),
+            max_restarts: DEFAULT_MAX_RESTARTS,
         }
     }
 
@@ -97,11 +116,140 @@ pub enum LocalClusterError {
     Client(#[from] ClientError),
 }
 
+/// One worker process and how to start it again.
+struct WorkerProcess {
+    child: Child,
+    command: WorkerCommand,
+    restarts: u32,
+    /// Used up its restarts and is gone.
+    given_up: bool,
+}
+
+/// Everything needed to start worker process `index`.
+#[derive(Clone)]
+struct WorkerCommand {
+    program: PathBuf,
+    scheduler_file: PathBuf,
+    index: usize,
+    config: LocalClusterConfig,
+}
+
+impl WorkerCommand {
+    fn spawn(&self) -> Result<Child, LocalClusterError> {
+        let config = &self.config;
+        let mut cmd = Command::new(&self.program);
+        cmd.arg("worker")
+            .arg("--scheduler-file")
+            .arg(&self.scheduler_file)
+            .arg("--nthreads")
+            .arg(config.nthreads.to_string())
+            .arg("--name")
+            .arg(format!("local-{}", self.index))
+            .stdin(Stdio::null());
+        // Own process group: a terminal's Ctrl-C reaches only the parent, which shuts the
+        // cluster down in order.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let limit = config
+            .memory_limit
+            .map_or_else(|| "none".to_string(), |m| format!("{m}B"));
+        cmd.arg("--memory-limit").arg(limit);
+        let m = &config.memory;
+        for (flag, value) in [
+            ("--memory-target", m.target),
+            ("--memory-spill", m.spill),
+            ("--memory-pause", m.pause),
+            ("--memory-terminate", m.terminate),
+        ] {
+            cmd.arg(flag).arg(Threshold(value).to_string());
+        }
+        cmd.arg("--max-spill")
+            .arg(SizeCap(config.store.max_spill).to_string())
+            .arg("--local-directory")
+            .arg(&config.store.local_directory);
+        cmd.spawn().map_err(|source| LocalClusterError::Spawn {
+            program: self.program.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// The worker processes, shared with the nanny thread.
+type Processes = Arc<Mutex<Vec<WorkerProcess>>>;
+
+fn lock(processes: &Processes) -> MutexGuard<'_, Vec<WorkerProcess>> {
+    processes.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Restart worker processes that die while the cluster runs (see the module docs).
+fn run_nanny(processes: Processes, stopping: Arc<AtomicBool>, scheduler: Address, secret: Secret) {
+    while !stopping.load(Ordering::SeqCst) {
+        std::thread::sleep(NANNY_INTERVAL);
+        let mut procs = lock(&processes);
+        if stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let max_restarts = procs.first().map_or(0, |p| p.command.config.max_restarts);
+        for p in procs.iter_mut().filter(|p| !p.given_up) {
+            let Ok(Some(status)) = p.child.try_wait() else {
+                continue;
+            };
+            let index = p.command.index;
+            if p.restarts >= max_restarts {
+                tracing::error!(
+                    worker = index,
+                    %status,
+                    "worker process local-{index} exited and has been restarted {max_restarts} times already; not restarting it"
+                );
+                p.given_up = true;
+                continue;
+            }
+            p.restarts += 1;
+            tracing::warn!(
+                worker = index,
+                %status,
+                restart = p.restarts,
+                max_restarts,
+                "worker process local-{index} exited; starting it again"
+            );
+            match p.command.spawn() {
+                Ok(child) => p.child = child,
+                Err(e) => {
+                    tracing::error!(worker = index, error = %e, "cannot restart a worker process");
+                    p.given_up = true;
+                }
+            }
+        }
+        if !procs.is_empty() && procs.iter().all(|p| p.given_up) {
+            let reason = format!(
+                "every worker process of the local cluster died and was restarted {max_restarts} \
+                 times; giving up (see the workers' messages above: a memory limit too small for \
+                 the chunks?)"
+            );
+            tracing::error!("{reason}");
+            drop(procs);
+            // Named after the reason: the scheduler's shutdown message quotes the name.
+            let name = format!("local-cluster nanny: {reason}");
+            if let Ok(client) =
+                Client::connect_as(&scheduler, &secret, Duration::from_secs(5), &name)
+            {
+                client.shutdown_cluster();
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while client.is_connected() && Instant::now() < deadline {
+                    std::thread::sleep(NANNY_INTERVAL);
+                }
+            }
+            return;
+        }
+    }
+}
+
 /// A running local cluster; stopped (cleanly) on [`LocalCluster::shutdown`] or drop.
 pub struct LocalCluster {
     scheduler: Option<SchedulerHandle>,
     workers: Vec<WorkerHandle>,
-    children: Vec<Child>,
+    processes: Processes,
+    nanny: Option<JoinHandle<()>>,
+    nanny_stopping: Arc<AtomicBool>,
     secret: Secret,
     scheduler_file: Option<PathBuf>,
     private_dir: Option<tempfile_dir::PrivateDir>,
@@ -146,7 +294,9 @@ impl LocalCluster {
         let mut cluster = LocalCluster {
             scheduler: Some(scheduler),
             workers: Vec::new(),
-            children: Vec::new(),
+            processes: Arc::new(Mutex::new(Vec::new())),
+            nanny: None,
+            nanny_stopping: Arc::new(AtomicBool::new(false)),
             secret: secret.clone(),
             scheduler_file: None,
             private_dir: None,
@@ -182,40 +332,19 @@ impl LocalCluster {
                 SchedulerFile::new(address.to_string(), secret.to_hex()).write(&file)?;
                 cluster.private_dir = Some(dir);
                 for index in 0..config.workers {
-                    let mut cmd = Command::new(program);
-                    cmd.arg("worker")
-                        .arg("--scheduler-file")
-                        .arg(&file)
-                        .arg("--nthreads")
-                        .arg(config.nthreads.to_string())
-                        .arg("--name")
-                        .arg(format!("local-{index}"))
-                        .stdin(Stdio::null());
-                    // Own process group: a terminal's Ctrl-C reaches only the parent, which
-                    // shuts the cluster down in order.
-                    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-                    let limit = config
-                        .memory_limit
-                        .map_or_else(|| "none".to_string(), |m| format!("{m}B"));
-                    cmd.arg("--memory-limit").arg(limit);
-                    let m = &config.memory;
-                    for (flag, value) in [
-                        ("--memory-target", m.target),
-                        ("--memory-spill", m.spill),
-                        ("--memory-pause", m.pause),
-                        ("--memory-terminate", m.terminate),
-                    ] {
-                        cmd.arg(flag).arg(Threshold(value).to_string());
-                    }
-                    cmd.arg("--max-spill")
-                        .arg(SizeCap(config.store.max_spill).to_string())
-                        .arg("--local-directory")
-                        .arg(&config.store.local_directory);
-                    let child = cmd.spawn().map_err(|source| LocalClusterError::Spawn {
-                        program: program.display().to_string(),
-                        source,
-                    })?;
-                    cluster.children.push(child);
+                    let command = WorkerCommand {
+                        program: program.clone(),
+                        scheduler_file: file.clone(),
+                        index,
+                        config: config.clone(),
+                    };
+                    let child = command.spawn()?;
+                    lock(&cluster.processes).push(WorkerProcess {
+                        child,
+                        command,
+                        restarts: 0,
+                        given_up: false,
+                    });
                 }
                 let client = cluster.client()?;
                 let timeout = Duration::from_secs(30);
@@ -224,8 +353,8 @@ impl LocalCluster {
                     if client.info()?.workers.len() >= config.workers {
                         break;
                     }
-                    for (i, c) in cluster.children.iter_mut().enumerate() {
-                        if let Ok(Some(status)) = c.try_wait() {
+                    for (i, p) in lock(&cluster.processes).iter_mut().enumerate() {
+                        if let Ok(Some(status)) = p.child.try_wait() {
                             return Err(LocalClusterError::Spawn {
                                 program: program.display().to_string(),
                                 source: std::io::Error::other(format!(
@@ -240,6 +369,17 @@ impl LocalCluster {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 client.close();
+                let (processes, stopping) =
+                    (cluster.processes.clone(), cluster.nanny_stopping.clone());
+                let (scheduler, secret) = (address.clone(), secret.clone());
+                let nanny = std::thread::Builder::new()
+                    .name("tessera-nanny".into())
+                    .spawn(move || run_nanny(processes, stopping, scheduler, secret))
+                    .map_err(|source| LocalClusterError::Spawn {
+                        program: "nanny thread".into(),
+                        source,
+                    })?;
+                cluster.nanny = Some(nanny);
             }
         }
         if let Some(path) = &config.scheduler_file {
@@ -269,12 +409,18 @@ impl LocalCluster {
 
     /// Number of workers started.
     pub fn worker_count(&self) -> usize {
-        self.workers.len() + self.children.len()
+        self.workers.len() + lock(&self.processes).len()
     }
 
-    /// Pids of worker processes (processes placement only).
+    /// Pids of the current worker processes (processes placement only; a restarted worker
+    /// has a new pid).
     pub fn worker_pids(&self) -> Vec<u32> {
-        self.children.iter().map(|c| c.id()).collect()
+        lock(&self.processes).iter().map(|p| p.child.id()).collect()
+    }
+
+    /// How many times worker processes were started again after dying.
+    pub fn worker_restarts(&self) -> u32 {
+        lock(&self.processes).iter().map(|p| p.restarts).sum()
     }
 
     /// True once the scheduler has stopped (for example after `tessera shutdown`).
@@ -288,6 +434,11 @@ impl LocalCluster {
     }
 
     fn stop(&mut self) {
+        // No restarts while the cluster stops.
+        self.nanny_stopping.store(true, Ordering::SeqCst);
+        if let Some(nanny) = self.nanny.take() {
+            let _ = nanny.join();
+        }
         if let Some(s) = self.scheduler.take() {
             s.shutdown("local cluster closed");
             let _ = s.join();
@@ -295,7 +446,8 @@ impl LocalCluster {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
-        for mut c in self.children.drain(..) {
+        let processes: Vec<WorkerProcess> = lock(&self.processes).drain(..).collect();
+        for mut c in processes.into_iter().map(|p| p.child) {
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 match c.try_wait() {

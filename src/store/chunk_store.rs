@@ -26,6 +26,8 @@ use crate::core::TaskKey;
 
 /// Encoded bytes written per backend call (bounds the extra memory compression needs).
 const WRITE_BATCH_BYTES: u64 = 64 << 20;
+/// Most bytes compaction reads into memory at once (one chunk at least).
+const COMPACTION_GROUP_BYTES: u64 = 8 << 20;
 
 /// How the store spills.
 #[derive(Clone, Debug, PartialEq)]
@@ -212,6 +214,12 @@ impl ChunkStore {
         }
     }
 
+    /// True when spills are written (and read back) with direct I/O, bypassing the page cache;
+    /// false with a buffered layout or on a filesystem that refuses `O_DIRECT`.
+    pub fn spills_with_direct_io(&self) -> bool {
+        lock(&self.backend).uses_direct_io()
+    }
+
     /// A warning to log once when the spill directory is on a shared filesystem or in RAM.
     pub fn filesystem_warning(&self) -> Option<&str> {
         self.filesystem_warning.as_deref()
@@ -279,6 +287,7 @@ impl ChunkStore {
             let started = Instant::now();
             let read = self.read_record(key, &record);
             let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(%key, unspill, seconds, "spilled chunk read");
             let bytes = match read {
                 Ok(bytes) => bytes,
                 Err(e) => {
@@ -369,6 +378,18 @@ impl ChunkStore {
         })
     }
 
+    /// The size of a chunk that is on disk only (what reading it costs in memory); `None` when
+    /// it is in memory or not stored.
+    pub fn spilled_len(&self, key: &TaskKey) -> Option<u64> {
+        lock(&self.index)
+            .entries
+            .get(key)
+            .and_then(|e| match &e.state {
+                State::Disk(rec) => Some(rec.raw_len),
+                _ => None,
+            })
+    }
+
     /// Current figures.
     pub fn metrics(&self) -> StoreMetrics {
         let mut m = lock(&self.index).metrics.clone();
@@ -397,6 +418,7 @@ impl ChunkStore {
             let started = Instant::now();
             let (end, outcomes) = self.write_some(&mut backend, &jobs[start..]);
             let seconds = started.elapsed().as_secs_f64();
+            tracing::debug!(chunks = end, seconds, "spill batch written");
             let end = start + end;
             self.commit_spill(&mut backend, &jobs[start..end], outcomes, &mut report);
             lock(&self.index).metrics.write_seconds += seconds;
@@ -576,11 +598,28 @@ impl ChunkStore {
                 _ => None,
             })
             .collect();
-        for group in movers.chunks(64) {
+        // Move the live chunks in groups of at most COMPACTION_GROUP_BYTES: each group is read
+        // into memory before it is written (a spilling worker has no memory to spare).
+        let mut groups: Vec<&[(TaskKey, DiskRecord)]> = Vec::new();
+        let mut first = 0;
+        let mut bytes = 0u64;
+        for (i, (_, rec)) in movers.iter().enumerate() {
+            if i > first && bytes + rec.loc.payload_len() > COMPACTION_GROUP_BYTES {
+                groups.push(&movers[first..i]);
+                first = i;
+                bytes = 0;
+            }
+            bytes += rec.loc.payload_len();
+        }
+        if first < movers.len() {
+            groups.push(&movers[first..]);
+        }
+        tracing::debug!(segment, chunks = movers.len(), "compacting a spill segment");
+        for group in groups {
             let mut payloads = Vec::with_capacity(group.len());
             for (_, rec) in group {
                 match read_location(self.dir.path(), &rec.loc) {
-                    Ok(p) => payloads.push(Bytes::from(p)),
+                    Ok(p) => payloads.push(p),
                     Err(e) => {
                         tracing::warn!(error = %e, "compaction could not read a spilled chunk");
                         return;

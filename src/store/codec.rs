@@ -62,12 +62,12 @@ pub fn encode(chunk: &Bytes, compression: Compression) -> EncodedChunk {
 }
 
 /// Decode a payload read from disk back into the original chunk; the error says what is wrong.
-pub fn decode(payload: Vec<u8>, compressed: bool, raw_len: u64) -> Result<Bytes, String> {
+pub fn decode(payload: Bytes, compressed: bool, raw_len: u64) -> Result<Bytes, String> {
     if !compressed {
         if payload.len() as u64 != raw_len {
             return Err(format!("read {} bytes, expected {raw_len}", payload.len()));
         }
-        return Ok(Bytes::from(payload));
+        return Ok(payload);
     }
     let len = usize::try_from(raw_len).map_err(|_| format!("size {raw_len} too large"))?;
     let mut out = vec![0u8; len];
@@ -101,7 +101,7 @@ mod tests {
         let enc = encode(&chunk, Compression::Lz4);
         assert!(enc.compressed);
         assert!(enc.payload.len() < chunk.len() / 100);
-        let back = decode(enc.payload.to_vec(), true, enc.raw_len).unwrap();
+        let back = decode(enc.payload.clone(), true, enc.raw_len).unwrap();
         assert_eq!(back, chunk);
     }
 
@@ -118,9 +118,9 @@ mod tests {
         let zeros = Bytes::from(vec![0u8; 1 << 16]);
         assert!(!encode(&zeros, Compression::Off).compressed);
         assert!(!encode(&Bytes::from(vec![0u8; 100]), Compression::Lz4).compressed);
-        assert!(decode(vec![1, 2, 3], false, 4)
+        assert!(decode(Bytes::from_static(&[1, 2, 3]), false, 4)
             .unwrap_err()
             .contains("expected 4"));
-        assert!(decode(vec![0xFF; 8], true, 1000).is_err());
+        assert!(decode(Bytes::from(vec![0xFF; 8]), true, 1000).is_err());
     }
 }

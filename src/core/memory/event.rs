@@ -80,6 +80,17 @@ pub enum MemoryEvent {
     RssSample {
         /// Resident bytes of the whole worker process.
         rss_bytes: u64,
+        /// Of these, bytes of spilled chunks that running tasks read for themselves without
+        /// unspilling them (released when those tasks end). RSS-triggered spilling leaves them
+        /// out: spilling other chunks to make room for buffers about to be freed would only
+        /// write chunks that must be read back later. Pause and terminate see the whole RSS.
+        transient_bytes: u64,
+    },
+    /// Bytes of chunks about to arrive (inputs being fetched from peers); replaces the previous
+    /// figure. Target spilling makes room for them before they arrive.
+    Incoming {
+        /// Current total.
+        nbytes: u64,
     },
     /// Time passed (lets back-offs and retries expire without other events).
     Tick,

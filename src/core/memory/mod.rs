@@ -5,8 +5,11 @@
 //! order, the last RSS sample, and decides when to spill, pause, resume or terminate, following
 //! dask.distributed's thresholds (fractions of the memory limit, each can be disabled):
 //!
-//! - **target** (0.60): managed bytes above it → spill LRU chunks until below it;
-//! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target;
+//! - **target** (0.60): managed bytes (plus chunks about to arrive from peers,
+//!   [`MemoryEvent::Incoming`]) above it → spill LRU chunks until below it;
+//! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target
+//!   (RSS here leaves out the spilled chunks running tasks read for themselves: those buffers
+//!   go away when the tasks end, see [`MemoryEvent::RssSample`]);
 //! - **pause** (0.80): memory above it → pause; resume below `pause - resume_margin`;
 //! - **terminate** (0.95): memory above it → terminate with a clear reason.
 //!
@@ -91,6 +94,10 @@ pub struct MemoryManager {
     spilled_bytes: u64,
     spilled_disk_bytes: u64,
     rss: Option<u64>,
+    /// Of the last RSS sample, spilled chunks read by running tasks without unspilling.
+    transient_bytes: u64,
+    /// Chunks being fetched from peers (see `Incoming`).
+    incoming_bytes: u64,
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
@@ -120,6 +127,8 @@ impl MemoryManager {
             spilled_bytes: 0,
             spilled_disk_bytes: 0,
             rss: None,
+            transient_bytes: 0,
+            incoming_bytes: 0,
             paused: false,
             terminated: false,
             disk_full: None,
@@ -169,10 +178,15 @@ impl MemoryManager {
             } => self.on_spilled(key, nbytes_on_disk),
             MemoryEvent::Unspilled { key } => self.on_unspilled(key),
             MemoryEvent::SpillFailed { key, reason } => self.on_spill_failed(now, key, reason),
-            MemoryEvent::RssSample { rss_bytes } => {
+            MemoryEvent::RssSample {
+                rss_bytes,
+                transient_bytes,
+            } => {
                 self.rss = Some(rss_bytes);
-                self.judge_rss_batch(now, rss_bytes);
+                self.transient_bytes = transient_bytes.min(rss_bytes);
+                self.judge_rss_batch(now, rss_bytes - self.transient_bytes);
             }
+            MemoryEvent::Incoming { nbytes } => self.incoming_bytes = nbytes,
             MemoryEvent::Tick => {}
         }
         self.evaluate(now);
@@ -325,6 +339,7 @@ impl MemoryManager {
         }
     }
 
+    /// `rss`: the RSS without the transient bytes.
     fn judge_rss_batch(&mut self, now: Instant, rss: u64) {
         let settled = self
             .rss_batch
@@ -410,10 +425,11 @@ impl MemoryManager {
         let Some(target) = self.levels.target else {
             return;
         };
-        if self.lru.total_bytes() <= target || !self.may_spill(now) {
+        let wanted = self.lru.total_bytes() + self.incoming_bytes;
+        if wanted <= target || self.lru.is_empty() || !self.may_spill(now) {
             return;
         }
-        let excess = self.lru.total_bytes() - target;
+        let excess = wanted - target;
         let keys = self.pick_lru(excess, u64::MAX);
         self.request_spill(keys, SpillCause::Target);
     }
@@ -423,6 +439,7 @@ impl MemoryManager {
         let (Some(spill), Some(rss)) = (self.levels.spill, self.rss) else {
             return;
         };
+        let rss = rss.saturating_sub(self.transient_bytes);
         if rss <= spill || self.rss_batch.is_some() {
             return;
         }

@@ -49,7 +49,10 @@ impl Harness {
     }
 
     fn rss(&mut self, rss_bytes: u64) -> Vec<MemoryAction> {
-        self.ev(MemoryEvent::RssSample { rss_bytes })
+        self.ev(MemoryEvent::RssSample {
+            rss_bytes,
+            transient_bytes: 0,
+        })
     }
 
     fn spilled(&mut self, key: &str, nbytes_on_disk: u64) -> Vec<MemoryAction> {
@@ -195,6 +198,49 @@ fn rss_spill_batches_are_spaced_and_capped() {
         spill_keys(&actions)[0].0,
         vec!["c2".to_string(), "c3".to_string()]
     );
+}
+
+#[test]
+fn transient_input_buffers_do_not_trigger_rss_spills_but_count_for_pause() {
+    let mut h = Harness::limited();
+    for i in 0..5 {
+        h.store(&format!("c{i}"), 100); // 500 managed, under target 600
+    }
+    // A task reads a spilled 250-byte chunk for itself: RSS 790 > spill 700, but without the
+    // transient buffer it is 540: nothing to spill.
+    let sample = |rss_bytes, transient_bytes| MemoryEvent::RssSample {
+        rss_bytes,
+        transient_bytes,
+    };
+    assert!(spill_keys(&h.at_ms(0).ev(sample(790, 250))).is_empty());
+    // Events between samples do not pair a stale RSS with another transient figure.
+    assert!(spill_keys(&h.at_ms(5).ev(MemoryEvent::Tick)).is_empty());
+    // Pause still sees the whole RSS.
+    let actions = h.at_ms(10).ev(sample(850, 250));
+    assert!(spill_keys(&actions).is_empty());
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, MemoryAction::Pause { .. })));
+    // Once the task has ended, the same RSS spills.
+    let actions = h.at_ms(20).ev(sample(790, 0));
+    assert_eq!(spill_keys(&actions)[0].1, SpillCause::Rss);
+}
+
+#[test]
+fn target_spilling_makes_room_for_chunks_being_fetched() {
+    let mut h = Harness::limited();
+    for i in 0..5 {
+        h.store(&format!("c{i}"), 100); // 500 managed, under target 600
+    }
+    // 250 bytes are being fetched: 750 > 600, the two oldest make room before they arrive.
+    let actions = h.ev(MemoryEvent::Incoming { nbytes: 250 });
+    assert_eq!(
+        spill_keys(&actions),
+        vec![(vec!["c0".into(), "c1".into()], SpillCause::Target)]
+    );
+    // Stored and no longer incoming: nothing more to spill (300 + 250 under target).
+    h.ev(MemoryEvent::Incoming { nbytes: 0 });
+    assert!(spill_keys(&h.store("fetched", 250)).is_empty());
 }
 
 #[test]

@@ -3,8 +3,11 @@
 //!
 //! Spilled chunks are sent from disk without being read back into memory for good
 //! ([`crate::store::ChunkStore::read`]), and no lock but the store's is held while reading,
-//! so a spilling worker keeps serving. This module must not change task state; it only reads
-//! and adds data.
+//! so a spilling worker keeps serving. Reading one waits (at most
+//! [`super::memory_monitor::ROOM_WAIT`]) while other transient buffers would take the worker
+//! above its pause threshold (a task reading a spilled input at the same time took a worker to
+//! 0.96 of its limit), and counts as transient memory until it is sent. This module must not
+//! change task state; it only reads and adds data.
 
 use std::sync::Arc;
 
@@ -43,12 +46,19 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
     let (sender, mut receiver) = conn.split();
     while let Ok(Some(frame)) = receiver.recv() {
         let mut reply = Frame::new();
+        let mut transient = 0u64;
         for message in &frame.messages {
             match message {
                 Message::GetData { keys } => {
                     for key in keys {
+                        if let Some(nbytes) = state.store.spilled_len(key) {
+                            monitor.wait_for_room(nbytes, transient);
+                            monitor.transient_read(nbytes);
+                            transient += nbytes;
+                        }
                         match state.store.read(key) {
                             Ok(v) => {
+                                tracing::debug!(%key, nbytes = v.len(), "serving a chunk");
                                 let payload = reply.push_payload(v);
                                 reply.push(Message::Data {
                                     key: key.clone(),
@@ -66,6 +76,7 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 }
                 Message::PutData { key, payload } => {
                     let Ok(value) = frame.payload(*payload) else {
+                        monitor.transient_released(transient);
                         return;
                     };
                     let nbytes = value.len() as u64;
@@ -78,11 +89,14 @@ fn serve_connection(conn: Connection, state: &WorkerState, monitor: &MemoryMonit
                 }
                 other => {
                     tracing::debug!(?other, "unexpected message on a data connection");
+                    monitor.transient_released(transient);
                     return;
                 }
             }
         }
-        if sender.send(reply).is_err() {
+        let sent = sender.send(reply);
+        monitor.transient_released(transient);
+        if sent.is_err() {
             return;
         }
     }

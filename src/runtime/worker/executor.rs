@@ -4,7 +4,9 @@
 //!
 //! Inputs on disk are read back into memory (unspilled) only when they fit under the memory
 //! target; otherwise they are read for this task alone and stay on disk, so reading a
-//! working set larger than memory does not thrash. This module must not talk to peers
+//! working set larger than memory does not thrash. Such a read counts as transient memory
+//! until the task ends (RSS-triggered spilling leaves it out) and first waits, briefly, for
+//! other transient buffers (a chunk served to a peer) that would take the worker above pause. This module must not talk to peers
 //! (inputs are already local when a task is ready).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -102,16 +104,42 @@ enum Outcome {
     Missing(Vec<TaskKey>),
 }
 
-/// One input's bytes: from memory, or from disk (kept on disk unless it fits under target).
+/// One input's bytes: from memory, or from disk (kept on disk unless it fits under target;
+/// then counted as transient in `reads` until the task ends).
 fn load_input(
     state: &WorkerState,
     monitor: &MemoryMonitor,
     key: &TaskKey,
     nbytes: u64,
+    reads: &mut TransientReads<'_>,
 ) -> Result<Bytes, StoreError> {
     match state.store.residency(key) {
-        Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => state.store.read(key),
+        Some(Residency::Disk) if !monitor.room_to_unspill(nbytes) => {
+            // A peer being served or inputs being fetched at the same time: let them finish.
+            monitor.wait_for_room(nbytes, reads.nbytes);
+            reads.add(nbytes);
+            state.store.read(key)
+        }
         _ => state.store.get(key),
+    }
+}
+
+/// Spilled inputs a task reads for itself, released from the monitor's count on drop.
+struct TransientReads<'a> {
+    monitor: &'a MemoryMonitor,
+    nbytes: u64,
+}
+
+impl TransientReads<'_> {
+    fn add(&mut self, nbytes: u64) {
+        self.monitor.transient_read(nbytes);
+        self.nbytes += nbytes;
+    }
+}
+
+impl Drop for TransientReads<'_> {
+    fn drop(&mut self) {
+        self.monitor.transient_released(self.nbytes);
     }
 }
 
@@ -128,10 +156,12 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
     if !missing.is_empty() {
         return Outcome::Missing(missing);
     }
+    // Declared before `inputs`: released after the input buffers are dropped.
+    let mut transient = TransientReads { monitor, nbytes: 0 };
     let mut inputs = Vec::with_capacity(task.deps.len());
     let mut missing = Vec::new();
     for (dep, nbytes, _) in &task.deps {
-        match load_input(state, monitor, dep, *nbytes) {
+        match load_input(state, monitor, dep, *nbytes, &mut transient) {
             Ok(v) => inputs.push(v),
             Err(e) => {
                 // A spill file that cannot be read: the chunk is lost here, so the scheduler

@@ -1,6 +1,9 @@
 //! Fetcher threads: bring a task's missing inputs from the peers holding them, directly
 //! (never through the scheduler), then queue the task. Inputs that no holder can provide are
-//! reported to the scheduler as `DepsMissing`.
+//! reported to the scheduler as `DepsMissing`. A fetch first asks the memory manager to make room
+//! for the inputs (target spilling counts them as if stored), waits (up to [`super::memory_monitor::ROOM_WAIT`]) while the
+//! inputs would take the worker above its pause threshold, and counts as transient memory
+//! until they are stored.
 //!
 //! This module must not run kernels.
 
@@ -13,6 +16,7 @@ use crate::protocol::{Frame, Message};
 use crate::runtime::peer_pool::PeerPool;
 use crate::transport::FrameSender;
 
+use super::memory_monitor::MemoryMonitor;
 use super::state::{Phase, WorkerState};
 
 /// Fetch inputs for tasks arriving on `jobs` until the channel closes.
@@ -23,6 +27,7 @@ pub fn run_fetcher(
     own_address: String,
     to_scheduler: FrameSender,
     prefetch_limit: usize,
+    monitor: &MemoryMonitor,
 ) {
     loop {
         let key = {
@@ -78,6 +83,16 @@ pub fn run_fetcher(
                 })
                 .collect()
         };
+        let incoming: u64 = deps
+            .iter()
+            .filter(|(k, _, _)| missing_now.iter().any(|(m, _)| m == k))
+            .map(|(_, nbytes, _)| *nbytes)
+            .sum();
+        if incoming > 0 {
+            monitor.incoming(incoming);
+            monitor.wait_for_room(incoming, 0);
+        }
+        monitor.transient_read(incoming);
         let mut fetched = HashMap::new();
         let mut attempt = 0;
         while !missing_now.is_empty() && attempt < 4 {
@@ -125,7 +140,9 @@ pub fn run_fetcher(
             missing_now = still;
             attempt += 1;
         }
-        // Deliver what we have; report what we could not get.
+        // Deliver what we have; report what we could not get. No longer incoming: about to be
+        // stored (counted once it is; counting both would spill one chunk too many).
+        monitor.incoming_done(incoming);
         let mut tasks = state.tasks();
         let alive = matches!(tasks.entries.get(&key), Some(e) if e.phase == Phase::Fetching);
         {
@@ -139,6 +156,8 @@ pub fn run_fetcher(
                 }
             }
         }
+        // Stored now (or dropped): no longer transient.
+        monitor.transient_released(incoming);
         if !alive {
             continue;
         }

@@ -8,9 +8,13 @@
 //! is stored, so a fast producer is paused before it starts its next task. Besides pausing,
 //! executors are held back while stored chunks exceed the spill threshold and spills are still
 //! being written (back-pressure: a task producing faster than the disk absorbs waits for the
-//! disk instead of piling results up towards the terminate threshold). This module must not decide what to spill or
+//! disk instead of piling results up towards the terminate threshold). It also counts
+//! *transient* bytes — spilled chunks read for a task or a peer, inputs being fetched — which
+//! RSS-triggered spilling leaves out and which make other transient reads wait for room under
+//! pause ([`MemoryMonitor::wait_for_room`]). This module must not decide what to spill or
 //! when (the memory manager does) and must not write chunks itself (the spill writer does).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -27,6 +31,10 @@ use super::state::WorkerState;
 
 /// How often the monitor thread samples the process's RSS.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
+/// How often [`MemoryMonitor::wait_for_room`] looks again.
+const ROOM_POLL: Duration = Duration::from_millis(10);
+/// Longest wait for memory before a transient buffer is read or fetched anyway.
+pub const ROOM_WAIT: Duration = Duration::from_secs(2);
 
 struct Inner {
     manager: MemoryManager,
@@ -51,6 +59,13 @@ pub struct MemoryMonitor {
     sample_rss: bool,
     target_bytes: Option<u64>,
     spill_bytes: Option<u64>,
+    /// Bytes of spilled chunks running tasks read without unspilling them.
+    transient_bytes: AtomicU64,
+    /// Bytes being spilled, as of the last step.
+    spilling_bytes: AtomicU64,
+    /// Bytes being fetched from peers.
+    incoming_bytes: AtomicU64,
+    pause_bytes: Option<u64>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +104,7 @@ impl MemoryMonitor {
         let limited = manager.config().limit.is_some();
         let target_bytes = manager.levels().target;
         let spill_bytes = manager.levels().spill;
+        let pause_bytes = manager.levels().pause;
         Ok((
             Arc::new(MemoryMonitor {
                 inner: Mutex::new(Inner {
@@ -107,6 +123,10 @@ impl MemoryMonitor {
                 sample_rss,
                 target_bytes,
                 spill_bytes,
+                transient_bytes: AtomicU64::new(0),
+                spilling_bytes: AtomicU64::new(0),
+                incoming_bytes: AtomicU64::new(0),
+                pause_bytes,
             }),
             wake_rx,
         ))
@@ -124,7 +144,14 @@ impl MemoryMonitor {
             if lock(&self.writer).is_none() {
                 return;
             }
-            self.step(self.sample_rss.then(process_rss_bytes));
+            let sample = self.sample_rss.then(|| {
+                // Buffers counted before and after the RSS reading were part of it.
+                let before = self.transient_bytes.load(Ordering::Relaxed);
+                let rss = process_rss_bytes();
+                let after = self.transient_bytes.load(Ordering::Relaxed);
+                (rss, before.min(after))
+            });
+            self.step(sample);
         }
     }
 
@@ -152,6 +179,57 @@ impl MemoryMonitor {
         }
     }
 
+    /// A running task read a spilled chunk of `nbytes` for itself (see
+    /// [`crate::core::memory::MemoryEvent::TransientBytes`]); undo with
+    /// [`MemoryMonitor::transient_released`] when the task ends.
+    pub fn transient_read(&self, nbytes: u64) {
+        self.transient_bytes.fetch_add(nbytes, Ordering::Relaxed);
+    }
+
+    /// The buffers counted by [`MemoryMonitor::transient_read`] are gone.
+    pub fn transient_released(&self, nbytes: u64) {
+        self.transient_bytes.fetch_sub(nbytes, Ordering::Relaxed);
+    }
+
+    /// False while a transient buffer of `nbytes` (a spilled chunk read for a task or a peer,
+    /// inputs fetched from one) should wait: the stored chunks, the transient buffers and it
+    /// would exceed the pause threshold, and memory is about to be freed — transient buffers
+    /// other than the caller's own (`own` bytes) exist, or spills are being written. Otherwise
+    /// waiting would only stall the worker (the stored chunks are the spill thresholds'
+    /// business).
+    pub fn room_for_transient(&self, nbytes: u64, own: u64) -> bool {
+        let Some(pause) = self.pause_bytes else {
+            return true;
+        };
+        let transient = self.transient_bytes.load(Ordering::Relaxed);
+        let freeing = transient > own || self.spilling_bytes.load(Ordering::Relaxed) > 0;
+        !freeing || self.store.metrics().memory_bytes + transient + nbytes <= pause
+    }
+
+    /// `nbytes` of inputs are about to be fetched: target spilling makes room for them now
+    /// (undo with [`MemoryMonitor::incoming_done`] once they are stored).
+    pub fn incoming(&self, nbytes: u64) {
+        self.incoming_bytes.fetch_add(nbytes, Ordering::Relaxed);
+        if self.limited {
+            self.step(None);
+        }
+    }
+
+    /// The inputs announced with [`MemoryMonitor::incoming`] are stored (or dropped).
+    pub fn incoming_done(&self, nbytes: u64) {
+        self.incoming_bytes.fetch_sub(nbytes, Ordering::Relaxed);
+    }
+
+    /// Wait until [`MemoryMonitor::room_for_transient`] says `nbytes` fit, at most
+    /// [`ROOM_WAIT`] (then go on anyway: a peer or a task must not wait for ever on memory
+    /// held elsewhere).
+    pub fn wait_for_room(&self, nbytes: u64, own: u64) {
+        let deadline = Instant::now() + ROOM_WAIT;
+        while !self.room_for_transient(nbytes, own) && Instant::now() < deadline {
+            std::thread::sleep(ROOM_POLL);
+        }
+    }
+
     /// `(paused, disk_full)` as last reported to the scheduler.
     pub fn reported_status(&self) -> (bool, bool) {
         lock(&self.inner).reported
@@ -169,26 +247,52 @@ impl MemoryMonitor {
         self.poke();
     }
 
-    fn step(&self, rss: Option<u64>) {
+    /// `rss`: a fresh `(RSS, transient bytes)` sample, if any.
+    fn step(&self, rss: Option<(u64, u64)>) {
         let now = Instant::now();
         let mut inner = lock(&self.inner);
+        // Incoming first: a fetched chunk stops being incoming before it is stored.
+        inner.manager.handle(
+            now,
+            crate::core::memory::MemoryEvent::Incoming {
+                nbytes: self.incoming_bytes.load(Ordering::Relaxed),
+            },
+        );
         for event in self.store.drain_events() {
             inner.residency.observe(&event);
             inner.manager.handle(now, event);
         }
         inner.residency.flush(&self.to_scheduler);
         let sample = match rss {
-            Some(rss_bytes) => crate::core::memory::MemoryEvent::RssSample { rss_bytes },
+            Some((rss_bytes, transient_bytes)) => crate::core::memory::MemoryEvent::RssSample {
+                rss_bytes,
+                transient_bytes,
+            },
             None => crate::core::memory::MemoryEvent::Tick,
         };
         inner.manager.handle(now, sample);
         let actions: Vec<MemoryAction> = inner.manager.drain_actions().collect();
+        if actions
+            .iter()
+            .any(|a| matches!(a, MemoryAction::Spill { .. }))
+        {
+            let m = inner.manager.metrics();
+            tracing::debug!(
+                rss = ?m.rss_bytes,
+                managed = m.memory_bytes,
+                spilling = m.spilling_bytes,
+                transient = ?rss.map(|(_, t)| t),
+                "memory when spilling"
+            );
+        }
         for action in actions {
             self.carry_out(action);
         }
         // A full disk alone does not stop the scheduler: chunks that cannot be spilled stay in
         // memory, and once memory reaches the pause threshold the worker pauses as usual.
         let m = inner.manager.metrics();
+        self.spilling_bytes
+            .store(m.spilling_bytes, Ordering::Relaxed);
         // Back-pressure: above the spill threshold with spills still being written, a new
         // task would add its result on top of the chunks waiting for the disk; wait for them.
         let spill_behind = self

@@ -321,15 +321,16 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     // Inputs are fetched for at most this many tasks ready ahead of the executors.
     let prefetch = 2 * config.nthreads.max(1);
     for i in 0..2 {
-        let (state, rx, peers, tx, own) = (
+        let (state, rx, peers, tx, own, monitor) = (
             state.clone(),
             fetch_rx.clone(),
             peers.clone(),
             to_scheduler.clone(),
             data_address.clone(),
+            monitor.clone(),
         );
         spawn(&format!("tessera-fetch-{i}"), move || {
-            fetcher::run_fetcher(state, rx, peers, own, tx, prefetch)
+            fetcher::run_fetcher(state, rx, peers, own, tx, prefetch, &monitor)
         })?;
     }
     let (hb_stop_tx, hb_stop_rx) = mpsc::channel::<()>();

@@ -6,6 +6,7 @@
 //! compression (the chunk store owns those). Writes are all-or-nothing per batch.
 
 mod append_log;
+mod direct_io;
 mod file_per_chunk;
 
 use std::fs::File;
@@ -24,10 +25,14 @@ pub use file_per_chunk::FilePerChunk;
 pub enum SpillLayout {
     /// `chunk-<n>` per chunk; deleting a chunk unlinks its file.
     FilePerChunk,
-    /// `segment-<n>.log` files written append-only; space of deleted chunks is reclaimed when a
-    /// segment empties or by compacting mostly-dead segments. The default (see `store` docs).
+    /// `segment-<n>.log` files written append-only with direct I/O (`O_DIRECT`, bypassing
+    /// the page cache; through it where the filesystem refuses); space of deleted chunks is
+    /// reclaimed when a segment empties or by compacting mostly-dead segments. The default
+    /// (see `store` docs).
     #[default]
     AppendLog,
+    /// The append-only log, always through the page cache (no `O_DIRECT`).
+    AppendLogBuffered,
 }
 
 /// Where one spilled payload is.
@@ -46,6 +51,8 @@ pub enum DiskLocation {
         segment: u64,
         /// The open segment (stays readable even after the segment is deleted).
         file: Arc<File>,
+        /// Written with direct I/O: read back the same way.
+        direct: bool,
         /// Start of the payload.
         offset: u64,
         /// Payload length.
@@ -90,15 +97,34 @@ impl DiskLocation {
     }
 }
 
-/// Read a payload into one exactly-sized buffer. Needs no backend lock.
-pub fn read_location(dir: &Path, loc: &DiskLocation) -> io::Result<Vec<u8>> {
+/// Read a payload into one buffer (with direct I/O: the covering blocks into a page-aligned
+/// one, the payload a view of it). Needs no backend lock.
+pub fn read_location(dir: &Path, loc: &DiskLocation) -> io::Result<Bytes> {
     let len = usize::try_from(loc.payload_len()).map_err(io::Error::other)?;
-    let mut buf = vec![0u8; len];
     match loc {
-        DiskLocation::File { .. } => File::open(loc.path(dir))?.read_exact_at(&mut buf, 0)?,
-        DiskLocation::Log { file, offset, .. } => file.read_exact_at(&mut buf, *offset)?,
+        DiskLocation::Log {
+            file,
+            direct: true,
+            offset,
+            ..
+        } => match direct_io::read_range(file, *offset, len as u64) {
+            Err(e) if direct_io::refused(&e) => {
+                direct_io::clear_direct(file)?;
+                direct_io::read_range(file, *offset, len as u64)
+            }
+            other => other,
+        },
+        DiskLocation::Log { file, offset, .. } => {
+            let mut buf = vec![0u8; len];
+            file.read_exact_at(&mut buf, *offset)?;
+            Ok(Bytes::from(buf))
+        }
+        DiskLocation::File { .. } => {
+            let mut buf = vec![0u8; len];
+            File::open(loc.path(dir))?.read_exact_at(&mut buf, 0)?;
+            Ok(Bytes::from(buf))
+        }
     }
-    Ok(buf)
 }
 
 /// The spill backend in use (a closed set, so no generic parameter spreads).
@@ -116,6 +142,7 @@ impl SpillBackend {
         match layout {
             SpillLayout::FilePerChunk => SpillBackend::FilePerChunk(FilePerChunk::new(dir)),
             SpillLayout::AppendLog => SpillBackend::AppendLog(AppendLog::new(dir)),
+            SpillLayout::AppendLogBuffered => SpillBackend::AppendLog(AppendLog::buffered(dir)),
         }
     }
 
@@ -148,6 +175,14 @@ impl SpillBackend {
         match self {
             SpillBackend::FilePerChunk(b) => b.disk_bytes(),
             SpillBackend::AppendLog(b) => b.live_bytes(),
+        }
+    }
+
+    /// True when spills bypass the page cache (`O_DIRECT`).
+    pub fn uses_direct_io(&self) -> bool {
+        match self {
+            SpillBackend::FilePerChunk(_) => false,
+            SpillBackend::AppendLog(b) => b.uses_direct_io(),
         }
     }
 

@@ -25,6 +25,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
         (
             prop_oneof![Just(0u32), Just(50), Just(100)],
             prop_oneof![Just(0u32), Just(30)],
+            prop_oneof![Just(0u64), Just(500), Just(u64::MAX)],
         ),
     )
         .prop_map(
@@ -40,7 +41,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                     saturation,
                     horizon_us,
                 ),
-                (lifetime_percent, spill_percent),
+                (lifetime_percent, spill_percent, steal_transfer_limit),
             )| SimConfig {
                 seed,
                 initial_workers,
@@ -59,6 +60,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                 max_saturation: 16.0,
                 lifetime_percent,
                 spill_percent,
+                steal_transfer_limit,
             },
         )
 }
@@ -101,6 +103,7 @@ fn faulty(seed: u64) -> SimConfig {
         max_saturation: 8.0,
         lifetime_percent: 0,
         spill_percent: 0,
+        steal_transfer_limit: tessera::core::SchedulerConfig::default().steal_transfer_limit,
     }
 }
 
@@ -145,6 +148,8 @@ fn walltime_and_spill_runs_keep_every_invariant() {
         let config = SimConfig {
             lifetime_percent: 60,
             spill_percent: 30,
+            // Half the results (1–1,000 bytes) too big to move: tasks wait for their holders.
+            steal_transfer_limit: 500,
             ..faulty(seed)
         };
         let report = run(&config).unwrap_or_else(|failure| panic!("{failure}"));
@@ -196,6 +201,7 @@ fn regression_task_left_waiting_after_kills_and_releases() {
         max_saturation: 16.0,
         lifetime_percent: 0,
         spill_percent: 0,
+        steal_transfer_limit: tessera::core::SchedulerConfig::default().steal_transfer_limit,
     };
     if let Err(failure) = run(&config) {
         panic!("{failure}");

@@ -131,6 +131,9 @@ pub struct SimConfig {
     /// Percent chance, per finished task, that the worker reports one of its results moved
     /// to disk (and as often one moved back).
     pub spill_percent: u32,
+    /// `SchedulerConfig::steal_transfer_limit`: results are 1–1,000 bytes, so a few hundred
+    /// makes placement and stealing keep many tasks waiting for their inputs' holders.
+    pub steal_transfer_limit: u64,
 }
 
 /// What happened during a simulation (for coverage checks).
@@ -540,6 +543,8 @@ pub fn run(config: &SimConfig) -> Result<SimReport, String> {
             max_saturation: config.max_saturation,
             // Virtual tasks take microseconds.
             walltime_margin: Duration::from_micros(20),
+            steal_transfer_limit: config.steal_transfer_limit,
+            ..SchedulerConfig::default()
         }),
         base: Instant::now(),
         universe,

@@ -53,6 +53,7 @@ mod stealing;
 mod submission;
 mod task_ref_list;
 mod task_store;
+mod transfer_cost;
 mod walltime;
 mod worker_pool;
 
@@ -90,6 +91,14 @@ pub struct SchedulerConfig {
     /// Slack required on top of a task's estimated duration before it goes to a worker
     /// whose job ends (estimates are means; a run may take longer).
     pub walltime_margin: Duration,
+    /// A task goes to (or is stolen by) a worker other than the one holding most of its input
+    /// only if the input bytes that worker lacks (spilled ones count twice: the holder reads
+    /// them from disk to send them) stay under this, or under what the task's known duration
+    /// could transfer at [`Self::steal_bandwidth`]; otherwise it waits for the holder. Running
+    /// a big-input task where its input is costs less than moving the input.
+    pub steal_transfer_limit: u64,
+    /// Bytes per second assumed for moving a task's inputs (see `steal_transfer_limit`).
+    pub steal_bandwidth: u64,
 }
 
 impl Default for SchedulerConfig {
@@ -100,6 +109,8 @@ impl Default for SchedulerConfig {
             queue_horizon: Duration::from_millis(2),
             max_saturation: 64.0,
             walltime_margin: Duration::from_secs(2),
+            steal_transfer_limit: 64 << 20,
+            steal_bandwidth: 1 << 30,
         }
     }
 }

@@ -103,18 +103,19 @@ impl Scheduler {
                     continue;
                 }
             }
-            if !timed || self.runs_in_time(top.task, free) {
+            if (!timed || self.runs_in_time(top.task, free)) && self.worth_moving(top.task, free) {
                 self.ready.pop_top();
                 self.assign(top.task, free);
                 continue;
             }
-            // Its job ends before the best tasks would finish (and others have time for them).
+            // Its job ends before the best tasks would finish (and others have time for them),
+            // or their inputs are too big to move here: look a little deeper into the queue.
             let end = self.workers[free].ends_at;
             if end.is_some() && end <= none_in_time_until {
                 self.workers.hide(free);
                 continue;
             }
-            match self.take_ready_task_in_time(free) {
+            match self.take_ready_task_for(free) {
                 Some(id) => self.assign(id, free),
                 None => {
                     none_in_time_until = none_in_time_until.max(end);

@@ -350,3 +350,72 @@ fn residency_reports_for_copies_not_held_are_ignored_and_dropped_copies_forgotte
     });
     assert_eq!(h.core.spilled_results(), 0);
 }
+
+// ---- inputs too big to move
+
+const BIG: u64 = 160 << 20;
+
+/// Worker 1 holds two big results `c0`, `c1` and runs one task; worker 2 holds nothing.
+fn big_inputs_on_worker_1() -> Harness {
+    let mut h = Harness::new();
+    h.join(1, None);
+    let a = h.submit(vec![task("c-0", &[]), task("c-1", &[])]);
+    assert_eq!(computes(&a), vec![(1, "c-0".to_owned())]);
+    let a = h.finish(1, "c-0", BIG, None);
+    assert_eq!(computes(&a), vec![(1, "c-1".to_owned())]);
+    h.finish(1, "c-1", BIG, None);
+    h.join(2, None);
+    h
+}
+
+#[test]
+fn a_task_with_a_big_input_waits_for_its_holder_instead_of_moving_it() {
+    let mut h = big_inputs_on_worker_1();
+    // Worker 1 gets sum-0; worker 2 is free but would have to pull 160 MiB for sum-1.
+    let a = h.submit(vec![task("sum-0", &["c-0"]), task("sum-1", &["c-1"])]);
+    assert_eq!(computes(&a), vec![(1, "sum-0".to_owned())]);
+    // Once worker 1 is free again, sum-1 goes there.
+    let a = h.finish(1, "sum-0", 8, None);
+    assert_eq!(computes(&a), vec![(1, "sum-1".to_owned())]);
+}
+
+#[test]
+fn small_inputs_still_move_to_a_free_worker() {
+    let mut h = Harness::new();
+    h.join(1, None);
+    h.submit(vec![task("c-0", &[]), task("c-1", &[])]);
+    h.finish(1, "c-0", 1 << 20, None);
+    h.finish(1, "c-1", 1 << 20, None);
+    h.join(2, None);
+    let a = h.submit(vec![task("sum-0", &["c-0"]), task("sum-1", &["c-1"])]);
+    let mut placed = workers_of(&a);
+    placed.sort();
+    assert_eq!(placed, vec![1, 2]);
+}
+
+#[test]
+fn a_big_input_moves_when_its_holder_is_paused() {
+    let mut h = big_inputs_on_worker_1();
+    h.event(Event::WorkerPaused {
+        worker: WorkerId(1),
+    });
+    let a = h.submit(vec![task("sum-0", &["c-0"])]);
+    assert_eq!(computes(&a), vec![(2, "sum-0".to_owned())]);
+}
+
+#[test]
+fn a_big_input_moves_when_the_task_is_known_to_take_long_enough_to_pay_for_it() {
+    let mut h = big_inputs_on_worker_1();
+    // 160 MiB take about 0.16 s at the assumed 1 GiB/s: a 1 s task pays for the move. Durations
+    // are learned while some worker has a known end (worker 3 here).
+    h.join(3, Some(secs(3_600)));
+    h.observe(1, "slow-9", secs(1));
+    let a = h.submit(vec![task("sum-0", &["c-0"]), task("slow-1", &["c-1"])]);
+    let mut placed = computes(&a);
+    placed.sort();
+    assert_eq!(placed[0], (1, "sum-0".to_owned()));
+    assert!(
+        placed[1].0 != 1 && placed[1].1 == "slow-1",
+        "slow-1 moves off the busy holder: {placed:?}"
+    );
+}

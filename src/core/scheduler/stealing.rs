@@ -7,7 +7,9 @@
 //! Runs on `Tick`, when a worker joins, and when a worker runs dry. Walltime counts: a task
 //! is not asked back for a thief whose job ends before it would finish, and a stolen task goes
 //! to the least-loaded other worker only if that one has time for it (otherwise it is queued
-//! again and placed as usual). This module must not touch a task's neededness.
+//! again and placed as usual). Data counts too: a task whose inputs are too big to be worth
+//! moving (see `transfer_cost.rs`) is not stolen. This module must not touch a task's
+//! neededness.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -43,9 +45,7 @@ impl Scheduler {
             })
             .collect();
         // The thief a confirmed steal will most likely go to (see `on_steal_reply`).
-        let thief = (self.workers.timed() > 0)
-            .then(|| self.workers.least_loaded_with_room())
-            .flatten();
+        let thief = self.workers.least_loaded_with_room();
         while idle_threads > 0 {
             let Some((excess, order, slot)) = victims.pop() else {
                 break;
@@ -57,6 +57,7 @@ impl Scheduler {
                 .copied()
                 .filter(|&id| !tasks[id].steal_pending)
                 .filter(|&id| thief.is_none_or(|thief| self.runs_in_time(id, thief)))
+                .filter(|&id| thief.is_none_or(|thief| self.worth_moving(id, thief)))
                 .max_by_key(|&id| (tasks[id].priority, id));
             let Some(id) = candidate else {
                 continue;
@@ -102,7 +103,11 @@ impl Scheduler {
             .iter()
             .all(|&d| self.tasks[d].state == TaskState::Memory);
         match self.workers.least_loaded_with_room_except(slot) {
-            Some(thief) if inputs_ready && self.runs_in_time(id, thief) => self.assign(id, thief),
+            Some(thief)
+                if inputs_ready && self.runs_in_time(id, thief) && self.worth_moving(id, thief) =>
+            {
+                self.assign(id, thief)
+            }
             _ => self.requeue(id),
         }
     }

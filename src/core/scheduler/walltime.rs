@@ -60,8 +60,9 @@ impl Scheduler {
     }
 
     /// Take from the global ready queue a task among the best [`LOOKAHEAD`] that the worker
-    /// in `slot` has time for; the others stay queued.
-    pub(super) fn take_ready_task_in_time(&mut self, slot: WorkerSlot) -> Option<TaskId> {
+    /// in `slot` has time for and that is worth moving there (`transfer_cost.rs`); the others
+    /// stay queued.
+    pub(super) fn take_ready_task_for(&mut self, slot: WorkerSlot) -> Option<TaskId> {
         let mut skipped: Vec<ReadyEntry> = Vec::new();
         let mut found = None;
         while skipped.len() < LOOKAHEAD {
@@ -69,7 +70,7 @@ impl Scheduler {
             let Some(entry) = self.ready.pop_valid(|e| is_ready_entry(tasks, e)) else {
                 break;
             };
-            if self.runs_in_time(entry.task, slot) {
+            if self.runs_in_time(entry.task, slot) && self.worth_moving(entry.task, slot) {
                 found = Some(entry.task);
                 break;
             }

@@ -3,7 +3,8 @@
 //! No MPI and no batch system needed. This module must not make scheduling decisions.
 //!
 //! Worker processes are watched like dask's nanny does: one that dies while the cluster runs
-//! (killed, or stopped by its memory terminate threshold) is started again, at most
+//! (killed, or stopped by its memory terminate threshold; not one that exits with status 0,
+//! which it does when told to: shutdown, end of its lifetime) is started again, at most
 //! [`LocalClusterConfig::max_restarts`] times per worker; the scheduler recomputes what was
 //! lost with it. When a worker has used up its restarts and no worker process is left, the
 //! scheduler is shut down with a message saying why, so clients get an error instead of
@@ -123,6 +124,9 @@ struct WorkerProcess {
     restarts: u32,
     /// Used up its restarts and is gone.
     given_up: bool,
+    /// Exited with status 0: it was told to (cluster shutdown, end of its lifetime). Never
+    /// restarted.
+    finished: bool,
 }
 
 /// Everything needed to start worker process `index`.
@@ -189,11 +193,17 @@ fn run_nanny(processes: Processes, stopping: Arc<AtomicBool>, scheduler: Address
             return;
         }
         let max_restarts = procs.first().map_or(0, |p| p.command.config.max_restarts);
-        for p in procs.iter_mut().filter(|p| !p.given_up) {
+        for p in procs.iter_mut().filter(|p| !p.given_up && !p.finished) {
             let Ok(Some(status)) = p.child.try_wait() else {
                 continue;
             };
             let index = p.command.index;
+            if status.success() {
+                // A clean exit is on purpose (shutdown, lifetime): a nanny restarts crashes only.
+                tracing::debug!(worker = index, "worker process local-{index} finished");
+                p.finished = true;
+                continue;
+            }
             if p.restarts >= max_restarts {
                 tracing::error!(
                     worker = index,
@@ -219,7 +229,10 @@ fn run_nanny(processes: Processes, stopping: Arc<AtomicBool>, scheduler: Address
                 }
             }
         }
-        if !procs.is_empty() && procs.iter().all(|p| p.given_up) {
+        if procs.iter().all(|p| p.finished || p.given_up) && !procs.iter().any(|p| p.given_up) {
+            return; // every worker finished on purpose: nothing left to watch
+        }
+        if !procs.is_empty() && procs.iter().all(|p| p.given_up || p.finished) {
             let reason = format!(
                 "every worker process of the local cluster died and was restarted {max_restarts} \
                  times; giving up (see the workers' messages above: a memory limit too small for \
@@ -344,6 +357,7 @@ impl LocalCluster {
                         command,
                         restarts: 0,
                         given_up: false,
+                        finished: false,
                     });
                 }
                 let client = cluster.client()?;

@@ -63,24 +63,23 @@ fn profile_dir() -> PathBuf {
         .expect("test binary lives in target/<profile>/deps")
 }
 
-/// The example program `name`, built for this profile. `cargo nextest run --all-targets`
-/// builds examples; when it is missing (a single `--test` run), it is built here.
+/// The example program `name`, built (or found up to date) for this profile by cargo.
 pub fn example(name: &str) -> PathBuf {
+    // Always through cargo (a no-op when up to date): a binary left from an older build of the
+    // library would speak an older protocol.
     let path = profile_dir().join("examples").join(name);
-    if !path.is_file() {
-        let target_dir = profile_dir()
-            .parent()
-            .map(Path::to_path_buf)
-            .expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", name])
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build --example");
-        assert!(status.success(), "cargo build --example {name} failed");
-    }
+    let target_dir = profile_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--example", name])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build --example");
+    assert!(status.success(), "cargo build --example {name} failed");
     assert!(path.is_file(), "{} missing after build", path.display());
     path
 }

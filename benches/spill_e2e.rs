@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::kernels_builtin::{names, random_f64_args, random_f64_chunk, sum_f64};
+use tessera::runtime::sum_tree::submit_f64_sum_tree;
 use tessera::runtime::{Client, Future, Task, Value};
 use tessera::units::ByteSize;
 
@@ -95,27 +96,8 @@ fn persist(client: &Client, chunks: usize, count: i64) -> Vec<Future<Bytes>> {
 }
 
 fn tree_sum(client: &Client, chunks: &[Future<Bytes>]) -> f64 {
-    let mut level: Vec<Future<f64>> = chunks
-        .iter()
-        .map(|c| {
-            client
-                .submit(Task::new(names::SUM_F64).input(c))
-                .expect("submit")
-        })
-        .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| {
-                let mut task = Task::new(names::SUM_F64);
-                for f in pair {
-                    task = task.input(f);
-                }
-                client.submit(task).expect("submit")
-            })
-            .collect();
-    }
-    level[0].result().expect("sum")
+    let root = submit_f64_sum_tree(client, chunks).expect("submit sum");
+    root.result().expect("sum")
 }
 
 fn expected_sum(chunks: usize, count: usize) -> f64 {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::kernels_builtin::{names, random_f64_args, random_f64_chunk, sum_f64};
+use tessera::runtime::sum_tree::submit_f64_sum_tree;
 use tessera::runtime::{Client, ClientError, Future, Task, Value};
 
 const CHUNKS: usize = 32;
@@ -30,27 +31,7 @@ fn submit_chunks(client: &Client) -> Vec<Future<Bytes>> {
 }
 
 fn submit_sum(client: &Client, chunks: &[Future<Bytes>]) -> Future<f64> {
-    let mut level: Vec<Future<f64>> = chunks
-        .iter()
-        .map(|c| {
-            client
-                .submit(Task::new(names::SUM_F64).input(c))
-                .expect("submit")
-        })
-        .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| {
-                let mut task = Task::new(names::SUM_F64);
-                for f in pair {
-                    task = task.input(f);
-                }
-                client.submit(task).expect("submit")
-            })
-            .collect();
-    }
-    level.remove(0)
+    submit_f64_sum_tree(client, chunks).expect("submit")
 }
 
 fn expected_sum() -> f64 {

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::protocol::{ClusterInfo, WorkerMetrics};
 use tessera::runtime::kernels_builtin::{names, random_f64_args, random_f64_chunk, sum_f64};
+use tessera::runtime::sum_tree::submit_f64_sum_tree;
 use tessera::runtime::{Client, Future, Task, Value};
 
 const MIB: u64 = 1 << 20;
@@ -52,27 +53,8 @@ impl Workload {
 
     /// Sum every chunk, then the partial sums pairwise.
     fn sum(&self, client: &Client, chunks: &[Future<Bytes>]) -> f64 {
-        let mut level: Vec<Future<f64>> = chunks
-            .iter()
-            .map(|c| {
-                client
-                    .submit(Task::new(names::SUM_F64).input(c))
-                    .expect("submit sum")
-            })
-            .collect();
-        while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|pair| {
-                    let mut task = Task::new(names::SUM_F64);
-                    for f in pair {
-                        task = task.input(f);
-                    }
-                    client.submit(task).expect("submit sum")
-                })
-                .collect();
-        }
-        level[0].result().expect("sum")
+        let root = submit_f64_sum_tree(client, chunks).expect("submit sum");
+        root.result().expect("sum")
     }
 
     /// The same sum computed here.

@@ -53,6 +53,8 @@ mod stealing;
 mod submission;
 mod task_ref_list;
 mod task_store;
+#[cfg(test)]
+mod test_graphs;
 mod transfer_cost;
 mod walltime;
 mod worker_pool;

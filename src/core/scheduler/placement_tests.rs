@@ -3,23 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
 use super::{Action, Event, Scheduler, SchedulerConfig};
-use crate::core::task::{ClientId, KernelName, TaskKey, TaskSpec, WorkerId};
+use crate::core::task::{ClientId, TaskKey, TaskSpec, WorkerId};
 
-fn key(s: &str) -> TaskKey {
-    TaskKey::new(s)
-}
-
-fn task(k: &str, deps: &[&str]) -> TaskSpec {
-    TaskSpec {
-        key: key(k),
-        kernel: KernelName::new("k"),
-        args: Bytes::new(),
-        deps: deps.iter().map(|d| key(d)).collect(),
-    }
-}
+use super::test_graphs::{key, task};
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)

@@ -2,23 +2,10 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use super::{Action, Event, Scheduler, SchedulerConfig, TaskStatus};
-use crate::core::task::{ClientId, KernelName, TaskKey, TaskSpec, WorkerId};
+use crate::core::task::{ClientId, WorkerId};
 
-fn key(s: &str) -> TaskKey {
-    TaskKey::new(s)
-}
-
-fn task(k: &str, deps: &[&str]) -> TaskSpec {
-    TaskSpec {
-        key: key(k),
-        kernel: KernelName::new("k"),
-        args: Bytes::new(),
-        deps: deps.iter().map(|d| key(d)).collect(),
-    }
-}
+use super::test_graphs::{key, task};
 
 struct Harness {
     core: Scheduler,

@@ -25,12 +25,10 @@ impl Scheduler {
         let Some(slot) = self.workers.slot_of(worker) else {
             return;
         };
-        if let Some(took) = compute {
-            // Estimates serve walltime placement only: without workers that end, skip the
-            // bookkeeping on this hot path.
-            if self.workers.timed() > 0 {
-                self.durations.observe(key.as_str(), took);
-            }
+        let timed = self.workers.timed() > 0;
+        if let (Some(took), true) = (compute, timed) {
+            // Walltime placement asks about every prefix once some worker has an end.
+            self.durations.observe(key.as_str(), took);
         }
         self.workers.record_completion(
             slot,
@@ -42,6 +40,13 @@ impl Scheduler {
             self.queue_free(slot, key);
             return;
         };
+        if let (Some(took), false) = (compute, timed) {
+            // The transfer-cost rule asks only about tasks with big inputs: other completions
+            // skip the bookkeeping on this hot path.
+            if self.has_big_inputs(id) {
+                self.durations.observe(key.as_str(), took);
+            }
+        }
         if self.take_cancelled_run(id, worker) {
             // Sent before the worker got our `Free`, which drops it there.
             return;

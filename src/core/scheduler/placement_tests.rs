@@ -406,3 +406,21 @@ fn a_big_input_moves_when_the_task_is_known_to_take_long_enough_to_pay_for_it() 
         "slow-1 moves off the busy holder: {placed:?}"
     );
 }
+
+#[test]
+fn durations_of_big_input_tasks_are_learned_without_timed_workers() {
+    let mut h = big_inputs_on_worker_1();
+    // One run of a `work` task over a big input, 1 s: learned although no worker has an end.
+    let a = h.submit(vec![task("work-0", &["c-0"])]);
+    assert_eq!(computes(&a), vec![(1, "work-0".to_owned())]);
+    h.finish(1, "work-0", 8, Some(secs(1)));
+    // Worker 1 busy with sum-0; work-1's 160 MiB take ~0.16 s to move, it runs 1 s: it moves.
+    let a = h.submit(vec![task("sum-0", &["c-0"]), task("work-1", &["c-1"])]);
+    let mut placed = computes(&a);
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![(1, "sum-0".to_owned()), (2, "work-1".to_owned())],
+        "{placed:?}"
+    );
+}

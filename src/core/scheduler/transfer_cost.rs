@@ -5,8 +5,10 @@
 //! before giving a task to a worker that is not its preferred one, so a big-input task waits
 //! for the worker holding its input instead of pulling 160 MB to run for 6 ms (dask weighs
 //! transfer time against occupancy the same way). A task whose preferred worker takes no tasks
-//! (paused, retiring, gone) is always worth moving, so nothing waits forever. This module
-//! decides nothing else.
+//! (paused, retiring, gone) is always worth moving, so nothing waits forever. Durations of
+//! big-input tasks are learned even when no worker has a known end (`has_big_inputs`), so a
+//! compute-heavy task over a big chunk still moves to an idle worker once one run is seen.
+//! This module decides nothing else.
 
 use super::task_store::TaskId;
 use super::worker_pool::WorkerSlot;
@@ -52,5 +54,20 @@ impl Scheduler {
         self.durations
             .estimate(task.key.as_str())
             .is_some_and(|d| moved as f64 <= d.as_secs_f64() * self.config.steal_bandwidth as f64)
+    }
+
+    /// True when the inputs of `id` could exceed `steal_transfer_limit` (counting spilled
+    /// bytes twice): only such a task can be held back by [`Self::worth_moving`], so only its
+    /// duration is worth learning when no worker has a known end.
+    pub(super) fn has_big_inputs(&self, id: TaskId) -> bool {
+        let half_limit = self.config.steal_transfer_limit / 2;
+        let mut total = 0u64;
+        for &dep in self.tasks[id].deps.as_slice() {
+            total = total.saturating_add(self.tasks[dep].nbytes);
+            if total > half_limit {
+                return true;
+            }
+        }
+        false
     }
 }

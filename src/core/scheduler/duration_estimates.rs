@@ -1,5 +1,6 @@
 //! How long tasks take, learned per task prefix: a running mean of the compute durations
-//! workers report, used to keep long tasks off workers whose job ends too soon.
+//! workers report, used to keep long tasks off workers whose job ends too soon and to decide
+//! whether a task is worth moving away from big inputs.
 //!
 //! A task's prefix is its key without the trailing chunk index (see [`task_prefix`]): every
 //! chunk of one array operation, or every task of one `Client::map`, shares a prefix and

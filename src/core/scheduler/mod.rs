@@ -17,6 +17,8 @@
 //!   them at a discount);
 //! - `walltime`, `duration_estimates`: keeping tasks known to be long off workers whose job
 //!   ends too soon;
+//! - `transfer_cost`: whether a task is worth running away from big inputs (placement and
+//!   stealing keep it with its holder otherwise);
 //! - `stealing`: moving queued tasks from overloaded workers to idle ones;
 //! - `recovery`: workers leaving, inputs that could not be fetched;
 //! - `retirement`: workers leaving gracefully (queued tasks back, sole copies replicated);
@@ -178,7 +180,8 @@ pub struct Scheduler {
     retiring: FastMap<WorkerId, retirement::Retirement>,
     /// The time of the event being handled.
     now: Option<Instant>,
-    /// Compute durations per task prefix (recorded while some worker has a known end).
+    /// Compute durations per task prefix (recorded while some worker has a known end, and
+    /// for tasks with big inputs).
     durations: duration_estimates::DurationEstimates,
     /// Results whose copy on some holders is spilled to disk.
     spilled: FastMap<TaskId, residency::SpilledCopies>,

@@ -236,12 +236,13 @@ fn long_task_taken_back_from_the_last_long_lived_worker_still_runs() {
 }
 
 #[test]
-fn durations_are_learned_only_while_some_worker_has_an_end() {
+fn small_input_durations_are_learned_only_while_some_worker_has_an_end() {
     let mut h = Harness::new();
     h.join(2, None);
     h.observe(2, "slow-0", secs(30));
     h.join(1, Some(secs(10)));
-    // Nothing was learned before worker 1 joined: slow tasks count as unknown.
+    // Nothing was learned before worker 1 joined (slow-0 had no big inputs): slow tasks
+    // count as unknown.
     let a = h.submit(vec![task("slow-1", &[]), task("slow-2", &[])]);
     let mut placed = workers_of(&a);
     placed.sort();

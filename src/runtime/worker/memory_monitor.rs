@@ -179,8 +179,8 @@ impl MemoryMonitor {
         }
     }
 
-    /// A running task read a spilled chunk of `nbytes` for itself (see
-    /// [`crate::core::memory::MemoryEvent::TransientBytes`]); undo with
+    /// A running task read a spilled chunk of `nbytes` for itself (reported to the memory
+    /// manager as `transient_bytes` of its RSS samples); undo with
     /// [`MemoryMonitor::transient_released`] when the task ends.
     pub fn transient_read(&self, nbytes: u64) {
         self.transient_bytes.fetch_add(nbytes, Ordering::Relaxed);

@@ -57,9 +57,11 @@ fn a_sigkilled_worker_process_is_restarted_and_the_computation_completes_exactly
     // SAFETY: sending a signal to our own child process.
     let killed = unsafe { libc::kill(victim as i32, libc::SIGKILL) };
     assert_eq!(killed, 0, "kill worker {victim}");
-    let sum = total
-        .result()
+    // A deadline, so a broken nanny fails the test instead of hanging it.
+    total
+        .wait_timeout(Duration::from_secs(120))
         .expect("the sum completes despite the killed worker");
+    let sum = total.result().expect("the sum's value");
     assert_eq!(sum.to_bits(), expected_sum().to_bits(), "{sum}");
     assert!(
         cluster.worker_restarts() >= 1,

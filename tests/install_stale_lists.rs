@@ -43,7 +43,10 @@ impl LocalRepo {
         }
         fs::write(
             root.join("sources.list"),
-            format!("deb [trusted=yes] file:{} ./\n", root.join("repo").display()),
+            format!(
+                "deb [trusted=yes] file:{} ./\n",
+                root.join("repo").display()
+            ),
         )
         .unwrap();
         let conf = format!(
@@ -187,14 +190,20 @@ fn apt_ensure_installs_on_stale_package_lists() {
     repo.publish(&[("1.0", Some("tessera-no-such-package"))]);
     repo.fetch_lists();
     let plain = repo.apt(&["install", "-y", "-qq", PROBE]);
-    assert!(!plain.status.success(), "stale lists must break a plain install");
+    assert!(
+        !plain.status.success(),
+        "stale lists must break a plain install"
+    );
     assert!(stderr(&plain).contains("held broken packages"), "{plain:?}");
     repo.publish(&[("2.0", None)]);
     repo.mark_lists_fresh();
     let out = repo.ensure();
     let log = stderr(&out);
     assert!(out.status.success(), "apt-ensure.sh on stale lists: {log}");
-    assert!(log.contains("held broken packages") && log.contains("retrying once"), "{log}");
+    assert!(
+        log.contains("held broken packages") && log.contains("retrying once"),
+        "{log}"
+    );
     assert_eq!(repo.installed_version().as_deref(), Some("2.0"));
     repo.purge_probe();
 
@@ -204,12 +213,21 @@ fn apt_ensure_installs_on_stale_package_lists() {
     repo.fetch_lists();
     repo.publish(&[("4.0", None)]);
     let plain = repo.apt(&["install", "-y", "-qq", PROBE]);
-    assert!(!plain.status.success(), "a vanished version must break a plain install");
+    assert!(
+        !plain.status.success(),
+        "a vanished version must break a plain install"
+    );
     let _ = fs::remove_file(repo.root().join("lists/.tessera-apt-ensure-updated"));
     let out = repo.ensure();
     let log = stderr(&out);
-    assert!(out.status.success(), "apt-ensure.sh with a vanished version: {log}");
-    assert!(log.contains("before installing") && !log.contains("retrying"), "{log}");
+    assert!(
+        out.status.success(),
+        "apt-ensure.sh with a vanished version: {log}"
+    );
+    assert!(
+        log.contains("before installing") && !log.contains("retrying"),
+        "{log}"
+    );
     assert_eq!(repo.installed_version().as_deref(), Some("4.0"));
 
     // 3. Installed already: a no-op that touches no list (the stamp is not renewed).
@@ -217,7 +235,10 @@ fn apt_ensure_installs_on_stale_package_lists() {
     fs::remove_file(&stamp).unwrap();
     let out = repo.ensure();
     assert!(out.status.success() && stderr(&out).is_empty(), "{out:?}");
-    assert!(!stamp.exists(), "nothing to install must not update the lists");
+    assert!(
+        !stamp.exists(),
+        "nothing to install must not update the lists"
+    );
     repo.purge_probe();
 
     // 4. A package that cannot be installed even on fresh lists: one clear error, exit 1.

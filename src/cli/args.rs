@@ -101,7 +101,8 @@ pub enum Command {
     Shutdown(ShutdownArgs),
     /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
-        after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n    tessera eval 'mean(nc(\"in.nc\", \"t2m\"), \"time\")' -o out.nc:t2m_mean\n    tessera eval 't = h5(\"in.h5\", \"/t\"); t.mean(axis=0), t.std(axis=0)' -o stats.nc:mean -o stats.nc:std\n    tessera eval 'x = randn((1000, 100), seed=1); x.min(axis=0), x.max(axis=0)' -o lo.h5:/min -o hi.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
+        override_usage = "tessera eval [OPTIONS] <PROGRAM>\n       tessera eval [OPTIONS] -f <FILE>",
+        after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n    tessera eval 'mean(nc(\"in.nc\", \"t2m\"), \"time\")' -o out.nc:t2m_mean\n    tessera eval 't = h5(\"in.h5\", \"/t\"); t.mean(axis=0), t.std(axis=0)' -o stats.nc:mean -o stats.nc:std\n    tessera eval 'x = randn((1000, 100), seed=1); x.min(axis=0), x.max(axis=0)' -o lo.h5:/min -o hi.npy\n    tessera eval -f analysis.tsr -o out.nc:t2m_mean\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
     )]
     Eval(EvalArgs),
     /// Start a local cluster, run an array analysis (or a task graph) with a progress bar,
@@ -305,7 +306,13 @@ pub struct ShutdownArgs {
 pub struct EvalArgs {
     /// The program: `;`- or newline-separated `name = expr` bindings, then the result
     /// expression (example: 'x = random((1000, 1000), chunks=100, seed=1); std(x)').
-    pub program: String,
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub program: Option<String>,
+
+    /// Read the program from this file instead (`-` for stdin): one statement per line or
+    /// `;`-separated, `#` comments; errors name the file and line (example: -f analysis.tsr).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
 
     /// Evaluate on the running cluster of this scheduler file instead of a local one
     /// (example: --scheduler-file ~/s.json).

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use args::{Cli, Command};
+use commands::eval_source::ProgramFileError;
 
 /// Exit codes, documented in `tessera --help` and docs/cli.md.
 pub mod exit {
@@ -75,9 +76,10 @@ pub fn main() -> ExitCode {
             );
             // A program error is already a rendered diagnostic ("error: ..." with a caret).
             if !quiet {
-                match e.downcast_ref::<crate::expr::ExprError>() {
-                    Some(diagnostic) => eprintln!("{diagnostic}"),
-                    None => eprintln!("tessera: error: {}", error_chain(&e)),
+                if e.is::<crate::expr::ExprError>() || e.is::<ProgramFileError>() {
+                    eprintln!("{e}");
+                } else {
+                    eprintln!("tessera: error: {}", error_chain(&e));
                 }
             }
             ExitCode::from(exit_code_for(&e))
@@ -141,6 +143,7 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
             || cause.is::<crate::units::UnitError>()
             || cause.is::<crate::deploy::jobqueue::JobSpecError>()
             || cause.is::<crate::expr::ExprError>()
+            || cause.is::<ProgramFileError>()
         {
             return exit::USAGE;
         }

@@ -1,4 +1,4 @@
-//! `tessera eval 'PROGRAM'`: parse and evaluate a program (docs/eval.md) on a local cluster
+//! `tessera eval 'PROGRAM'` (or `-f FILE`): parse and evaluate a program (docs/eval.md) on a local cluster
 //! (default: 2 thread workers in this process) or the cluster of a scheduler file, compute the
 //! result with a progress bar and print it (human or JSON) or write it to `.npy` files or,
 //! with its dimensions, coordinates and attributes, to HDF5 or NetCDF files.
@@ -17,6 +17,7 @@ use crate::array::Array;
 use crate::cli::args::{EvalArgs, OutputFormat};
 use crate::cli::array_compute::{compute_with_progress, progress_bar};
 use crate::cli::commands::eval_outputs::{bind_results, write_results};
+use crate::cli::commands::eval_source::ProgramSource;
 use crate::cli::signals::ShutdownSignal;
 use crate::cli::UsageError;
 use crate::deploy::{LocalCluster, LocalClusterConfig};
@@ -29,7 +30,16 @@ use crate::runtime::Client;
 const DEFAULT_LOCAL_WORKERS: usize = 2;
 
 pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
-    let program = parse_program(&args.program)?;
+    let source = ProgramSource::of(&args)?;
+    run_source(&args, &source, signal).map_err(|e| source.locate(e))
+}
+
+fn run_source(
+    args: &EvalArgs,
+    source: &ProgramSource,
+    signal: &ShutdownSignal,
+) -> anyhow::Result<()> {
+    let program = parse_program(&source.text)?;
     for out in &args.out {
         check_output_path(out)?;
     }
@@ -37,11 +47,11 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     if args.scheduler_file.is_none() && args.local.is_none() {
         let env = |name: &str| std::env::var(name).ok();
         if crate::mpi::launcher::launcher_size(env).is_some_and(|n| n > 1) {
-            return run_under_mpi(&args, &program, signal);
+            return run_under_mpi(args, source, &program, signal);
         }
     }
-    let (cluster, client) = connect(&args)?;
-    let result = evaluate_and_write(&args, &program, &client, signal);
+    let (cluster, client) = connect(args)?;
+    let result = evaluate_and_write(args, &source.text, &program, &client, signal);
     client.close();
     if let Some(cluster) = cluster {
         cluster.shutdown();
@@ -54,12 +64,14 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
 #[cfg(feature = "mpi")]
 fn run_under_mpi(
     args: &EvalArgs,
+    source: &ProgramSource,
     program: &crate::expr::Program,
     signal: &ShutdownSignal,
 ) -> anyhow::Result<()> {
     let config = crate::mpi::MpiConfig::from_env()?;
     let code = crate::mpi::run(config, |client| {
-        evaluate_and_write(args, program, client, signal).map_err(|e| format!("{e:#}"))
+        evaluate_and_write(args, &source.text, program, client, signal)
+            .map_err(|e| format!("{:#}", source.locate(e)))
     });
     if code == std::process::ExitCode::SUCCESS {
         Ok(())
@@ -114,11 +126,12 @@ fn connect(args: &EvalArgs) -> anyhow::Result<(Option<LocalCluster>, Client)> {
 
 fn evaluate_and_write(
     args: &EvalArgs,
+    text: &str,
     program: &crate::expr::Program,
     client: &Client,
     signal: &ShutdownSignal,
 ) -> anyhow::Result<()> {
-    let value = Evaluator::new(&args.program)
+    let value = Evaluator::new(text)
         .with_materialise(|a: &Array| a.compute(client))
         .run(program)?;
     if !args.out.is_empty() {

@@ -5,6 +5,7 @@ mod demo_array;
 pub mod demo_tasks;
 pub mod eval;
 mod eval_outputs;
+pub(crate) mod eval_source;
 pub mod info;
 pub mod jobqueue;
 pub mod launch;

@@ -1,8 +1,12 @@
 //! The scripts in jobscripts/, submitted for real: Slurm (mpirun and srun --mpi=pmix, plus
 //! the scheduler-file pattern of three separate jobs), PBS syntax through the Torque wrappers
 //! over Slurm, and Grid Engine (a parallel environment, plus the three-job pattern). Each job
-//! starts Tessera, runs examples/mpi_sum against it (or as a batch-mode program) and must
-//! finish with the analysis' success line and exit code 0.
+//! starts Tessera, runs examples/mpi_sum against it as `CLIENT` (or as a batch-mode `PROGRAM`)
+//! and must finish with the analysis' success line and exit code 0. Without a reachable
+//! `tessera`, every script stops at once with one line naming `TESSERA` (also under Grid
+//! Engine's login shell, which resets `PATH`); two Grid Engine workers on one host with
+//! `MEMORY=auto` share the node's memory instead of each claiming all of it. The documents'
+//! `tessera eval` analyses run in tests/deployment_docs.rs.
 //!
 //! The batch systems are started by scripts/batch/*.sh (scripts/test.sh); `TESSERA_TEST_BATCH`
 //! lists those that are up. Tests are named `real_batch_*`: one at a time (tests/README.md).
@@ -72,6 +76,8 @@ fn submit_command(
         .env_remove("TESSERA_CONFIG")
         .env_remove("TESSERA_TRANSPORT")
         .env_remove("ANALYSIS")
+        .env_remove("OUTPUT")
+        .env_remove("CLIENT")
         .env_remove("PROGRAM");
     for (k, v) in vars {
         c.env(k, v);
@@ -130,12 +136,10 @@ fn read(path: &Path) -> String {
         .unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()))
 }
 
-fn analysis_vars(dir: &Path, workers: usize) -> Vec<(&'static str, String)> {
+/// examples/mpi_sum as the jobs' client (it waits for the workers the script waited for).
+fn analysis_vars(dir: &Path) -> Vec<(&'static str, String)> {
     vec![
-        (
-            "ANALYSIS",
-            format!("{} --workers {workers}", example("mpi_sum").display()),
-        ),
+        ("CLIENT", example("mpi_sum").display().to_string()),
         (
             "TESSERA_SCHEDULER_FILE",
             dir.join("scheduler.json").display().to_string(),
@@ -170,7 +174,7 @@ fn real_batch_slurm_mpirun_script_runs_cluster_and_analysis() {
     let text = sbatch(
         "slurm-mpirun.sbatch",
         dir.path(),
-        &analysis_vars(dir.path(), 3),
+        &analysis_vars(dir.path()),
     );
     assert!(text.contains("rank-3"), "{text}");
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
@@ -183,11 +187,7 @@ fn real_batch_slurm_srun_script_runs_cli_and_batch_mode() {
         return;
     }
     let dir = work_dir();
-    let text = sbatch(
-        "slurm-srun.sbatch",
-        dir.path(),
-        &analysis_vars(dir.path(), 3),
-    );
+    let text = sbatch("slurm-srun.sbatch", dir.path(), &analysis_vars(dir.path()));
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
     // Batch mode under srun, chunk data over MPI.
     let vars = vec![
@@ -210,7 +210,7 @@ fn real_batch_pbs_mpirun_script_runs_cluster_and_analysis() {
     );
     let dir = work_dir();
     let out = dir.path().join("pbs.out");
-    let mut c = submit_command(bin.join("qsub"), dir.path(), &analysis_vars(dir.path(), 3));
+    let mut c = submit_command(bin.join("qsub"), dir.path(), &analysis_vars(dir.path()));
     c.arg("-V")
         .arg("-o")
         .arg(&out)
@@ -250,7 +250,7 @@ fn real_batch_sge_mpirun_script_runs_cluster_and_analysis() {
     let (code, text) = sge_sync(
         "sge-mpirun.sge",
         dir.path(),
-        &analysis_vars(dir.path(), 3),
+        &analysis_vars(dir.path()),
         &[],
     );
     assert_eq!(code, 0, "{text}");
@@ -270,7 +270,7 @@ fn real_batch_slurm_scheduler_file_pattern_of_three_jobs() {
     }
     let dir = work_dir();
     let d = dir.path();
-    let vars = analysis_vars(d, 2);
+    let vars = analysis_vars(d);
     let submit = |name: &str, out: &str| {
         let mut c = submit_command("sbatch", d, &vars);
         c.args(["--parsable", "--export=ALL", "-o"])
@@ -319,7 +319,7 @@ fn real_batch_sge_scheduler_file_pattern_of_three_jobs() {
     }
     let dir = work_dir();
     let d = dir.path();
-    let vars = analysis_vars(d, 2);
+    let vars = analysis_vars(d);
     let submit_async = |name: &str, out: &str| {
         let mut c = submit_command("/usr/bin/qsub", d, &vars);
         c.args(["-terse", "-V", "-o"])
@@ -332,9 +332,22 @@ fn real_batch_sge_scheduler_file_pattern_of_three_jobs() {
     let (code, text) = sge_sync("sge-client.sge", d, &vars, &[]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("mpi_sum ok: 6 chunks"), "{text}");
+    // MEMORY=auto: both workers run on this one host; together they stay within its memory.
+    let node = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let kib = m.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
+            kib.split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .expect("MemTotal")
+        * 1024.0;
+    let limits = [
+        worker_limit(&text, "worker-1"),
+        worker_limit(&text, "worker-2"),
+    ];
     assert!(
-        text.contains("worker-1") && text.contains("worker-2"),
-        "{text}"
+        limits.iter().all(|l| *l > 0.0 && *l <= node / 2.0),
+        "limits {limits:?} of a {node} byte node:\n{text}"
     );
     // After the client's shutdown the scheduler and both workers leave the queue.
     until("the scheduler and worker jobs to finish", || {
@@ -344,4 +357,115 @@ fn real_batch_sge_scheduler_file_pattern_of_three_jobs() {
     });
     let scheduler_log = read(&d.join("scheduler.out"));
     assert!(!scheduler_log.contains("error"), "{scheduler_log}");
+}
+
+/// Every script, run where no `tessera` can be found (or `TESSERA` names a missing file), stops
+/// at once with one line on stderr naming the variable to set, exit code 127.
+#[test]
+fn scripts_without_tessera_stop_at_once_naming_the_variable() {
+    let home = work_dir();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("jobscripts");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("list jobscripts")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 10, "{scripts:?}");
+    for tessera in [None, Some("/nonexistent/bin/tessera")] {
+        for script in &scripts {
+            let mut c = Command::new("bash");
+            c.arg(script)
+                .current_dir(home.path())
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("HOME", home.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if let Some(path) = tessera {
+                c.env("TESSERA", path);
+            }
+            let finished = run(c, Duration::from_secs(10));
+            let name = script.file_name().expect("name").to_string_lossy();
+            assert_eq!(
+                finished.status.code(),
+                Some(127),
+                "{name}: {}",
+                finished.stderr
+            );
+            assert!(
+                finished.elapsed < Duration::from_secs(5),
+                "{name} took {:?}",
+                finished.elapsed
+            );
+            let lines: Vec<&str> = finished.stderr.lines().collect();
+            assert_eq!(lines.len(), 1, "{name}: {}", finished.stderr);
+            assert!(
+                lines[0].starts_with(&format!("{name}: no tessera binary at "))
+                    && lines[0].contains("set TESSERA to its absolute path"),
+                "{}",
+                lines[0]
+            );
+            assert!(finished.stdout.is_empty(), "{name}: {}", finished.stdout);
+        }
+    }
+}
+
+/// Grid Engine starts bash as a login shell whose /etc/profile resets PATH, so `qsub -V` with
+/// `tessera` on the submitter's PATH but no TESSERA fails in the job, at once and clearly.
+#[test]
+fn real_batch_sge_login_shell_without_tessera_fails_fast_naming_the_variable() {
+    if !batch_system("sge") {
+        return;
+    }
+    let dir = work_dir();
+    let bin_dir = tessera_bin().parent().expect("bin dir").to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let vars = vec![("PATH", path.to_string_lossy().into_owned())];
+    let out = dir.path().join("client.out");
+    let mut c = submit_command("/usr/bin/qsub", dir.path(), &vars);
+    c.env_remove("TESSERA")
+        .args(["-sync", "y", "-V", "-o"])
+        .arg(&out)
+        .arg(script("sge-client.sge"));
+    let finished = run(c, JOB_TIMEOUT);
+    let text = read(&out);
+    assert_eq!(
+        finished.status.code(),
+        Some(127),
+        "{text}{}",
+        finished.stdout
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.starts_with("sge-client.sge: no tessera binary at ")
+            && text.contains("set TESSERA to its absolute path"),
+        "{text}"
+    );
+    assert!(
+        finished.elapsed < Duration::from_secs(60),
+        "{:?}",
+        finished.elapsed
+    );
+}
+
+/// The LIMIT column of `tessera info` for worker `name`, in bytes.
+fn worker_limit(info: &str, name: &str) -> f64 {
+    let line = info
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name} in:\n{info}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let value: f64 = words[4].parse().expect("a number");
+    let unit = match words[5] {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other} in {line}"),
+    };
+    value * unit
 }

@@ -424,7 +424,11 @@ fn command_vectors() {
     let expect = |system: BatchSystem, submit: &[&str], status: &[&str], cancel: &[&str]| {
         assert_eq!(system.submit_command(path, &options), submit, "{system}");
         assert_eq!(system.status_command(&ids, &options), status, "{system}");
-        assert_eq!(system.cancel_command(&ids), cancel, "{system}");
+        assert_eq!(
+            system.cancel_command(&ids, &SystemOptions::default()),
+            cancel,
+            "{system}"
+        );
     };
     expect(
         BatchSystem::Slurm,
@@ -480,7 +484,7 @@ fn command_vectors() {
     );
     assert_eq!(
         BatchSystem::Lsf.submit_command(path, &torque),
-        ["sh", "-c", "bsub < \"$1\"", "sh", "/w/job.sh"]
+        ["sh", "-c", "bsub \"$@\" < \"$0\"", "/w/job.sh"]
     );
 }
 
@@ -499,7 +503,7 @@ fn rendered_scripts_are_valid_bash() {
     for system in BatchSystem::ALL {
         for base in [spec(), awkward.clone()] {
             for (nodes, processes) in [(1, 1), (1, 2), (2, 2)] {
-                let candidate = JobSpec {
+                let mut candidate = JobSpec {
                     nodes,
                     processes,
                     queue: if system == BatchSystem::HtCondor {
@@ -509,6 +513,8 @@ fn rendered_scripts_are_valid_bash() {
                     },
                     ..base.clone()
                 };
+                // Several nodes need an SGE parallel environment that spans hosts.
+                candidate.system_options.sge_parallel_environment = "mpi".into();
                 let Ok(script) = system.render_script(&candidate) else {
                     assert!(system == BatchSystem::HtCondor && nodes > 1);
                     continue;

@@ -177,9 +177,69 @@ pub struct JobOptions {
     #[arg(long, env = "TESSERA_PBS_FLAVOUR", default_value = "pro")]
     pub pbs_flavour: String,
 
-    /// SGE parallel environment for multi-core jobs (example: smp).
-    #[arg(long, env = "TESSERA_SGE_PE", default_value = "smp")]
+    /// SGE parallel environment for multi-slot jobs: `smp` (usually `$pe_slots`) keeps a job on
+    /// one host; jobs of several --nodes need one that spans hosts (example: --pe mpi).
+    #[arg(
+        long,
+        visible_alias = "pe",
+        env = "TESSERA_SGE_PE",
+        default_value = "smp"
+    )]
     pub sge_parallel_environment: String,
+
+    /// SGE `-S` shell of the job script (example: --sge-shell /bin/sh).
+    #[arg(long, env = "TESSERA_SGE_SHELL", default_value = "/bin/bash")]
+    pub sge_shell: String,
+
+    /// SGE `-V`: export the submitting environment to the jobs.
+    #[arg(long)]
+    pub sge_export_environment: bool,
+
+    /// LSF's LSF_UNIT_FOR_LIMITS, the unit of bare memory numbers: kb, mb, gb or tb.
+    #[arg(long, env = "TESSERA_LSF_UNIT", default_value = "mb")]
+    pub lsf_unit: String,
+
+    /// LSF `rusage[mem=]` per slot (memory / cores) instead of per host.
+    #[arg(long)]
+    pub lsf_memory_per_slot: bool,
+
+    /// Submit with `bsub < script` (LSF before 10.1 reads #BSUB lines only from stdin).
+    #[arg(long)]
+    pub lsf_submit_on_stdin: bool,
+
+    /// The job script's first line; `#!/bin/bash -l` runs a login shell, so `module` works
+    /// (example: --shebang '#!/bin/bash -l').
+    #[arg(
+        long,
+        env = "TESSERA_JOB_SHEBANG",
+        default_value = "#!/usr/bin/env bash"
+    )]
+    pub shebang: String,
+
+    /// Shell line run after the workers exit, repeatable (example: --epilogue 'echo done').
+    #[arg(long, value_name = "LINE")]
+    pub epilogue: Vec<String>,
+
+    /// Replace the worker command entirely: words separated by spaces (example:
+    /// --worker-command '/opt/bin/my-worker --scheduler-file /home/me/s.json').
+    #[arg(long, value_name = "COMMAND")]
+    pub worker_command: Option<String>,
+
+    /// Launcher of several workers across nodes outside SLURM: words separated by spaces,
+    /// {np} = workers in the job, {ppn} = workers per node (example for MPICH:
+    /// --mpirun 'mpiexec -n {np} -ppn {ppn}').
+    #[arg(long, default_value = "mpirun -np {np} --map-by ppr:{ppn}:node")]
+    pub mpirun: String,
+
+    /// Argument added to the submit command before the script, repeatable (example:
+    /// --submit-command-extra=--reservation=r1).
+    #[arg(long, value_name = "ARG")]
+    pub submit_command_extra: Vec<String>,
+
+    /// Argument added to the cancel command before the job ids, repeatable (example:
+    /// --cancel-command-extra=--signal=TERM).
+    #[arg(long, value_name = "ARG")]
+    pub cancel_command_extra: Vec<String>,
 
     /// SGE resource carrying the memory request (examples: h_vmem, mem_free).
     #[arg(long, env = "TESSERA_SGE_MEMORY_RESOURCE", default_value = "h_vmem")]
@@ -249,6 +309,15 @@ pub struct ClusterOptions {
     /// Listen on this host or IP (default 0.0.0.0; the scheduler file then names this host).
     #[arg(long, env = "TESSERA_HOST", default_value = "0.0.0.0")]
     pub host: String,
+
+    /// Listen on this network interface's address and publish it (wins over --host;
+    /// example: --interface ib0).
+    #[arg(long, env = "TESSERA_INTERFACE")]
+    pub interface: Option<String>,
+
+    /// TCP port of the scheduler; 0 picks a free one (example: --port 8786).
+    #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
+    pub port: u16,
 
     /// Host or IP the jobs should connect to (default: this host's name).
     #[arg(long, env = "TESSERA_ADVERTISE_HOST")]

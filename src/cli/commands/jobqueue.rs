@@ -17,7 +17,7 @@ use crate::cli::UsageError;
 use crate::deploy::jobqueue::cluster::spawn_manager;
 use crate::deploy::jobqueue::control::ControlClient;
 use crate::deploy::jobqueue::manager::{Manager, ManagerConfig};
-use crate::deploy::jobqueue::{BatchSystem, JobSpec, PbsFlavour, SystemOptions};
+use crate::deploy::jobqueue::{BatchSystem, JobSpec, LsfUnit, PbsFlavour, SystemOptions};
 use crate::protocol::{ClusterReply, ClusterRequest, ClusterStatus, ScaleTarget};
 
 pub fn run(args: JobqueueArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
@@ -67,7 +67,27 @@ fn run_system(
         SystemAction::Script => {
             let file = scheduler_file.unwrap_or_else(|| PathBuf::from("tessera-scheduler.json"));
             let spec = job_spec(&args.job, &file, None)?;
-            crate::cli::stdout::print_text(&system.render_script(&spec)?);
+            if system != BatchSystem::HtCondor {
+                crate::cli::stdout::print_text(&system.render_script(&spec)?);
+                return Ok(());
+            }
+            // HTCondor submits a description that runs the script: print both, as `up` writes
+            // them (job-N.sh.sub and job-N.sh in the job directory).
+            let job = system.render_job(&spec, std::path::Path::new("tessera-worker.sh"))?;
+            let mut text = String::new();
+            for file in job.files.iter().rev() {
+                let role = if file.path == job.submit_path {
+                    format!(
+                        "the submit description (condor_submit {})",
+                        file.path.display()
+                    )
+                } else {
+                    "the executable it runs".to_owned()
+                };
+                let _ = writeln!(text, "# ==> {}: {role} <==", file.path.display());
+                text.push_str(&file.contents);
+            }
+            crate::cli::stdout::print_text(&text);
             Ok(())
         }
         SystemAction::Up => {
@@ -167,6 +187,28 @@ fn job_spec(
             "--pbs-flavour {other:?}: expected pro, torque or slurm-wrappers"
         ))),
     };
+    let lsf_unit = match job.lsf_unit.to_ascii_lowercase().as_str() {
+        "kb" => LsfUnit::Kb,
+        "mb" => LsfUnit::Mb,
+        "gb" => LsfUnit::Gb,
+        "tb" => LsfUnit::Tb,
+        other => bail!(UsageError(format!(
+            "--lsf-unit {other:?}: expected kb, mb, gb or tb (LSF_UNIT_FOR_LIMITS in lsf.conf)"
+        ))),
+    };
+    let words = |flag: &str, text: &str| -> anyhow::Result<Vec<String>> {
+        let words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        if words.is_empty() {
+            bail!(UsageError(format!(
+                "{flag} is empty: give a program and its arguments"
+            )));
+        }
+        Ok(words)
+    };
+    let worker_command = match &job.worker_command {
+        Some(text) => Some(words("--worker-command", text)?),
+        None => None,
+    };
     let worker_program = match &job.worker_program {
         Some(p) => p.clone(),
         None => std::env::current_exe()
@@ -192,6 +234,9 @@ fn job_spec(
         extra_directives: job.job_directive.clone(),
         directives_skip: job.directive_skip.clone(),
         prologue: job.prologue.clone(),
+        epilogue: job.epilogue.clone(),
+        shebang: job.shebang.clone(),
+        worker_command,
         extra_worker_args: job.worker_arg.clone(),
         worker_program,
         scheduler_file: Some(scheduler_file.to_string_lossy().into_owned()),
@@ -201,7 +246,14 @@ fn job_spec(
             pbs_flavour,
             sge_parallel_environment: job.sge_parallel_environment.clone(),
             sge_memory_resource: job.sge_memory_resource.clone(),
-            ..SystemOptions::default()
+            sge_shell: Some(job.sge_shell.clone()).filter(|s| !s.is_empty()),
+            sge_export_environment: job.sge_export_environment,
+            lsf_unit,
+            lsf_memory_per_slot: job.lsf_memory_per_slot,
+            lsf_submit_on_stdin: job.lsf_submit_on_stdin,
+            submit_command_extra: job.submit_command_extra.clone(),
+            cancel_command_extra: job.cancel_command_extra.clone(),
+            mpirun: words("--mpirun", &job.mpirun)?,
         },
         ..JobSpec::default()
     };
@@ -234,6 +286,13 @@ fn manager_config(
         ScaleTarget::Workers(cluster.workers.unwrap_or(0))
     };
     config.listen_host = cluster.host.clone();
+    config.interface = cluster.interface.clone();
+    config.port = cluster.port;
+    if let Some(name) = &config.interface {
+        // An interface that does not exist is a mistake in the command line (exit 2).
+        crate::transport::interface_address(name)
+            .map_err(|e| UsageError(format!("--interface {name}: {e}")))?;
+    }
     config.advertise_host = cluster.advertise_host.clone();
     config.bin_dir = cluster.bin_dir.clone();
     config.max_pending_jobs = cluster.max_pending_jobs;

@@ -68,12 +68,12 @@ pub fn render_script(spec: &JobSpec) -> Result<String, JobSpecError> {
     ))
 }
 
-/// `bsub <script>`, or `sh -c 'bsub < "$1"' sh <script>` when the site's LSF reads `#BSUB`
-/// lines only from stdin.
+/// `bsub <script>`, or `sh -c 'bsub "$@" < "$0"' <script>` when the site's LSF reads `#BSUB`
+/// lines only from stdin (arguments after the script go to `bsub`).
 pub fn submit_command(script: &Path, options: &SystemOptions) -> Vec<String> {
     let script = script.to_string_lossy().into_owned();
     if options.lsf_submit_on_stdin {
-        ["sh", "-c", "bsub < \"$1\"", "sh"]
+        ["sh", "-c", "bsub \"$@\" < \"$0\""]
             .map(str::to_owned)
             .into_iter()
             .chain([script])

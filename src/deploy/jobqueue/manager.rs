@@ -50,6 +50,13 @@ pub struct ManagerConfig {
     pub listen_host: String,
     /// Host or IP to publish in the scheduler file (default: this host's name).
     pub advertise_host: Option<String>,
+    /// Listen on this network interface's address and publish it (wins over `listen_host`
+    /// and, for the address published, over `advertise_host`).
+    #[serde(default)]
+    pub interface: Option<String>,
+    /// The scheduler's TCP port (0: any free one); the control channel takes another.
+    #[serde(default)]
+    pub port: u16,
     /// Folder searched first for the batch system's commands.
     pub bin_dir: Option<PathBuf>,
     /// Longest a batch command may run.
@@ -94,6 +101,8 @@ impl ManagerConfig {
             job_directory,
             listen_host: "0.0.0.0".into(),
             advertise_host: None,
+            interface: None,
+            port: 0,
             bin_dir: None,
             command_timeout: Duration::from_secs(60),
             initial: ScaleTarget::Workers(0),
@@ -240,19 +249,42 @@ impl Manager {
             // Stale: workers must not find it before ours is written.
             let _ = std::fs::remove_file(&config.scheduler_file);
         }
-        let listen: Address = format!("tcp://{}:0", bracket(&config.listen_host))
-            .parse()
-            .map_err(|_| ManagerError::BadHost(config.listen_host.clone()))?;
-        let advertise = config
-            .advertise_host
-            .clone()
-            .or_else(|| wildcard(&config.listen_host).then(crate::deploy::hostname));
+        let (listen, advertise) = match &config.interface {
+            Some(name) => {
+                let unspecified = std::net::IpAddr::from([0, 0, 0, 0]);
+                let endpoint = crate::transport::resolve_endpoint(
+                    None,
+                    Some(name),
+                    config.port,
+                    unspecified,
+                    None,
+                )
+                .map_err(|e| ManagerError::Scheduler(e.to_string()))?;
+                (endpoint.listen, endpoint.advertise_host)
+            }
+            None => {
+                let listen: Address =
+                    format!("tcp://{}:{}", bracket(&config.listen_host), config.port)
+                        .parse()
+                        .map_err(|_| ManagerError::BadHost(config.listen_host.clone()))?;
+                let advertise = config
+                    .advertise_host
+                    .clone()
+                    .or_else(|| wildcard(&config.listen_host).then(crate::deploy::hostname));
+                (listen, advertise)
+            }
+        };
+        // The control channel listens beside the scheduler, on a port of its own.
+        let control_listen = match &listen {
+            Address::Tcp(at) => Address::Tcp(std::net::SocketAddr::new(at.ip(), 0)),
+            other => other.clone(),
+        };
         let secret = Secret::generate();
         let mut server = SchedulerServerConfig::new(listen.clone(), secret.clone());
         server.advertise_host = advertise.clone();
         let scheduler =
             start_scheduler(server).map_err(|e| ManagerError::Scheduler(e.to_string()))?;
-        let control = ControlServer::bind(&listen, secret.clone())?;
+        let control = ControlServer::bind(&control_listen, secret.clone())?;
         let control_address = crate::runtime::scheduler_server::advertise(
             control.address().clone(),
             advertise.as_deref(),
@@ -524,7 +556,10 @@ impl Manager {
         if ids.is_empty() {
             return;
         }
-        let argv = self.config.system.cancel_command(ids);
+        let argv = self
+            .config
+            .system
+            .cancel_command(ids, &self.config.spec.system_options);
         match self.runner.run_checked(&argv) {
             Ok(_) => tracing::info!(?ids, "cancelled"),
             // Jobs that ended meanwhile make some tools complain; the status poll settles it.

@@ -18,10 +18,20 @@ use super::submit_output::{first_form_found, leading_digits, SubmitParseError};
 /// The job script: `-N`, `-S` (default `/bin/bash`), `-cwd`, `-j y`, `-o dir/name.$JOB_ID.out`
 /// (arrays `.$JOB_ID.$TASK_ID`), `-q`, `-P` (account), `-pe <pe> nodes×cores` (only for more
 /// than one slot), `-l h_vmem=` **per slot** (memory / cores in MiB, rounded up), `-l h_rt=`,
-/// `-t 1-N`, and `-V` when configured.
+/// `-t 1-N`, and `-V` when configured. Several nodes need a parallel environment other than
+/// `smp` (whose `$pe_slots` rule keeps a job on one host).
 pub fn render_script(spec: &JobSpec) -> Result<String, JobSpecError> {
     spec.validate()?;
     let options = &spec.system_options;
+    if spec.nodes > 1 && options.sge_parallel_environment == "smp" {
+        return Err(JobSpecError::Unsupported {
+            system: "sge",
+            field: "nodes",
+            reason: "the `smp` parallel environment (allocation rule $pe_slots) keeps a job on \
+                     one host; for several nodes choose a PE that spans hosts, e.g. --pe mpi \
+                     (`qconf -spl` lists them, `qconf -sp mpi` shows the allocation rule)",
+        });
+    }
     let mut d = vec![format!("-N {}", spec.job_name)];
     if let Some(shell) = &options.sge_shell {
         d.push(format!("-S {shell}"));

@@ -282,6 +282,16 @@ impl JobSpec {
                 "must be one line starting with #!",
             ));
         }
+        let interpreter: Vec<&str> = self.shebang[2..].split_whitespace().collect();
+        if interpreter.len() > 2 && interpreter[0].ends_with("/env") && interpreter[1] != "-S" {
+            // Linux hands everything after the interpreter to it as ONE argument.
+            return Err(invalid(
+                "shebang",
+                &self.shebang,
+                "Linux passes `bash -l` to env as one word (env: 'bash -l': No such file); \
+                 write `#!/bin/bash -l` or `#!/usr/bin/env -S bash -l`",
+            ));
+        }
         for (name, value) in &self.environment {
             let mut chars = name.chars();
             let first_ok = chars

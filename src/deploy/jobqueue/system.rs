@@ -2,7 +2,7 @@
 //!
 //! `BatchSystem::Slurm.render_script(&spec)`, `.submit_command(path, &options)`,
 //! `.parse_submit_output(stdout)`, `.status_command(ids, &options)`, `.parse_status(stdout,
-//! ids)`, `.cancel_command(ids)`: all pure. The caller (a thin runner) executes the argv
+//! ids)`, `.cancel_command(ids, &options)`: all pure. The caller (a thin runner) executes the argv
 //! vectors, without a shell, and feeds their stdout back. This module must not run commands.
 
 use std::collections::HashMap;
@@ -186,8 +186,9 @@ impl BatchSystem {
 
     /// The argv that submits `submit_path` (see [`RenderedJob::submit_path`]); its stdout goes
     /// to [`BatchSystem::parse_submit_output`].
+    /// `options.submit_command_extra` goes before the script (LSF on stdin: after `bsub`).
     pub fn submit_command(self, submit_path: &Path, options: &SystemOptions) -> Vec<String> {
-        match self {
+        let mut argv = match self {
             BatchSystem::Slurm => slurm::submit_command(submit_path),
             BatchSystem::Pbs => pbs::submit_command(submit_path),
             BatchSystem::Sge => sge::submit_command(submit_path),
@@ -195,7 +196,17 @@ impl BatchSystem {
             BatchSystem::HtCondor => htcondor::submit_command(submit_path),
             BatchSystem::Oar => oar::submit_command(submit_path),
             BatchSystem::Moab => moab::submit_command(submit_path),
+        };
+        let extra = options.submit_command_extra.iter().cloned();
+        if self == BatchSystem::Lsf && options.lsf_submit_on_stdin {
+            // `sh -c 'bsub "$@" < "$0"' S EXTRA…`: arguments after the script reach bsub.
+            argv.extend(extra);
+        } else {
+            // Every other form ends with the script.
+            let at = argv.len() - 1;
+            argv.splice(at..at, extra);
         }
+        argv
     }
 
     /// The job id in the submit command's stdout.
@@ -249,9 +260,9 @@ impl BatchSystem {
         }
     }
 
-    /// The argv that cancels `ids`.
-    pub fn cancel_command(self, ids: &[JobId]) -> Vec<String> {
-        match self {
+    /// The argv that cancels `ids`, with `options.cancel_command_extra` before the ids.
+    pub fn cancel_command(self, ids: &[JobId], options: &SystemOptions) -> Vec<String> {
+        let mut argv = match self {
             BatchSystem::Slurm => slurm::cancel_command(ids),
             BatchSystem::Pbs => pbs::cancel_command(ids),
             BatchSystem::Sge => sge::cancel_command(ids),
@@ -259,7 +270,9 @@ impl BatchSystem {
             BatchSystem::HtCondor => htcondor::cancel_command(ids),
             BatchSystem::Oar => oar::cancel_command(ids),
             BatchSystem::Moab => moab::cancel_command(ids),
-        }
+        };
+        argv.splice(1..1, options.cancel_command_extra.iter().cloned());
+        argv
     }
 }
 

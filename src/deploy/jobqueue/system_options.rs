@@ -1,6 +1,6 @@
 //! Site conventions that differ between installations of the same batch system: PBS dialect,
 //! SGE parallel environment and memory resource, LSF's memory unit, how multi-node workers are
-//! launched. They live beside the [`JobSpec`](super::JobSpec) because one site uses one set.
+//! launched, extra arguments of the submit and cancel commands. They live beside the [`JobSpec`](super::JobSpec) because one site uses one set.
 //!
 //! Plain data with defaults that match the most common setup; this module must not render.
 
@@ -71,6 +71,14 @@ pub struct SystemOptions {
     pub lsf_memory_per_slot: bool,
     /// Submit with `bsub < script` (LSF before 10.1 reads `#BSUB` lines only from stdin).
     pub lsf_submit_on_stdin: bool,
+    /// Arguments added to the submit command before the script (dask-jobqueue's
+    /// `submit_command_extra`), e.g. `["--reservation=r1"]` for `sbatch --reservation=r1 S`.
+    #[serde(default)]
+    pub submit_command_extra: Vec<String>,
+    /// Arguments added to the cancel command before the job ids (`cancel_command_extra`),
+    /// e.g. `["--signal=TERM"]` for `scancel --signal=TERM ID…`.
+    #[serde(default)]
+    pub cancel_command_extra: Vec<String>,
     /// The launcher for several workers across nodes where the system has no own launcher
     /// (all but SLURM): shell words, `{np}` replaced by the number of workers in the job and
     /// `{ppn}` by workers per node. Default `mpirun -np {np} --map-by ppr:{ppn}:node`
@@ -89,6 +97,8 @@ impl Default for SystemOptions {
             lsf_unit: LsfUnit::default(),
             lsf_memory_per_slot: false,
             lsf_submit_on_stdin: false,
+            submit_command_extra: Vec::new(),
+            cancel_command_extra: Vec::new(),
             mpirun: ["mpirun", "-np", "{np}", "--map-by", "ppr:{ppn}:node"]
                 .map(str::to_owned)
                 .to_vec(),

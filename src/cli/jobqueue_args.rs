@@ -25,6 +25,7 @@ Examples:
     tessera jobqueue sge up --scheduler-file ~/s.json --adapt --minimum 0 --maximum 20
     tessera jobqueue status --scheduler-file ~/s.json
     tessera jobqueue scale 5 --scheduler-file ~/s.json
+    tessera jobqueue scale --cores 64 --scheduler-file ~/s.json
     tessera jobqueue adapt --minimum 2 --maximum 40 --scheduler-file ~/s.json
     tessera jobqueue down --scheduler-file ~/s.json
 
@@ -34,6 +35,11 @@ Config file: one table per batch system, keys named like the long flags:
     cores = 8
     memory = \"32GiB\"
     walltime = \"2h\"
+    job-directive = [\"--gres=gpu:1\"]
+
+Named profiles (--profile gpu reads [jobqueue.gpu] instead of [jobqueue.slurm]):
+    [jobqueue.gpu]
+    queue = \"gpu\"
     job-directive = [\"--gres=gpu:1\"]";
 
 /// `tessera jobqueue`.
@@ -90,6 +96,11 @@ pub struct SystemArgs {
     /// script: print the job script; up: start the cluster.
     #[arg(value_enum)]
     pub action: SystemAction,
+
+    /// Take the config file's settings from the table [jobqueue.NAME] instead of
+    /// [jobqueue.<system>] (dask-jobqueue's config_name; example: --profile gpu).
+    #[arg(long, env = "TESSERA_JOBQUEUE_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 
     #[command(flatten)]
     pub job: JobOptions,
@@ -368,15 +379,26 @@ pub struct StatusArgs {
     pub output: crate::cli::args::OutputFormat,
 }
 
-/// `tessera jobqueue scale N`.
+/// `tessera jobqueue scale N`, `scale --cores N`, `scale --memory SIZE`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("amount").required(true).args(["count", "cores", "memory"])))]
 pub struct ScaleArgs {
     /// Workers to keep (jobs with --jobs).
-    pub count: u32,
+    pub count: Option<u32>,
 
     /// Count jobs rather than workers.
-    #[arg(long)]
+    #[arg(long, requires = "count")]
     pub jobs: bool,
+
+    /// Keep enough workers for this many cores in all: ⌈N / threads per worker⌉ workers
+    /// (example: --cores 64).
+    #[arg(long, value_name = "N")]
+    pub cores: Option<u32>,
+
+    /// Keep enough workers for this much worker memory in all: ⌈SIZE / memory per worker⌉
+    /// workers (example: --memory 512GiB).
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub memory: Option<ByteSize>,
 
     #[command(flatten)]
     pub manager: ManagerArgs,

@@ -17,6 +17,7 @@ use clap::{Arg, ArgAction, Command};
 use toml::Value;
 
 use super::file::{expand_tilde, ConfigFile};
+use super::profile::{profile_command, requested_profile, PROFILE_FLAG};
 use super::{ConfigError, CONFIG_FLAG};
 
 /// The value of the last `--config <path>` / `--config=<path>` before any `--` in `argv`
@@ -68,15 +69,28 @@ pub(super) fn apply_config_file_in(
     file: &ConfigFile,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Vec<OsString>, ConfigError> {
-    if file.is_empty() || argv.is_empty() {
+    if argv.is_empty() {
         return Ok(argv);
     }
     // Built, so that global options are propagated to the subcommands.
     let mut root = command.clone();
     root.build();
+    let walk = walk(&root, &argv);
+    if file.is_empty() {
+        // Nothing to apply, but a profile asked for must exist.
+        let mut parent = String::new();
+        for (cmd, _) in &walk.path[1..] {
+            if let Some(name) = requested_profile(cmd, &argv, env) {
+                let table = format!("{parent}{name}");
+                return Err(ConfigError::NoFileForProfile { name, table });
+            }
+            parent.push_str(cmd.get_name());
+            parent.push('.');
+        }
+        return Ok(argv);
+    }
     check_file(&root, file, env)?;
 
-    let walk = walk(&root, &argv);
     if walk
         .path
         .get(1)
@@ -93,15 +107,33 @@ pub(super) fn apply_config_file_in(
     }
     let mut table = Some(file.tables());
     let mut table_name = String::new();
-    for (cmd, _) in &walk.path[1..] {
-        table = table
-            .and_then(|t| t.get(cmd.get_name()))
-            .and_then(Value::as_table);
-        let Some(t) = table else { break };
+    for (depth, (cmd, _)) in walk.path.iter().enumerate().skip(1) {
+        // A profile replaces the command's own table with a sibling table of that name.
+        let profile = requested_profile(cmd, &argv, env);
+        let name = profile.as_deref().unwrap_or(cmd.get_name());
+        let parent = table;
+        table = parent.and_then(|t| t.get(name)).and_then(Value::as_table);
         if !table_name.is_empty() {
             table_name.push('.');
         }
-        table_name.push_str(cmd.get_name());
+        table_name.push_str(name);
+        if let (Some(profile), None) = (&profile, table) {
+            let parent_cmd = walk.path[depth - 1].0;
+            let mut valid: Vec<&str> = parent
+                .into_iter()
+                .flatten()
+                .filter(|(key, value)| value.is_table() && subcommand(parent_cmd, key).is_none())
+                .map(|(key, _)| key.as_str())
+                .collect();
+            valid.sort_unstable();
+            return Err(ConfigError::UnknownProfile {
+                path: file.path().to_path_buf(),
+                name: profile.clone(),
+                table: table_name,
+                valid: list(&valid),
+            });
+        }
+        let Some(t) = table else { break };
         for (key, value) in t {
             if !(value.is_table() && subcommand(cmd, key).is_some()) {
                 settings.insert(key, (table_name.clone(), value));
@@ -155,7 +187,8 @@ fn subcommand<'c>(cmd: &'c Command, name: &str) -> Option<&'c Command> {
 /// Whether a config file may set `arg`: a long option that stores, appends or counts (not
 /// `--help`, `--version` or `--config`).
 fn is_settable(arg: &Arg) -> bool {
-    arg.get_long().is_some_and(|long| long != CONFIG_FLAG)
+    arg.get_long()
+        .is_some_and(|long| long != CONFIG_FLAG && long != PROFILE_FLAG)
         && matches!(
             arg.get_action(),
             ArgAction::Set
@@ -273,6 +306,11 @@ fn check_table(
 ) -> Result<(), ConfigError> {
     for (key, value) in table {
         if let (Some(sub), Some(nested)) = (subcommand(cmd, key), value.as_table()) {
+            check_table(sub, &format!("{table_name}.{key}"), nested, file, env)?;
+            continue;
+        }
+        // A table naming no subcommand is a profile of the subcommands taking --profile.
+        if let (Some(sub), Some(nested)) = (profile_command(cmd), value.as_table()) {
             check_table(sub, &format!("{table_name}.{key}"), nested, file, env)?;
             continue;
         }

@@ -27,11 +27,13 @@
 
 mod argv;
 mod file;
+mod profile;
 
 use std::path::PathBuf;
 
 pub use argv::{apply_config_file, config_path_in_argv};
 pub use file::{default_config_path, load_config_file, ConfigFile};
+pub use profile::PROFILE_FLAG;
 
 /// The long flag (and key) that names the config file; never itself read from a config file.
 pub const CONFIG_FLAG: &str = "config";
@@ -76,6 +78,20 @@ pub enum ConfigError {
         key: String,
         valid: String,
     },
+    /// `--profile NAME` names a table the config file does not have.
+    #[error("config file {path}: --profile {name}: no table [{table}]; profiles there: {valid}")]
+    UnknownProfile {
+        path: PathBuf,
+        name: String,
+        table: String,
+        valid: String,
+    },
+    /// `--profile NAME` without any config file.
+    #[error(
+        "--profile {name} reads the table [{table}] of a config file, but there is none (give \
+         --config FILE, set TESSERA_CONFIG, or create ~/.config/tessera/tessera.toml)"
+    )]
+    NoFileForProfile { name: String, table: String },
     /// A value of the wrong kind for its option.
     #[error("config file {path}: key `{key}` in [{table}]: {reason}")]
     BadValue {

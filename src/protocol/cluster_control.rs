@@ -15,6 +15,12 @@ pub enum ScaleTarget {
     Workers(u32),
     /// Exactly this many jobs.
     Jobs(u32),
+    /// Enough workers for this many cores (threads) in all: ⌈cores / threads per worker⌉
+    /// workers, as dask-jobqueue's `scale(cores=…)`.
+    Cores(u32),
+    /// Enough workers for this many bytes of worker memory in all: ⌈bytes / memory per
+    /// worker⌉ workers, as dask-jobqueue's `scale(memory=…)`.
+    Memory(u64),
     /// Follow the scheduler's backlog between these worker counts.
     Adaptive {
         /// Fewest workers, even when idle.

@@ -19,6 +19,7 @@ use crate::deploy::jobqueue::control::ControlClient;
 use crate::deploy::jobqueue::manager::{Manager, ManagerConfig};
 use crate::deploy::jobqueue::{BatchSystem, JobSpec, LsfUnit, PbsFlavour, SystemOptions};
 use crate::protocol::{ClusterReply, ClusterRequest, ClusterStatus, ScaleTarget};
+use crate::units::ByteSize;
 
 pub fn run(args: JobqueueArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let (system, args) = match args.command {
@@ -31,10 +32,14 @@ pub fn run(args: JobqueueArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         JobqueueCommand::Moab(a) => (BatchSystem::Moab, a),
         JobqueueCommand::Status(a) => return status(&a.manager, a.output),
         JobqueueCommand::Scale(a) => {
-            let target = if a.jobs {
-                ScaleTarget::Jobs(a.count)
-            } else {
-                ScaleTarget::Workers(a.count)
+            let target = match (a.count, a.cores, a.memory) {
+                (Some(n), _, _) if a.jobs => ScaleTarget::Jobs(n),
+                (Some(n), _, _) => ScaleTarget::Workers(n),
+                (None, Some(cores), _) => ScaleTarget::Cores(cores),
+                (None, None, Some(memory)) => ScaleTarget::Memory(memory.0),
+                (None, None, None) => bail!(UsageError(
+                    "scale: give a worker count, --cores N or --memory SIZE".into()
+                )),
             };
             return request(&a.manager, ClusterRequest::Scale(target));
         }
@@ -347,6 +352,8 @@ fn render_status(s: &ClusterStatus) -> String {
     let target = match s.target {
         ScaleTarget::Workers(n) => format!("{n} workers"),
         ScaleTarget::Jobs(n) => format!("{n} jobs"),
+        ScaleTarget::Cores(n) => format!("workers for {n} cores"),
+        ScaleTarget::Memory(n) => format!("workers for {} of memory", ByteSize(n)),
         ScaleTarget::Adaptive { minimum, maximum } => {
             format!("adaptive, {minimum} to {maximum} workers")
         }

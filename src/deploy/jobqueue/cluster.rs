@@ -145,6 +145,18 @@ impl JobQueueCluster {
             .map(drop)
     }
 
+    /// Keep enough workers for `cores` cores (threads) in all (dask's `scale(cores=…)`).
+    pub fn scale_cores(&mut self, cores: u32) -> Result<(), ClusterError> {
+        self.request(ClusterRequest::Scale(ScaleTarget::Cores(cores)))
+            .map(drop)
+    }
+
+    /// Keep enough workers for `bytes` of worker memory in all (dask's `scale(memory=…)`).
+    pub fn scale_memory(&mut self, bytes: u64) -> Result<(), ClusterError> {
+        self.request(ClusterRequest::Scale(ScaleTarget::Memory(bytes)))
+            .map(drop)
+    }
+
     /// Follow the scheduler's backlog between `minimum` and `maximum` workers.
     pub fn adapt(&mut self, minimum: u32, maximum: u32) -> Result<(), ClusterError> {
         self.request(ClusterRequest::Scale(ScaleTarget::Adaptive {

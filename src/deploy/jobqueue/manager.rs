@@ -434,9 +434,17 @@ impl Manager {
     }
 
     fn set_target(&mut self, now: Instant, target: ScaleTarget) -> Result<(), ManagerError> {
+        let spec = &self.config.spec;
         let target = match target {
             ScaleTarget::Workers(n) => Target::Workers(n),
             ScaleTarget::Jobs(n) => Target::Jobs(n),
+            ScaleTarget::Cores(cores) => {
+                Target::Workers(cores.div_ceil(spec.threads_per_worker().max(1)))
+            }
+            ScaleTarget::Memory(bytes) => {
+                let workers = bytes.div_ceil(spec.worker_memory_limit().max(1));
+                Target::Workers(u32::try_from(workers).unwrap_or(u32::MAX))
+            }
             ScaleTarget::Adaptive { minimum, maximum } => Target::Adaptive { minimum, maximum },
         };
         tracing::info!(?target, "new target");

@@ -6,7 +6,7 @@
 #   --with-tests   also rustfmt, clippy and cargo-nextest
 #   --with-batch   also start one-node Slurm, PBS-syntax-via-Slurm and Grid Engine for the
 #                  batch-system tests (scripts/batch/all.sh up; needs root)
-#   --with-python  also a venv .venv-test with h5py, netCDF4, xarray, numpy (third-party
+#   --with-python  also a venv .venv-test with h5py, netCDF4, xarray, numpy, dask-jobqueue (third-party
 #                  reader tests: files Tessera writes must open there, and the other way round)
 #   --with-dask    also dask[array,distributed], dask-mpi, mpi4py, dask-jobqueue in that venv
 #                  (peer benchmarks; implies --with-python)
@@ -23,8 +23,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MIN_RUST=1.95
 APT_PACKAGES=(pkg-config libclang-dev libffi-dev libopenmpi-dev openmpi-bin libhdf5-dev
   libnetcdf-dev libdeflate-dev hdf5-tools netcdf-bin ca-certificates curl)
-PY_PACKAGES=(h5py netCDF4 xarray numpy)
-PY_MODULES="h5py, netCDF4, xarray, numpy"
+PY_PACKAGES=(h5py netCDF4 xarray numpy dask-jobqueue)
+PY_MODULES="h5py, netCDF4, xarray, numpy, dask_jobqueue"
 DASK_PACKAGES=("dask[array,distributed]" dask-mpi mpi4py dask-jobqueue)
 DASK_MODULES="dask.array, distributed, dask_mpi, mpi4py, dask_jobqueue"
 VENV=$ROOT/.venv-test

@@ -1,6 +1,7 @@
 //! The deployment documents run as written: every fenced block of docs/deployment-slurm.md,
-//! docs/deployment-pbs.md and docs/deployment-sge.md marked ```` ```sh test=SYSTEM ```` runs with
-//! bash on this host's real batch system, in a fresh directory holding a `jobscripts` link to
+//! docs/deployment-pbs.md, docs/deployment-sge.md and docs/jobqueue.md marked
+//! ```` ```sh test=SYSTEM ```` runs with bash on this host's real batch system (`test=any`: no
+//! batch system needed), in a fresh directory holding a `jobscripts` link to
 //! the repository's scripts, with the built `tessera` first on `PATH` (as after `cargo
 //! install`; for PBS, the Torque wrappers' folder too). A following ```` ```text expected ````
 //! block lists lines its output must contain. A document without such blocks fails.
@@ -240,5 +241,17 @@ fn real_batch_deployment_pbs_document_runs_as_written() {
 fn real_batch_deployment_sge_document_runs_as_written() {
     if batch_system("sge") {
         run_document("deployment-sge.md", "sge", &[]);
+    }
+}
+
+#[test]
+fn jobqueue_document_blocks_that_need_no_batch_system_run_as_written() {
+    run_document("jobqueue.md", "any", &[]);
+}
+
+#[test]
+fn real_batch_jobqueue_document_runs_as_written_on_slurm() {
+    if batch_system("slurm") {
+        run_document("jobqueue.md", "slurm", &[]);
     }
 }

@@ -23,18 +23,6 @@ use launch::*;
 
 const JOB_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// True when `system` ("slurm", "pbs", "sge") is up; otherwise reports the missing facility.
-fn batch_system(system: &str) -> bool {
-    let up = std::env::var("TESSERA_TEST_BATCH").unwrap_or_default();
-    facility(
-        up.split_whitespace().any(|s| s == system),
-        &format!(
-            "batch system {system} is not up (TESSERA_TEST_BATCH={up:?}; start it with \
-             scripts/batch/all.sh up and source scripts/test-env.sh)"
-        ),
-    )
-}
-
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("jobscripts")
@@ -43,17 +31,7 @@ fn script(name: &str) -> PathBuf {
 
 /// A world-readable work directory (jobs may run as another user on real sites).
 fn work_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("tessera-jobscript-")
-        .tempdir()
-        .expect("tempdir");
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(dir.path())
-            .expect("metadata")
-            .permissions(),
-        0o755,
-    );
-    dir
+    world_readable_dir("tessera-jobscript-")
 }
 
 /// A command with the OpenMPI test environment and the job's settings in its environment

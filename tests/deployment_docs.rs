@@ -68,17 +68,6 @@ fn blocks(markdown: &str, system: &str) -> Vec<Block> {
     out
 }
 
-fn batch_system(system: &str) -> bool {
-    let up = std::env::var("TESSERA_TEST_BATCH").unwrap_or_default();
-    facility(
-        up.split_whitespace().any(|s| s == system),
-        &format!(
-            "batch system {system} is not up (TESSERA_TEST_BATCH={up:?}; start it with \
-             scripts/batch/all.sh up and source scripts/test-env.sh)"
-        ),
-    )
-}
-
 /// Cancels the batch jobs still running in a directory when dropped.
 struct JobsIn(PathBuf);
 
@@ -133,16 +122,7 @@ fn run_document(doc: &str, system: &str, extra_path: &[PathBuf]) {
     ));
     let path_var = std::env::join_paths(search).expect("PATH");
     for block in blocks {
-        let dir = tempfile::Builder::new()
-            .prefix("tessera-doc-")
-            .tempdir()
-            .expect("tempdir");
-        std::os::unix::fs::PermissionsExt::set_mode(
-            &mut std::fs::metadata(dir.path())
-                .expect("metadata")
-                .permissions(),
-            0o755,
-        );
+        let dir = world_readable_dir("tessera-doc-");
         std::os::unix::fs::symlink(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("jobscripts"),
             dir.path().join("jobscripts"),

@@ -5,6 +5,7 @@
 //! / `scale --memory` (named `real_batch_*`: one at a time, tests/README.md).
 
 mod common;
+mod launch;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -260,20 +261,6 @@ fn options_reachable_only_from_rust_before_are_flags_and_config_keys() {
     );
 }
 
-fn slurm_up() -> bool {
-    let up = std::env::var("TESSERA_TEST_BATCH").unwrap_or_default();
-    if up.split_whitespace().any(|s| s == "slurm") {
-        return true;
-    }
-    let why = format!("slurm is not up (TESSERA_TEST_BATCH={up:?}; run scripts/batch/*-up.sh)");
-    assert!(
-        std::env::var_os("TESSERA_TEST_STRICT").is_none(),
-        "TESSERA_TEST_STRICT: {why}"
-    );
-    eprintln!("skipped: {why}");
-    false
-}
-
 /// A non-loopback interface with an IPv4 address, and that address.
 fn non_loopback_interface() -> (String, String) {
     let out = Command::new("ip")
@@ -326,7 +313,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 /// workers that many threads or bytes need; `down` (with a cancel extra) leaves no job.
 #[test]
 fn real_batch_slurm_interface_port_extras_and_scaling_by_cores_and_memory() {
-    if !slurm_up() {
+    if !launch::batch_system("slurm") {
         return;
     }
     let (interface, ip) = non_loopback_interface();

@@ -23,7 +23,13 @@ use super::{ConfigError, CONFIG_FLAG};
 /// The value of the last `--config <path>` / `--config=<path>` before any `--` in `argv`
 /// (whose first element is the program name).
 pub fn config_path_in_argv(argv: &[OsString]) -> Option<PathBuf> {
-    let flag = format!("--{CONFIG_FLAG}");
+    last_flag_value(argv, CONFIG_FLAG).map(PathBuf::from)
+}
+
+/// The value of the last `--<long> <value>` / `--<long>=<value>` before any `--` in `argv`
+/// (whose first element is the program name).
+pub(super) fn last_flag_value(argv: &[OsString], long: &str) -> Option<OsString> {
+    let flag = format!("--{long}");
     let with_equals = format!("{flag}=");
     let mut found = None;
     let mut tokens = argv.iter().skip(1);
@@ -33,9 +39,9 @@ pub fn config_path_in_argv(argv: &[OsString]) -> Option<PathBuf> {
             break;
         }
         if bytes == flag.as_bytes() {
-            found = tokens.next().map(PathBuf::from);
+            found = tokens.next().cloned();
         } else if let Some(value) = bytes.strip_prefix(with_equals.as_bytes()) {
-            found = Some(PathBuf::from(OsStr::from_bytes(value)));
+            found = Some(OsStr::from_bytes(value).to_os_string());
         }
     }
     found

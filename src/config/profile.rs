@@ -7,10 +7,11 @@
 //! This module finds the profile asked for; it must not read files or insert arguments (that
 //! is [`super::argv`]).
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsString;
 
 use clap::Command;
+
+use super::argv::last_flag_value;
 
 /// The long option that names a profile; never itself read from a config file.
 pub const PROFILE_FLAG: &str = "profile";
@@ -26,21 +27,7 @@ pub(super) fn requested_profile(
     let arg = cmd
         .get_arguments()
         .find(|a| a.get_long() == Some(PROFILE_FLAG))?;
-    let flag = format!("--{PROFILE_FLAG}");
-    let with_equals = format!("{flag}=");
-    let mut found = None;
-    let mut tokens = argv.iter().skip(1);
-    while let Some(token) = tokens.next() {
-        let bytes = token.as_bytes();
-        if bytes == b"--" {
-            break;
-        }
-        if bytes == flag.as_bytes() {
-            found = tokens.next().map(|v| v.to_string_lossy().into_owned());
-        } else if let Some(value) = bytes.strip_prefix(with_equals.as_bytes()) {
-            found = Some(OsStr::from_bytes(value).to_string_lossy().into_owned());
-        }
-    }
+    let found = last_flag_value(argv, PROFILE_FLAG).map(|v| v.to_string_lossy().into_owned());
     found.or_else(|| {
         let name = arg.get_env()?.to_str()?;
         env(name).map(|v| v.to_string_lossy().into_owned())

@@ -31,6 +31,33 @@ pub fn facility(available: bool, why: &str) -> bool {
     false
 }
 
+/// True when the batch system `system` ("slurm", "pbs", "sge") is up (`TESSERA_TEST_BATCH`,
+/// set by scripts/test-env.sh); otherwise reports the missing facility.
+pub fn batch_system(system: &str) -> bool {
+    let up = std::env::var("TESSERA_TEST_BATCH").unwrap_or_default();
+    facility(
+        up.split_whitespace().any(|s| s == system),
+        &format!(
+            "batch system {system} is not up (TESSERA_TEST_BATCH={up:?}; start it with \
+             scripts/batch/all.sh up and source scripts/test-env.sh)"
+        ),
+    )
+}
+
+/// A world-readable temporary directory (batch jobs may run as another user on real sites).
+pub fn world_readable_dir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod 755");
+    dir
+}
+
 /// `program` found on PATH.
 pub fn on_path(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {

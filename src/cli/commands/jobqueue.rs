@@ -291,7 +291,7 @@ fn manager_config(
         ScaleTarget::Workers(cluster.workers.unwrap_or(0))
     };
     config.listen_host = cluster.host.clone();
-    config.interface = cluster.interface.clone();
+    config.interface = cluster.interface.clone().filter(|name| !name.is_empty());
     config.port = cluster.port;
     if let Some(name) = &config.interface {
         // An interface that does not exist is a mistake in the command line (exit 2).

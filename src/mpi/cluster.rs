@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::runtime::{StopCause, WorkerExit};
 
 use super::layout::{Layout, Role};
+use super::reach::unreachable_from;
 use super::roles::{publish_when_ready, start_scheduler_role, start_worker_role};
 use super::world::{Announcement, MpiWorld};
 use super::{MpiConfig, MpiError};
@@ -51,6 +52,21 @@ pub(super) fn run_scheduler(
     batch_client: Option<String>,
 ) -> u8 {
     let started = start_scheduler_role(config, batch_client);
+    // Every rank tells where it runs; a loopback address with ranks elsewhere fails now.
+    let hosts = world.gather_hosts(layout.scheduler);
+    let mut code_if_failed = 1;
+    let started = started.and_then(|(handle, secret)| {
+        let address = handle.address().to_string();
+        match unreachable_from(&address, layout.scheduler as usize, &hosts) {
+            None => Ok((handle, secret)),
+            Some(why) => {
+                handle.shutdown("its address cannot be reached from every rank");
+                let _ = handle.join();
+                code_if_failed = 2;
+                Err(why)
+            }
+        }
+    });
     let announcement = match &started {
         Ok((handle, secret)) => Ok(Announcement {
             address: handle.address().to_string(),
@@ -67,7 +83,7 @@ pub(super) fn run_scheduler(
                 "tessera: MPI rank {}: cannot start the scheduler: {e}",
                 world.rank()
             );
-            return 1;
+            return code_if_failed;
         }
     };
     if let Err(e) = announced {
@@ -114,6 +130,7 @@ pub(super) fn run_scheduler(
 
 /// A worker rank: learn the scheduler from the announcement, run until told to stop.
 pub(super) fn run_worker(config: &MpiConfig, world: &MpiWorld, scheduler_rank: u32) -> u8 {
+    world.gather_hosts(scheduler_rank);
     let announcement = match world.announce(scheduler_rank, None) {
         Ok(a) => a,
         // The scheduler rank printed why.

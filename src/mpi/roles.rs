@@ -55,6 +55,7 @@ pub(super) fn start_scheduler_role(
     let endpoint = resolve_endpoint(
         config.host.as_deref(),
         config.interface.as_deref(),
+        config.advertise_host.as_deref(),
         config.port,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         None,
@@ -136,6 +137,7 @@ pub(super) fn start_worker_role(
     let endpoint = resolve_endpoint(
         config.host.as_deref(),
         config.interface.as_deref(),
+        None,
         0,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         scheduler_ip,

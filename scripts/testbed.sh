@@ -128,7 +128,7 @@ status() {
   fi
   local h
   for h in "${HOSTS[@]}"; do
-    echo "$h: $(ip -n "$(ns "$h")" -br -4 addr show | awk '$1 != "lo" {printf "%s %s  ", $1, $3}')" \
+    echo "$h: $(ip -n "$(ns "$h")" -br -4 addr show | awk '$1 != "lo" {sub(/@.*/, "", $1); printf "%s %s  ", $1, $3}')" \
       "default route: $(ip -n "$(ns "$h")" route show default | awk '{print $3}' | grep . || echo none)"
   done
 }

@@ -481,3 +481,58 @@ fn real_mpi_testbed_batch_mode_across_hosts() {
         );
     }
 }
+
+/// `scripts/testbed.sh down`, `status`, `up`, `status`, `exec` as tests/README.md shows them;
+/// the host's own batch systems are untouched (`scripts/batch/all.sh status` alike before and
+/// after).
+#[test]
+fn real_batch_testbed_script_comes_down_and_up_again() {
+    if !testbed_up() {
+        return;
+    }
+    let batch_status = || {
+        let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/batch/all.sh"))
+            .arg("status")
+            .output()
+            .expect("scripts/batch/all.sh status");
+        // daemon lines only: load averages in the queue listing change by themselves
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(": up") || l.contains(": down"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let before = batch_status();
+    let testbed = |args: &[&str]| {
+        Command::new(script())
+            .args(args)
+            .output()
+            .expect("scripts/testbed.sh")
+    };
+    assert!(testbed(&["down"]).status.success());
+    let down = testbed(&["status"]);
+    assert_eq!(down.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&down.stdout).trim(),
+        "testbed: down"
+    );
+    let up = testbed(&["up"]);
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let status = testbed(&["status"]);
+    assert!(status.status.success());
+    let text = String::from_utf8_lossy(&status.stdout);
+    for line in [
+        "login: ib0 10.77.1.10/24  eth0 10.77.2.10/24   default route: 10.77.2.254",
+        "node1: ib0 10.77.1.11/24  eth0 10.77.2.11/24   default route: 10.77.2.254",
+        "node2: ib0 10.77.1.12/24  eth0 10.77.2.12/24   default route: none",
+    ] {
+        assert!(text.contains(line), "{line} missing: {text}");
+    }
+    let hostname = testbed(&["exec", "node2", "hostname"]);
+    assert_eq!(String::from_utf8_lossy(&hostname.stdout).trim(), "node2");
+    assert_eq!(batch_status(), before);
+}

@@ -536,3 +536,144 @@ fn real_batch_testbed_script_comes_down_and_up_again() {
     assert_eq!(String::from_utf8_lossy(&hostname.stdout).trim(), "node2");
     assert_eq!(batch_status(), before);
 }
+
+/// The private Slurm of the test bed (scripts/testbed.sh).
+const SLURM_CONF: &str = "/run/tessera-testbed/slurm/slurm.conf";
+
+/// `sbatch -N 2 --ntasks-per-node=2 --wait` of the srun and the mpirun job scripts on the
+/// private two-node Slurm, from the login host, with the fabric named: the analysis (a
+/// `tessera eval` run against the job's cluster) prints the exact answer, and the ranks are
+/// on both nodes' ib0 addresses.
+#[test]
+fn real_batch_testbed_sbatch_two_nodes_with_the_srun_and_mpirun_scripts() {
+    if !testbed_up() {
+        return;
+    }
+    for script_name in ["slurm-srun.sbatch", "slurm-mpirun.sbatch"] {
+        let dir = temp_dir();
+        let analysis = dir.path().join("analysis.sh");
+        std::fs::write(
+            &analysis,
+            format!("#!/bin/sh\nexec \"$TESSERA\" eval \"$@\" '{PROGRAM}'\n"),
+        )
+        .expect("analysis script");
+        std::fs::set_permissions(
+            &analysis,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        let job_script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("jobscripts")
+            .join(script_name);
+        let mut sbatch = Command::new(script());
+        sbatch
+            .args(["exec", "login", "sbatch", "--parsable", "--wait", "-N", "2"])
+            .args(["--ntasks-per-node=2", "--time=5"])
+            .arg(&job_script)
+            .current_dir(dir.path())
+            .envs(OPENMPI_ENV)
+            .env("SLURM_CONF", SLURM_CONF)
+            .env("TESSERA", tessera_bin())
+            .env("ANALYSIS", &analysis)
+            .env("TESSERA_INTERFACE", "ib0")
+            .env("OMPI_MCA_btl", "self,tcp")
+            .env_remove("TESSERA_SCHEDULER_FILE")
+            .env_remove("TESSERA_TRANSPORT")
+            .env("XDG_CONFIG_HOME", "/nonexistent-tessera-test-config")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let done = run(sbatch, Duration::from_secs(120));
+        let job = done.stdout.trim().to_string();
+        let output = std::fs::read_to_string(dir.path().join(format!("tessera-{job}.out")))
+            .unwrap_or_default();
+        assert!(
+            done.status.success(),
+            "{script_name}: {}\n--- job output\n{output}",
+            done.all()
+        );
+        assert!(
+            output.lines().any(|l| l.trim() == ANSWER),
+            "{script_name}: no exact answer in the job output:\n{output}"
+        );
+        for host in ["10.77.1.11", "10.77.1.12"] {
+            assert!(
+                output.contains(&format!("tcp://{host}:")),
+                "{script_name}: no rank on {host}:\n{output}"
+            );
+        }
+    }
+}
+
+/// `tessera jobqueue slurm up` on the login host, whose name resolves to 127.0.1.1 there (as
+/// on Debian): the scheduler file names login's routable address, the workers submitted to
+/// the private Slurm register from the compute hosts, and an analysis gets the exact answer.
+#[test]
+fn real_batch_testbed_jobqueue_slurm_up_from_the_login_host() {
+    if !testbed_up() {
+        return;
+    }
+    let resolved = Command::new(script())
+        .args(["exec", "login", "getent", "hosts", "login"])
+        .output()
+        .expect("getent");
+    assert!(
+        String::from_utf8_lossy(&resolved.stdout).starts_with("127.0.1.1"),
+        "the test bed's login host must resolve its name to 127.0.1.1"
+    );
+    let dir = temp_dir();
+    let file = dir.path().join("s.json");
+    let f = file.to_str().unwrap();
+    let up = |args: &[&str]| {
+        let mut c = on("login", args);
+        c.env("SLURM_CONF", SLURM_CONF).current_dir(dir.path());
+        run(c, TIMEOUT)
+    };
+    let started = up(&[
+        "jobqueue",
+        "slurm",
+        "up",
+        "--workers",
+        "2",
+        "--memory",
+        "1GiB",
+        "--walltime",
+        "10m",
+        "--job-name",
+        "tbed-jq",
+        "--scheduler-file",
+        f,
+    ]);
+    assert!(started.status.success(), "{}", started.all());
+    assert!(
+        published(&file).starts_with("tcp://10.77.2.10:"),
+        "{}",
+        published(&file)
+    );
+    let addresses = worker_addresses("login", f, 2);
+    for a in &addresses {
+        assert!(
+            a.starts_with("tcp://10.77.2.11:") || a.starts_with("tcp://10.77.2.12:"),
+            "{addresses:?}"
+        );
+    }
+    eval_on("login", f);
+    let down = up(&["jobqueue", "down", "--scheduler-file", f]);
+    assert!(down.status.success(), "{}", down.all());
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let queued = Command::new(script())
+            .args(["exec", "login", "squeue", "-h", "-n", "tbed-jq", "-o", "%i"])
+            .env("SLURM_CONF", SLURM_CONF)
+            .output()
+            .expect("squeue");
+        if String::from_utf8_lossy(&queued.stdout).trim().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs left in the queue after down"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

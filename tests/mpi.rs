@@ -222,13 +222,7 @@ fn real_mpi_transport_moves_large_chunks_exactly() {
         done.all()
     );
     // The client (rank 1) gathered every chunk over MPI.
-    let received: u64 = done
-        .stdout
-        .rsplit("received over MPI: ")
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("the example reports MPI bytes");
+    let received = mpi_bytes_received(&done.stdout);
     assert!(
         received >= (chunks * chunk) as u64,
         "only {received} bytes over MPI: {}",

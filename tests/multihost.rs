@@ -329,22 +329,10 @@ fn mpirun_across(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Command
     .args(["--mca", "btl", "self,tcp"])
     .arg(program)
     .args(args);
-    for (k, v) in OPENMPI_ENV {
-        c.env(k, v);
-    }
-    c.env_remove("TESSERA_SCHEDULER_FILE")
-        .env_remove("TESSERA_CONFIG")
-        .env_remove("TESSERA_TRANSPORT")
-        .env_remove("TESSERA_INTERFACE")
-        .env("XDG_CONFIG_HOME", "/nonexistent-tessera-test-config")
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    job_environment(&mut c);
     for (k, v) in env {
         c.env(k, v);
     }
-    std::os::unix::process::CommandExt::process_group(&mut c, 0);
     c
 }
 
@@ -467,13 +455,7 @@ fn real_mpi_testbed_batch_mode_across_hosts() {
             "{transport}: {}",
             done.all()
         );
-        let over_mpi: u64 = done
-            .stdout
-            .rsplit("received over MPI: ")
-            .next()
-            .and_then(|s| s.split_whitespace().next())
-            .and_then(|n| n.parse().ok())
-            .expect("the example reports MPI bytes");
+        let over_mpi = mpi_bytes_received(&done.stdout);
         assert_eq!(
             over_mpi >= 4_000_000,
             transport == "mpi",

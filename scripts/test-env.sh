@@ -33,7 +33,7 @@ fi
 export TESSERA_TEST_BATCH
 # The multi-host test bed (scripts/testbed.sh up; install.sh --with-testbed): 1 when it is up
 TESSERA_TEST_TESTBED=0
-if [ -f /run/tessera-testbed/up ] && ip netns list 2>/dev/null | grep -qw tbed-login; then
+if [ -f /run/tessera-testbed/up ] && "$_tessera_root/scripts/testbed.sh" status >/dev/null 2>&1; then
   TESSERA_TEST_TESTBED=1
 fi
 export TESSERA_TEST_TESTBED

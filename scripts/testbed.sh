@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # testbed.sh -- a multi-host test bed on one machine: hosts as network namespaces.
 #
-#   scripts/testbed.sh up       create the hosts (idempotent; needs root, iproute2, unshare)
+#   scripts/testbed.sh up       create the hosts and the private Slurm (idempotent: when
+#                               anything is missing or dead, everything is made anew; needs
+#                               root, iproute2, unshare, and Slurm/munge installed by
+#                               install.sh --with-batch)
 #   scripts/testbed.sh down     remove them (processes running in them are killed first)
 #   scripts/testbed.sh status   print the hosts and their addresses; exit 1 when not up
 #   scripts/testbed.sh exec HOST CMD...   run CMD "on" HOST (its network namespace, and a
@@ -37,6 +40,8 @@ COMPUTE=(node1 node2)
 
 ns() { echo "$PREFIX-$1"; }
 
+pid_alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && [ -d "/proc/$p" ]; }
+
 say() { echo "[testbed] $*" >&2; }
 
 is_up() {
@@ -45,6 +50,8 @@ is_up() {
   for h in switch "${HOSTS[@]}"; do
     ip netns list 2>/dev/null | grep -qw "$(ns "$h")" || return 1
   done
+  pid_alive "$SLURM_DIR/munge/munged.pid" && pid_alive "$SLURM_DIR/slurmctld.pid" || return 1
+  for h in "${COMPUTE[@]}"; do pid_alive "$SLURM_DIR/slurmd-$h.pid" || return 1; done
 }
 
 hosts_file() {
@@ -57,8 +64,6 @@ hosts_file() {
   done
 }
 
-
-pid_alive() { local p; p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && [ -d "/proc/$p" ]; }
 
 slurm_conf() {
   local h
@@ -123,8 +128,12 @@ slurm_up() {
   else
     echo 'CgroupPlugin=cgroup/v1' >>"$SLURM_DIR/cgroup.conf"
   fi
+  # a key of its own: the test bed shares nothing with the machine's munge
+  [ -f "$SLURM_DIR/munge/munge.key" ] || runuser -u munge -- mungekey --create \
+    --keyfile="$SLURM_DIR/munge/munge.key"
   if ! pid_alive "$SLURM_DIR/munge/munged.pid"; then
     runuser -u munge -- /usr/sbin/munged --socket="$MUNGE_SOCKET" \
+      --key-file="$SLURM_DIR/munge/munge.key" \
       --pid-file="$SLURM_DIR/munge/munged.pid" --log-file="$SLURM_DIR/munge/munged.log" \
       --seed-file="$SLURM_DIR/munge/munged.seed"
   fi

@@ -13,7 +13,7 @@ use crate::runtime::{StopCause, WorkerExit};
 
 use super::layout::{Layout, Role};
 use super::reach::unreachable_from;
-use super::roles::{publish_when_ready, start_scheduler_role, start_worker_role};
+use super::roles::{publish_when_ready, start_scheduler_role, start_worker_role, StartError};
 use super::world::{Announcement, MpiWorld};
 use super::{MpiConfig, MpiError};
 
@@ -54,7 +54,6 @@ pub(super) fn run_scheduler(
     let started = start_scheduler_role(config, batch_client);
     // Every rank tells where it runs; a loopback address with ranks elsewhere fails now.
     let hosts = world.gather_hosts(layout.scheduler);
-    let mut code_if_failed = 1;
     let started = started.and_then(|(handle, secret)| {
         let address = handle.address().to_string();
         match unreachable_from(&address, layout.scheduler as usize, &hosts) {
@@ -62,8 +61,10 @@ pub(super) fn run_scheduler(
             Some(why) => {
                 handle.shutdown("its address cannot be reached from every rank");
                 let _ = handle.join();
-                code_if_failed = 2;
-                Err(why)
+                Err(StartError {
+                    message: why,
+                    code: 2,
+                })
             }
         }
     });
@@ -72,7 +73,7 @@ pub(super) fn run_scheduler(
             address: handle.address().to_string(),
             secret: secret.to_hex(),
         }),
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(e.message.clone()),
     };
     // Every rank learns the outcome; when the scheduler could not start, all exit cleanly.
     let announced = world.announce(layout.scheduler, Some(announcement));
@@ -80,10 +81,11 @@ pub(super) fn run_scheduler(
         Ok(started) => started,
         Err(e) => {
             eprintln!(
-                "tessera: MPI rank {}: cannot start the scheduler: {e}",
-                world.rank()
+                "tessera: MPI rank {}: cannot start the scheduler: {}",
+                world.rank(),
+                e.message
             );
-            return code_if_failed;
+            return e.code;
         }
     };
     if let Err(e) = announced {

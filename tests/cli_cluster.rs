@@ -253,23 +253,32 @@ fn an_unknown_interface_or_advertise_host_is_a_usage_error() {
             assert!(stderr.contains(name.as_str()), "{name} missing: {stderr}");
         }
     }
-    let out = run(
-        &[
-            "scheduler",
-            "--advertise-host",
-            "no-such-host.invalid",
+    let _ = std::fs::remove_file(file);
+    for args in [
+        vec!["scheduler", "--scheduler-file", file],
+        // refused before any job is submitted
+        vec![
+            "jobqueue",
+            "slurm",
+            "up",
+            "--workers",
+            "1",
             "--scheduler-file",
             file,
         ],
-        Duration::from_secs(30),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(
-        stderr.contains("--advertise-host no-such-host.invalid: cannot resolve this host name"),
-        "{stderr}"
-    );
+    ] {
+        let mut args = args.clone();
+        args.extend(["--advertise-host", "no-such-host.invalid"]);
+        let out = run(&args, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim(),
+            "tessera: error: --advertise-host no-such-host.invalid: cannot resolve this host \
+             name to an address"
+        );
+        assert!(!std::path::Path::new(file).exists());
+    }
 }
 
 #[test]

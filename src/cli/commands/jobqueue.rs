@@ -234,6 +234,10 @@ fn manager_config(
         ScaleTarget::Workers(cluster.workers.unwrap_or(0))
     };
     config.listen_host = cluster.host.clone();
+    if let Some(host) = &cluster.advertise_host {
+        // refused here, before a manager process starts: one line, exit 2
+        crate::transport::check_resolves("--advertise-host", host)?;
+    }
     config.advertise_host = cluster.advertise_host.clone();
     config.bin_dir = cluster.bin_dir.clone();
     config.max_pending_jobs = cluster.max_pending_jobs;

@@ -30,6 +30,8 @@ pub enum TransportError {
         "--interface {name}: no such network interface on this host (interfaces here: {available})"
     )]
     UnknownInterface { name: String, available: String },
+    #[error("cannot list this host's network interfaces: {0}")]
+    ListInterfaces(std::io::Error),
     /// No address can be published without the user's help (usage error, exit 2).
     #[error(
         "cannot choose the address to publish: {reason}; name the network with --interface NAME \

@@ -32,10 +32,7 @@ impl Interfaces {
     pub fn of_this_host() -> Result<Interfaces, TransportError> {
         list_interface_addresses()
             .map(|(addresses, names)| Interfaces { addresses, names })
-            .map_err(|e| TransportError::UnknownInterface {
-                name: "(any)".into(),
-                available: format!("unknown (cannot list interfaces: {e})"),
-            })
+            .map_err(TransportError::ListInterfaces)
     }
 
     /// The address `--interface name` means: the interface's first IPv4 address, else its
@@ -68,17 +65,7 @@ impl Interfaces {
 /// # }
 /// ```
 pub fn interface_address(name: &str) -> Result<IpAddr, TransportError> {
-    Interfaces::of_this_host()
-        .map_err(|e| match e {
-            TransportError::UnknownInterface { available, .. } => {
-                TransportError::UnknownInterface {
-                    name: name.to_string(),
-                    available,
-                }
-            }
-            other => other,
-        })?
-        .address_of(name)
+    Interfaces::of_this_host()?.address_of(name)
 }
 
 /// Every IP address of every interface, and the names of all interfaces (with or without an

@@ -95,6 +95,26 @@ fn wait_for(path: &Path, what: &mut Guard) {
     }
 }
 
+/// `tessera scheduler --scheduler-file FILE EXTRA…` on `host`, once its file exists.
+fn scheduler_on(host: &str, file: &Path, extra: &[&str]) -> Guard {
+    let mut args = vec!["scheduler", "--scheduler-file", file.to_str().unwrap()];
+    args.extend(extra);
+    let mut scheduler = spawn(host, &args);
+    wait_for(file, &mut scheduler);
+    scheduler
+}
+
+/// Each address starts with its prefix (`tcp://10.77.1.11:`), in order.
+fn assert_on(addresses: &[String], prefixes: &[&str]) {
+    assert_eq!(addresses.len(), prefixes.len(), "{addresses:?}");
+    for (address, prefix) in addresses.iter().zip(prefixes) {
+        assert!(
+            address.starts_with(prefix),
+            "{address} is not on {prefix}: {addresses:?}"
+        );
+    }
+}
+
 /// The scheduler's address in its file.
 fn published(file: &Path) -> String {
     let text = std::fs::read_to_string(file).expect("scheduler file");
@@ -177,8 +197,7 @@ fn real_batch_testbed_three_hosts_without_flags_publish_the_default_route() {
     let dir = temp_dir();
     let file = dir.path().join("s.json");
     let f = file.to_str().unwrap();
-    let mut scheduler = spawn("login", &["scheduler", "--scheduler-file", f]);
-    wait_for(&file, &mut scheduler);
+    let _scheduler = scheduler_on("login", &file, &[]);
     // login's default route is on eth0: that address, never loopback
     assert!(
         published(&file).starts_with("tcp://10.77.2.10:"),
@@ -195,14 +214,7 @@ fn real_batch_testbed_three_hosts_without_flags_publish_the_default_route() {
         &["worker", "--scheduler-file", f, "--nthreads", "1"],
     );
     let addresses = worker_addresses("login", f, 2);
-    assert!(
-        addresses[0].starts_with("tcp://10.77.2.11:"),
-        "{addresses:?}"
-    );
-    assert!(
-        addresses[1].starts_with("tcp://10.77.2.12:"),
-        "{addresses:?}"
-    );
+    assert_on(&addresses, &["tcp://10.77.2.11:", "tcp://10.77.2.12:"]);
     eval_on("login", f);
     shutdown("login", f);
 }
@@ -227,11 +239,7 @@ fn real_batch_testbed_no_default_route_refuses_then_interfaces_carry_the_right_t
     );
     assert!(!file.exists());
     // The control plane on eth0, chunk data on ib0.
-    let mut scheduler = spawn(
-        "node2",
-        &["scheduler", "--scheduler-file", f, "--interface", "eth0"],
-    );
-    wait_for(&file, &mut scheduler);
+    let _scheduler = scheduler_on("node2", &file, &["--interface", "eth0"]);
     assert!(
         published(&file).starts_with("tcp://10.77.2.12:"),
         "{}",
@@ -249,14 +257,7 @@ fn real_batch_testbed_no_default_route_refuses_then_interfaces_carry_the_right_t
     let _w1 = spawn("node1", &worker);
     let _w2 = spawn("login", &worker);
     let addresses = worker_addresses("node2", f, 2);
-    assert!(
-        addresses[0].starts_with("tcp://10.77.1.10:"),
-        "{addresses:?}"
-    );
-    assert!(
-        addresses[1].starts_with("tcp://10.77.1.11:"),
-        "{addresses:?}"
-    );
+    assert_on(&addresses, &["tcp://10.77.1.10:", "tcp://10.77.1.11:"]);
     let (ib0, eth0) = (traffic("node1", "ib0"), traffic("node1", "eth0"));
     eval_on("node2", f);
     let (ib0, eth0) = (
@@ -278,11 +279,7 @@ fn real_batch_testbed_loopback_from_another_host_is_named_not_stale() {
     let dir = temp_dir();
     let file = dir.path().join("s.json");
     let f = file.to_str().unwrap();
-    let mut scheduler = spawn(
-        "login",
-        &["scheduler", "--scheduler-file", f, "--host", "127.0.0.1"],
-    );
-    wait_for(&file, &mut scheduler);
+    let _scheduler = scheduler_on("login", &file, &["--host", "127.0.0.1"]);
     let address = published(&file);
     let expected = format!(
         "tessera: error: scheduler file {f}: the scheduler on host login published loopback \

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # install.sh -- install what Tessera needs to build, run and test, on Debian 12 (bookworm).
 #
-# Usage: scripts/install.sh [--with-tests] [--with-batch] [--with-python] [--with-dask]
+# Usage: scripts/install.sh [--with-tests] [--with-batch] [--with-testbed] [--with-python] [--with-dask]
 #   (no flag)      system libraries (MPI, HDF5, NetCDF, libclang, pkg-config) and Rust >= 1.95
 #   --with-tests   also rustfmt, clippy and cargo-nextest
 #   --with-batch   also start one-node Slurm, PBS-syntax-via-Slurm and Grid Engine for the
 #                  batch-system tests (scripts/batch/all.sh up; needs root)
+#   --with-testbed also the multi-host test bed: hosts login, node1, node2 as network
+#                  namespaces (scripts/testbed.sh up; needs root, iproute2, util-linux)
 #   --with-python  also a venv .venv-test with h5py, netCDF4, xarray, numpy, dask-jobqueue (third-party
 #                  reader tests: files Tessera writes must open there, and the other way round)
 #   --with-dask    also dask[array,distributed], dask-mpi, mpi4py, dask-jobqueue in that venv
@@ -29,11 +31,12 @@ DASK_PACKAGES=("dask[array,distributed]" dask-mpi mpi4py dask-jobqueue)
 DASK_MODULES="dask.array, distributed, dask_mpi, mpi4py, dask_jobqueue"
 VENV=$ROOT/.venv-test
 
-with_tests=0 with_batch=0 with_python=0 with_dask=0
+with_tests=0 with_batch=0 with_testbed=0 with_python=0 with_dask=0
 for a in "$@"; do
   case "$a" in
     --with-tests) with_tests=1 ;;
     --with-batch) with_batch=1 ;;
+    --with-testbed) with_testbed=1 ;;
     --with-python) with_python=1 ;;
     --with-dask) with_dask=1; with_python=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -196,6 +199,16 @@ if [ "$with_batch" = 1 ]; then
   as_root env SLURM_MPI="${SLURM_MPI:-1}" "$ROOT/scripts/batch/all.sh" up \
     || fail "batch-system setup failed (logs: /var/log/slurm/, /var/spool/gridengine/qmaster/messages)"
   step "batch systems: up ($(elapsed "$t")); stop them with: scripts/batch/all.sh stop"
+fi
+
+# ---------------------------------------------------------------- multi-host test bed
+if [ "$with_testbed" = 1 ]; then
+  t=$(date +%s.%N)
+  step "test bed: hosts login, node1, node2 as network namespaces"
+  as_root "$ROOT/scripts/apt-ensure.sh" iproute2 util-linux munge slurmctld slurmd slurm-client \
+    || fail "cannot install iproute2, util-linux, munge and Slurm for the test bed"
+  as_root "$ROOT/scripts/testbed.sh" up || fail "test bed setup failed"
+  step "test bed: up ($(elapsed "$t")); remove it with: scripts/testbed.sh down"
 fi
 
 step "done in $(elapsed "$t_start")"

@@ -31,6 +31,12 @@ if _tessera_alive /var/spool/gridengine/qmaster/qmaster.pid; then
   TESSERA_TEST_BATCH="${TESSERA_TEST_BATCH:+$TESSERA_TEST_BATCH }sge"
 fi
 export TESSERA_TEST_BATCH
+# The multi-host test bed (scripts/testbed.sh up; install.sh --with-testbed): 1 when it is up
+TESSERA_TEST_TESTBED=0
+if [ -f /run/tessera-testbed/up ] && "$_tessera_root/scripts/testbed.sh" status >/dev/null 2>&1; then
+  TESSERA_TEST_TESTBED=1
+fi
+export TESSERA_TEST_TESTBED
 # PBS commands (qsub, qstat, qdel, ...) live here, not on PATH: /usr/bin/qsub is Grid Engine's
 export TESSERA_TEST_PBS_BIN=/opt/pbs-via-slurm/bin
 # Python with h5py, netCDF4, xarray, numpy for third-party reader tests (install.sh --with-python)

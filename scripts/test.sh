@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh -- the whole test suite, as CI runs it (.ci/run ends with `exec scripts/test.sh`).
 #
-#  1. scripts/install.sh --with-tests --with-batch --with-python   (idempotent; fast when done)
+#  1. scripts/install.sh --with-tests --with-batch --with-testbed --with-python   (idempotent)
 #  2. source scripts/test-env.sh  (OpenMPI-as-root variables, TESSERA_TEST_* variables)
 #  3. scripts/batch/scheduler-selftest.sh   (the batch systems behave as the tests expect)
 #  4. cargo fmt --check
@@ -24,14 +24,14 @@ run() { # print the command, run it, print its time
 }
 
 if [ "${TESSERA_TEST_SKIP_INSTALL:-0}" != 1 ]; then
-  run scripts/install.sh --with-tests --with-batch --with-python
+  run scripts/install.sh --with-tests --with-batch --with-testbed --with-python
 fi
 # shellcheck source=scripts/test-env.sh
 . scripts/test-env.sh
 # tests whose facility (batch system, MPI, Python readers) is missing fail instead of
 # reporting that they could not run (see tests/README.md)
 export TESSERA_TEST_STRICT=1
-echo "[test] batch systems up: ${TESSERA_TEST_BATCH:-none}; python: ${TESSERA_TEST_PYTHON:-none}"
+echo "[test] batch systems up: ${TESSERA_TEST_BATCH:-none}; test bed up: ${TESSERA_TEST_TESTBED}; python: ${TESSERA_TEST_PYTHON:-none}"
 
 run scripts/batch/scheduler-selftest.sh
 run cargo fmt --check

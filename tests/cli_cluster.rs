@@ -209,25 +209,76 @@ fn bad_flags_exit_2_with_the_flag_named() {
 }
 
 #[test]
-fn an_unknown_interface_is_named() {
+fn an_unknown_interface_or_advertise_host_is_a_usage_error() {
     let dir = temp_dir();
     let file = path_in(&dir, "s.json");
-    let out = run(
-        &[
+    let file = file.to_str().unwrap();
+    // The interfaces that exist, as the kernel lists them.
+    let interfaces: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .expect("/sys/class/net")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    for args in [
+        vec![
             "scheduler",
             "--interface",
             "nosuch0",
             "--scheduler-file",
-            file.to_str().unwrap(),
+            file,
         ],
-        Duration::from_secs(30),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(
-        stderr.contains("nosuch0") && stderr.contains("lo"),
-        "{stderr}"
-    );
+        vec![
+            "worker",
+            "--interface",
+            "nosuch0",
+            "--scheduler-file",
+            file,
+            "--timeout",
+            "5s",
+        ],
+    ] {
+        if args[0] == "worker" {
+            // The worker reads the scheduler file first: give it a live scheduler.
+            let _ = std::fs::remove_file(file);
+        }
+        let _scheduler = (args[0] == "worker").then(|| start_scheduler(std::path::Path::new(file)));
+        let out = run(&args, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains("--interface nosuch0: no such network interface on this host"),
+            "{stderr}"
+        );
+        for name in &interfaces {
+            assert!(stderr.contains(name.as_str()), "{name} missing: {stderr}");
+        }
+    }
+    let _ = std::fs::remove_file(file);
+    for args in [
+        vec!["scheduler", "--scheduler-file", file],
+        // refused before any job is submitted
+        vec![
+            "jobqueue",
+            "slurm",
+            "up",
+            "--workers",
+            "1",
+            "--scheduler-file",
+            file,
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--advertise-host", "no-such-host.invalid"]);
+        let out = run(&args, Duration::from_secs(30));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim(),
+            "tessera: error: --advertise-host no-such-host.invalid: cannot resolve this host \
+             name to an address"
+        );
+        assert!(!std::path::Path::new(file).exists());
+    }
 }
 
 #[test]

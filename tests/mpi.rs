@@ -222,13 +222,7 @@ fn real_mpi_transport_moves_large_chunks_exactly() {
         done.all()
     );
     // The client (rank 1) gathered every chunk over MPI.
-    let received: u64 = done
-        .stdout
-        .rsplit("received over MPI: ")
-        .next()
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("the example reports MPI bytes");
+    let received = mpi_bytes_received(&done.stdout);
     assert!(
         received >= (chunks * chunk) as u64,
         "only {received} bytes over MPI: {}",
@@ -474,4 +468,27 @@ fn real_mpi_eval_under_mpirun_runs_in_batch_mode_and_writes_netcdf() {
     );
     assert!(!bad.status.success());
     assert_eq!(count(&bad.stderr, "shape mismatch"), 1, "{}", bad.all());
+}
+
+#[test]
+fn real_mpi_unknown_interface_exits_2_listing_the_interfaces() {
+    if !have_mpirun() {
+        return;
+    }
+    let done = run(
+        mpirun(3, &tessera_bin(), &["mpi", "--interface", "nosuch0"]),
+        JOB_TIMEOUT,
+    );
+    assert_eq!(done.status.code(), Some(2), "{}", done.all());
+    assert_eq!(
+        count(
+            &done.stderr,
+            "cannot start the scheduler: --interface nosuch0: no such network interface on this \
+             host (interfaces here: "
+        ),
+        1,
+        "{}",
+        done.all()
+    );
+    assert!(done.stderr.contains(" lo"), "{}", done.all());
 }

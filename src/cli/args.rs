@@ -131,6 +131,12 @@ pub struct NetworkArgs {
     /// IP-over-InfiniBand, --interface eth0).
     #[arg(long, env = "TESSERA_INTERFACE")]
     pub interface: Option<String>,
+
+    /// Publish this host name or IP to peers instead of the chosen address (example:
+    /// --advertise-host login1.cluster.org); it must resolve. Under `tessera mpi` it applies
+    /// to the scheduler rank.
+    #[arg(long, env = "TESSERA_ADVERTISE_HOST", value_name = "HOST")]
+    pub advertise_host: Option<String>,
 }
 
 /// The scheduler to connect to.

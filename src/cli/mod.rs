@@ -154,6 +154,12 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
                 _ => exit::FAILURE,
             };
         }
+        if cause
+            .downcast_ref::<TransportError>()
+            .is_some_and(TransportError::is_usage)
+        {
+            return exit::USAGE;
+        }
         if let Some(m) = cause.downcast_ref::<crate::mpi::MpiError>() {
             return m.exit_code();
         }

@@ -15,6 +15,17 @@ fn rate(bytes_per_second: f64) -> String {
     }
 }
 
+/// An uptime for people: whole seconds (`1h2m3s`), whole milliseconds under a second.
+fn uptime(secs: f64) -> String {
+    let secs = if secs.is_finite() { secs.max(0.0) } else { 0.0 };
+    let rounded = if secs < 1.0 {
+        std::time::Duration::from_millis((secs * 1000.0).round() as u64)
+    } else {
+        std::time::Duration::from_secs(secs.round() as u64)
+    };
+    crate::units::format_duration(rounded)
+}
+
 /// `tessera info` as text.
 pub fn render_info(info: &ClusterInfo) -> String {
     let mut out = String::new();
@@ -23,9 +34,7 @@ pub fn render_info(info: &ClusterInfo) -> String {
         out,
         "Scheduler  {}  up {}  clients {}",
         info.scheduler_address,
-        crate::units::format_duration(std::time::Duration::from_secs_f64(
-            info.uptime_secs.max(0.0)
-        )),
+        uptime(info.uptime_secs),
         info.clients
     );
     let _ = writeln!(
@@ -142,6 +151,15 @@ mod tests {
             metrics,
             remaining_lifetime_secs: None,
         }
+    }
+
+    #[test]
+    fn uptime_is_rounded_for_people() {
+        assert_eq!(uptime(0.247805234), "248ms");
+        assert_eq!(uptime(3725.4), "1h2m5s");
+        assert_eq!(uptime(59.6), "1m");
+        assert_eq!(uptime(f64::NAN), "0s");
+        assert_eq!(uptime(-1.0), "0s");
     }
 
     #[test]

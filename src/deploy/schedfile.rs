@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::host::hostname;
+use super::host::{hostname, loopback_scope};
 use crate::protocol::Secret;
 use crate::transport::Address;
 
@@ -37,6 +37,19 @@ pub enum SchedulerFileError {
     /// [`SchedulerFile::wait`] gave up.
     #[error("scheduler file {path} did not appear within {waited:?}: is the scheduler running?")]
     Timeout { path: PathBuf, waited: Duration },
+    /// The scheduler published a loopback address and this process is on another host.
+    #[error(
+        "scheduler file {path}: the scheduler on host {host}{elsewhere} published loopback address \
+         {address}, which cannot be reached from here; start it with --interface NAME or \
+         --advertise-host HOST"
+    )]
+    LoopbackElsewhere {
+        path: PathBuf,
+        host: String,
+        /// Empty, or a note when the host name is this host's too (another network namespace).
+        elsewhere: String,
+        address: String,
+    },
     /// The file describes a scheduler that is gone.
     #[error("scheduler file {path} is stale: {reason}")]
     Stale { path: PathBuf, reason: String },
@@ -66,6 +79,10 @@ pub struct SchedulerFile {
     pub host: String,
     /// The cluster secret, 64 hex digits.
     pub secret: String,
+    /// Which processes share the writer's loopback interface (see
+    /// [`super::host::loopback_scope`]); empty in files of older versions.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub loopback_scope: String,
     /// The file this was read from (empty for one made by [`SchedulerFile::new`]); names the
     /// file in errors. Not part of the file's contents, nor of equality.
     #[serde(skip)]
@@ -81,6 +98,7 @@ impl PartialEq for SchedulerFile {
             && self.pid == other.pid
             && self.host == other.host
             && self.secret == other.secret
+            && self.loopback_scope == other.loopback_scope
     }
 }
 
@@ -101,6 +119,7 @@ impl SchedulerFile {
             pid: std::process::id(),
             host: hostname(),
             secret: secret_hex,
+            loopback_scope: loopback_scope(),
             path: PathBuf::new(),
         }
     }
@@ -253,14 +272,60 @@ impl SchedulerFile {
         }
     }
 
-    /// The scheduler's address.
+    /// The scheduler's address; refused when it is loopback and the scheduler runs on
+    /// another host (or in another network namespace), so that nobody calls it stale.
     pub fn address(&self) -> Result<Address, SchedulerFileError> {
-        self.address
+        let address = self
+            .address
             .parse::<Address>()
             .map_err(|e| SchedulerFileError::Invalid {
                 path: self.path.clone(),
                 reason: format!("field `address`: {e}"),
-            })
+            })?;
+        self.check_reachable()?;
+        Ok(address)
+    }
+
+    /// Refuse a loopback address published on another host (or in another network namespace).
+    fn check_reachable(&self) -> Result<(), SchedulerFileError> {
+        if !self.is_loopback_elsewhere() {
+            return Ok(());
+        }
+        Err(SchedulerFileError::LoopbackElsewhere {
+            path: self.path.clone(),
+            host: self.host.clone(),
+            elsewhere: if self.host == hostname() {
+                " (another network namespace)".into()
+            } else {
+                String::new()
+            },
+            address: self.address.clone(),
+        })
+    }
+
+    /// The address is loopback (here) and the writer does not share this process's loopback.
+    fn is_loopback_elsewhere(&self) -> bool {
+        let same_scope = if self.loopback_scope.is_empty() {
+            self.host == hostname()
+        } else {
+            self.loopback_scope == loopback_scope()
+        };
+        if same_scope {
+            return false;
+        }
+        let Some((host, port)) = tcp_host_port(&self.address) else {
+            return false;
+        };
+        match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => (host, port)
+                .to_socket_addrs()
+                .map(|addrs| {
+                    let ips: Vec<_> = addrs.map(|a| a.ip()).collect();
+                    !ips.is_empty() && ips.iter().all(|ip| ip.is_loopback())
+                })
+                .unwrap_or(false),
+        }
     }
 
     /// The secret.
@@ -283,6 +348,7 @@ impl SchedulerFile {
             path: self.path.clone(),
             reason,
         };
+        self.check_reachable()?;
         if self.host == hostname() && process_is_gone(self.pid) {
             return Err(stale(format!(
                 "written by pid {} on host {} at {}, and that process is gone",
@@ -431,6 +497,11 @@ fn parse(text: &str) -> Result<SchedulerFile, String> {
         pid: pid as u32,
         host: string_field(&obj, "host")?,
         secret: string_field(&obj, "secret")?,
+        loopback_scope: match obj.get("loopback_scope") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(scope)) => scope.clone(),
+            Some(_) => return Err("field `loopback_scope` must be a string".into()),
+        },
         path: PathBuf::new(),
     };
     file.validate()?;
@@ -796,6 +867,43 @@ mod tests {
             }
             other => panic!("expected Stale, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn loopback_from_another_host_is_named_not_stale() {
+        let mut file = sample();
+        file.path = PathBuf::from("/shared/s.json");
+        file.address().expect("our own loopback is fine");
+        file.host = "login1".into();
+        file.loopback_scope = "another-boot/net:[1]".into();
+        let expected = "scheduler file /shared/s.json: the scheduler on host login1 published \
+                        loopback address tcp://127.0.0.1:8786, which cannot be reached from \
+                        here; start it with --interface NAME or --advertise-host HOST";
+        assert_eq!(file.address().unwrap_err().to_string(), expected);
+        assert_eq!(file.check_alive().unwrap_err().to_string(), expected);
+        file.host = hostname();
+        let text = file.address().unwrap_err().to_string();
+        assert!(text.contains("(another network namespace)"), "{text}");
+        file.address = "tcp://10.1.0.1:8786".into();
+        file.address()
+            .expect("a routable address from elsewhere is fine");
+        // Files without a scope (older writers) fall back to the host name.
+        file.address = "tcp://127.0.0.1:8786".into();
+        file.loopback_scope.clear();
+        file.address().expect("same host name, no scope: local");
+        file.host = "login1".into();
+        assert!(file.address().is_err());
+    }
+
+    #[test]
+    fn loopback_scope_survives_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.json");
+        let file = sample();
+        file.write(&path).expect("write");
+        let back = SchedulerFile::read(&path).expect("read");
+        assert_eq!(back.loopback_scope, loopback_scope());
+        assert_eq!(back, file);
     }
 
     #[test]

@@ -102,6 +102,7 @@ where
     F: FnOnce(&Client) -> Result<(), E>,
     E: std::fmt::Display,
 {
+    world.gather_hosts(layout.scheduler);
     let announcement = match world.announce(layout.scheduler, None) {
         Ok(a) => a,
         Err(_) => return 1, // the scheduler rank printed why

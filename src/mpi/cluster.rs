@@ -12,7 +12,8 @@ use std::time::Duration;
 use crate::runtime::{StopCause, WorkerExit};
 
 use super::layout::{Layout, Role};
-use super::roles::{publish_when_ready, start_scheduler_role, start_worker_role};
+use super::reach::unreachable_from;
+use super::roles::{publish_when_ready, start_scheduler_role, start_worker_role, StartError};
 use super::world::{Announcement, MpiWorld};
 use super::{MpiConfig, MpiError};
 
@@ -51,12 +52,28 @@ pub(super) fn run_scheduler(
     batch_client: Option<String>,
 ) -> u8 {
     let started = start_scheduler_role(config, batch_client);
+    // Every rank tells where it runs; a loopback address with ranks elsewhere fails now.
+    let hosts = world.gather_hosts(layout.scheduler);
+    let started = started.and_then(|(handle, secret)| {
+        let address = handle.address().to_string();
+        match unreachable_from(&address, layout.scheduler as usize, &hosts) {
+            None => Ok((handle, secret)),
+            Some(why) => {
+                handle.shutdown("its address cannot be reached from every rank");
+                let _ = handle.join();
+                Err(StartError {
+                    message: why,
+                    code: 2,
+                })
+            }
+        }
+    });
     let announcement = match &started {
         Ok((handle, secret)) => Ok(Announcement {
             address: handle.address().to_string(),
             secret: secret.to_hex(),
         }),
-        Err(e) => Err(e.clone()),
+        Err(e) => Err(e.message.clone()),
     };
     // Every rank learns the outcome; when the scheduler could not start, all exit cleanly.
     let announced = world.announce(layout.scheduler, Some(announcement));
@@ -64,10 +81,11 @@ pub(super) fn run_scheduler(
         Ok(started) => started,
         Err(e) => {
             eprintln!(
-                "tessera: MPI rank {}: cannot start the scheduler: {e}",
-                world.rank()
+                "tessera: MPI rank {}: cannot start the scheduler: {}",
+                world.rank(),
+                e.message
             );
-            return 1;
+            return e.code;
         }
     };
     if let Err(e) = announced {
@@ -114,6 +132,7 @@ pub(super) fn run_scheduler(
 
 /// A worker rank: learn the scheduler from the announcement, run until told to stop.
 pub(super) fn run_worker(config: &MpiConfig, world: &MpiWorld, scheduler_rank: u32) -> u8 {
+    world.gather_hosts(scheduler_rank);
     let announcement = match world.announce(scheduler_rank, None) {
         Ok(a) => a,
         // The scheduler rank printed why.

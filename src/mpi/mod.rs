@@ -41,6 +41,8 @@ mod batch;
 #[cfg(feature = "mpi")]
 mod cluster;
 #[cfg(feature = "mpi")]
+mod reach;
+#[cfg(feature = "mpi")]
 mod roles;
 #[cfg(feature = "mpi")]
 mod world;
@@ -99,6 +101,8 @@ pub struct MpiConfig {
     pub host: Option<String>,
     /// Listen on this network interface's address (for example `ib0`).
     pub interface: Option<String>,
+    /// Publish this host name for the scheduler rank instead of the chosen address.
+    pub advertise_host: Option<String>,
     /// The scheduler's TCP port (0 picks a free one).
     pub port: u16,
     /// Transport of chunk data.
@@ -122,6 +126,7 @@ impl Default for MpiConfig {
             local_directory: None,
             host: None,
             interface: None,
+            advertise_host: None,
             port: 0,
             transport: DataTransport::Tcp,
             scheduler_file: None,
@@ -136,6 +141,7 @@ impl MpiConfig {
     /// Defaults overridden by `TESSERA_*` environment variables (the same names as the
     /// `tessera mpi` flags): `TESSERA_SCHEDULER_RANK`, `TESSERA_NTHREADS`,
     /// `TESSERA_MEMORY_LIMIT`, `TESSERA_LOCAL_DIRECTORY`, `TESSERA_HOST`, `TESSERA_INTERFACE`,
+    /// `TESSERA_ADVERTISE_HOST`,
     /// `TESSERA_PORT`, `TESSERA_TRANSPORT`, `TESSERA_SCHEDULER_FILE`. So a batch program can be
     /// steered with `mpirun -x TESSERA_TRANSPORT=mpi ./prog`.
     pub fn from_env() -> Result<MpiConfig, MpiError> {
@@ -186,6 +192,7 @@ impl MpiConfig {
             .map(PathBuf::from);
         config.host = env("TESSERA_HOST").filter(|v| !v.trim().is_empty());
         config.interface = env("TESSERA_INTERFACE").filter(|v| !v.trim().is_empty());
+        config.advertise_host = env("TESSERA_ADVERTISE_HOST").filter(|v| !v.trim().is_empty());
         if let Some(port) = parse(&env, "TESSERA_PORT", "a TCP port")? {
             config.port = port;
         }

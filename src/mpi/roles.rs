@@ -32,15 +32,29 @@ pub(super) fn batch_client_name(rank: u32) -> String {
     format!("mpi-batch-client-rank-{rank}")
 }
 
+/// Why the scheduler rank could not start, and the run's exit code (2 when the flags are at
+/// fault: an unknown interface, no address every rank can reach).
+#[derive(Debug)]
+pub(super) struct StartError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl StartError {
+    fn failure(message: String) -> StartError {
+        StartError { message, code: 1 }
+    }
+}
+
 /// Start the scheduler on TCP with a fresh secret.
 pub(super) fn start_scheduler_role(
     config: &MpiConfig,
     batch_client: Option<String>,
-) -> Result<(SchedulerHandle, Secret), String> {
+) -> Result<(SchedulerHandle, Secret), StartError> {
     if let Some(path) = &config.scheduler_file {
         if let Ok(existing) = SchedulerFile::read(path) {
             if existing.check_alive().is_ok() {
-                return Err(format!(
+                return Err(StartError::failure(format!(
                     "scheduler file {} belongs to a running scheduler (pid {} on {}, {}); stop \
                      it with `tessera shutdown --scheduler-file {}` or choose another file",
                     path.display(),
@@ -48,18 +62,22 @@ pub(super) fn start_scheduler_role(
                     existing.host,
                     existing.address,
                     path.display()
-                ));
+                )));
             }
         }
     }
     let endpoint = resolve_endpoint(
         config.host.as_deref(),
         config.interface.as_deref(),
+        config.advertise_host.as_deref(),
         config.port,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         None,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| StartError {
+        message: e.to_string(),
+        code: if e.is_usage() { 2 } else { 1 },
+    })?;
     let secret = Secret::generate();
     let mut server = SchedulerServerConfig::new(endpoint.listen, secret.clone());
     server.advertise_host = endpoint.advertise_host;
@@ -67,7 +85,7 @@ pub(super) fn start_scheduler_role(
     server.policy.saturation = config.saturation;
     server.exit_on_worker_loss = true;
     server.stop_when_client_leaves = batch_client;
-    let handle = start_scheduler(server).map_err(|e| e.to_string())?;
+    let handle = start_scheduler(server).map_err(|e| StartError::failure(e.to_string()))?;
     Ok((handle, secret))
 }
 
@@ -136,6 +154,7 @@ pub(super) fn start_worker_role(
     let endpoint = resolve_endpoint(
         config.host.as_deref(),
         config.interface.as_deref(),
+        None,
         0,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         scheduler_ip,

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::transport::mpi::endpoint::{Endpoint, WorldFacts};
+use crate::transport::mpi::endpoint::{Endpoint, WorldFacts, GATHER_RECORD};
 
 use super::launcher::{check_launcher, launcher_rank};
 use super::layout::{Layout, LayoutError};
+use super::reach::RankHost;
 use super::MpiError;
 
 /// What the scheduler rank tells every other rank at start-up, over `MPI_Bcast` (never
@@ -89,6 +90,18 @@ impl MpiWorld {
         let received = self.endpoint.broadcast(root, bytes)?;
         serde_json::from_slice::<Result<Announcement, String>>(&received)
             .map_err(|e| format!("garbled start-up broadcast from rank {root}: {e}"))?
+    }
+
+    /// Every rank sends `root` where it runs; `root` gets every rank's host in rank order,
+    /// the others an empty list. Every rank must call this once, before [`Self::announce`].
+    pub fn gather_hosts(&self, root: u32) -> Vec<RankHost> {
+        let record = RankHost::here().to_record::<GATHER_RECORD>();
+        self.endpoint
+            .gather(root, record)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| RankHost::from_record(r))
+            .collect()
     }
 
     /// Every rank learns `root`'s exit code (the job's), so all ranks exit alike.

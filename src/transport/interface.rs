@@ -11,9 +11,48 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::TransportError;
 
 /// One address of one interface.
-struct InterfaceAddress {
-    name: String,
-    ip: IpAddr,
+#[derive(Clone, Debug, PartialEq)]
+pub struct InterfaceAddress {
+    /// The interface's name (`ib0`, `eth0`, `lo`).
+    pub name: String,
+    pub ip: IpAddr,
+    /// The interface is up (`IFF_UP`).
+    pub up: bool,
+}
+
+/// Every address of every interface, and every interface's name (with or without an address).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Interfaces {
+    pub addresses: Vec<InterfaceAddress>,
+    pub names: BTreeSet<String>,
+}
+
+impl Interfaces {
+    /// The interfaces of this machine (of this network namespace).
+    pub fn of_this_host() -> Result<Interfaces, TransportError> {
+        list_interface_addresses()
+            .map(|(addresses, names)| Interfaces { addresses, names })
+            .map_err(TransportError::ListInterfaces)
+    }
+
+    /// The address `--interface name` means: the interface's first IPv4 address, else its
+    /// first IPv6 address; an unknown name (or one without an address) lists the interfaces.
+    pub fn address_of(&self, name: &str) -> Result<IpAddr, TransportError> {
+        let mut of_interface = self.addresses.iter().filter(|a| a.name == name);
+        let ipv4 = of_interface.clone().find(|a| a.ip.is_ipv4());
+        if let Some(found) = ipv4.or_else(|| of_interface.next()) {
+            return Ok(found.ip);
+        }
+        let available = if self.names.is_empty() {
+            "none".to_string()
+        } else {
+            self.names.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        Err(TransportError::UnknownInterface {
+            name: name.to_string(),
+            available,
+        })
+    }
 }
 
 /// The IP address of interface `name`: its first IPv4 address, else its first IPv6 address.
@@ -26,25 +65,7 @@ struct InterfaceAddress {
 /// # }
 /// ```
 pub fn interface_address(name: &str) -> Result<IpAddr, TransportError> {
-    let (addresses, all_names) =
-        list_interface_addresses().map_err(|e| TransportError::UnknownInterface {
-            name: name.to_string(),
-            available: format!("unknown (cannot list interfaces: {e})"),
-        })?;
-    let mut of_interface = addresses.iter().filter(|a| a.name == name);
-    let ipv4 = of_interface.clone().find(|a| a.ip.is_ipv4());
-    if let Some(found) = ipv4.or_else(|| of_interface.next()) {
-        return Ok(found.ip);
-    }
-    let available = if all_names.is_empty() {
-        "none".to_string()
-    } else {
-        all_names.into_iter().collect::<Vec<_>>().join(", ")
-    };
-    Err(TransportError::UnknownInterface {
-        name: name.to_string(),
-        available,
-    })
+    Interfaces::of_this_host()?.address_of(name)
 }
 
 /// Every IP address of every interface, and the names of all interfaces (with or without an
@@ -73,8 +94,9 @@ fn list_interface_addresses() -> std::io::Result<(Vec<InterfaceAddress>, BTreeSe
             .into_owned();
         names.insert(name.clone());
         // SAFETY: `ifa_addr` is null or points to a sockaddr of the family it declares.
+        let up = entry.ifa_flags & (libc::IFF_UP as u32) != 0;
         if let Some(ip) = unsafe { socket_ip(entry.ifa_addr) } {
-            addresses.push(InterfaceAddress { name, ip });
+            addresses.push(InterfaceAddress { name, ip, up });
         }
     }
     // SAFETY: `list` came from a successful getifaddrs and is freed exactly once.

@@ -36,6 +36,7 @@ mod inproc;
 mod interface;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
+pub mod publish;
 pub mod routes;
 mod tcp;
 mod tcp_stream;
@@ -45,9 +46,11 @@ use std::time::Duration;
 use crate::protocol::{Frame, Secret};
 
 pub use address::Address;
-pub use endpoint::{resolve_endpoint, routable_ip, Endpoint};
+pub use endpoint::{
+    check_resolves, publishable_host_name, published_ip, resolve_endpoint, Endpoint,
+};
 pub use error::TransportError;
-pub use interface::interface_address;
+pub use interface::{interface_address, InterfaceAddress, Interfaces};
 pub use routes::{join_routes, parse_routes, preferred_route};
 pub use tcp::HANDSHAKE_TIMEOUT;
 

@@ -116,19 +116,37 @@ pub fn example(name: &str) -> PathBuf {
 pub fn mpirun(np: u32, program: &Path, args: &[&str]) -> Command {
     let mut c = Command::new("mpirun");
     c.arg("-np").arg(np.to_string()).arg(program).args(args);
+    job_environment(&mut c);
+    c
+}
+
+/// The environment and plumbing of a job started from a test: OpenMPI's test variables, no
+/// Tessera settings of the caller, output captured, its own process group.
+pub fn job_environment(c: &mut Command) {
     for (k, v) in OPENMPI_ENV {
         c.env(k, v);
     }
     c.env_remove("TESSERA_SCHEDULER_FILE")
         .env_remove("TESSERA_CONFIG")
         .env_remove("TESSERA_TRANSPORT")
+        .env_remove("TESSERA_INTERFACE")
         .env("XDG_CONFIG_HOME", "/nonexistent-tessera-test-config")
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut c, 0);
-    c
+    std::os::unix::process::CommandExt::process_group(c, 0);
+}
+
+/// The bytes examples/mpi_sum says it received over MPI (its last line ends with
+/// `received over MPI: N bytes`).
+pub fn mpi_bytes_received(stdout: &str) -> u64 {
+    stdout
+        .rsplit("received over MPI: ")
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the example reports MPI bytes")
 }
 
 /// What a finished job printed.

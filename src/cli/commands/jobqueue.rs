@@ -298,6 +298,10 @@ fn manager_config(
         crate::transport::interface_address(name)
             .map_err(|e| UsageError(format!("--interface {name}: {e}")))?;
     }
+    if let Some(host) = &cluster.advertise_host {
+        // refused here, before a manager process starts: one line, exit 2
+        crate::transport::check_resolves("--advertise-host", host)?;
+    }
     config.advertise_host = cluster.advertise_host.clone();
     config.bin_dir = cluster.bin_dir.clone();
     config.max_pending_jobs = cluster.max_pending_jobs;

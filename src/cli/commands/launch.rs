@@ -59,6 +59,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let network = NetworkArgs {
         host: None,
         interface: args.interface.clone(),
+        advertise_host: None,
     };
     if rank == 0 {
         return super::scheduler::run(

@@ -14,6 +14,7 @@ pub fn config(args: MpiArgs) -> MpiConfig {
         local_directory: args.local_directory,
         host: args.network.host,
         interface: args.network.interface,
+        advertise_host: args.network.advertise_host,
         port: args.port,
         transport: match args.transport {
             TransportArg::Tcp => DataTransport::Tcp,

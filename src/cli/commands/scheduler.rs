@@ -35,6 +35,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let endpoint = resolve_endpoint(
         args.network.host.as_deref(),
         args.network.interface.as_deref(),
+        args.network.advertise_host.as_deref(),
         args.port,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         None,

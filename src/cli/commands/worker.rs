@@ -53,6 +53,7 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let endpoint = resolve_endpoint(
         args.network.host.as_deref(),
         args.network.interface.as_deref(),
+        args.network.advertise_host.as_deref(),
         0,
         IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         scheduler_ip,

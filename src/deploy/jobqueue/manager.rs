@@ -167,6 +167,10 @@ pub enum ManagerError {
     /// The scheduler could not start.
     #[error("cannot start the scheduler: {0}")]
     Scheduler(String),
+    /// No address the jobs could reach (an unresolvable `--advertise-host`, or only
+    /// loopback for this host's name and several other addresses to choose from).
+    #[error(transparent)]
+    Address(#[from] crate::transport::TransportError),
     /// The control listener could not start.
     #[error(transparent)]
     Control(#[from] ControlError),
@@ -255,6 +259,7 @@ impl Manager {
                 let endpoint = crate::transport::resolve_endpoint(
                     None,
                     Some(name),
+                    config.advertise_host.as_deref(),
                     config.port,
                     unspecified,
                     None,
@@ -267,10 +272,18 @@ impl Manager {
                     format!("tcp://{}:{}", bracket(&config.listen_host), config.port)
                         .parse()
                         .map_err(|_| ManagerError::BadHost(config.listen_host.clone()))?;
-                let advertise = config
-                    .advertise_host
-                    .clone()
-                    .or_else(|| wildcard(&config.listen_host).then(crate::deploy::hostname));
+                // The jobs run on other hosts: never this host's name when it resolves to
+                // loopback (Debian's 127.0.1.1), and an explicit name must resolve.
+                let advertise = match &config.advertise_host {
+                    Some(host) => {
+                        crate::transport::check_resolves("--advertise-host", host)?;
+                        Some(host.clone())
+                    }
+                    None if wildcard(&config.listen_host) => Some(
+                        crate::transport::publishable_host_name(&crate::deploy::hostname())?,
+                    ),
+                    None => None,
+                };
                 (listen, advertise)
             }
         };

@@ -76,6 +76,11 @@ pub(super) enum Command {
         data: Vec<u8>,
         reply: SyncSender<Vec<u8>>,
     },
+    Gather {
+        root: u32,
+        data: Box<[u8; GATHER_RECORD]>,
+        reply: SyncSender<Vec<[u8; GATHER_RECORD]>>,
+    },
     Listen {
         secret: Secret,
         events: Sender<ListenerEvent>,
@@ -178,6 +183,27 @@ impl Endpoint {
             .map_err(|_| "the MPI progress thread stopped during a broadcast".to_string())
     }
 
+    /// `MPI_Gather` of one fixed-size record per rank to `root`: `root` gets every rank's
+    /// record in rank order, the others an empty list. Every rank must call it, in the same
+    /// order as the other collectives.
+    pub(crate) fn gather(
+        &self,
+        root: u32,
+        data: [u8; GATHER_RECORD],
+    ) -> Result<Vec<[u8; GATHER_RECORD]>, String> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.commands
+            .send(Command::Gather {
+                root,
+                data: Box::new(data),
+                reply,
+            })
+            .map_err(|_| "MPI has been finalized".to_string())?;
+        answer
+            .recv()
+            .map_err(|_| "the MPI progress thread stopped during a gather".to_string())
+    }
+
     /// Finish sends in flight (for a few seconds at most), then `MPI_Finalize`. After this the
     /// process cannot use MPI again. Idempotent.
     pub(crate) fn finalize(&self) {
@@ -271,6 +297,43 @@ fn progress_thread(commands: Receiver<Command>, facts_tx: SyncSender<Result<Worl
 }
 
 /// `MPI_Bcast` a byte string of any (≤ 2 GiB) length from `root` over `comm`.
+/// The size of one rank's record in [`Endpoint::gather`].
+pub(crate) const GATHER_RECORD: usize = 256;
+
+/// `MPI_Gather` of one [`GATHER_RECORD`]-byte record per rank to `root`.
+pub(super) fn gather_records(
+    comm: ffi::MPI_Comm,
+    root: u32,
+    rank: u32,
+    size: u32,
+    data: [u8; GATHER_RECORD],
+) -> Vec<[u8; GATHER_RECORD]> {
+    let mut all = if rank == root {
+        vec![[0u8; GATHER_RECORD]; size as usize]
+    } else {
+        Vec::new()
+    };
+    let receive = if rank == root {
+        all.as_mut_ptr().cast::<c_void>()
+    } else {
+        std::ptr::null_mut()
+    };
+    // SAFETY: every rank sends GATHER_RECORD bytes; the root's buffer holds `size` records.
+    unsafe {
+        ffi::MPI_Gather(
+            data.as_ptr().cast::<c_void>(),
+            GATHER_RECORD as c_int,
+            ffi::RSMPI_UINT8_T,
+            receive,
+            GATHER_RECORD as c_int,
+            ffi::RSMPI_UINT8_T,
+            root as c_int,
+            comm,
+        )
+    };
+    all
+}
+
 pub(super) fn bcast_bytes(comm: ffi::MPI_Comm, root: u32, rank: u32, data: Vec<u8>) -> Vec<u8> {
     let mut len = data.len() as u64;
     // SAFETY: `len` is one u64; every rank passes the same root and communicator.

@@ -19,7 +19,8 @@ use bytes::Bytes;
 use crate::protocol::{Frame, Message, Secret};
 
 use super::endpoint::{
-    bcast_bytes, AcceptedParts, Command, ListenerEvent, Refusal, PAYLOAD_BYTES_RECEIVED,
+    bcast_bytes, gather_records, AcceptedParts, Command, ListenerEvent, Refusal,
+    PAYLOAD_BYTES_RECEIVED,
 };
 use super::receive_buffers;
 use super::wire::{self, Envelope, PIECE_LEN, TAG_ENVELOPE, TAG_PAYLOAD};
@@ -186,6 +187,19 @@ impl Progress {
         match command {
             Command::Broadcast { root, data, reply } => {
                 let _ = reply.send(bcast_bytes(self.world_comm, root, self.rank, data));
+            }
+            Command::Gather { root, data, reply } => {
+                let mut size: c_int = 0;
+                // SAFETY: a valid communicator and an out-pointer to a c_int.
+                unsafe { ffi::MPI_Comm_size(self.world_comm, &mut size) };
+                let size = size.max(0) as u32;
+                let _ = reply.send(gather_records(
+                    self.world_comm,
+                    root,
+                    self.rank,
+                    size,
+                    *data,
+                ));
             }
             Command::Listen {
                 secret,

@@ -322,13 +322,40 @@ impl Array {
         )))
     }
 
-    /// Values limited to `[lo, hi]` (NaN stays NaN).
+    /// Values limited to `[lo, hi]` (NaN stays NaN); where `lo > hi` the result is `hi`, as
+    /// NumPy's `minimum(maximum(x, lo), hi)`. Integer scalar bounds outside the array's dtype
+    /// are clamped to it where they cannot bind (a lower bound below its minimum, an upper
+    /// bound above its maximum); the others are an overflow error, as in NumPy 2.
     pub fn clip(
         &self,
         lo: impl Into<Operand>,
         hi: impl Into<Operand>,
     ) -> Result<Array, ArrayError> {
-        self.minimum(hi)?.maximum(lo)
+        self.clip_bounds(Some(lo.into()), Some(hi.into()))
+    }
+
+    /// [`Array::clip`] with either bound optional.
+    pub fn clip_bounds(
+        &self,
+        lo: Option<Operand>,
+        hi: Option<Operand>,
+    ) -> Result<Array, ArrayError> {
+        let bound = |o: Operand, lower: bool| match (o, self.dtype().int_range()) {
+            (Operand::Scalar(Scalar::Int(v)), Some((min, max)))
+                if (lower && v < min) || (!lower && v > max) =>
+            {
+                Operand::Scalar(Scalar::Int(v.clamp(min, max)))
+            }
+            (o, _) => o,
+        };
+        let mut out = self.clone();
+        if let Some(lo) = lo {
+            out = out.maximum(bound(lo, true))?;
+        }
+        if let Some(hi) = hi {
+            out = out.minimum(bound(hi, false))?;
+        }
+        Ok(out)
     }
 
     /// NaN replaced by 0 and infinities by the largest finite values of the dtype.
@@ -351,8 +378,65 @@ impl Array {
     }
 }
 
+/// A Python integer outside the range of the integer dtype it meets (NumPy 2): comparisons
+/// are exact (a constant result), true division converts it to float, anything else is an
+/// overflow error. `Ok(None)`: every scalar fits.
+fn out_of_range_scalar(
+    op: BinaryOp,
+    a: &Operand,
+    b: &Operand,
+    common: DType,
+) -> Result<Option<Array>, ArrayError> {
+    let Some((min, max)) = common.int_range() else {
+        return Ok(None);
+    };
+    let (value, array, scalar_left) = match (a, b) {
+        (Operand::Scalar(Scalar::Int(v)), Operand::Array(x)) => (*v, x, true),
+        (Operand::Array(x), Operand::Scalar(Scalar::Int(v))) => (*v, x, false),
+        _ => return Ok(None),
+    };
+    if (min..=max).contains(&value) || op == BinaryOp::Div {
+        return Ok(None);
+    }
+    if !op.is_comparison() {
+        return Err(ArrayError::ScalarOutOfBounds {
+            value,
+            dtype: common,
+        });
+    }
+    // `array op value` with the value beyond every element (or `value op array`, mirrored).
+    let above = value > max;
+    let op = if scalar_left {
+        match op {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            other => other,
+        }
+    } else {
+        op
+    };
+    let truth = match op {
+        BinaryOp::Ne => true,
+        BinaryOp::Lt | BinaryOp::Le => above,
+        BinaryOp::Gt | BinaryOp::Ge => !above,
+        _ => false,
+    };
+    let x = array.node();
+    Ok(Some(Array::from_node(Node::new(
+        Op::Generate(Generator::Full(Scalar::Bool(truth))),
+        DType::Bool,
+        x.shape.clone(),
+        x.grid.clone(),
+    ))))
+}
+
 fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Array, ArrayError> {
     let common = common_dtype(&[a, b])?;
+    if let Some(constant) = out_of_range_scalar(op, a, b, common)? {
+        return Ok(constant);
+    }
     let (operand, result) = op.typing(common)?;
     let nodes = [operand_node(a, operand), operand_node(b, operand)];
     let (shape, grid, n) = unify(&nodes)?;
@@ -418,6 +502,12 @@ binary_methods! {
     logical_or => BinaryOp::Or;
     /// Logical exclusive or.
     logical_xor => BinaryOp::Xor;
+    /// Bitwise and (logical for bool).
+    bitwise_and => BinaryOp::BitAnd;
+    /// Bitwise or (logical for bool).
+    bitwise_or => BinaryOp::BitOr;
+    /// Bitwise exclusive or (logical for bool).
+    bitwise_xor => BinaryOp::BitXor;
 }
 
 macro_rules! unary_methods {
@@ -462,6 +552,8 @@ unary_methods! {
     round => UnaryOp::Round;
     /// Logical not.
     logical_not => UnaryOp::Not;
+    /// Bitwise not (logical for bool).
+    invert => UnaryOp::Invert;
     /// True where NaN.
     isnan => UnaryOp::IsNan;
     /// True where finite.

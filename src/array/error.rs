@@ -58,6 +58,13 @@ pub enum ArrayError {
     /// The cluster client failed.
     #[error(transparent)]
     Client(#[from] crate::runtime::ClientError),
+    /// A Python integer does not fit the integer dtype it is combined with (NumPy 2 raises
+    /// OverflowError).
+    #[error("Python integer {value} out of bounds for {dtype}")]
+    ScalarOutOfBounds { value: i64, dtype: DType },
+    /// A size, shape or byte count does not fit in 64 bits.
+    #[error("{what} overflows: {detail}")]
+    SizeOverflow { what: &'static str, detail: String },
     /// A parameter value is invalid.
     #[error("invalid {name}: {reason}")]
     InvalidParameter { name: &'static str, reason: String },

@@ -55,5 +55,5 @@ pub use local::execute_graph_locally;
 pub use lower::{ArrayGraph, BlockArgs};
 pub use ops::{BinaryOp, UnaryOp};
 pub use overlap::Boundary;
-pub use reduce::{ReduceKind, ReduceOptions, DEFAULT_SPLIT_EVERY};
+pub use reduce::{normalize_axes as reduce_axes, ReduceKind, ReduceOptions, DEFAULT_SPLIT_EVERY};
 pub use walker::Strided;

@@ -40,6 +40,8 @@ pub enum UnaryOp {
     Round,
     /// Logical not.
     Not,
+    /// Bitwise not of integers, logical not of bool (NumPy's `~`).
+    Invert,
     /// True where NaN.
     IsNan,
     /// True where neither NaN nor infinite.
@@ -94,6 +96,12 @@ pub enum BinaryOp {
     Or,
     /// Logical exclusive or (non-zero is true).
     Xor,
+    /// Bitwise and of integers, logical and of bool (NumPy's `&`).
+    BitAnd,
+    /// Bitwise or of integers, logical or of bool (NumPy's `|`).
+    BitOr,
+    /// Bitwise exclusive or of integers, logical of bool (NumPy's `^`).
+    BitXor,
 }
 
 impl UnaryOp {
@@ -114,6 +122,7 @@ impl UnaryOp {
             UnaryOp::Ceil => "ceil",
             UnaryOp::Round => "round",
             UnaryOp::Not => "logical_not",
+            UnaryOp::Invert => "invert",
             UnaryOp::IsNan => "isnan",
             UnaryOp::IsFinite => "isfinite",
             UnaryOp::NanToNum { .. } => "nan_to_num",
@@ -161,6 +170,12 @@ impl UnaryOp {
                 }
             }
             UnaryOp::Not => Some((DType::Bool, DType::Bool)),
+            UnaryOp::Invert => {
+                if dtype.is_float() {
+                    return Err(ArrayError::UnsupportedDType { op, dtype });
+                }
+                Some((dtype, dtype))
+            }
             UnaryOp::IsNan | UnaryOp::IsFinite => {
                 if dtype.is_float() {
                     Some((dtype, DType::Bool))
@@ -199,6 +214,9 @@ impl BinaryOp {
             BinaryOp::And => "logical_and",
             BinaryOp::Or => "logical_or",
             BinaryOp::Xor => "logical_xor",
+            BinaryOp::BitAnd => "bitwise_and",
+            BinaryOp::BitOr => "bitwise_or",
+            BinaryOp::BitXor => "bitwise_xor",
         }
     }
 
@@ -215,8 +233,22 @@ impl BinaryOp {
         matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
     }
 
+    /// True for the bitwise operations (integers and bool only).
+    pub fn is_bitwise(&self) -> bool {
+        matches!(self, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor)
+    }
+
     /// `(operand dtype, result dtype)` for operands whose common dtype is `common`.
     pub fn typing(&self, common: DType) -> Result<(DType, DType), ArrayError> {
+        if self.is_bitwise() {
+            if common.is_float() {
+                return Err(ArrayError::UnsupportedDType {
+                    op: self.name(),
+                    dtype: common,
+                });
+            }
+            return Ok((common, common));
+        }
         if self.is_comparison() {
             return Ok((common, DType::Bool));
         }

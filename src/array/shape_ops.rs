@@ -443,10 +443,18 @@ impl Array {
 
     /// A new axis of length 1 inserted at position `axis` of the result.
     pub fn expand_dims(&self, axis: isize) -> Result<Array, ArrayError> {
-        let nd = self.ndim() + 1;
-        let a = normalize_axes(&[axis], nd)?[0];
-        let mut map: Vec<Option<usize>> = (0..self.ndim()).map(Some).collect();
-        map.insert(a, None);
+        self.expand_dims_axes(&[axis])
+    }
+
+    /// New axes of length 1 at each of `axes`, positions in the result (NumPy's
+    /// `expand_dims` with a tuple: `expand_dims(x, (0, 2))`).
+    pub fn expand_dims_axes(&self, axes: &[isize]) -> Result<Array, ArrayError> {
+        let nd = self.ndim() + axes.len();
+        let new = normalize_axes(axes, nd)?;
+        let mut old = 0..self.ndim();
+        let map: Vec<Option<usize>> = (0..nd)
+            .map(|a| if new.contains(&a) { None } else { old.next() })
+            .collect();
         self.squeeze_map(map)
     }
 

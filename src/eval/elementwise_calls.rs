@@ -6,7 +6,7 @@
 //!
 //! This module must not compute arrays, except folding 0-d results into numbers.
 
-use crate::array::{Array, ArrayError, BinaryOp, Operand};
+use crate::array::{Array, ArrayError, BinaryOp, DType, Operand};
 use crate::expr::{ErrorKind, ExprError};
 
 use super::bind::BoundArgs;
@@ -106,16 +106,31 @@ fn round(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprE
         Some(d) => d.to_i64(&args.what("decimals"))?,
         None => 0,
     };
-    if decimals == 0 || !x.dtype().is_float() {
+    if decimals != 0 && x.dtype() == DType::Bool {
+        return Ok(Err(ArrayError::UnsupportedDType {
+            op: "round with decimals",
+            dtype: DType::Bool,
+        }));
+    }
+    if decimals == 0 || (decimals > 0 && !x.dtype().is_float()) {
         return Ok(x.round());
     }
-    let exponent = i32::try_from(decimals).map_err(|_| {
-        args.required("decimals")
-            .map(|d| d.value_error(format!("decimals {decimals} is out of range")))
-            .unwrap_or_else(|e| e)
-    })?;
+    let exponent = i32::try_from(decimals.unsigned_abs())
+        .ok()
+        .filter(|&e| e <= 400)
+        .ok_or_else(|| {
+            args.required("decimals")
+                .map(|d| d.value_error(format!("decimals {decimals} is out of range")))
+                .unwrap_or_else(|e| e)
+        })?;
     let scale = 10f64.powi(exponent);
-    Ok((|| x.mul(scale)?.round()?.div(scale))())
+    if decimals > 0 {
+        return Ok((|| x.mul(scale)?.round()?.div(scale))());
+    }
+    // Negative decimals, as NumPy: divide by 10^-decimals, round half to even, multiply back
+    // (integers through float64, then back to their dtype).
+    let dtype = x.dtype();
+    Ok((|| Ok(x.div(scale)?.round()?.mul(scale)?.astype(dtype)))())
 }
 
 fn clip(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {
@@ -125,16 +140,7 @@ fn clip(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprEr
             .transpose()
     };
     let (lo, hi) = (bound("min")?, bound("max")?);
-    Ok((|| {
-        let mut out = x.clone();
-        if let Some(hi) = hi {
-            out = out.minimum(hi)?;
-        }
-        if let Some(lo) = lo {
-            out = out.maximum(lo)?;
-        }
-        Ok(out)
-    })())
+    Ok(x.clip_bounds(lo, hi))
 }
 
 fn nan_to_num(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {

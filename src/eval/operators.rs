@@ -62,7 +62,8 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     let x = operand.to_array(&what)?;
     let result = match op {
         UnaryOp::Neg => x.neg(),
-        _ => x.logical_not(),
+        // `~` and `not`: bitwise on integers, logical on bool (NumPy's `invert`).
+        _ => x.invert(),
     }
     .map_err(|e| array_error(e, span, &operation))?;
     if is_scalar {
@@ -119,8 +120,9 @@ fn operand(value: &Spanned, side: &str, operation: &str) -> Result<Operand, Expr
 
 fn array_binary_op(op: BinaryOp) -> ArrayOp {
     match op {
-        BinaryOp::Or => ArrayOp::Or,
-        BinaryOp::And => ArrayOp::And,
+        // `|`/`or` and `&`/`and`: bitwise on integers, logical on bool (NumPy's operators).
+        BinaryOp::Or => ArrayOp::BitOr,
+        BinaryOp::And => ArrayOp::BitAnd,
         BinaryOp::Eq => ArrayOp::Eq,
         BinaryOp::Ne => ArrayOp::Ne,
         BinaryOp::Lt => ArrayOp::Lt,

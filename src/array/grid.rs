@@ -521,4 +521,64 @@ mod tests {
         assert_eq!(all_indices(&[]), vec![Vec::<usize>::new()]);
         assert!(all_indices(&[0, 3]).is_empty());
     }
+
+    #[test]
+    fn impossible_sizes_are_refused_before_blocks_are_allocated() {
+        let e = ChunkSpec::Auto
+            .resolve(&[1 << 62, 1 << 62], DType::F64)
+            .expect_err("2**124 elements");
+        assert!(
+            e.to_string()
+                .contains("21267647932558653966460912964485513216 elements"),
+            "{e}"
+        );
+        let e = ChunkSpec::Auto
+            .resolve(&[1 << 32, 1 << 32], DType::F64)
+            .expect_err("2**64 elements");
+        assert!(
+            e.to_string().contains("18446744073709551616 elements"),
+            "{e}"
+        );
+        let e = ChunkSpec::Uniform(1)
+            .resolve(&[1 << 20, 1 << 20], DType::U8)
+            .expect_err("2**40 chunks");
+        assert!(e.to_string().contains("1099511627776 chunks"), "{e}");
+        assert_eq!(checked_size([1 << 40, 1 << 20]).ok(), Some(1 << 60));
+        assert!(checked_size([1 << 40, 1 << 30]).is_err());
+        let ok = ChunkSpec::Auto
+            .resolve(&[1 << 26, 1 << 26], DType::F64)
+            .expect("2**52 elements in 128 MiB chunks");
+        assert!(ok.num_chunks() < 1 << 30);
+    }
+
+    #[test]
+    fn graphs_beyond_the_task_limit_are_refused_with_tasks_and_bytes() {
+        let x = crate::array::Array::random_uniform(
+            &[100_000_000, 100_000_000],
+            1,
+            0.0,
+            1.0,
+            ChunkSpec::Auto,
+        )
+        .expect("a lazy array");
+        let e = x
+            .sum(crate::array::ReduceOptions::all())
+            .expect("lazy sum")
+            .graph()
+            .expect_err("too many tasks");
+        let text = e.to_string();
+        assert!(matches!(e, ArrayError::TooManyTasks { .. }), "{text}");
+        assert!(
+            text.contains("tasks over 80000000000000008 bytes"),
+            "{text}"
+        );
+        // A small selection of the same array lowers to a few tasks.
+        let corner = x
+            .index(&[
+                crate::array::IndexItem::slice(None, Some(3), 1),
+                crate::array::IndexItem::slice(None, Some(3), 1),
+            ])
+            .expect("slice");
+        assert!(corner.graph().expect("graph").tasks.len() < 10);
+    }
 }

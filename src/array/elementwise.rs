@@ -263,7 +263,8 @@ impl Array {
         let Some((operand, result)) = op.typing(x.dtype)? else {
             return Ok(self.clone());
         };
-        if matches!(op, UnaryOp::IsNan | UnaryOp::IsFinite) && !x.dtype.is_float() {
+        if matches!(op, UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::IsInf) && !x.dtype.is_float()
+        {
             let v = Scalar::Bool(op == UnaryOp::IsFinite);
             return Ok(Array::from_node(Node::new(
                 Op::Generate(Generator::Full(v)),
@@ -356,6 +357,40 @@ impl Array {
             out = out.minimum(bound(hi, false))?;
         }
         Ok(out)
+    }
+
+    /// NumPy's `isclose`: `|a - b| <= atol + rtol·|b|` where both are finite, equality
+    /// otherwise (so infinities of one sign are close); NaN is close to NaN with `equal_nan`.
+    pub fn isclose(
+        &self,
+        other: impl Into<Operand>,
+        rtol: f64,
+        atol: f64,
+        equal_nan: bool,
+    ) -> Result<Array, ArrayError> {
+        let other = other.into();
+        let a = self.astype(DType::F64);
+        let b = Operand::Array(match &other {
+            Operand::Array(o) => o.astype(DType::F64),
+            Operand::Scalar(s) => Array::scalar(Scalar::Float(s.as_f64())),
+        });
+        let diff = a.sub(b.clone())?.abs()?;
+        let bound = Array::binary_op(BinaryOp::Mul, b.clone(), rtol)?
+            .abs()?
+            .add(atol)?;
+        let near = diff.le(&bound)?;
+        let finite = a
+            .isfinite()?
+            .logical_and(&Array::binary_op(BinaryOp::Mul, b.clone(), 1.0)?.isfinite()?)?;
+        let equal = a.eq(b.clone())?;
+        let mut close = Array::where_(&finite, &near, &equal)?;
+        if equal_nan {
+            let both_nan = a
+                .isnan()?
+                .logical_and(&Array::binary_op(BinaryOp::Mul, b, 1.0)?.isnan()?)?;
+            close = close.logical_or(&both_nan)?;
+        }
+        Ok(close)
     }
 
     /// NaN replaced by 0 and infinities by the largest finite values of the dtype.
@@ -508,6 +543,15 @@ binary_methods! {
     bitwise_or => BinaryOp::BitOr;
     /// Bitwise exclusive or (logical for bool).
     bitwise_xor => BinaryOp::BitXor;
+    /// NumPy's `arctan2`.
+    arctan2 => BinaryOp::Arctan2;
+    /// NumPy's `hypot`.
+    hypot => BinaryOp::Hypot;
+    /// NumPy's `fmod`.
+    fmod => BinaryOp::Fmod;
+    /// NumPy's `float_power`.
+    float_power => BinaryOp::FloatPower;
+
 }
 
 macro_rules! unary_methods {
@@ -554,6 +598,45 @@ unary_methods! {
     logical_not => UnaryOp::Not;
     /// Bitwise not (logical for bool).
     invert => UnaryOp::Invert;
+    /// NumPy's `sign`.
+    sign => UnaryOp::Sign;
+    /// NumPy's `square`.
+    square => UnaryOp::Square;
+    /// NumPy's `cbrt`.
+    cbrt => UnaryOp::Cbrt;
+    /// NumPy's `log1p`.
+    log1p => UnaryOp::Log1p;
+    /// NumPy's `expm1`.
+    expm1 => UnaryOp::Expm1;
+    /// NumPy's `log2`.
+    log2 => UnaryOp::Log2;
+    /// NumPy's `exp2`.
+    exp2 => UnaryOp::Exp2;
+    /// NumPy's `arcsin`.
+    arcsin => UnaryOp::Arcsin;
+    /// NumPy's `arccos`.
+    arccos => UnaryOp::Arccos;
+    /// NumPy's `arctan`.
+    arctan => UnaryOp::Arctan;
+    /// NumPy's `sinh`.
+    sinh => UnaryOp::Sinh;
+    /// NumPy's `cosh`.
+    cosh => UnaryOp::Cosh;
+    /// NumPy's `arcsinh`.
+    arcsinh => UnaryOp::Arcsinh;
+    /// NumPy's `arccosh`.
+    arccosh => UnaryOp::Arccosh;
+    /// NumPy's `arctanh`.
+    arctanh => UnaryOp::Arctanh;
+    /// NumPy's `trunc`.
+    trunc => UnaryOp::Trunc;
+    /// NumPy's `deg2rad`.
+    deg2rad => UnaryOp::Deg2rad;
+    /// NumPy's `rad2deg`.
+    rad2deg => UnaryOp::Rad2deg;
+    /// NumPy's `isinf`.
+    isinf => UnaryOp::IsInf;
+
     /// True where NaN.
     isnan => UnaryOp::IsNan;
     /// True where finite.

@@ -36,6 +36,9 @@ pub(crate) trait Num: Copy + PartialOrd + Default + Send + Sync + 'static {
     /// Bitwise and/or/xor/not (integers; the typing rules never ask floats for them).
     fn bits(self, o: Self, op: BinaryOp) -> Self;
     fn invert(self) -> Self;
+    /// The float-only binary functions (arctan2, hypot, float_power) and `fmod`; integers
+    /// only ever get `fmod` (C's truncated remainder, by zero 0).
+    fn float_binary(self, o: Self, op: BinaryOp) -> Self;
     fn from_i64(x: i64) -> Self;
     fn to_f64(self) -> f64;
 }
@@ -145,6 +148,15 @@ macro_rules! float_num {
                 <$t>::from_bits(!self.to_bits())
             }
             #[inline(always)]
+            fn float_binary(self, o: Self, op: BinaryOp) -> Self {
+                match op {
+                    BinaryOp::Arctan2 => self.atan2(o),
+                    BinaryOp::Hypot => self.hypot(o),
+                    BinaryOp::FloatPower => self.powf(o),
+                    _ => self % o,
+                }
+            }
+            #[inline(always)]
             fn from_i64(x: i64) -> Self {
                 x as $t
             }
@@ -187,6 +199,35 @@ macro_rules! float_num {
                         }
                     }
                     UnaryOp::Invert => self.invert(),
+                    UnaryOp::Sign => {
+                        if self > 0.0 {
+                            1.0
+                        } else if self < 0.0 {
+                            -1.0
+                        } else if self == 0.0 {
+                            0.0
+                        } else {
+                            self
+                        }
+                    }
+                    UnaryOp::Square => self * self,
+                    UnaryOp::Cbrt => self.cbrt(),
+                    UnaryOp::Log1p => self.ln_1p(),
+                    UnaryOp::Expm1 => self.exp_m1(),
+                    UnaryOp::Log2 => self.log2(),
+                    UnaryOp::Exp2 => self.exp2(),
+                    UnaryOp::Arcsin => self.asin(),
+                    UnaryOp::Arccos => self.acos(),
+                    UnaryOp::Arctan => self.atan(),
+                    UnaryOp::Sinh => self.sinh(),
+                    UnaryOp::Cosh => self.cosh(),
+                    UnaryOp::Arcsinh => self.asinh(),
+                    UnaryOp::Arccosh => self.acosh(),
+                    UnaryOp::Arctanh => self.atanh(),
+                    UnaryOp::Trunc => self.trunc(),
+                    UnaryOp::Deg2rad => self.to_radians(),
+                    UnaryOp::Rad2deg => self.to_degrees(),
+                    UnaryOp::IsInf => self,
                     UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite => self,
                 }
             }
@@ -309,6 +350,14 @@ macro_rules! int_num {
                 !self
             }
             #[inline(always)]
+            fn float_binary(self, o: Self, _op: BinaryOp) -> Self {
+                if o == 0 {
+                    0
+                } else {
+                    self.wrapping_rem(o)
+                }
+            }
+            #[inline(always)]
             fn from_i64(x: i64) -> Self {
                 x as $t
             }
@@ -354,6 +403,9 @@ fn arith<T: Num>(op: BinaryOp, a: &[T], b: &[T], out: &mut [T]) {
         BinaryOp::Maximum => zip2(a, b, out, T::maximum),
         BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
             zip2(a, b, out, |x, y| x.bits(y, op))
+        }
+        BinaryOp::Arctan2 | BinaryOp::Hypot | BinaryOp::Fmod | BinaryOp::FloatPower => {
+            zip2(a, b, out, |x, y| x.float_binary(y, op))
         }
         _ => {}
     }
@@ -428,6 +480,20 @@ fn int_unary<T: Num>(op: UnaryOp, a: &[T], out: &mut [T]) {
         UnaryOp::Neg => map1(a, out, T::neg),
         UnaryOp::Abs => map1(a, out, T::abs),
         UnaryOp::Invert => map1(a, out, T::invert),
+        UnaryOp::Square => map1(a, out, |x| x.mul(x)),
+        UnaryOp::Sign => {
+            let (zero, one) = (T::from_i64(0), T::from_i64(1));
+            let minus = T::from_i64(-1);
+            map1(a, out, |x| {
+                if x > zero {
+                    one
+                } else if x < zero {
+                    minus
+                } else {
+                    zero
+                }
+            })
+        }
         _ => map1(a, out, |x| x),
     }
 }
@@ -437,6 +503,9 @@ pub(crate) fn unary(op: UnaryOp, a: Slice<'_>, out: &mut Block) -> Result<(), St
     match (op, a, out) {
         (UnaryOp::IsNan, a, Block::Bool(o)) => with_slice!(a, s => map1(s, o, is_nan_any)),
         (UnaryOp::IsFinite, a, Block::Bool(o)) => with_slice!(a, s => map1(s, o, is_finite_any)),
+        (UnaryOp::IsInf, a, Block::Bool(o)) => {
+            with_slice!(a, s => map1(s, o, |x| !is_finite_any(x) && !is_nan_any(x)))
+        }
         (UnaryOp::Not | UnaryOp::Invert, Slice::Bool(a), Block::Bool(o)) => map1(a, o, |x| !x),
         (op, Slice::F64(a), Block::F64(o)) => float_unary(op, a, o),
         (op, Slice::F32(a), Block::F32(o)) => float_unary(op, a, o),

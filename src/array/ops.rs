@@ -46,6 +46,44 @@ pub enum UnaryOp {
     IsNan,
     /// True where neither NaN nor infinite.
     IsFinite,
+    /// Sign: -1, 0 or 1 (NaN stays NaN).
+    Sign,
+    /// `x * x`.
+    Square,
+    /// Cube root.
+    Cbrt,
+    /// `log(1 + x)`, accurate near 0.
+    Log1p,
+    /// `exp(x) - 1`, accurate near 0.
+    Expm1,
+    /// Base-2 logarithm.
+    Log2,
+    /// 2 to the power x.
+    Exp2,
+    /// Inverse sine.
+    Arcsin,
+    /// Inverse cosine.
+    Arccos,
+    /// Inverse tangent.
+    Arctan,
+    /// Hyperbolic sine.
+    Sinh,
+    /// Hyperbolic cosine.
+    Cosh,
+    /// Inverse hyperbolic sine.
+    Arcsinh,
+    /// Inverse hyperbolic cosine.
+    Arccosh,
+    /// Inverse hyperbolic tangent.
+    Arctanh,
+    /// Round toward zero.
+    Trunc,
+    /// Degrees to radians.
+    Deg2rad,
+    /// Radians to degrees.
+    Rad2deg,
+    /// True where +inf or -inf.
+    IsInf,
     /// NaN, +inf and -inf replaced by the given values.
     NanToNum {
         /// Replacement for NaN.
@@ -96,6 +134,14 @@ pub enum BinaryOp {
     Or,
     /// Logical exclusive or (non-zero is true).
     Xor,
+    /// `atan2(a, b)`: the angle of the point (b, a).
+    Arctan2,
+    /// `sqrt(a² + b²)` without overflow.
+    Hypot,
+    /// C's `fmod`: remainder with the sign of `a` (integer by zero gives 0).
+    Fmod,
+    /// `a ** b` in float64.
+    FloatPower,
     /// Bitwise and of integers, logical and of bool (NumPy's `&`).
     BitAnd,
     /// Bitwise or of integers, logical or of bool (NumPy's `|`).
@@ -125,6 +171,25 @@ impl UnaryOp {
             UnaryOp::Invert => "invert",
             UnaryOp::IsNan => "isnan",
             UnaryOp::IsFinite => "isfinite",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Square => "square",
+            UnaryOp::Cbrt => "cbrt",
+            UnaryOp::Log1p => "log1p",
+            UnaryOp::Expm1 => "expm1",
+            UnaryOp::Log2 => "log2",
+            UnaryOp::Exp2 => "exp2",
+            UnaryOp::Arcsin => "arcsin",
+            UnaryOp::Arccos => "arccos",
+            UnaryOp::Arctan => "arctan",
+            UnaryOp::Sinh => "sinh",
+            UnaryOp::Cosh => "cosh",
+            UnaryOp::Arcsinh => "arcsinh",
+            UnaryOp::Arccosh => "arccosh",
+            UnaryOp::Arctanh => "arctanh",
+            UnaryOp::Trunc => "trunc",
+            UnaryOp::Deg2rad => "deg2rad",
+            UnaryOp::Rad2deg => "rad2deg",
+            UnaryOp::IsInf => "isinf",
             UnaryOp::NanToNum { .. } => "nan_to_num",
         }
     }
@@ -141,6 +206,21 @@ impl UnaryOp {
                 | UnaryOp::Cos
                 | UnaryOp::Tan
                 | UnaryOp::Tanh
+                | UnaryOp::Cbrt
+                | UnaryOp::Log1p
+                | UnaryOp::Expm1
+                | UnaryOp::Log2
+                | UnaryOp::Exp2
+                | UnaryOp::Arcsin
+                | UnaryOp::Arccos
+                | UnaryOp::Arctan
+                | UnaryOp::Sinh
+                | UnaryOp::Cosh
+                | UnaryOp::Arcsinh
+                | UnaryOp::Arccosh
+                | UnaryOp::Arctanh
+                | UnaryOp::Deg2rad
+                | UnaryOp::Rad2deg
         )
     }
 
@@ -162,7 +242,26 @@ impl UnaryOp {
                     Some((dtype, dtype))
                 }
             }
-            UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::NanToNum { .. } => {
+            UnaryOp::Sign => {
+                if dtype == DType::Bool {
+                    return Err(ArrayError::UnsupportedDType { op, dtype });
+                }
+                Some((dtype, dtype))
+            }
+            UnaryOp::Square => {
+                // NumPy gives int8 for bool; the nearest dtype here is uint8.
+                let d = if dtype == DType::Bool {
+                    DType::U8
+                } else {
+                    dtype
+                };
+                Some((d, d))
+            }
+            UnaryOp::Floor
+            | UnaryOp::Ceil
+            | UnaryOp::Round
+            | UnaryOp::Trunc
+            | UnaryOp::NanToNum { .. } => {
                 if dtype.is_float() {
                     Some((dtype, dtype))
                 } else {
@@ -176,7 +275,7 @@ impl UnaryOp {
                 }
                 Some((dtype, dtype))
             }
-            UnaryOp::IsNan | UnaryOp::IsFinite => {
+            UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::IsInf => {
                 if dtype.is_float() {
                     Some((dtype, DType::Bool))
                 } else {
@@ -214,6 +313,10 @@ impl BinaryOp {
             BinaryOp::And => "logical_and",
             BinaryOp::Or => "logical_or",
             BinaryOp::Xor => "logical_xor",
+            BinaryOp::Arctan2 => "arctan2",
+            BinaryOp::Hypot => "hypot",
+            BinaryOp::Fmod => "fmod",
+            BinaryOp::FloatPower => "float_power",
             BinaryOp::BitAnd => "bitwise_and",
             BinaryOp::BitOr => "bitwise_or",
             BinaryOp::BitXor => "bitwise_xor",
@@ -256,10 +359,11 @@ impl BinaryOp {
             return Ok((DType::Bool, DType::Bool));
         }
         match self {
-            BinaryOp::Div => {
+            BinaryOp::Div | BinaryOp::Arctan2 | BinaryOp::Hypot => {
                 let f = common.float_for_math();
                 Ok((f, f))
             }
+            BinaryOp::FloatPower => Ok((DType::F64, DType::F64)),
             BinaryOp::Minimum | BinaryOp::Maximum => Ok((common, common)),
             _ if common == DType::Bool => Err(ArrayError::UnsupportedDType {
                 op: self.name(),

@@ -32,6 +32,7 @@ pub mod ops;
 mod overlap;
 pub(crate) mod pod;
 pub mod program;
+pub mod quantile;
 mod reduce;
 mod reshape;
 mod scan;

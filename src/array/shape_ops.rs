@@ -47,6 +47,12 @@ pub(crate) enum ShapeOp {
         depth: Vec<usize>,
         boundary: crate::array::overlap::Boundary,
     },
+    /// Quantiles (as `f64` bits) of each lane along `axis`, which is one chunk.
+    Quantile {
+        axis: usize,
+        q: Vec<u64>,
+        skip_nan: bool,
+    },
     /// The extension of an overlap removed.
     Trim {
         depth: Vec<usize>,
@@ -69,6 +75,7 @@ impl ShapeOp {
             ShapeOp::MatMul => "matmul",
             ShapeOp::Overlap { .. } => "overlap",
             ShapeOp::Trim { .. } => "trim",
+            ShapeOp::Quantile { .. } => "quantile",
         }
     }
 }
@@ -291,6 +298,9 @@ pub(crate) fn lower(
             crate::array::scan::lower(low, node, &inputs[0], *axis, *prod, chunks)?
         }
         ShapeOp::MatMul => crate::array::linalg::lower(low, node, &inputs[0], &inputs[1], chunks)?,
+        ShapeOp::Quantile { axis, q, skip_nan } => {
+            crate::array::quantile::lower(low, node, &inputs[0], *axis, q, *skip_nan, chunks)?
+        }
         ShapeOp::Overlap { depth, boundary } => {
             crate::array::overlap::lower_overlap(low, node, &inputs[0], depth, *boundary, chunks)?
         }

@@ -152,6 +152,8 @@ const REDUCTION_DDOF: &[Param] = &[
     kw("keepdims"),
     kw("split_every"),
 ];
+const QUANTILE: &[Param] = &[req("x"), req("q"), opt("axis")];
+const MEDIAN: &[Param] = &[req("x"), opt("axis")];
 const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
 const SCAN: &[Param] = &[req("x"), opt("axis"), opt("dtype")];
 const JOIN: &[Param] = &[req("arrays"), opt("axis")];
@@ -350,6 +352,24 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     function!("nanmean", Reduction, REDUCTION, method: false, "mean ignoring NaN"),
     function!("nanmin", Reduction, REDUCTION, method: false, "minimum ignoring NaN"),
     function!("nanmax", Reduction, REDUCTION, method: false, "maximum ignoring NaN"),
+    function!("median", Reduction, MEDIAN, method: false, "median (exact; the axis in one chunk)"),
+    function!("nanmedian", Reduction, MEDIAN, method: false, "median ignoring NaN"),
+    function!(
+        "quantile",
+        Reduction,
+        QUANTILE,
+        method: false,
+        "quantiles q in [0, 1], linear interpolation (exact; the axis in one chunk)"
+    ),
+    function!("nanquantile", Reduction, QUANTILE, method: false, "quantiles ignoring NaN"),
+    function!("percentile", Reduction, QUANTILE, method: false, "quantiles q in percent"),
+    function!(
+        "nanpercentile",
+        Reduction,
+        QUANTILE,
+        method: false,
+        "quantiles q in percent ignoring NaN"
+    ),
     function!(
         "count_nonzero",
         Reduction,
@@ -632,7 +652,8 @@ mod tests {
             concatenate stack broadcast_to rechunk cumsum cumprod diff matmul tensordot \
             map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
-            float_power isclose allclose";
+            float_power isclose allclose median nanmedian quantile nanquantile percentile \
+            nanpercentile";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

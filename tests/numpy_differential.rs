@@ -304,6 +304,11 @@ const FUNCTIONS: &[(&str, f64)] = &[
     ("percentile(x, 90)", 1e-15),
     ("percentile(x, (10, 50), axis=-1)", 1e-15),
     ("nanpercentile(x, 37.5)", 1e-15),
+    ("sort(x)", 0.0),
+    ("sort(x, axis=0)", 0.0),
+    ("sort(x, axis=None)", 0.0),
+    ("argsort(x)", 0.0),
+    ("argsort(x, axis=0)", 0.0),
 ];
 
 /// Chunkings: each is the argument of `rechunk`.

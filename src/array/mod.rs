@@ -38,6 +38,7 @@ mod reshape;
 mod scan;
 mod shape_ops;
 mod slice_pushdown;
+pub mod sort;
 mod take;
 mod walker;
 

@@ -16,7 +16,7 @@ use crate::array::array::Array;
 use crate::array::chunk::{decode_chunk, encode_values};
 use crate::array::dtype::DType;
 use crate::array::error::ArrayError;
-use crate::array::grid::{AxisChunks, ChunkGrid, ChunkSpec};
+use crate::array::grid::ChunkGrid;
 use crate::array::kernels::names;
 use crate::array::lower::{encode_args, Lowering};
 use crate::array::node::{Node, NodeRef, Op};
@@ -94,21 +94,7 @@ impl Array {
             None => (self.ravel()?, 0),
         };
         let out_dtype = x.dtype().float_for_math();
-        // The axis whole in one chunk, the other axes as they are.
-        let spec: Vec<AxisChunks> = (0..x.ndim())
-            .map(|a| {
-                if a == axis {
-                    AxisChunks::Full
-                } else {
-                    AxisChunks::Size(x.chunks().blocks(a).iter().copied().max().unwrap_or(1))
-                }
-            })
-            .collect();
-        let whole = if x.chunks().blocks(axis).len() == 1 {
-            x.clone()
-        } else {
-            x.rechunk(ChunkSpec::PerAxis(spec))?
-        };
+        let whole = x.with_whole_axis(axis)?;
         let mut shape = whole.shape().to_vec();
         shape[axis] = q.len();
         let blocks: Vec<Vec<usize>> = (0..whole.ndim())

@@ -47,6 +47,8 @@ pub(crate) enum ShapeOp {
         depth: Vec<usize>,
         boundary: crate::array::overlap::Boundary,
     },
+    /// Each lane along `axis` (one chunk) sorted, or its sorting positions.
+    Sort { axis: usize, arg: bool },
     /// Quantiles (as `f64` bits) of each lane along `axis`, which is one chunk.
     Quantile {
         axis: usize,
@@ -76,6 +78,8 @@ impl ShapeOp {
             ShapeOp::Overlap { .. } => "overlap",
             ShapeOp::Trim { .. } => "trim",
             ShapeOp::Quantile { .. } => "quantile",
+            ShapeOp::Sort { arg: false, .. } => "sort",
+            ShapeOp::Sort { arg: true, .. } => "argsort",
         }
     }
 }
@@ -298,6 +302,9 @@ pub(crate) fn lower(
             crate::array::scan::lower(low, node, &inputs[0], *axis, *prod, chunks)?
         }
         ShapeOp::MatMul => crate::array::linalg::lower(low, node, &inputs[0], &inputs[1], chunks)?,
+        ShapeOp::Sort { axis, arg } => {
+            crate::array::sort::lower(low, node, &inputs[0], *axis, *arg, chunks)?
+        }
         ShapeOp::Quantile { axis, q, skip_nan } => {
             crate::array::quantile::lower(low, node, &inputs[0], *axis, q, *skip_nan, chunks)?
         }
@@ -356,6 +363,25 @@ fn shape_node(
 }
 
 impl Array {
+    /// The array with `axis` in one chunk and the other axes chunked as they are (the
+    /// largest block of each kept), for kernels that need whole lanes along an axis.
+    pub fn with_whole_axis(&self, axis: usize) -> Result<Array, ArrayError> {
+        if self.chunks().blocks(axis).len() == 1 {
+            return Ok(self.clone());
+        }
+        let spec: Vec<crate::array::grid::AxisChunks> = (0..self.ndim())
+            .map(|a| {
+                if a == axis {
+                    crate::array::grid::AxisChunks::Full
+                } else {
+                    let largest = self.chunks().blocks(a).iter().copied().max();
+                    crate::array::grid::AxisChunks::Size(largest.unwrap_or(1))
+                }
+            })
+            .collect();
+        self.rechunk(ChunkSpec::PerAxis(spec))
+    }
+
     /// The same array cut into different chunks.
     ///
     /// ```

@@ -158,6 +158,16 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), E
             let shape = args.required("shape")?.to_shape(&args.what("shape"))?;
             x.broadcast_to(&shape)
         }
+        "sort" | "argsort" => {
+            if args.is_explicit_none("axis") {
+                return Ok((x.ravel().and_then(|r| r.sorted_by(name, 0)), Relabel::Drop));
+            }
+            let axis = match args.get("axis") {
+                Some(a) => a.to_axis(&args.what("axis"))?,
+                None => -1,
+            };
+            x.sorted_by(name, axis)
+        }
         "rechunk" => {
             let chunks = args
                 .required("chunks")?

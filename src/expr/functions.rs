@@ -437,6 +437,20 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: false,
         "n-th discrete difference along an axis"
     ),
+    function!(
+        "sort",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "values sorted along an axis (default the last), NaN last"
+    ),
+    function!(
+        "argsort",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "positions that sort each lane along an axis (stable)"
+    ),
     function!("matmul", Shape, BINARY_XY, method: false, "matrix product (also x @ y)"),
     function!(
         "tensordot",
@@ -653,7 +667,7 @@ mod tests {
             map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
-            nanpercentile";
+            nanpercentile sort argsort";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

@@ -7,25 +7,15 @@
 //! one that reaches these programs is the int64 (not uint64) sum of uint8, accepted below.
 //! Needs `TESSERA_TEST_PYTHON` (a Python with NumPy); see tests/README.md.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::test_python;
 use serde_json::Value as Json;
 use tessera::eval::{evaluate, render_json, short_dtype_name, Value};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("TESSERA_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if std::env::var_os("TESSERA_TEST_STRICT").is_some_and(|v| v == "1") => {
-            panic!("TESSERA_TEST_PYTHON is not set to a Python with NumPy (TESSERA_TEST_STRICT=1)")
-        }
-        _ => {
-            eprintln!("skipped: NumPy differential tests (TESSERA_TEST_PYTHON is not set)");
-            None
-        }
-    }
-}
 
 /// NumPy's results for `programs`, in order.
 fn numpy_results(py: &Path, programs: &[String]) -> Vec<Json> {
@@ -379,7 +369,9 @@ const SPECIFIC: &[&str] = &[
 
 #[test]
 fn generated_programs_agree_with_numpy() {
-    let Some(py) = python() else { return };
+    let Some(py) = test_python("NumPy differential tests") else {
+        return;
+    };
     let cases = generated_cases();
     assert!(cases.len() >= 600, "{} programs", cases.len());
     let failures = compare(&py, &cases);
@@ -394,7 +386,9 @@ fn generated_programs_agree_with_numpy() {
 
 #[test]
 fn the_issue_programs_agree_with_numpy() {
-    let Some(py) = python() else { return };
+    let Some(py) = test_python("NumPy differential tests") else {
+        return;
+    };
     let cases: Vec<Case> = SPECIFIC
         .iter()
         .map(|p| Case {

@@ -64,6 +64,25 @@ impl BlockArgs {
     }
 }
 
+/// A kernel's arguments decoded; `what` names them in the error (`"slice"`).
+pub(crate) fn decode_args<T: serde::de::DeserializeOwned>(
+    args: &[u8],
+    what: &str,
+) -> Result<T, ArrayError> {
+    postcard::from_bytes(args).map_err(|e| ArrayError::Decode(format!("{what} arguments: {e}")))
+}
+
+/// The only input chunk of a one-input kernel, decoded.
+pub(crate) fn single_input<'a>(
+    inputs: &'a [Bytes],
+    what: &str,
+) -> Result<crate::array::ChunkView<'a>, ArrayError> {
+    let input = inputs
+        .first()
+        .ok_or_else(|| ArrayError::Compute(format!("{what} without input")))?;
+    crate::array::decode_chunk(input)
+}
+
 /// Serialises kernel arguments.
 pub(crate) fn encode_args<T: Serialize>(value: &T) -> Result<Bytes, ArrayError> {
     postcard::to_allocvec(value)

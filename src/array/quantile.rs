@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::array::array::Array;
-use crate::array::chunk::{decode_chunk, encode_values};
+use crate::array::chunk::encode_values;
 use crate::array::dtype::DType;
 use crate::array::error::ArrayError;
 use crate::array::grid::ChunkGrid;
@@ -202,12 +202,8 @@ fn quantile_sorted(v: &[f64], q: f64) -> f64 {
 
 /// Kernel: the quantiles of every lane of one chunk along the axis.
 pub(crate) fn quantile_kernel(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
-    let args: QuantileArgs = postcard::from_bytes(args)
-        .map_err(|e| ArrayError::Decode(format!("quantile arguments: {e}")))?;
-    let input = inputs
-        .first()
-        .ok_or_else(|| ArrayError::Compute("quantile without input".into()))?;
-    let view = decode_chunk(input)?;
+    let args: QuantileArgs = crate::array::lower::decode_args(args, "quantile")?;
+    let view = crate::array::lower::single_input(inputs, "quantile")?;
     let shape = view.shape.clone();
     if args.axis >= shape.len() {
         return Err(ArrayError::Compute(format!(

@@ -792,12 +792,8 @@ fn permuted_values<T: Copy>(source: &[T], shape: &[usize], strides: &[usize]) ->
 
 /// Kernel: an input chunk with axes permuted, added or removed, optionally broadcast.
 pub(crate) fn permute_kernel(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
-    let args: PermuteArgs = postcard::from_bytes(args)
-        .map_err(|e| ArrayError::Decode(format!("permute arguments: {e}")))?;
-    let input = inputs
-        .first()
-        .ok_or_else(|| ArrayError::Compute("permute without input".into()))?;
-    let view = decode_chunk(input)?;
+    let args: PermuteArgs = crate::array::lower::decode_args(args, "permute")?;
+    let view = crate::array::lower::single_input(inputs, "permute")?;
     crate::dispatch_dtype!(view.dtype(), T => permute_typed::<T>(&args, &view))
 }
 

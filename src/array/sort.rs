@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::array::array::Array;
-use crate::array::chunk::{decode_chunk, encode_values, ChunkView};
+use crate::array::chunk::{encode_values, ChunkView};
 use crate::array::data::Element;
 use crate::array::dtype::DType;
 use crate::array::error::ArrayError;
@@ -151,26 +151,15 @@ fn sort_typed<T: Element + PartialOrd>(
 
 /// Kernel: every lane of one chunk sorted (or its sorting positions) along the axis.
 pub(crate) fn sort_kernel(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
-    let args: SortArgs = postcard::from_bytes(args)
-        .map_err(|e| ArrayError::Decode(format!("sort arguments: {e}")))?;
-    let input = inputs
-        .first()
-        .ok_or_else(|| ArrayError::Compute("sort without input".into()))?;
-    let view = decode_chunk(input)?;
+    let args: SortArgs = crate::array::lower::decode_args(args, "sort")?;
+    let view = crate::array::lower::single_input(inputs, "sort")?;
     if args.axis >= view.shape.len() {
         return Err(ArrayError::Compute(format!(
             "sort axis {} of a chunk of shape {:?}",
             args.axis, view.shape
         )));
     }
-    match view.dtype() {
-        DType::Bool => sort_typed::<bool>(&view, &args),
-        DType::U8 => sort_typed::<u8>(&view, &args),
-        DType::I32 => sort_typed::<i32>(&view, &args),
-        DType::I64 => sort_typed::<i64>(&view, &args),
-        DType::F32 => sort_typed::<f32>(&view, &args),
-        DType::F64 => sort_typed::<f64>(&view, &args),
-    }
+    crate::dispatch_dtype!(view.dtype(), T => sort_typed::<T>(&view, &args))
 }
 
 #[cfg(test)]

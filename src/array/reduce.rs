@@ -385,6 +385,19 @@ impl Array {
         self.reduce(ReduceKind::NanVar { ddof }, &opts.into())
     }
 
+    /// Product ignoring NaN (NaN counts as 1), NumPy's `nanprod`.
+    pub fn nanprod(&self, opts: impl Into<ReduceOptions>) -> Result<Array, ArrayError> {
+        let ones = Array::where_(&self.isnan()?, 1, self)?;
+        ones.reduce(ReduceKind::Prod, &opts.into())
+    }
+
+    /// Peak to peak, `max - min` over axes (NumPy's `ptp`; integers wrap as NumPy's do).
+    pub fn ptp(&self, opts: impl Into<ReduceOptions>) -> Result<Array, ArrayError> {
+        let opts = opts.into();
+        self.reduce(ReduceKind::Max, &opts)?
+            .sub(&self.reduce(ReduceKind::Min, &opts)?)
+    }
+
     /// Standard deviation ignoring NaN.
     pub fn nanstd(&self, opts: impl Into<ReduceOptions>, ddof: f64) -> Result<Array, ArrayError> {
         self.reduce(ReduceKind::NanStd { ddof }, &opts.into())

@@ -50,9 +50,12 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
         }
         opts = opts.split_every(n);
     }
-    let reduced = x
-        .reduce(kind, &opts)
-        .map_err(|e| array_error(e, args.span(), &args.operation()))?;
+    let reduced = match args.function() {
+        "nanprod" => x.nanprod(opts),
+        "ptp" => x.ptp(opts),
+        _ => x.reduce(kind, &opts),
+    }
+    .map_err(|e| array_error(e, args.span(), &args.operation()))?;
     if matches!(input.value, Value::Scalar(_)) && reduced.ndim() == 0 {
         fold_scalar(&reduced, args.span(), &args.operation())
     } else {
@@ -193,6 +196,9 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         "nanmin" => ReduceKind::NanMin,
         "nanmax" => ReduceKind::NanMax,
         "count_nonzero" => ReduceKind::CountNonzero,
+        // Composites: their labels follow the reduction they are built on.
+        "nanprod" => ReduceKind::Prod,
+        "ptp" => ReduceKind::Max,
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,

@@ -352,6 +352,8 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     function!("nanmean", Reduction, REDUCTION, method: false, "mean ignoring NaN"),
     function!("nanmin", Reduction, REDUCTION, method: false, "minimum ignoring NaN"),
     function!("nanmax", Reduction, REDUCTION, method: false, "maximum ignoring NaN"),
+    function!("nanprod", Reduction, REDUCTION, method: false, "product ignoring NaN"),
+    function!("ptp", Reduction, REDUCTION, method: false, "peak to peak: max - min"),
     function!("median", Reduction, MEDIAN, method: false, "median (exact; the axis in one chunk)"),
     function!("nanmedian", Reduction, MEDIAN, method: false, "median ignoring NaN"),
     function!(
@@ -667,7 +669,7 @@ mod tests {
             map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
-            nanpercentile sort argsort";
+            nanpercentile sort argsort nanprod ptp";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

@@ -85,3 +85,30 @@ fn kernel_errors_reach_the_client() {
     assert!(e.contains("array-cluster.missing"), "{e}");
     c.shutdown();
 }
+
+#[test]
+fn a_graph_submitted_in_many_small_parts_gives_the_same_result() {
+    let c = cluster(2);
+    let client = c.client().unwrap();
+    let mut x = Array::random_uniform(&[64, 64], 3, 0.0, 1.0, 8).unwrap();
+    for _ in 0..60 {
+        let m = x.mean(ReduceOptions::from(0)).unwrap();
+        x = x.sub(&m).unwrap();
+    }
+    let total = x.sum(ReduceOptions::all()).unwrap();
+    let g = total.graph().unwrap();
+    let keys: Vec<_> = g.outputs.iter().map(|(_, k)| k.clone()).collect();
+    let n_tasks = g.tasks.len();
+    // About 16 KiB per part: dozens of submissions, each reading keys of earlier ones.
+    let futures = client
+        .submit_graph_in_parts(g.tasks, &keys, 16 << 10)
+        .expect("submitted");
+    let got = client.gather(&futures).expect("gathered");
+    let local = total.compute_local().unwrap();
+    let want = tessera::array::encode_values(&[], &local.to_f64_vec()).unwrap();
+    assert!(n_tasks > 1000, "{n_tasks} tasks");
+    let a = tessera::array::decode_chunk(&got[0]).unwrap();
+    let b = tessera::array::decode_chunk(&want).unwrap();
+    assert_eq!(a.slice::<f64>(), b.slice::<f64>());
+    c.shutdown();
+}

@@ -212,7 +212,7 @@ fn output_file_is_npy_that_numpy_reads() {
     assert!(header.contains("'descr': '|b1'") && header.contains("(5,)"));
     assert_eq!(&bytes[offset..], &[0, 0, 0, 1, 1]);
 
-    if let Some(python) = test_python() {
+    if let Some(python) = test_python("reading the .npy with NumPy") {
         let check = std::process::Command::new(python)
             .arg("-c")
             .arg(
@@ -232,20 +232,6 @@ fn output_file_is_npy_that_numpy_reads() {
             "numpy check failed: {}",
             stderr(&check)
         );
-    }
-}
-
-/// The Python with NumPy from scripts/test-env.sh; under TESSERA_TEST_STRICT its absence fails.
-fn test_python() -> Option<PathBuf> {
-    match std::env::var_os("TESSERA_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ if std::env::var_os("TESSERA_TEST_STRICT").is_some_and(|v| v == "1") => {
-            panic!("TESSERA_TEST_PYTHON is not set to a Python with NumPy (TESSERA_TEST_STRICT=1)")
-        }
-        _ => {
-            eprintln!("skipped: reading the .npy with NumPy (TESSERA_TEST_PYTHON is not set)");
-            None
-        }
     }
 }
 
@@ -521,7 +507,9 @@ print("labels-ok")
 #[cfg(feature = "io")]
 #[test]
 fn file_outputs_carry_dimensions_coordinates_and_attributes() {
-    let Some(python) = test_python() else { return };
+    let Some(python) = test_python("reading the .npy with NumPy") else {
+        return;
+    };
     let dir = temp_dir();
     let input = path_in(&dir, "in.nc");
     let run_python = |script: &str, args: &[&Path]| {
@@ -621,7 +609,9 @@ fn values_of(program: &str) -> Vec<f64> {
 #[cfg(feature = "io")]
 #[test]
 fn two_results_go_to_two_variables_of_one_netcdf_file() {
-    let Some(python) = test_python() else { return };
+    let Some(python) = test_python("reading the .npy with NumPy") else {
+        return;
+    };
     let dir = temp_dir();
     let input = path_in(&dir, "in.nc");
     let made = std::process::Command::new(&python)

@@ -95,7 +95,7 @@ impl Array {
         dtype: DType,
         chunks: impl Into<ChunkSpec>,
     ) -> Result<Array, ArrayError> {
-        let (start, stop, step) = (start.into(), stop.into(), step.into());
+        let (start, stop, mut step) = (start.into(), stop.into(), step.into());
         let len = match (start, stop, step) {
             (Scalar::Int(a), Scalar::Int(b), Scalar::Int(s)) => {
                 if s == 0 {
@@ -107,7 +107,10 @@ impl Array {
                 let span = i128::from(b) - i128::from(a);
                 let s = i128::from(s);
                 let n = (span + s - s.signum()) / s;
-                n.max(0) as usize
+                usize::try_from(n.max(0)).map_err(|_| ArrayError::SizeOverflow {
+                    what: "arange length",
+                    detail: format!("{n} values"),
+                })?
             }
             _ => {
                 let (a, b, s) = (start.as_f64(), stop.as_f64(), step.as_f64());
@@ -117,7 +120,17 @@ impl Array {
                         reason: format!("start {a}, stop {b}, step {s}"),
                     });
                 }
-                ((b - a) / s).ceil().max(0.0) as usize
+                // NumPy fills `start + i * delta` with `delta = (start + step) - start`,
+                // the step as the first two values see it (it can differ by an ulp).
+                step = Scalar::Float((a + s) - a);
+                let n = ((b - a) / s).ceil().max(0.0);
+                if n >= usize::MAX as f64 {
+                    return Err(ArrayError::SizeOverflow {
+                        what: "arange length",
+                        detail: format!("start {a}, stop {b}, step {s}"),
+                    });
+                }
+                n as usize
             }
         };
         generated(

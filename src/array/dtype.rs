@@ -152,6 +152,16 @@ impl DType {
         }
     }
 
+    /// `(min, max)` of an integer dtype as `i64` (`None` for bool and floats).
+    pub fn int_range(self) -> Option<(i64, i64)> {
+        match self {
+            DType::U8 => Some((0, i64::from(u8::MAX))),
+            DType::I32 => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+            DType::I64 => Some((i64::MIN, i64::MAX)),
+            _ => None,
+        }
+    }
+
     /// The float type math functions (sqrt, exp, true division, mean) compute in:
     /// `F32` stays `F32`, everything else becomes `F64`.
     pub fn float_for_math(self) -> DType {

@@ -263,7 +263,8 @@ impl Array {
         let Some((operand, result)) = op.typing(x.dtype)? else {
             return Ok(self.clone());
         };
-        if matches!(op, UnaryOp::IsNan | UnaryOp::IsFinite) && !x.dtype.is_float() {
+        if matches!(op, UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::IsInf) && !x.dtype.is_float()
+        {
             let v = Scalar::Bool(op == UnaryOp::IsFinite);
             return Ok(Array::from_node(Node::new(
                 Op::Generate(Generator::Full(v)),
@@ -322,13 +323,74 @@ impl Array {
         )))
     }
 
-    /// Values limited to `[lo, hi]` (NaN stays NaN).
+    /// Values limited to `[lo, hi]` (NaN stays NaN); where `lo > hi` the result is `hi`, as
+    /// NumPy's `minimum(maximum(x, lo), hi)`. Integer scalar bounds outside the array's dtype
+    /// are clamped to it where they cannot bind (a lower bound below its minimum, an upper
+    /// bound above its maximum); the others are an overflow error, as in NumPy 2.
     pub fn clip(
         &self,
         lo: impl Into<Operand>,
         hi: impl Into<Operand>,
     ) -> Result<Array, ArrayError> {
-        self.minimum(hi)?.maximum(lo)
+        self.clip_bounds(Some(lo.into()), Some(hi.into()))
+    }
+
+    /// [`Array::clip`] with either bound optional.
+    pub fn clip_bounds(
+        &self,
+        lo: Option<Operand>,
+        hi: Option<Operand>,
+    ) -> Result<Array, ArrayError> {
+        let bound = |o: Operand, lower: bool| match (o, self.dtype().int_range()) {
+            (Operand::Scalar(Scalar::Int(v)), Some((min, max)))
+                if (lower && v < min) || (!lower && v > max) =>
+            {
+                Operand::Scalar(Scalar::Int(v.clamp(min, max)))
+            }
+            (o, _) => o,
+        };
+        let mut out = self.clone();
+        if let Some(lo) = lo {
+            out = out.maximum(bound(lo, true))?;
+        }
+        if let Some(hi) = hi {
+            out = out.minimum(bound(hi, false))?;
+        }
+        Ok(out)
+    }
+
+    /// NumPy's `isclose`: `|a - b| <= atol + rtol·|b|` where both are finite, equality
+    /// otherwise (so infinities of one sign are close); NaN is close to NaN with `equal_nan`.
+    pub fn isclose(
+        &self,
+        other: impl Into<Operand>,
+        rtol: f64,
+        atol: f64,
+        equal_nan: bool,
+    ) -> Result<Array, ArrayError> {
+        let other = other.into();
+        let a = self.astype(DType::F64);
+        let b = Operand::Array(match &other {
+            Operand::Array(o) => o.astype(DType::F64),
+            Operand::Scalar(s) => Array::scalar(Scalar::Float(s.as_f64())),
+        });
+        let diff = a.sub(b.clone())?.abs()?;
+        let bound = Array::binary_op(BinaryOp::Mul, b.clone(), rtol)?
+            .abs()?
+            .add(atol)?;
+        let near = diff.le(&bound)?;
+        let finite = a
+            .isfinite()?
+            .logical_and(&Array::binary_op(BinaryOp::Mul, b.clone(), 1.0)?.isfinite()?)?;
+        let equal = a.eq(b.clone())?;
+        let mut close = Array::where_(&finite, &near, &equal)?;
+        if equal_nan {
+            let both_nan = a
+                .isnan()?
+                .logical_and(&Array::binary_op(BinaryOp::Mul, b, 1.0)?.isnan()?)?;
+            close = close.logical_or(&both_nan)?;
+        }
+        Ok(close)
     }
 
     /// NaN replaced by 0 and infinities by the largest finite values of the dtype.
@@ -351,8 +413,65 @@ impl Array {
     }
 }
 
+/// A Python integer outside the range of the integer dtype it meets (NumPy 2): comparisons
+/// are exact (a constant result), true division converts it to float, anything else is an
+/// overflow error. `Ok(None)`: every scalar fits.
+fn out_of_range_scalar(
+    op: BinaryOp,
+    a: &Operand,
+    b: &Operand,
+    common: DType,
+) -> Result<Option<Array>, ArrayError> {
+    let Some((min, max)) = common.int_range() else {
+        return Ok(None);
+    };
+    let (value, array, scalar_left) = match (a, b) {
+        (Operand::Scalar(Scalar::Int(v)), Operand::Array(x)) => (*v, x, true),
+        (Operand::Array(x), Operand::Scalar(Scalar::Int(v))) => (*v, x, false),
+        _ => return Ok(None),
+    };
+    if (min..=max).contains(&value) || op == BinaryOp::Div {
+        return Ok(None);
+    }
+    if !op.is_comparison() {
+        return Err(ArrayError::ScalarOutOfBounds {
+            value,
+            dtype: common,
+        });
+    }
+    // `array op value` with the value beyond every element (or `value op array`, mirrored).
+    let above = value > max;
+    let op = if scalar_left {
+        match op {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            other => other,
+        }
+    } else {
+        op
+    };
+    let truth = match op {
+        BinaryOp::Ne => true,
+        BinaryOp::Lt | BinaryOp::Le => above,
+        BinaryOp::Gt | BinaryOp::Ge => !above,
+        _ => false,
+    };
+    let x = array.node();
+    Ok(Some(Array::from_node(Node::new(
+        Op::Generate(Generator::Full(Scalar::Bool(truth))),
+        DType::Bool,
+        x.shape.clone(),
+        x.grid.clone(),
+    ))))
+}
+
 fn binary(op: BinaryOp, a: &Operand, b: &Operand) -> Result<Array, ArrayError> {
     let common = common_dtype(&[a, b])?;
+    if let Some(constant) = out_of_range_scalar(op, a, b, common)? {
+        return Ok(constant);
+    }
     let (operand, result) = op.typing(common)?;
     let nodes = [operand_node(a, operand), operand_node(b, operand)];
     let (shape, grid, n) = unify(&nodes)?;
@@ -418,6 +537,21 @@ binary_methods! {
     logical_or => BinaryOp::Or;
     /// Logical exclusive or.
     logical_xor => BinaryOp::Xor;
+    /// Bitwise and (logical for bool).
+    bitwise_and => BinaryOp::BitAnd;
+    /// Bitwise or (logical for bool).
+    bitwise_or => BinaryOp::BitOr;
+    /// Bitwise exclusive or (logical for bool).
+    bitwise_xor => BinaryOp::BitXor;
+    /// NumPy's `arctan2`.
+    arctan2 => BinaryOp::Arctan2;
+    /// NumPy's `hypot`.
+    hypot => BinaryOp::Hypot;
+    /// NumPy's `fmod`.
+    fmod => BinaryOp::Fmod;
+    /// NumPy's `float_power`.
+    float_power => BinaryOp::FloatPower;
+
 }
 
 macro_rules! unary_methods {
@@ -462,6 +596,47 @@ unary_methods! {
     round => UnaryOp::Round;
     /// Logical not.
     logical_not => UnaryOp::Not;
+    /// Bitwise not (logical for bool).
+    invert => UnaryOp::Invert;
+    /// NumPy's `sign`.
+    sign => UnaryOp::Sign;
+    /// NumPy's `square`.
+    square => UnaryOp::Square;
+    /// NumPy's `cbrt`.
+    cbrt => UnaryOp::Cbrt;
+    /// NumPy's `log1p`.
+    log1p => UnaryOp::Log1p;
+    /// NumPy's `expm1`.
+    expm1 => UnaryOp::Expm1;
+    /// NumPy's `log2`.
+    log2 => UnaryOp::Log2;
+    /// NumPy's `exp2`.
+    exp2 => UnaryOp::Exp2;
+    /// NumPy's `arcsin`.
+    arcsin => UnaryOp::Arcsin;
+    /// NumPy's `arccos`.
+    arccos => UnaryOp::Arccos;
+    /// NumPy's `arctan`.
+    arctan => UnaryOp::Arctan;
+    /// NumPy's `sinh`.
+    sinh => UnaryOp::Sinh;
+    /// NumPy's `cosh`.
+    cosh => UnaryOp::Cosh;
+    /// NumPy's `arcsinh`.
+    arcsinh => UnaryOp::Arcsinh;
+    /// NumPy's `arccosh`.
+    arccosh => UnaryOp::Arccosh;
+    /// NumPy's `arctanh`.
+    arctanh => UnaryOp::Arctanh;
+    /// NumPy's `trunc`.
+    trunc => UnaryOp::Trunc;
+    /// NumPy's `deg2rad`.
+    deg2rad => UnaryOp::Deg2rad;
+    /// NumPy's `rad2deg`.
+    rad2deg => UnaryOp::Rad2deg;
+    /// NumPy's `isinf`.
+    isinf => UnaryOp::IsInf;
+
     /// True where NaN.
     isnan => UnaryOp::IsNan;
     /// True where finite.

@@ -58,6 +58,20 @@ pub enum ArrayError {
     /// The cluster client failed.
     #[error(transparent)]
     Client(#[from] crate::runtime::ClientError),
+    /// A Python integer does not fit the integer dtype it is combined with (NumPy 2 raises
+    /// OverflowError).
+    #[error("Python integer {value} out of bounds for {dtype}")]
+    ScalarOutOfBounds { value: i64, dtype: DType },
+    /// A size, shape or byte count does not fit in 64 bits.
+    #[error("{what} overflows: {detail}")]
+    SizeOverflow { what: &'static str, detail: String },
+    /// A graph too big to submit: about `tasks` tasks over `bytes` bytes of chunks.
+    #[error("the computation needs about {tasks} tasks over {bytes} bytes of chunks, more than the {limit} tasks one submission may have: use larger chunks, or select or reduce first")]
+    TooManyTasks {
+        tasks: u128,
+        bytes: u128,
+        limit: u128,
+    },
     /// A parameter value is invalid.
     #[error("invalid {name}: {reason}")]
     InvalidParameter { name: &'static str, reason: String },

@@ -1,5 +1,7 @@
 //! Fusion: a maximal subtree of elementwise operations and generators under one node compiles
-//! to one [`Program`]; the non-fusable nodes at its edge become the program's loaded inputs.
+//! to one [`Program`]; the non-fusable nodes at its edge become the program's loaded inputs,
+//! and so do elementwise nodes whose own program is already long (`Node::fuse_cut`), so a
+//! program of thousands of statements lowers to a graph linear in its length.
 //!
 //! Per output chunk, [`Region::instantiate`] computes how every leaf is addressed (broadcast
 //! axes get stride 0, generators get global flat positions). This module must not emit tasks.
@@ -46,12 +48,12 @@ impl Compiler {
         (self.instrs.len() - 1) as u32
     }
 
-    fn visit(&mut self, node: &NodeRef) -> u32 {
+    fn visit(&mut self, node: &NodeRef, root: bool) -> u32 {
         if let Some(&r) = self.memo.get(&node.id) {
             return r;
         }
         let dtype = node.dtype;
-        let r = if !node.op.is_fusable() {
+        let r = if !node.op.is_fusable() || (!root && node.fuse_cut()) {
             let map = self.leaves.len() as u32;
             let input = self.loads;
             self.loads += 1;
@@ -79,7 +81,7 @@ impl Compiler {
                     })
                 }
                 Op::Unary { op, x } => {
-                    let src = self.visit(x);
+                    let src = self.visit(x, false);
                     self.push(Instr::Unary {
                         op: *op,
                         src,
@@ -87,8 +89,8 @@ impl Compiler {
                     })
                 }
                 Op::Binary { op, a, b } => {
-                    let a = self.visit(a);
-                    let b = self.visit(b);
+                    let a = self.visit(a, false);
+                    let b = self.visit(b, false);
                     self.push(Instr::Binary {
                         op: *op,
                         a,
@@ -97,13 +99,13 @@ impl Compiler {
                     })
                 }
                 Op::Where { cond, a, b } => {
-                    let cond = self.visit(cond);
-                    let a = self.visit(a);
-                    let b = self.visit(b);
+                    let cond = self.visit(cond, false);
+                    let a = self.visit(a, false);
+                    let b = self.visit(b, false);
                     self.push(Instr::Where { cond, a, b, dtype })
                 }
                 Op::Cast { x } => {
-                    let src = self.visit(x);
+                    let src = self.visit(x, false);
                     self.push(Instr::Cast { src, dtype })
                 }
                 _ => unreachable!("checked fusable above"),
@@ -122,7 +124,7 @@ pub(crate) fn compile(root: &NodeRef) -> Region {
         memo: HashMap::new(),
         loads: 0,
     };
-    c.visit(root);
+    c.visit(root, true);
     Region {
         program: Program { instrs: c.instrs },
         leaves: c.leaves,
@@ -204,5 +206,50 @@ impl Region {
             maps.push(Strided { base, strides });
         }
         Ok(Instance { maps, inputs })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::array::{Array, ReduceOptions};
+
+    /// Tasks and argument bytes of `x = x - mean(x)` repeated `n` times, then `sum(x)`.
+    fn graph_of_anomalies(n: usize) -> (usize, usize) {
+        let mut x = Array::random_uniform(&[40, 40], 1, 0.0, 1.0, 20).expect("x");
+        for _ in 0..n {
+            let m = x.mean(ReduceOptions::all()).expect("mean");
+            x = x.sub(&m).expect("anomaly");
+        }
+        let g = x
+            .sum(ReduceOptions::all())
+            .expect("sum")
+            .graph()
+            .expect("graph");
+        let bytes = g
+            .tasks
+            .iter()
+            .map(|t| t.args.len() + t.deps.len() * 32)
+            .sum();
+        (g.tasks.len(), bytes)
+    }
+
+    #[test]
+    fn long_programs_lower_to_graphs_linear_in_their_length() {
+        let (t1, b1) = graph_of_anomalies(300);
+        let (t2, b2) = graph_of_anomalies(1_200);
+        // Four times the statements: about four times the tasks and bytes, not sixteen.
+        assert!(t2 <= 5 * t1, "tasks {t1} -> {t2}");
+        assert!(b2 <= 5 * b1, "argument bytes {b1} -> {b2}");
+        assert!(b2 < 64 << 20, "{b2} bytes for 1,200 statements");
+    }
+
+    #[test]
+    fn short_chains_still_fuse_into_one_task_per_chunk() {
+        let x = Array::random_uniform(&[40, 40], 1, 0.0, 1.0, 20).expect("x");
+        let mut y = x.clone();
+        for _ in 0..10 {
+            y = ((&y * 2.0).expect("mul") + 1.0).expect("add");
+        }
+        assert_eq!(y.graph().expect("graph").tasks.len(), 4);
     }
 }

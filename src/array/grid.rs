@@ -103,6 +103,68 @@ impl From<&ChunkGrid> for ChunkSpec {
     }
 }
 
+/// The most elements an array may have (2^60: 8 EiB of float64), so element and byte counts
+/// never overflow 64 bits.
+pub const MAX_ELEMENTS: u128 = 1 << 60;
+
+/// The most chunks an array may have (2^30, far beyond what any cluster runs as tasks): the
+/// grid is refused before its block lists are allocated.
+pub const MAX_CHUNKS: u128 = 1 << 30;
+
+/// Refuses a shape with more than [`MAX_ELEMENTS`] elements, or a grid of more than
+/// [`MAX_CHUNKS`] chunks (`chunks_per_axis`), naming both counts.
+fn check_size(shape: &[usize], chunks_per_axis: &[u128]) -> Result<(), ArrayError> {
+    let elements = shape
+        .iter()
+        .try_fold(1u128, |acc, &n| acc.checked_mul(n as u128));
+    match elements {
+        Some(n) if n <= MAX_ELEMENTS => {}
+        n => {
+            return Err(ArrayError::SizeOverflow {
+                what: "array size",
+                detail: format!(
+                    "shape {} has {} elements, more than the 2**60 an array may have",
+                    shape_text(shape),
+                    n.map_or_else(|| "over 2**128".to_string(), |n| n.to_string())
+                ),
+            })
+        }
+    }
+    if shape.contains(&0) {
+        return Ok(());
+    }
+    let chunks = chunks_per_axis
+        .iter()
+        .try_fold(1u128, |acc, &n| acc.checked_mul(n));
+    match chunks {
+        Some(n) if n <= MAX_CHUNKS => Ok(()),
+        n => Err(ArrayError::SizeOverflow {
+            what: "number of chunks",
+            detail: format!(
+                "shape {} would be cut into {} chunks, more than the 2**30 an array may have \
+                 (use larger chunks)",
+                shape_text(shape),
+                n.map_or_else(|| "over 2**128".to_string(), |n| n.to_string())
+            ),
+        }),
+    }
+}
+
+/// `(3, 4)`, `(5,)`, `()`: a shape as Python writes it.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn split_axis(len: usize, size: usize) -> Vec<usize> {
     if len == 0 {
         return vec![0];
@@ -183,6 +245,12 @@ impl ChunkSpec {
                 }
             }
         }
+        let counts: Vec<u128> = shape
+            .iter()
+            .zip(&sizes)
+            .map(|(&len, &s)| len.div_ceil(s.max(1)) as u128)
+            .collect();
+        check_size(shape, &counts)?;
         let blocks = shape
             .iter()
             .zip(&sizes)
@@ -220,13 +288,16 @@ impl ChunkGrid {
                     "axis {axis} has length 0 and must have blocks [0]"
                 )));
             }
-            let total: usize = b.iter().sum();
-            if total != len {
+            let total = b.iter().try_fold(0usize, |acc, &n| acc.checked_add(n));
+            if total != Some(len) {
+                let total = b.iter().map(|&n| n as u128).sum::<u128>();
                 return Err(bad(format!(
                     "axis {axis}: blocks add up to {total}, not {len}"
                 )));
             }
         }
+        let counts: Vec<u128> = blocks.iter().map(|b| b.len() as u128).collect();
+        check_size(shape, &counts)?;
         Ok(ChunkGrid { blocks })
     }
 
@@ -320,6 +391,19 @@ impl ChunkGrid {
             blocks: perm.iter().map(|&a| self.blocks[a].clone()).collect(),
         }
     }
+}
+
+/// The number of elements of a shape with these lengths, or [`ArrayError::SizeOverflow`]
+/// when it does not fit in 64 bits (`(2**32, 2**32)`).
+pub fn checked_size(lengths: impl IntoIterator<Item = usize>) -> Result<usize, ArrayError> {
+    let lengths: Vec<usize> = lengths.into_iter().collect();
+    lengths
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .ok_or_else(|| ArrayError::SizeOverflow {
+            what: "number of elements",
+            detail: format!("shape {lengths:?} has more than 2**64 elements"),
+        })
 }
 
 /// Every index of an n-d box with `dims` in row-major order (one empty index for 0 axes).
@@ -436,5 +520,65 @@ mod tests {
         );
         assert_eq!(all_indices(&[]), vec![Vec::<usize>::new()]);
         assert!(all_indices(&[0, 3]).is_empty());
+    }
+
+    #[test]
+    fn impossible_sizes_are_refused_before_blocks_are_allocated() {
+        let e = ChunkSpec::Auto
+            .resolve(&[1 << 62, 1 << 62], DType::F64)
+            .expect_err("2**124 elements");
+        assert!(
+            e.to_string()
+                .contains("21267647932558653966460912964485513216 elements"),
+            "{e}"
+        );
+        let e = ChunkSpec::Auto
+            .resolve(&[1 << 32, 1 << 32], DType::F64)
+            .expect_err("2**64 elements");
+        assert!(
+            e.to_string().contains("18446744073709551616 elements"),
+            "{e}"
+        );
+        let e = ChunkSpec::Uniform(1)
+            .resolve(&[1 << 20, 1 << 20], DType::U8)
+            .expect_err("2**40 chunks");
+        assert!(e.to_string().contains("1099511627776 chunks"), "{e}");
+        assert_eq!(checked_size([1 << 40, 1 << 20]).ok(), Some(1 << 60));
+        assert!(checked_size([1 << 40, 1 << 30]).is_err());
+        let ok = ChunkSpec::Auto
+            .resolve(&[1 << 26, 1 << 26], DType::F64)
+            .expect("2**52 elements in 128 MiB chunks");
+        assert!(ok.num_chunks() < 1 << 30);
+    }
+
+    #[test]
+    fn graphs_beyond_the_task_limit_are_refused_with_tasks_and_bytes() {
+        let x = crate::array::Array::random_uniform(
+            &[100_000_000, 100_000_000],
+            1,
+            0.0,
+            1.0,
+            ChunkSpec::Auto,
+        )
+        .expect("a lazy array");
+        let e = x
+            .sum(crate::array::ReduceOptions::all())
+            .expect("lazy sum")
+            .graph()
+            .expect_err("too many tasks");
+        let text = e.to_string();
+        assert!(matches!(e, ArrayError::TooManyTasks { .. }), "{text}");
+        assert!(
+            text.contains("tasks over 80000000000000008 bytes"),
+            "{text}"
+        );
+        // A small selection of the same array lowers to a few tasks.
+        let corner = x
+            .index(&[
+                crate::array::IndexItem::slice(None, Some(3), 1),
+                crate::array::IndexItem::slice(None, Some(3), 1),
+            ])
+            .expect("slice");
+        assert!(corner.graph().expect("graph").tasks.len() < 10);
     }
 }

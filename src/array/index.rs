@@ -9,7 +9,7 @@ use ndarray::Slice as NdSlice;
 use serde::{Deserialize, Serialize};
 
 use crate::array::array::Array;
-use crate::array::chunk::{decode_chunk, encode_values};
+use crate::array::chunk::encode_values;
 use crate::array::data::Element;
 use crate::array::error::ArrayError;
 use crate::array::grid::ChunkGrid;
@@ -415,12 +415,8 @@ fn slice_typed<T: Element>(
 
 /// Kernel: one output chunk of a basic index from one input chunk.
 pub(crate) fn slice_kernel(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
-    let args: SliceArgs = postcard::from_bytes(args)
-        .map_err(|e| ArrayError::Decode(format!("slice arguments: {e}")))?;
-    let input = inputs
-        .first()
-        .ok_or_else(|| ArrayError::Compute("slice without input".into()))?;
-    let view = decode_chunk(input)?;
+    let args: SliceArgs = crate::array::lower::decode_args(args, "slice")?;
+    let view = crate::array::lower::single_input(inputs, "slice")?;
     if view.shape.len() != args.sel.len() {
         return Err(ArrayError::Compute(format!(
             "slice of {} axes on a chunk of shape {:?}",

@@ -15,7 +15,9 @@ use crate::array::error::ArrayError;
 use crate::array::lower::FusedArgs;
 use crate::array::pod::AlignedBuf;
 use crate::array::program::{Evaluator, BLOCK_ELEMS};
-use crate::array::{index, linalg, overlap, reduce, reshape, scan, shape_ops, take};
+use crate::array::{
+    index, linalg, overlap, quantile, reduce, reshape, scan, shape_ops, sort, take,
+};
 use crate::runtime::kernel::{Kernel, KernelContext, KernelError};
 
 /// Kernel names of the array layer.
@@ -44,6 +46,10 @@ pub mod names {
     pub const MATMUL: &str = "tessera.array.matmul";
     /// A chunk extended with elements of its neighbours.
     pub const OVERLAP: &str = "tessera.array.overlap";
+    /// Every lane of a chunk sorted along one axis (or its sorting positions).
+    pub const SORT: &str = "tessera.array.sort";
+    /// Quantiles of every lane of a chunk along one axis.
+    pub const QUANTILE: &str = "tessera.array.quantile";
 }
 
 fn fused(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
@@ -108,4 +114,6 @@ pub(crate) fn install(map: &mut HashMap<String, Kernel>) {
     map.insert(names::SCAN.into(), adapt(scan::scan_kernel));
     map.insert(names::MATMUL.into(), adapt(linalg::matmul_kernel));
     map.insert(names::OVERLAP.into(), adapt(overlap::overlap_kernel));
+    map.insert(names::QUANTILE.into(), adapt(quantile::quantile_kernel));
+    map.insert(names::SORT.into(), adapt(sort::sort_kernel));
 }

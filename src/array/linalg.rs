@@ -1,4 +1,5 @@
-//! Matrix products of 2-d arrays: `matmul` (and `tensordot` with one contracted axis).
+//! Matrix products: `matmul` (2-d block products; 1-d and stacked operands built on it) and
+//! `tensordot` over any axes (a permute, a reshape to one matrix product, a reshape back).
 //!
 //! Both operands are re-cut so the contracted axis has the same blocks; every output block
 //! sums the products of its row of left blocks with its column of right blocks through a tree
@@ -39,6 +40,40 @@ impl Array {
     /// assert_eq!(a.matmul(&i).unwrap().compute_local().unwrap(), a.compute_local().unwrap());
     /// ```
     pub fn matmul(&self, other: &Array) -> Result<Array, ArrayError> {
+        let (na, nb) = (self.ndim(), other.ndim());
+        if na == 0 || nb == 0 {
+            return Err(ArrayError::Shape {
+                op: "matmul",
+                reason: "operands must have at least one dimension, not be scalars".into(),
+            });
+        }
+        if na == 1 || nb == 1 {
+            // NumPy: a 1-d left operand is a row, a 1-d right operand a column; the added
+            // axis is removed from the result.
+            let a = if na == 1 {
+                self.expand_dims(0)?
+            } else {
+                self.clone()
+            };
+            let b = if nb == 1 {
+                other.expand_dims(-1)?
+            } else {
+                other.clone()
+            };
+            let r = a.matmul(&b)?;
+            let nd = r.ndim() as isize;
+            let mut drop = Vec::new();
+            if na == 1 {
+                drop.push(nd - 2);
+            }
+            if nb == 1 {
+                drop.push(nd - 1);
+            }
+            return r.squeeze(&drop);
+        }
+        if na > 2 || nb > 2 {
+            return self.batched_matmul(other);
+        }
         if self.ndim() != 2 || other.ndim() != 2 || self.shape()[1] != other.shape()[0] {
             return Err(ArrayError::Shape {
                 op: "matmul",
@@ -76,25 +111,107 @@ impl Array {
         )))
     }
 
+    /// Stacks of matrices (NumPy's `matmul` of n-d operands): the leading axes broadcast, the
+    /// last two multiply. Built as a broadcast product summed over the contracted axis, so each
+    /// output chunk reads the matching chunks of both operands.
+    fn batched_matmul(&self, other: &Array) -> Result<Array, ArrayError> {
+        let (sa, sb) = (self.shape(), other.shape());
+        if sa[sa.len() - 1] != sb[sb.len() - 2] {
+            return Err(ArrayError::Shape {
+                op: "matmul",
+                reason: format!("shapes {sa:?} and {sb:?} do not align on the contracted axis"),
+            });
+        }
+        let dtype = self.dtype().promote(other.dtype());
+        if dtype == DType::Bool {
+            return Err(ArrayError::UnsupportedDType {
+                op: "matmul",
+                dtype,
+            });
+        }
+        // a[..., i, k, newaxis] * b[..., newaxis, k, j], summed over k.
+        let a = self.astype(dtype).expand_dims(-1)?;
+        let b = other.astype(dtype).expand_dims(-3)?;
+        let product = a.mul(&b)?;
+        let k = product.ndim() as isize - 2;
+        Ok(product
+            .reduce(
+                crate::array::ReduceKind::Sum,
+                &crate::array::ReduceOptions::axes([k]),
+            )?
+            .astype(dtype))
+    }
+
     /// `tensordot` of two 2-d arrays over one axis pair: `axes = (1, 0)` is `matmul`.
     pub fn tensordot(&self, other: &Array, axes: (usize, usize)) -> Result<Array, ArrayError> {
-        if self.ndim() != 2 || other.ndim() != 2 || axes.0 > 1 || axes.1 > 1 {
+        self.tensordot_axes(other, &[axes.0 as isize], &[axes.1 as isize])
+    }
+
+    /// NumPy's `tensordot(a, b, axes=n)`: the last `n` axes of `self` against the first `n`
+    /// of `other` (`n = 0` is the outer product).
+    pub fn tensordot_n(&self, other: &Array, n: usize) -> Result<Array, ArrayError> {
+        if n > self.ndim() || n > other.ndim() {
             return Err(ArrayError::Shape {
                 op: "tensordot",
                 reason: format!(
-                    "2-d operands and axes in 0..2 needed, got {:?}, {:?}, {axes:?}",
+                    "axes={n} needs operands of at least {n} dimensions, got {:?} and {:?}",
                     self.shape(),
                     other.shape()
                 ),
             });
         }
-        let a = if axes.0 == 1 { self.clone() } else { self.t() };
-        let b = if axes.1 == 0 {
-            other.clone()
-        } else {
-            other.t()
+        let a: Vec<isize> = (self.ndim() - n..self.ndim()).map(|a| a as isize).collect();
+        let b: Vec<isize> = (0..n).map(|a| a as isize).collect();
+        self.tensordot_axes(other, &a, &b)
+    }
+
+    /// NumPy's `tensordot(a, b, axes=(a_axes, b_axes))` for any number of dimensions: the
+    /// free axes of `self` are moved first and merged, the contracted ones last, and the
+    /// product is one matrix product reshaped back.
+    pub fn tensordot_axes(
+        &self,
+        other: &Array,
+        a_axes: &[isize],
+        b_axes: &[isize],
+    ) -> Result<Array, ArrayError> {
+        let (sa, sb) = (self.shape().to_vec(), other.shape().to_vec());
+        let mismatch = |reason: String| ArrayError::Shape {
+            op: "tensordot",
+            reason,
         };
-        a.matmul(&b)
+        if a_axes.len() != b_axes.len() {
+            return Err(mismatch(format!(
+                "{} axes of the first operand against {} of the second",
+                a_axes.len(),
+                b_axes.len()
+            )));
+        }
+        let ca = crate::array::reduce::axes_in_order(a_axes, sa.len())?;
+        let cb = crate::array::reduce::axes_in_order(b_axes, sb.len())?;
+        for (&i, &j) in ca.iter().zip(&cb) {
+            if sa[i] != sb[j] {
+                return Err(mismatch(format!(
+                    "shape-mismatch for sum: axis {i} of {sa:?} has length {}, axis {j} of {sb:?} has {}",
+                    sa[i], sb[j]
+                )));
+            }
+        }
+        let free_a: Vec<usize> = (0..sa.len()).filter(|a| !ca.contains(a)).collect();
+        let free_b: Vec<usize> = (0..sb.len()).filter(|a| !cb.contains(a)).collect();
+        let len = |shape: &[usize], axes: &[usize]| -> Result<usize, ArrayError> {
+            crate::array::grid::checked_size(axes.iter().map(|&a| shape[a]))
+        };
+        let (m, k, n) = (len(&sa, &free_a)?, len(&sa, &ca)?, len(&sb, &free_b)?);
+        let perm_a: Vec<usize> = free_a.iter().chain(&ca).copied().collect();
+        let perm_b: Vec<usize> = cb.iter().chain(&free_b).copied().collect();
+        let a = self.permute(&perm_a)?.reshape(&[m, k])?;
+        let b = other.permute(&perm_b)?.reshape(&[k, n])?;
+        let out_shape: Vec<usize> = free_a
+            .iter()
+            .map(|&a| sa[a])
+            .chain(free_b.iter().map(|&b| sb[b]))
+            .collect();
+        a.matmul(&b)?.reshape(&out_shape)
     }
 }
 

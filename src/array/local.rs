@@ -5,7 +5,6 @@
 //! This module must not schedule across threads or processes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use bytes::Bytes;
 
@@ -90,15 +89,8 @@ pub fn execute_graph_locally(
             key: &t.key,
             args: &t.args,
         };
-        let out = catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs)))
-            .map_err(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                ArrayError::Compute(format!("task {} panicked: {msg}", t.key))
-            })?
+        let out = crate::runtime::call_kernel(|| kernel(&ctx, &inputs))
+            .map_err(|msg| ArrayError::Compute(format!("task {} panicked: {msg}", t.key)))?
             .map_err(|e| ArrayError::Compute(format!("task {} failed: {e}", t.key)))?;
         drop(inputs);
         for d in &t.deps {

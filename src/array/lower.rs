@@ -64,6 +64,25 @@ impl BlockArgs {
     }
 }
 
+/// A kernel's arguments decoded; `what` names them in the error (`"slice"`).
+pub(crate) fn decode_args<T: serde::de::DeserializeOwned>(
+    args: &[u8],
+    what: &str,
+) -> Result<T, ArrayError> {
+    postcard::from_bytes(args).map_err(|e| ArrayError::Decode(format!("{what} arguments: {e}")))
+}
+
+/// The only input chunk of a one-input kernel, decoded.
+pub(crate) fn single_input<'a>(
+    inputs: &'a [Bytes],
+    what: &str,
+) -> Result<crate::array::ChunkView<'a>, ArrayError> {
+    let input = inputs
+        .first()
+        .ok_or_else(|| ArrayError::Compute(format!("{what} without input")))?;
+    crate::array::decode_chunk(input)
+}
+
 /// Serialises kernel arguments.
 pub(crate) fn encode_args<T: Serialize>(value: &T) -> Result<Bytes, ArrayError> {
     postcard::to_allocvec(value)
@@ -71,11 +90,58 @@ pub(crate) fn encode_args<T: Serialize>(value: &T) -> Result<Bytes, ArrayError> 
         .map_err(|e| ArrayError::Compute(format!("cannot encode task arguments: {e}")))
 }
 
+/// The most tasks one lowering may produce (about 2 million): a graph beyond it is refused
+/// before its tasks are built, with the estimate in the message.
+pub const MAX_TASKS: u128 = 1 << 21;
+
 /// The state of one lowering.
 pub(crate) struct Lowering {
     tasks: Vec<TaskSpec>,
     emitted: HashSet<String>,
     needed: HashMap<String, BTreeSet<Vec<usize>>>,
+    /// Tasks the nodes lowered so far announced (an upper bound of `tasks.len()`).
+    planned: u128,
+}
+
+/// Tasks lowering `node` for `chunks` output chunks emits, at most (reductions: a partial per
+/// input chunk plus the combine tree; matrix products: a product per pair of blocks).
+fn planned_tasks(node: &NodeRef, chunks: usize) -> u128 {
+    let chunks = chunks as u128;
+    match &node.op {
+        Op::Reduce { x, spec } => {
+            let bpa = x.grid.blocks_per_axis();
+            let per_output: u128 = spec.axes.iter().map(|&a| bpa[a] as u128).product();
+            // A tree of fan-in k over n leaves has fewer than n / (k - 1) + 1 inner nodes.
+            let k = spec.split_every.max(2) as u128;
+            chunks * (per_output + per_output / (k - 1) + 1)
+        }
+        Op::Shape {
+            inputs,
+            op: shape_ops::ShapeOp::MatMul,
+        } => {
+            let nk = inputs[0].grid.blocks(1).len() as u128;
+            chunks * (2 * nk + 1)
+        }
+        op if op.is_fusable() => chunks,
+        _ => chunks.saturating_mul(2),
+    }
+}
+
+/// Bytes of every distinct node of the graph under `root` (what its chunks hold in all).
+fn graph_bytes(order: &[NodeRef]) -> u128 {
+    order
+        .iter()
+        .map(|n| n.shape.iter().map(|&d| d as u128).product::<u128>() * n.dtype.itemsize() as u128)
+        .sum()
+}
+
+/// The error for a graph of about `tasks` tasks.
+fn too_many_tasks(tasks: u128, order: &[NodeRef]) -> ArrayError {
+    ArrayError::TooManyTasks {
+        tasks,
+        bytes: graph_bytes(order),
+        limit: MAX_TASKS,
+    }
 }
 
 impl Lowering {
@@ -146,6 +212,10 @@ pub(crate) fn lower(
     root: &NodeRef,
     wanted: Option<&[Vec<usize>]>,
 ) -> Result<ArrayGraph, ArrayError> {
+    let order = post_order(root);
+    if wanted.is_none() && root.grid.num_chunks() as u128 > MAX_TASKS {
+        return Err(too_many_tasks(root.grid.num_chunks() as u128, &order));
+    }
     let wanted: Vec<Vec<usize>> = match wanted {
         Some(w) => w.to_vec(),
         None => root.grid.chunk_indices(),
@@ -162,16 +232,25 @@ pub(crate) fn lower(
         tasks: Vec::new(),
         emitted: HashSet::new(),
         needed: HashMap::new(),
+        planned: 0,
     };
     let outputs = wanted
         .iter()
         .map(|w| (w.clone(), low.need(root, w)))
         .collect();
-    let order = post_order(root);
-    for node in order.iter().rev() {
+    for (position, node) in order.iter().enumerate().rev() {
         let Some(chunks) = low.needed.remove(&node.id) else {
             continue;
         };
+        low.planned += planned_tasks(node, chunks.len());
+        if low.planned > MAX_TASKS {
+            // The nodes not lowered yet need at least one task per chunk they hold.
+            let rest: u128 = order[..position]
+                .iter()
+                .map(|n| n.grid.num_chunks() as u128)
+                .sum();
+            return Err(too_many_tasks(low.planned + rest, &order));
+        }
         let chunks: Vec<Vec<usize>> = chunks.into_iter().collect();
         lower_node(&mut low, node, &chunks)?;
     }

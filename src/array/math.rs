@@ -6,6 +6,19 @@
 use crate::array::block::{with_slice, Block, Slice};
 use crate::array::ops::{BinaryOp, UnaryOp};
 
+/// `a op b` bitwise on the bits of an integer.
+#[inline(always)]
+fn int_bits<I>(a: I, b: I, op: BinaryOp) -> I
+where
+    I: std::ops::BitAnd<Output = I> + std::ops::BitOr<Output = I> + std::ops::BitXor<Output = I>,
+{
+    match op {
+        BinaryOp::BitAnd => a & b,
+        BinaryOp::BitOr => a | b,
+        _ => a ^ b,
+    }
+}
+
 /// Numeric element types (not bool): the arithmetic kernels are generic over these.
 pub(crate) trait Num: Copy + PartialOrd + Default + Send + Sync + 'static {
     fn add(self, o: Self) -> Self;
@@ -20,6 +33,12 @@ pub(crate) trait Num: Copy + PartialOrd + Default + Send + Sync + 'static {
     fn minimum(self, o: Self) -> Self;
     fn maximum(self, o: Self) -> Self;
     fn is_nan(self) -> bool;
+    /// Bitwise and/or/xor/not (integers; the typing rules never ask floats for them).
+    fn bits(self, o: Self, op: BinaryOp) -> Self;
+    fn invert(self) -> Self;
+    /// The float-only binary functions (arctan2, hypot, float_power) and `fmod`; integers
+    /// only ever get `fmod` (C's truncated remainder, by zero 0).
+    fn float_binary(self, o: Self, op: BinaryOp) -> Self;
     fn from_i64(x: i64) -> Self;
     fn to_f64(self) -> f64;
 }
@@ -48,17 +67,44 @@ macro_rules! float_num {
             fn div(self, o: Self) -> Self {
                 self / o
             }
+            /// NumPy's `npy_floor_divide`: the quotient of `divmod`, so `1.0 // 0.1` is 9
+            /// (as in Python) and `x // inf` is 0 or -1.
             #[inline(always)]
             fn floor_div(self, o: Self) -> Self {
-                (self / o).floor()
+                if o == 0.0 {
+                    return self / o;
+                }
+                let m = self % o;
+                let mut div = (self - m) / o;
+                if m != 0.0 && ((o < 0.0) != (m < 0.0)) {
+                    div -= 1.0;
+                }
+                if div != 0.0 {
+                    let f = div.floor();
+                    if div - f > 0.5 {
+                        f + 1.0
+                    } else {
+                        f
+                    }
+                } else {
+                    (0.0 as $t).copysign(self / o)
+                }
             }
+            /// NumPy's `npy_remainder`: the remainder of `divmod`, with the sign of `o`
+            /// (`-5 % inf` is inf, `x % 0` is NaN).
             #[inline(always)]
             fn rem(self, o: Self) -> Self {
                 let r = self % o;
-                if r != 0.0 && ((r < 0.0) != (o < 0.0)) {
-                    r + o
-                } else {
+                if o == 0.0 {
                     r
+                } else if r != 0.0 {
+                    if (o < 0.0) != (r < 0.0) {
+                        r + o
+                    } else {
+                        r
+                    }
+                } else {
+                    (0.0 as $t).copysign(o)
                 }
             }
             #[inline(always)]
@@ -92,6 +138,23 @@ macro_rules! float_num {
             #[inline(always)]
             fn is_nan(self) -> bool {
                 self.is_nan()
+            }
+            #[inline(always)]
+            fn bits(self, o: Self, op: BinaryOp) -> Self {
+                <$t>::from_bits(int_bits(self.to_bits(), o.to_bits(), op))
+            }
+            #[inline(always)]
+            fn invert(self) -> Self {
+                <$t>::from_bits(!self.to_bits())
+            }
+            #[inline(always)]
+            fn float_binary(self, o: Self, op: BinaryOp) -> Self {
+                match op {
+                    BinaryOp::Arctan2 => self.atan2(o),
+                    BinaryOp::Hypot => self.hypot(o),
+                    BinaryOp::FloatPower => self.powf(o),
+                    _ => self % o,
+                }
             }
             #[inline(always)]
             fn from_i64(x: i64) -> Self {
@@ -135,6 +198,36 @@ macro_rules! float_num {
                             self
                         }
                     }
+                    UnaryOp::Invert => self.invert(),
+                    UnaryOp::Sign => {
+                        if self > 0.0 {
+                            1.0
+                        } else if self < 0.0 {
+                            -1.0
+                        } else if self == 0.0 {
+                            0.0
+                        } else {
+                            self
+                        }
+                    }
+                    UnaryOp::Square => self * self,
+                    UnaryOp::Cbrt => self.cbrt(),
+                    UnaryOp::Log1p => self.ln_1p(),
+                    UnaryOp::Expm1 => self.exp_m1(),
+                    UnaryOp::Log2 => self.log2(),
+                    UnaryOp::Exp2 => self.exp2(),
+                    UnaryOp::Arcsin => self.asin(),
+                    UnaryOp::Arccos => self.acos(),
+                    UnaryOp::Arctan => self.atan(),
+                    UnaryOp::Sinh => self.sinh(),
+                    UnaryOp::Cosh => self.cosh(),
+                    UnaryOp::Arcsinh => self.asinh(),
+                    UnaryOp::Arccosh => self.acosh(),
+                    UnaryOp::Arctanh => self.atanh(),
+                    UnaryOp::Trunc => self.trunc(),
+                    UnaryOp::Deg2rad => self.to_radians(),
+                    UnaryOp::Rad2deg => self.to_degrees(),
+                    UnaryOp::IsInf => self,
                     UnaryOp::Not | UnaryOp::IsNan | UnaryOp::IsFinite => self,
                 }
             }
@@ -249,6 +342,22 @@ macro_rules! int_num {
                 false
             }
             #[inline(always)]
+            fn bits(self, o: Self, op: BinaryOp) -> Self {
+                int_bits(self, o, op)
+            }
+            #[inline(always)]
+            fn invert(self) -> Self {
+                !self
+            }
+            #[inline(always)]
+            fn float_binary(self, o: Self, _op: BinaryOp) -> Self {
+                if o == 0 {
+                    0
+                } else {
+                    self.wrapping_rem(o)
+                }
+            }
+            #[inline(always)]
             fn from_i64(x: i64) -> Self {
                 x as $t
             }
@@ -292,6 +401,12 @@ fn arith<T: Num>(op: BinaryOp, a: &[T], b: &[T], out: &mut [T]) {
         BinaryOp::Pow => zip2(a, b, out, T::pow),
         BinaryOp::Minimum => zip2(a, b, out, T::minimum),
         BinaryOp::Maximum => zip2(a, b, out, T::maximum),
+        BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor => {
+            zip2(a, b, out, |x, y| x.bits(y, op))
+        }
+        BinaryOp::Arctan2 | BinaryOp::Hypot | BinaryOp::Fmod | BinaryOp::FloatPower => {
+            zip2(a, b, out, |x, y| x.float_binary(y, op))
+        }
         _ => {}
     }
 }
@@ -310,9 +425,9 @@ fn compare<T: Copy + PartialOrd>(op: BinaryOp, a: &[T], b: &[T], out: &mut [bool
 
 fn bool_binary(op: BinaryOp, a: &[bool], b: &[bool], out: &mut [bool]) {
     match op {
-        BinaryOp::And | BinaryOp::Minimum => zip2(a, b, out, |x, y| x & y),
-        BinaryOp::Or | BinaryOp::Maximum => zip2(a, b, out, |x, y| x | y),
-        BinaryOp::Xor => zip2(a, b, out, |x, y| x ^ y),
+        BinaryOp::And | BinaryOp::BitAnd | BinaryOp::Minimum => zip2(a, b, out, |x, y| x & y),
+        BinaryOp::Or | BinaryOp::BitOr | BinaryOp::Maximum => zip2(a, b, out, |x, y| x | y),
+        BinaryOp::Xor | BinaryOp::BitXor => zip2(a, b, out, |x, y| x ^ y),
         _ => compare(op, a, b, out),
     }
 }
@@ -364,6 +479,21 @@ fn int_unary<T: Num>(op: UnaryOp, a: &[T], out: &mut [T]) {
     match op {
         UnaryOp::Neg => map1(a, out, T::neg),
         UnaryOp::Abs => map1(a, out, T::abs),
+        UnaryOp::Invert => map1(a, out, T::invert),
+        UnaryOp::Square => map1(a, out, |x| x.mul(x)),
+        UnaryOp::Sign => {
+            let (zero, one) = (T::from_i64(0), T::from_i64(1));
+            let minus = T::from_i64(-1);
+            map1(a, out, |x| {
+                if x > zero {
+                    one
+                } else if x < zero {
+                    minus
+                } else {
+                    zero
+                }
+            })
+        }
         _ => map1(a, out, |x| x),
     }
 }
@@ -373,7 +503,10 @@ pub(crate) fn unary(op: UnaryOp, a: Slice<'_>, out: &mut Block) -> Result<(), St
     match (op, a, out) {
         (UnaryOp::IsNan, a, Block::Bool(o)) => with_slice!(a, s => map1(s, o, is_nan_any)),
         (UnaryOp::IsFinite, a, Block::Bool(o)) => with_slice!(a, s => map1(s, o, is_finite_any)),
-        (UnaryOp::Not, Slice::Bool(a), Block::Bool(o)) => map1(a, o, |x| !x),
+        (UnaryOp::IsInf, a, Block::Bool(o)) => {
+            with_slice!(a, s => map1(s, o, |x| !is_finite_any(x) && !is_nan_any(x)))
+        }
+        (UnaryOp::Not | UnaryOp::Invert, Slice::Bool(a), Block::Bool(o)) => map1(a, o, |x| !x),
         (op, Slice::F64(a), Block::F64(o)) => float_unary(op, a, o),
         (op, Slice::F32(a), Block::F32(o)) => float_unary(op, a, o),
         (op, Slice::I64(a), Block::I64(o)) => int_unary(op, a, o),

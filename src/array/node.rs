@@ -66,6 +66,21 @@ pub(crate) struct Node {
     pub shape: Vec<usize>,
     pub grid: ChunkGrid,
     pub id: String,
+    /// Elementwise operations a fused program for this node contains (0 for generators and
+    /// non-fusable nodes); a child above [`MAX_FUSED_OPS`] is computed as its own task, so
+    /// programs, and graphs of long programs, stay linear in the program's length.
+    pub fuse_weight: u32,
+}
+
+/// The most elementwise operations one fused program inlines from a shared or long chain:
+/// beyond it the chain is cut and the node below becomes a task of its own.
+pub(crate) const MAX_FUSED_OPS: u32 = 48;
+
+impl Node {
+    /// True when a fused consumer loads this node's chunks instead of inlining its program.
+    pub(crate) fn fuse_cut(&self) -> bool {
+        self.fuse_weight > MAX_FUSED_OPS
+    }
 }
 
 fn param_bytes<T: Serialize>(value: &T) -> Vec<u8> {
@@ -155,6 +170,14 @@ impl Node {
         for c in op.children() {
             h.update(c.id.as_bytes());
         }
+        let fuse_weight = match &op {
+            Op::Unary { .. } | Op::Binary { .. } | Op::Where { .. } | Op::Cast { .. } => op
+                .children()
+                .iter()
+                .filter(|c| c.op.is_fusable() && !c.fuse_cut())
+                .fold(1u32, |acc, c| acc.saturating_add(c.fuse_weight)),
+            _ => 0,
+        };
         let digest = h.finalize();
         let mut id = String::with_capacity(16);
         for b in &digest[..8] {
@@ -166,6 +189,7 @@ impl Node {
             shape,
             grid,
             id,
+            fuse_weight,
         })
     }
 

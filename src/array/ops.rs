@@ -40,10 +40,50 @@ pub enum UnaryOp {
     Round,
     /// Logical not.
     Not,
+    /// Bitwise not of integers, logical not of bool (NumPy's `~`).
+    Invert,
     /// True where NaN.
     IsNan,
     /// True where neither NaN nor infinite.
     IsFinite,
+    /// Sign: -1, 0 or 1 (NaN stays NaN).
+    Sign,
+    /// `x * x`.
+    Square,
+    /// Cube root.
+    Cbrt,
+    /// `log(1 + x)`, accurate near 0.
+    Log1p,
+    /// `exp(x) - 1`, accurate near 0.
+    Expm1,
+    /// Base-2 logarithm.
+    Log2,
+    /// 2 to the power x.
+    Exp2,
+    /// Inverse sine.
+    Arcsin,
+    /// Inverse cosine.
+    Arccos,
+    /// Inverse tangent.
+    Arctan,
+    /// Hyperbolic sine.
+    Sinh,
+    /// Hyperbolic cosine.
+    Cosh,
+    /// Inverse hyperbolic sine.
+    Arcsinh,
+    /// Inverse hyperbolic cosine.
+    Arccosh,
+    /// Inverse hyperbolic tangent.
+    Arctanh,
+    /// Round toward zero.
+    Trunc,
+    /// Degrees to radians.
+    Deg2rad,
+    /// Radians to degrees.
+    Rad2deg,
+    /// True where +inf or -inf.
+    IsInf,
     /// NaN, +inf and -inf replaced by the given values.
     NanToNum {
         /// Replacement for NaN.
@@ -94,6 +134,20 @@ pub enum BinaryOp {
     Or,
     /// Logical exclusive or (non-zero is true).
     Xor,
+    /// `atan2(a, b)`: the angle of the point (b, a).
+    Arctan2,
+    /// `sqrt(a² + b²)` without overflow.
+    Hypot,
+    /// C's `fmod`: remainder with the sign of `a` (integer by zero gives 0).
+    Fmod,
+    /// `a ** b` in float64.
+    FloatPower,
+    /// Bitwise and of integers, logical and of bool (NumPy's `&`).
+    BitAnd,
+    /// Bitwise or of integers, logical or of bool (NumPy's `|`).
+    BitOr,
+    /// Bitwise exclusive or of integers, logical of bool (NumPy's `^`).
+    BitXor,
 }
 
 impl UnaryOp {
@@ -114,8 +168,28 @@ impl UnaryOp {
             UnaryOp::Ceil => "ceil",
             UnaryOp::Round => "round",
             UnaryOp::Not => "logical_not",
+            UnaryOp::Invert => "invert",
             UnaryOp::IsNan => "isnan",
             UnaryOp::IsFinite => "isfinite",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Square => "square",
+            UnaryOp::Cbrt => "cbrt",
+            UnaryOp::Log1p => "log1p",
+            UnaryOp::Expm1 => "expm1",
+            UnaryOp::Log2 => "log2",
+            UnaryOp::Exp2 => "exp2",
+            UnaryOp::Arcsin => "arcsin",
+            UnaryOp::Arccos => "arccos",
+            UnaryOp::Arctan => "arctan",
+            UnaryOp::Sinh => "sinh",
+            UnaryOp::Cosh => "cosh",
+            UnaryOp::Arcsinh => "arcsinh",
+            UnaryOp::Arccosh => "arccosh",
+            UnaryOp::Arctanh => "arctanh",
+            UnaryOp::Trunc => "trunc",
+            UnaryOp::Deg2rad => "deg2rad",
+            UnaryOp::Rad2deg => "rad2deg",
+            UnaryOp::IsInf => "isinf",
             UnaryOp::NanToNum { .. } => "nan_to_num",
         }
     }
@@ -132,6 +206,21 @@ impl UnaryOp {
                 | UnaryOp::Cos
                 | UnaryOp::Tan
                 | UnaryOp::Tanh
+                | UnaryOp::Cbrt
+                | UnaryOp::Log1p
+                | UnaryOp::Expm1
+                | UnaryOp::Log2
+                | UnaryOp::Exp2
+                | UnaryOp::Arcsin
+                | UnaryOp::Arccos
+                | UnaryOp::Arctan
+                | UnaryOp::Sinh
+                | UnaryOp::Cosh
+                | UnaryOp::Arcsinh
+                | UnaryOp::Arccosh
+                | UnaryOp::Arctanh
+                | UnaryOp::Deg2rad
+                | UnaryOp::Rad2deg
         )
     }
 
@@ -153,7 +242,26 @@ impl UnaryOp {
                     Some((dtype, dtype))
                 }
             }
-            UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round | UnaryOp::NanToNum { .. } => {
+            UnaryOp::Sign => {
+                if dtype == DType::Bool {
+                    return Err(ArrayError::UnsupportedDType { op, dtype });
+                }
+                Some((dtype, dtype))
+            }
+            UnaryOp::Square => {
+                // NumPy gives int8 for bool; the nearest dtype here is uint8.
+                let d = if dtype == DType::Bool {
+                    DType::U8
+                } else {
+                    dtype
+                };
+                Some((d, d))
+            }
+            UnaryOp::Floor
+            | UnaryOp::Ceil
+            | UnaryOp::Round
+            | UnaryOp::Trunc
+            | UnaryOp::NanToNum { .. } => {
                 if dtype.is_float() {
                     Some((dtype, dtype))
                 } else {
@@ -161,7 +269,13 @@ impl UnaryOp {
                 }
             }
             UnaryOp::Not => Some((DType::Bool, DType::Bool)),
-            UnaryOp::IsNan | UnaryOp::IsFinite => {
+            UnaryOp::Invert => {
+                if dtype.is_float() {
+                    return Err(ArrayError::UnsupportedDType { op, dtype });
+                }
+                Some((dtype, dtype))
+            }
+            UnaryOp::IsNan | UnaryOp::IsFinite | UnaryOp::IsInf => {
                 if dtype.is_float() {
                     Some((dtype, DType::Bool))
                 } else {
@@ -199,6 +313,13 @@ impl BinaryOp {
             BinaryOp::And => "logical_and",
             BinaryOp::Or => "logical_or",
             BinaryOp::Xor => "logical_xor",
+            BinaryOp::Arctan2 => "arctan2",
+            BinaryOp::Hypot => "hypot",
+            BinaryOp::Fmod => "fmod",
+            BinaryOp::FloatPower => "float_power",
+            BinaryOp::BitAnd => "bitwise_and",
+            BinaryOp::BitOr => "bitwise_or",
+            BinaryOp::BitXor => "bitwise_xor",
         }
     }
 
@@ -215,8 +336,22 @@ impl BinaryOp {
         matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Xor)
     }
 
+    /// True for the bitwise operations (integers and bool only).
+    pub fn is_bitwise(&self) -> bool {
+        matches!(self, BinaryOp::BitAnd | BinaryOp::BitOr | BinaryOp::BitXor)
+    }
+
     /// `(operand dtype, result dtype)` for operands whose common dtype is `common`.
     pub fn typing(&self, common: DType) -> Result<(DType, DType), ArrayError> {
+        if self.is_bitwise() {
+            if common.is_float() {
+                return Err(ArrayError::UnsupportedDType {
+                    op: self.name(),
+                    dtype: common,
+                });
+            }
+            return Ok((common, common));
+        }
         if self.is_comparison() {
             return Ok((common, DType::Bool));
         }
@@ -224,10 +359,11 @@ impl BinaryOp {
             return Ok((DType::Bool, DType::Bool));
         }
         match self {
-            BinaryOp::Div => {
+            BinaryOp::Div | BinaryOp::Arctan2 | BinaryOp::Hypot => {
                 let f = common.float_for_math();
                 Ok((f, f))
             }
+            BinaryOp::FloatPower => Ok((DType::F64, DType::F64)),
             BinaryOp::Minimum | BinaryOp::Maximum => Ok((common, common)),
             _ if common == DType::Bool => Err(ArrayError::UnsupportedDType {
                 op: self.name(),

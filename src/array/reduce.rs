@@ -225,8 +225,15 @@ pub(crate) struct ReduceSpec {
     pub split_every: usize,
 }
 
-/// Normalises axis numbers (negative from the end) and checks them.
-pub(crate) fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, ArrayError> {
+/// Normalises axis numbers (negative from the end) and checks them; sorted.
+pub fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, ArrayError> {
+    let mut out = axes_in_order(axes, ndim)?;
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Normalises axis numbers (negative from the end) and checks them, keeping their order.
+pub fn axes_in_order(axes: &[isize], ndim: usize) -> Result<Vec<usize>, ArrayError> {
     let mut out = Vec::with_capacity(axes.len());
     for &a in axes {
         let n = if a < 0 { a + ndim as isize } else { a };
@@ -242,7 +249,6 @@ pub(crate) fn normalize_axes(axes: &[isize], ndim: usize) -> Result<Vec<usize>, 
         }
         out.push(n);
     }
-    out.sort_unstable();
     Ok(out)
 }
 
@@ -278,7 +284,9 @@ impl Array {
                 ),
             });
         }
-        if kind.needs_elements() && axes.iter().any(|&a| x.shape[a] == 0) {
+        let has_no_identity =
+            kind.needs_elements() || matches!(kind, ReduceKind::NanMin | ReduceKind::NanMax);
+        if has_no_identity && axes.iter().any(|&a| x.shape[a] == 0) {
             return Err(ArrayError::Shape {
                 op: kind.name(),
                 reason: format!(
@@ -377,6 +385,19 @@ impl Array {
         self.reduce(ReduceKind::NanVar { ddof }, &opts.into())
     }
 
+    /// Product ignoring NaN (NaN counts as 1), NumPy's `nanprod`.
+    pub fn nanprod(&self, opts: impl Into<ReduceOptions>) -> Result<Array, ArrayError> {
+        let ones = Array::where_(&self.isnan()?, 1, self)?;
+        ones.reduce(ReduceKind::Prod, &opts.into())
+    }
+
+    /// Peak to peak, `max - min` over axes (NumPy's `ptp`; integers wrap as NumPy's do).
+    pub fn ptp(&self, opts: impl Into<ReduceOptions>) -> Result<Array, ArrayError> {
+        let opts = opts.into();
+        self.reduce(ReduceKind::Max, &opts)?
+            .sub(&self.reduce(ReduceKind::Min, &opts)?)
+    }
+
     /// Standard deviation ignoring NaN.
     pub fn nanstd(&self, opts: impl Into<ReduceOptions>, ddof: f64) -> Result<Array, ArrayError> {
         self.reduce(ReduceKind::NanStd { ddof }, &opts.into())
@@ -404,8 +425,15 @@ pub(crate) struct CombineArgs {
     finish: Option<(DType, DType, Vec<usize>)>,
 }
 
-fn wide_dtype(d: DType) -> DType {
-    if d.is_float() {
+/// The accumulation dtype: f64 for floats and for the moments of integers (NumPy accumulates
+/// integer means and variances in float64), i64 for other integer reductions.
+fn wide_dtype(kind: ReduceKind, d: DType) -> DType {
+    use ReduceKind::*;
+    let moment = matches!(
+        kind,
+        Mean | Var { .. } | Std { .. } | NanMean | NanVar { .. } | NanStd { .. }
+    );
+    if d.is_float() || moment {
         DType::F64
     } else {
         DType::I64
@@ -432,7 +460,7 @@ pub(crate) fn lower(
     let region = fuse::compile(x);
     let nd = x.ndim();
     let reduced: Vec<bool> = (0..nd).map(|a| spec.axes.contains(&a)).collect();
-    let wide = wide_dtype(x.dtype);
+    let wide = wide_dtype(spec.kind, x.dtype);
     let bpa = x.grid.blocks_per_axis();
     let red_dims: Vec<usize> = spec.axes.iter().map(|&a| bpa[a]).collect();
     let combos = all_indices(&red_dims);
@@ -962,20 +990,31 @@ impl<W: Wide> Acc<W> {
         }
     }
 
+    /// Which fields a partial of this kind carries (decided by the kind, so partials of an
+    /// empty output keep their fields).
+    fn fields(kind: ReduceKind) -> Acc<W> {
+        Acc::new(kind, 1)
+    }
+
     fn encode(&self, shape: &[usize]) -> Result<Bytes, ArrayError> {
+        let used = Self::fields(self.kind);
         let mut parts = Vec::new();
-        if !self.val.is_empty() {
+        if !used.val.is_empty() {
             parts.push(encode_values(shape, &self.val)?);
         }
-        for f in [&self.count, &self.mean, &self.m2] {
-            if !f.is_empty() {
+        for (f, u) in [
+            (&self.count, &used.count),
+            (&self.mean, &used.mean),
+            (&self.m2, &used.m2),
+        ] {
+            if !u.is_empty() {
                 parts.push(encode_values(shape, f)?);
             }
         }
-        if !self.flag.is_empty() {
+        if !used.flag.is_empty() {
             parts.push(encode_values(shape, &self.flag)?);
         }
-        if !self.int.is_empty() {
+        if !used.int.is_empty() {
             parts.push(encode_values(shape, &self.int)?);
         }
         Ok(encode_bundle(&parts))
@@ -989,6 +1028,7 @@ impl<W: Wide> Acc<W> {
         let shape = decode_chunk(first)?.shape;
         let len: usize = shape.iter().product();
         let mut acc = Acc::<W>::new(kind, len);
+        let used = Self::fields(kind);
         let mut it = parts.into_iter();
         let mut next = || -> Result<crate::array::ChunkView<'_>, ArrayError> {
             let p = it.next().ok_or_else(|| {
@@ -1011,22 +1051,22 @@ impl<W: Wide> Acc<W> {
                 ArrayError::Decode(format!("partial field {name} has dtype {}", v.dtype()))
             })
         }
-        if !acc.val.is_empty() {
+        if !used.val.is_empty() {
             acc.val = take::<W>(next()?, "value")?;
         }
-        if !acc.count.is_empty() {
+        if !used.count.is_empty() {
             acc.count = take::<f64>(next()?, "count")?;
         }
-        if !acc.mean.is_empty() {
+        if !used.mean.is_empty() {
             acc.mean = take::<f64>(next()?, "mean")?;
         }
-        if !acc.m2.is_empty() {
+        if !used.m2.is_empty() {
             acc.m2 = take::<f64>(next()?, "m2")?;
         }
-        if !acc.flag.is_empty() {
+        if !used.flag.is_empty() {
             acc.flag = take::<bool>(next()?, "flag")?;
         }
-        if !acc.int.is_empty() {
+        if !used.int.is_empty() {
             acc.int = take::<i64>(next()?, "index")?;
         }
         Ok((acc, shape))

@@ -47,6 +47,14 @@ pub(crate) enum ShapeOp {
         depth: Vec<usize>,
         boundary: crate::array::overlap::Boundary,
     },
+    /// Each lane along `axis` (one chunk) sorted, or its sorting positions.
+    Sort { axis: usize, arg: bool },
+    /// Quantiles (as `f64` bits) of each lane along `axis`, which is one chunk.
+    Quantile {
+        axis: usize,
+        q: Vec<u64>,
+        skip_nan: bool,
+    },
     /// The extension of an overlap removed.
     Trim {
         depth: Vec<usize>,
@@ -69,6 +77,9 @@ impl ShapeOp {
             ShapeOp::MatMul => "matmul",
             ShapeOp::Overlap { .. } => "overlap",
             ShapeOp::Trim { .. } => "trim",
+            ShapeOp::Quantile { .. } => "quantile",
+            ShapeOp::Sort { arg: false, .. } => "sort",
+            ShapeOp::Sort { arg: true, .. } => "argsort",
         }
     }
 }
@@ -291,6 +302,12 @@ pub(crate) fn lower(
             crate::array::scan::lower(low, node, &inputs[0], *axis, *prod, chunks)?
         }
         ShapeOp::MatMul => crate::array::linalg::lower(low, node, &inputs[0], &inputs[1], chunks)?,
+        ShapeOp::Sort { axis, arg } => {
+            crate::array::sort::lower(low, node, &inputs[0], *axis, *arg, chunks)?
+        }
+        ShapeOp::Quantile { axis, q, skip_nan } => {
+            crate::array::quantile::lower(low, node, &inputs[0], *axis, q, *skip_nan, chunks)?
+        }
         ShapeOp::Overlap { depth, boundary } => {
             crate::array::overlap::lower_overlap(low, node, &inputs[0], depth, *boundary, chunks)?
         }
@@ -346,6 +363,25 @@ fn shape_node(
 }
 
 impl Array {
+    /// The array with `axis` in one chunk and the other axes chunked as they are (the
+    /// largest block of each kept), for kernels that need whole lanes along an axis.
+    pub fn with_whole_axis(&self, axis: usize) -> Result<Array, ArrayError> {
+        if self.chunks().blocks(axis).len() == 1 {
+            return Ok(self.clone());
+        }
+        let spec: Vec<crate::array::grid::AxisChunks> = (0..self.ndim())
+            .map(|a| {
+                if a == axis {
+                    crate::array::grid::AxisChunks::Full
+                } else {
+                    let largest = self.chunks().blocks(a).iter().copied().max();
+                    crate::array::grid::AxisChunks::Size(largest.unwrap_or(1))
+                }
+            })
+            .collect();
+        self.rechunk(ChunkSpec::PerAxis(spec))
+    }
+
     /// The same array cut into different chunks.
     ///
     /// ```
@@ -443,10 +479,18 @@ impl Array {
 
     /// A new axis of length 1 inserted at position `axis` of the result.
     pub fn expand_dims(&self, axis: isize) -> Result<Array, ArrayError> {
-        let nd = self.ndim() + 1;
-        let a = normalize_axes(&[axis], nd)?[0];
-        let mut map: Vec<Option<usize>> = (0..self.ndim()).map(Some).collect();
-        map.insert(a, None);
+        self.expand_dims_axes(&[axis])
+    }
+
+    /// New axes of length 1 at each of `axes`, positions in the result (NumPy's
+    /// `expand_dims` with a tuple: `expand_dims(x, (0, 2))`).
+    pub fn expand_dims_axes(&self, axes: &[isize]) -> Result<Array, ArrayError> {
+        let nd = self.ndim() + axes.len();
+        let new = normalize_axes(axes, nd)?;
+        let mut old = 0..self.ndim();
+        let map: Vec<Option<usize>> = (0..nd)
+            .map(|a| if new.contains(&a) { None } else { old.next() })
+            .collect();
         self.squeeze_map(map)
     }
 
@@ -748,12 +792,8 @@ fn permuted_values<T: Copy>(source: &[T], shape: &[usize], strides: &[usize]) ->
 
 /// Kernel: an input chunk with axes permuted, added or removed, optionally broadcast.
 pub(crate) fn permute_kernel(args: &[u8], inputs: &[Bytes]) -> Result<Bytes, ArrayError> {
-    let args: PermuteArgs = postcard::from_bytes(args)
-        .map_err(|e| ArrayError::Decode(format!("permute arguments: {e}")))?;
-    let input = inputs
-        .first()
-        .ok_or_else(|| ArrayError::Compute("permute without input".into()))?;
-    let view = decode_chunk(input)?;
+    let args: PermuteArgs = crate::array::lower::decode_args(args, "permute")?;
+    let view = crate::array::lower::single_input(inputs, "permute")?;
     crate::dispatch_dtype!(view.dtype(), T => permute_typed::<T>(&args, &view))
 }
 

@@ -9,6 +9,7 @@ mod array_compute;
 mod commands;
 pub mod jobqueue_args;
 mod output;
+mod panic_hook;
 pub mod signals;
 mod stdout;
 
@@ -32,6 +33,7 @@ pub mod exit {
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> ExitCode {
+    panic_hook::install();
     let signal = signals::install();
     let argv: Vec<OsString> = std::env::args_os().collect();
     let argv = match layered_argv(argv) {
@@ -145,6 +147,17 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
             || cause.is::<crate::expr::ExprError>()
             || cause.is::<ProgramFileError>()
         {
+            return exit::USAGE;
+        }
+        // Work refused before anything runs: too big to describe or to submit.
+        if matches!(
+            cause.downcast_ref::<crate::array::ArrayError>(),
+            Some(
+                crate::array::ArrayError::TooManyTasks { .. }
+                    | crate::array::ArrayError::SizeOverflow { .. }
+                    | crate::array::ArrayError::ScalarOutOfBounds { .. }
+            )
+        ) {
             return exit::USAGE;
         }
         if let Some(c) = cause.downcast_ref::<ClientError>() {

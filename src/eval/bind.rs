@@ -90,6 +90,17 @@ impl BoundArgs {
         self.call_span
     }
 
+    /// True when `name` was given explicitly as `None` (`sort(x, axis=None)`), which
+    /// [`BoundArgs::get`] treats as not given.
+    pub fn is_explicit_none(&self, name: &str) -> bool {
+        self.spec
+            .params
+            .iter()
+            .position(|p| p.name == name)
+            .and_then(|i| self.slots[i].as_ref())
+            .is_some_and(|a| matches!(a.value, Value::None))
+    }
+
     /// The argument for `name`, unless it was left out or given as `None`.
     pub fn get(&self, name: &str) -> Option<&Spanned> {
         let i = self.spec.params.iter().position(|p| p.name == name)?;

@@ -6,7 +6,7 @@
 //!
 //! This module must not compute arrays, except folding 0-d results into numbers.
 
-use crate::array::{Array, ArrayError, BinaryOp, Operand};
+use crate::array::{Array, ArrayError, BinaryOp, DType, Operand, UnaryOp};
 use crate::expr::{ErrorKind, ExprError};
 
 use super::bind::BoundArgs;
@@ -27,14 +27,33 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
         Ok(op)
     };
     let result: Result<Array, ArrayError> = match args.function() {
-        "minimum" | "maximum" => {
-            let op = if args.function() == "minimum" {
-                BinaryOp::Minimum
-            } else {
-                BinaryOp::Maximum
-            };
+        "isclose" | "allclose" => {
             let (x, y) = (operand("x")?, operand("y")?);
-            Array::binary_op(op, lift(x), y)
+            let number = |name: &str, default: f64| -> Result<f64, ExprError> {
+                args.get(name)
+                    .map_or(Ok(default), |v| v.to_f64(&args.what(name)))
+            };
+            let (rtol, atol) = (number("rtol", 1e-5)?, number("atol", 1e-8)?);
+            let equal_nan = match args.get("equal_nan") {
+                Some(v) => v.to_bool(&args.what("equal_nan"))?,
+                None => false,
+            };
+            let close = lift_array(x).isclose(y, rtol, atol, equal_nan);
+            if args.function() == "allclose" {
+                close.and_then(|c| c.all(crate::array::ReduceOptions::all()))
+            } else {
+                close
+            }
+        }
+        name if binary_function(name).is_some() => {
+            let op = binary_function(name).unwrap_or(BinaryOp::Add);
+            let (x, y) = (operand("x")?, operand("y")?);
+            // A number next to an array stays a weak scalar (NumPy 2); two numbers are
+            // computed on a 0-d array.
+            match (&x, &y) {
+                (Operand::Scalar(_), Operand::Scalar(_)) => Array::binary_op(op, lift(x), y),
+                _ => Array::binary_op(op, x, y),
+            }
         }
         "where" => {
             let cond = operand("condition")?;
@@ -64,25 +83,69 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     }
 }
 
+/// The array operation of a two-operand elementwise function.
+fn binary_function(name: &str) -> Option<BinaryOp> {
+    Some(match name {
+        "minimum" => BinaryOp::Minimum,
+        "maximum" => BinaryOp::Maximum,
+        "arctan2" => BinaryOp::Arctan2,
+        "hypot" => BinaryOp::Hypot,
+        "fmod" => BinaryOp::Fmod,
+        "remainder" => BinaryOp::Rem,
+        "power" => BinaryOp::Pow,
+        "float_power" => BinaryOp::FloatPower,
+        _ => return None,
+    })
+}
+
+/// The array operation of a one-operand math function.
+fn unary_function(name: &str) -> Option<UnaryOp> {
+    Some(match name {
+        "abs" => UnaryOp::Abs,
+        "sqrt" => UnaryOp::Sqrt,
+        "exp" => UnaryOp::Exp,
+        "log" => UnaryOp::Log,
+        "log10" => UnaryOp::Log10,
+        "sin" => UnaryOp::Sin,
+        "cos" => UnaryOp::Cos,
+        "tan" => UnaryOp::Tan,
+        "tanh" => UnaryOp::Tanh,
+        "floor" => UnaryOp::Floor,
+        "ceil" => UnaryOp::Ceil,
+        "isnan" => UnaryOp::IsNan,
+        "isfinite" => UnaryOp::IsFinite,
+        "sign" => UnaryOp::Sign,
+        "square" => UnaryOp::Square,
+        "cbrt" => UnaryOp::Cbrt,
+        "log1p" => UnaryOp::Log1p,
+        "expm1" => UnaryOp::Expm1,
+        "log2" => UnaryOp::Log2,
+        "exp2" => UnaryOp::Exp2,
+        "arcsin" => UnaryOp::Arcsin,
+        "arccos" => UnaryOp::Arccos,
+        "arctan" => UnaryOp::Arctan,
+        "sinh" => UnaryOp::Sinh,
+        "cosh" => UnaryOp::Cosh,
+        "arcsinh" => UnaryOp::Arcsinh,
+        "arccosh" => UnaryOp::Arccosh,
+        "arctanh" => UnaryOp::Arctanh,
+        "trunc" => UnaryOp::Trunc,
+        "deg2rad" => UnaryOp::Deg2rad,
+        "rad2deg" => UnaryOp::Rad2deg,
+        "isinf" => UnaryOp::IsInf,
+        _ => return None,
+    })
+}
+
 fn unary_like(
     name: &str,
     x: &Array,
     args: &BoundArgs,
 ) -> Result<Result<Array, ArrayError>, ExprError> {
+    if let Some(op) = unary_function(name) {
+        return Ok(x.unary(op));
+    }
     Ok(match name {
-        "abs" => x.abs(),
-        "sqrt" => x.sqrt(),
-        "exp" => x.exp(),
-        "log" => x.log(),
-        "log10" => x.log10(),
-        "sin" => x.sin(),
-        "cos" => x.cos(),
-        "tan" => x.tan(),
-        "tanh" => x.tanh(),
-        "floor" => x.floor(),
-        "ceil" => x.ceil(),
-        "isnan" => x.isnan(),
-        "isfinite" => x.isfinite(),
         "round" => round(x, args)?,
         "clip" => clip(x, args)?,
         "nan_to_num" => nan_to_num(x, args)?,
@@ -106,16 +169,31 @@ fn round(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprE
         Some(d) => d.to_i64(&args.what("decimals"))?,
         None => 0,
     };
-    if decimals == 0 || !x.dtype().is_float() {
+    if decimals != 0 && x.dtype() == DType::Bool {
+        return Ok(Err(ArrayError::UnsupportedDType {
+            op: "round with decimals",
+            dtype: DType::Bool,
+        }));
+    }
+    if decimals == 0 || (decimals > 0 && !x.dtype().is_float()) {
         return Ok(x.round());
     }
-    let exponent = i32::try_from(decimals).map_err(|_| {
-        args.required("decimals")
-            .map(|d| d.value_error(format!("decimals {decimals} is out of range")))
-            .unwrap_or_else(|e| e)
-    })?;
+    let exponent = i32::try_from(decimals.unsigned_abs())
+        .ok()
+        .filter(|&e| e <= 400)
+        .ok_or_else(|| {
+            args.required("decimals")
+                .map(|d| d.value_error(format!("decimals {decimals} is out of range")))
+                .unwrap_or_else(|e| e)
+        })?;
     let scale = 10f64.powi(exponent);
-    Ok((|| x.mul(scale)?.round()?.div(scale))())
+    if decimals > 0 {
+        return Ok((|| x.mul(scale)?.round()?.div(scale))());
+    }
+    // Negative decimals, as NumPy: divide by 10^-decimals, round half to even, multiply back
+    // (integers through float64, then back to their dtype).
+    let dtype = x.dtype();
+    Ok((|| Ok(x.div(scale)?.round()?.mul(scale)?.astype(dtype)))())
 }
 
 fn clip(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {
@@ -125,16 +203,7 @@ fn clip(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprEr
             .transpose()
     };
     let (lo, hi) = (bound("min")?, bound("max")?);
-    Ok((|| {
-        let mut out = x.clone();
-        if let Some(hi) = hi {
-            out = out.minimum(hi)?;
-        }
-        if let Some(lo) = lo {
-            out = out.maximum(lo)?;
-        }
-        Ok(out)
-    })())
+    Ok(x.clip_bounds(lo, hi))
 }
 
 fn nan_to_num(x: &Array, args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {

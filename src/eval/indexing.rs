@@ -227,18 +227,44 @@ fn index_array(
             .map(|r| labels::basic_index(r, value, &basic))
             .map_err(|e| array_error(e, span, operation));
     };
-    let others_full = basic
-        .iter()
-        .enumerate()
-        .all(|(i, b)| i == axis || *b == IndexItem::full());
-    if !others_full {
+    // Slices elsewhere, and integers adjacent to the list, are applied first: the list then
+    // selects along the same axis of the result, which is NumPy's placement in these cases.
+    let ints: Vec<usize> = (0..basic.len())
+        .filter(|&i| matches!(basic[i], IndexItem::Int(_)))
+        .collect();
+    let lo = ints.iter().copied().chain([axis]).min().unwrap_or(axis);
+    let hi = ints.iter().copied().chain([axis]).max().unwrap_or(axis);
+    let supported = basic.iter().enumerate().all(|(i, b)| {
+        i == axis
+            || matches!(b, IndexItem::Slice { .. })
+            || (matches!(b, IndexItem::Int(_)) && (lo..=hi).contains(&i))
+    }) && (lo..=hi).all(|i| i == axis || ints.contains(&i));
+    if !supported {
         return Err(ExprError::new(
             ErrorKind::Unsupported,
             selector.span,
-            "an index list or mask can only be combined with full slices `:`",
+            "an index list or mask can only be combined with slices and adjacent integers",
         )
-        .with_help("slice first, then select: x[2:5][:, [0, 3]]"));
+        .with_help("index in two steps: x[..., 2:5][:, [0, 3]]"));
     }
+    let sliced;
+    let (x, value, axis) = if basic.iter().all(|b| *b == IndexItem::full()) {
+        (x, value, axis)
+    } else {
+        let r = x
+            .index(&basic)
+            .map_err(|e| array_error(e, span, operation))?;
+        sliced = labels::basic_index(r, value, &basic);
+        let dropped = ints.iter().filter(|&&i| i < axis).count();
+        let Some(x) = sliced.array() else {
+            return Err(ExprError::new(
+                ErrorKind::Type,
+                span,
+                "indexing did not give an array",
+            ));
+        };
+        (x, &sliced, axis - dropped)
+    };
     let selection = concrete(selector, materialise)?;
     let result = match selection {
         ArrayData::Bool(mask) if items.len() == 1 && mask.ndim() == x.ndim() && x.ndim() > 1 => {

@@ -137,6 +137,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn lookup(&self, name: &str, span: Span) -> Result<Value, ExprError> {
+        if let (None, Some(c)) = (self.names.get(name), crate::expr::constant(name)) {
+            return Ok(Value::Scalar(crate::array::Scalar::Float(c)));
+        }
         self.names.get(name).cloned().ok_or_else(|| {
             ExprError::new(
                 ErrorKind::UnknownName,

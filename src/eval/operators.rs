@@ -36,6 +36,12 @@ pub fn apply_binary(
     let array_op = array_binary_op(op);
     match (a, b) {
         (Operand::Scalar(x), Operand::Scalar(y)) => {
+            python_int_overflow(op, x, y, op_span, &operation)?;
+            // Python: an integer to a negative integer power is a float.
+            let x = match (op, x, y) {
+                (BinaryOp::Pow, Scalar::Int(a), Scalar::Int(b)) if b < 0 => Scalar::Float(a as f64),
+                _ => x,
+            };
             let folded = Array::scalar(x)
                 .binary(array_op, y)
                 .map_err(|e| array_error(e, op_span, &operation))?;
@@ -45,6 +51,40 @@ pub fn apply_binary(
             .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], Attrs::None))
             .map_err(|e| array_error(e, op_span, &operation)),
     }
+}
+
+/// Two Python integers whose exact result does not fit in 64 bits: an error (Python would
+/// give a big integer; wrapping it silently would be a wrong answer).
+fn python_int_overflow(
+    op: BinaryOp,
+    x: Scalar,
+    y: Scalar,
+    span: Span,
+    operation: &str,
+) -> Result<(), ExprError> {
+    let (Scalar::Int(a), Scalar::Int(b)) = (x, y) else {
+        return Ok(());
+    };
+    let exact = match op {
+        BinaryOp::Add => a.checked_add(b),
+        BinaryOp::Sub => a.checked_sub(b),
+        BinaryOp::Mul => a.checked_mul(b),
+        BinaryOp::Pow if b >= 0 => u32::try_from(b).ok().and_then(|e| a.checked_pow(e)),
+        BinaryOp::FloorDiv | BinaryOp::Mod if b == -1 => a.checked_neg(),
+        _ => Some(0),
+    };
+    if exact.is_some() {
+        return Ok(());
+    }
+    Err(ExprError::new(
+        ErrorKind::Value,
+        span,
+        format!(
+            "{operation}: the integer result of {a} {} {b} does not fit in 64 bits",
+            op.symbol()
+        ),
+    )
+    .with_help("write one operand as a float (2.0 ** 64) for a floating-point result"))
 }
 
 /// `op operand`; `span` is the whole expression.
@@ -62,7 +102,8 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     let x = operand.to_array(&what)?;
     let result = match op {
         UnaryOp::Neg => x.neg(),
-        _ => x.logical_not(),
+        // `~` and `not`: bitwise on integers, logical on bool (NumPy's `invert`).
+        _ => x.invert(),
     }
     .map_err(|e| array_error(e, span, &operation))?;
     if is_scalar {
@@ -119,8 +160,9 @@ fn operand(value: &Spanned, side: &str, operation: &str) -> Result<Operand, Expr
 
 fn array_binary_op(op: BinaryOp) -> ArrayOp {
     match op {
-        BinaryOp::Or => ArrayOp::Or,
-        BinaryOp::And => ArrayOp::And,
+        // `|`/`or` and `&`/`and`: bitwise on integers, logical on bool (NumPy's operators).
+        BinaryOp::Or => ArrayOp::BitOr,
+        BinaryOp::And => ArrayOp::BitAnd,
         BinaryOp::Eq => ArrayOp::Eq,
         BinaryOp::Ne => ArrayOp::Ne,
         BinaryOp::Lt => ArrayOp::Lt,

@@ -17,6 +17,9 @@ use super::value::Value;
 
 /// Call the reduction bound in `args`.
 pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
+    if let Some((skip_nan, percent)) = quantile_function(args.function()) {
+        return call_quantile(args, skip_nan, percent);
+    }
     let input = args.required("x")?;
     let x = input.to_array(&args.what("x"))?;
     let ddof = match args.get("ddof") {
@@ -47,9 +50,12 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
         }
         opts = opts.split_every(n);
     }
-    let reduced = x
-        .reduce(kind, &opts)
-        .map_err(|e| array_error(e, args.span(), &args.operation()))?;
+    let reduced = match args.function() {
+        "nanprod" => x.nanprod(opts),
+        "ptp" => x.ptp(opts),
+        _ => x.reduce(kind, &opts),
+    }
+    .map_err(|e| array_error(e, args.span(), &args.operation()))?;
     if matches!(input.value, Value::Scalar(_)) && reduced.ndim() == 0 {
         fold_scalar(&reduced, args.span(), &args.operation())
     } else {
@@ -60,6 +66,89 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
             axes.as_deref(),
             keepdims,
         ))
+    }
+}
+
+/// `(skip NaN, q in percent)` of the quantile functions.
+fn quantile_function(name: &str) -> Option<(bool, bool)> {
+    Some(match name {
+        "median" | "quantile" => (false, false),
+        "nanmedian" | "nanquantile" => (true, false),
+        "percentile" => (false, true),
+        "nanpercentile" => (true, true),
+        _ => return None,
+    })
+}
+
+/// `median`, `quantile`, `percentile` and their NaN-skipping forms (one axis or all).
+fn call_quantile(args: &BoundArgs, skip_nan: bool, percent: bool) -> Result<Value, ExprError> {
+    let input = args.required("x")?;
+    let x = input.to_array(&args.what("x"))?;
+    let (q, several) = match args.get("q") {
+        None => (vec![0.5], false),
+        Some(q) => match &q.value {
+            Value::Scalar(s) => (vec![s.as_f64()], false),
+            Value::Tuple(items) => (
+                items
+                    .iter()
+                    .map(|v| match v {
+                        Value::Scalar(s) => Ok(s.as_f64()),
+                        other => Err(q.type_error(
+                            &args.what("q"),
+                            &format!("numbers (got {})", other.describe()),
+                        )),
+                    })
+                    .collect::<Result<Vec<f64>, ExprError>>()?,
+                true,
+            ),
+            Value::Array(a) if a.ndim() <= 1 && a.size() <= 10_000 => {
+                let data = a
+                    .compute_local()
+                    .map_err(|e| array_error(e, q.span, &args.what("q")))?;
+                (data.to_f64_vec(), a.ndim() == 1)
+            }
+            _ => {
+                return Err(q.type_error(&args.what("q"), "a number or a list of numbers"));
+            }
+        },
+    };
+    let q: Vec<f64> = if percent {
+        q.iter().map(|p| p / 100.0).collect()
+    } else {
+        q
+    };
+    let axis = match args.get("axis") {
+        None => None,
+        Some(a) => match axes_of(a, &input.value, &args.what("axis"))? {
+            None => None,
+            Some(axes) if axes.len() == 1 => Some(axes[0]),
+            Some(_) => {
+                return Err(a.value_error(format!("{} must be one axis or None", args.what("axis"))))
+            }
+        },
+    };
+    let fail = |e| array_error(e, args.span(), &args.operation());
+    // A list of quantiles is a float64 array in NumPy, so the result is float64.
+    let x = if several && x.dtype() == crate::array::DType::F32 {
+        x.astype(crate::array::DType::F64)
+    } else {
+        x
+    };
+    let median = matches!(args.function(), "median" | "nanmedian");
+    let mut result = if median {
+        x.median(axis, skip_nan)
+    } else {
+        x.quantile(&q, axis, skip_nan)
+    }
+    .map_err(fail)?;
+    if several && q.len() == 1 {
+        // One quantile asked as a list keeps its axis, as in NumPy.
+        result = result.expand_dims(0).map_err(fail)?;
+    }
+    if matches!(input.value, Value::Scalar(_)) && result.ndim() == 0 {
+        fold_scalar(&result, args.span(), &args.operation())
+    } else {
+        Ok(Value::Array(result))
     }
 }
 
@@ -107,6 +196,9 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         "nanmin" => ReduceKind::NanMin,
         "nanmax" => ReduceKind::NanMax,
         "count_nonzero" => ReduceKind::CountNonzero,
+        // Composites: their labels follow the reduction they are built on.
+        "nanprod" => ReduceKind::Prod,
+        "ptp" => ReduceKind::Max,
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,

@@ -27,6 +27,7 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
     match args.function() {
         "concatenate" | "stack" => join(args)?.map(Value::Array).map_err(fail),
         "matmul" | "tensordot" => product(args)?.map(Value::Array).map_err(fail),
+        "expand_dims" => expand_dims(args),
         name => {
             let input = args.required("x")?;
             let x = input.to_array(&args.what("x"))?;
@@ -35,14 +36,6 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
             Ok(match relabel {
                 Relabel::Permute(perm) => labels::permute(result, &input.value, &perm),
                 Relabel::Squeeze(axes) => labels::squeeze(result, &input.value, &axes),
-                Relabel::ExpandDims(axis) => {
-                    let nd = result.ndim() as isize;
-                    let at = if axis < 0 { axis + nd } else { axis };
-                    match usize::try_from(at) {
-                        Ok(at) => labels::expand_dims(result, &input.value, at),
-                        Err(_) => Value::Array(result),
-                    }
-                }
                 Relabel::Elementwise(attrs) => labels::elementwise(result, &[&input.value], attrs),
                 Relabel::Drop => Value::Array(result),
             })
@@ -52,14 +45,34 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
 
 type Built = Result<Array, ArrayError>;
 
+/// `expand_dims(x, axis)` with one axis or a tuple of them (positions in the result): the
+/// axes are inserted one at a time in increasing order, so labels follow each step.
+fn expand_dims(args: &BoundArgs) -> Result<Value, ExprError> {
+    let fail = |e| array_error(e, args.span(), &args.operation());
+    let input = args.required("x")?;
+    let x = input.to_array(&args.what("x"))?;
+    let axes = match args.get("axis") {
+        None => vec![0],
+        Some(a) => a.to_axes(&args.what("axis"))?.unwrap_or_default(),
+    };
+    let nd = x.ndim() + axes.len();
+    let mut positions = crate::array::reduce_axes(&axes, nd).map_err(fail)?;
+    positions.sort_unstable();
+    let mut value = input.value.clone();
+    for at in positions {
+        let current = value.array().cloned().unwrap_or_else(|| x.clone());
+        let result = current.expand_dims(at as isize).map_err(fail)?;
+        value = labels::expand_dims(result, &value, at);
+    }
+    Ok(value)
+}
+
 /// How the labels of `x` carry over to the result of a one-array shape function.
 enum Relabel {
     /// Result axis `i` is input axis `perm[i]`.
     Permute(Vec<usize>),
     /// These input axes (of length one) are gone.
     Squeeze(Vec<usize>),
-    /// A new axis at this position of the result (negative counts from the end).
-    ExpandDims(isize),
     /// Same shape (or plain when it is not), attributes as given.
     Elementwise(Attrs),
     /// No labels.
@@ -92,7 +105,6 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), E
             };
             Relabel::Squeeze(axes)
         }
-        "expand_dims" => Relabel::ExpandDims(axis_or(args, "axis", 0)?),
         _ => Relabel::Drop,
     };
     if name == "transpose" {
@@ -142,10 +154,19 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), E
                 }
             }
         },
-        "expand_dims" => x.expand_dims(axis_or(args, "axis", 0)?),
         "broadcast_to" => {
             let shape = args.required("shape")?.to_shape(&args.what("shape"))?;
             x.broadcast_to(&shape)
+        }
+        "sort" | "argsort" => {
+            if args.is_explicit_none("axis") {
+                return Ok((x.ravel().and_then(|r| r.sorted_by(name, 0)), Relabel::Drop));
+            }
+            let axis = match args.get("axis") {
+                Some(a) => a.to_axis(&args.what("axis"))?,
+                None => -1,
+            };
+            x.sorted_by(name, axis)
         }
         "rechunk" => {
             let chunks = args
@@ -221,35 +242,32 @@ fn product(args: &BoundArgs) -> Result<Built, ExprError> {
     if args.function() == "matmul" {
         return Ok(x.matmul(&y));
     }
-    let axes = match args.get("axes") {
-        None => (1, 0),
-        Some(a) => match &a.value {
-            Value::Scalar(_) if a.to_usize(&args.what("axes"))? == 1 => (1, 0),
-            Value::Tuple(pair) if pair.len() == 2 => {
-                let axis = |v: &Value| -> Result<usize, ExprError> {
-                    let item = super::convert::Spanned {
-                        value: match v {
-                            Value::Tuple(one) if one.len() == 1 => one[0].clone(),
-                            other => other.clone(),
-                        },
-                        span: a.span,
-                    };
-                    item.to_usize(&args.what("axes"))
-                };
-                (axis(&pair[0])?, axis(&pair[1])?)
-            }
-            _ => {
-                return Err(a
-                    .value_error(format!(
-                        "{} must be 1 or a pair of axes (a, b), got {}",
-                        args.what("axes"),
-                        a.value.describe()
-                    ))
-                    .with_help("tensordot here contracts one axis of each 2-d operand"))
-            }
-        },
+    let Some(a) = args.get("axes") else {
+        return Ok(x.tensordot_n(&y, 2));
     };
-    Ok(x.tensordot(&y, axes))
+    let what = args.what("axes");
+    let bad = || {
+        a.value_error(format!(
+            "{what} must be a number of axes or a pair of axis lists ((a1, a2), (b1, b2)), got {}",
+            a.value.describe()
+        ))
+    };
+    match &a.value {
+        Value::Scalar(_) => Ok(x.tensordot_n(&y, a.to_usize(&what)?)),
+        Value::Tuple(pair) if pair.len() == 2 => {
+            let side = |v: &Value| -> Result<Vec<isize>, ExprError> {
+                super::convert::Spanned {
+                    value: v.clone(),
+                    span: a.span,
+                }
+                .to_axes(&what)?
+                .ok_or_else(bad)
+            };
+            let (xa, ya) = (side(&pair[0])?, side(&pair[1])?);
+            Ok(x.tensordot_axes(&y, &xa, &ya))
+        }
+        _ => Err(bad()),
+    }
 }
 
 fn map_overlap(x: &Array, args: &BoundArgs) -> Result<Built, ExprError> {

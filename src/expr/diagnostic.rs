@@ -133,11 +133,36 @@ impl ExprError {
         let end = clamp_to_boundary(src, self.span.end.max(self.span.start));
         let caret_end = end.min(location.line_end).max(location.offset);
         let caret_count = src[location.offset..caret_end].chars().count().max(1);
-        // Keep tabs so the carets line up however the terminal expands them.
-        let indent: String = line[..location.offset - location.line_start]
+        // A long line (a huge literal) is shown as a window around the span, cut with `…`.
+        let chars: Vec<char> = line.chars().collect();
+        let col = line[..location.offset - location.line_start]
             .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+            .count();
+        let (from, to) = if chars.len() <= SHOWN_CHARS {
+            (0, chars.len())
+        } else {
+            let from = col
+                .saturating_sub(SHOWN_CHARS / 3)
+                .min(chars.len() - SHOWN_CHARS);
+            (from, from + SHOWN_CHARS)
+        };
+        let caret_count = caret_count.min(to.saturating_sub(col).max(1));
+        let mut shown: String = chars[from..to].iter().collect();
+        let mut indent = String::new();
+        if from > 0 {
+            shown.insert(0, '…');
+            indent.push(' ');
+        }
+        if to < chars.len() {
+            shown.push('…');
+        }
+        let line = shown;
+        // Keep tabs so the carets line up however the terminal expands them.
+        indent.extend(
+            chars[from..col.max(from)]
+                .iter()
+                .map(|&c| if c == '\t' { '\t' } else { ' ' }),
+        );
 
         let mut out = format!("error: {}\n", self.message);
         out.push_str(&format!("{pad} |\n"));
@@ -153,6 +178,9 @@ impl ExprError {
         out
     }
 }
+
+/// The most characters of a source line an error shows (longer lines are cut around the span).
+const SHOWN_CHARS: usize = 120;
 
 impl fmt::Display for ExprError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -152,6 +152,8 @@ const REDUCTION_DDOF: &[Param] = &[
     kw("keepdims"),
     kw("split_every"),
 ];
+const QUANTILE: &[Param] = &[req("x"), req("q"), opt("axis")];
+const MEDIAN: &[Param] = &[req("x"), opt("axis")];
 const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
 const SCAN: &[Param] = &[req("x"), opt("axis"), opt("dtype")];
 const JOIN: &[Param] = &[req("arrays"), opt("axis")];
@@ -270,6 +272,45 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: true,
         "limit values to [min, max]"
     ),
+    function!("sign", Elementwise, ELEMENTWISE_X, method: false, "sign: -1, 0 or 1"),
+    function!("square", Elementwise, ELEMENTWISE_X, method: false, "x * x"),
+    function!("cbrt", Elementwise, ELEMENTWISE_X, method: false, "cube root"),
+    function!("log1p", Elementwise, ELEMENTWISE_X, method: false, "log(1 + x), accurate near 0"),
+    function!("expm1", Elementwise, ELEMENTWISE_X, method: false, "exp(x) - 1, accurate near 0"),
+    function!("log2", Elementwise, ELEMENTWISE_X, method: false, "base-2 logarithm"),
+    function!("exp2", Elementwise, ELEMENTWISE_X, method: false, "2 to the power x"),
+    function!("arcsin", Elementwise, ELEMENTWISE_X, method: false, "inverse sine"),
+    function!("arccos", Elementwise, ELEMENTWISE_X, method: false, "inverse cosine"),
+    function!("arctan", Elementwise, ELEMENTWISE_X, method: false, "inverse tangent"),
+    function!("sinh", Elementwise, ELEMENTWISE_X, method: false, "hyperbolic sine"),
+    function!("cosh", Elementwise, ELEMENTWISE_X, method: false, "hyperbolic cosine"),
+    function!("arcsinh", Elementwise, ELEMENTWISE_X, method: false, "inverse hyperbolic sine"),
+    function!("arccosh", Elementwise, ELEMENTWISE_X, method: false, "inverse hyperbolic cosine"),
+    function!("arctanh", Elementwise, ELEMENTWISE_X, method: false, "inverse hyperbolic tangent"),
+    function!("trunc", Elementwise, ELEMENTWISE_X, method: false, "round toward zero"),
+    function!("deg2rad", Elementwise, ELEMENTWISE_X, method: false, "degrees to radians"),
+    function!("rad2deg", Elementwise, ELEMENTWISE_X, method: false, "radians to degrees"),
+    function!("isinf", Elementwise, ELEMENTWISE_X, method: false, "true where x is +inf or -inf"),
+    function!("arctan2", Elementwise, BINARY_XY, method: false, "arctan(x / y) in the quadrant of the point (y, x)"),
+    function!("hypot", Elementwise, BINARY_XY, method: false, "sqrt(x**2 + y**2) without overflow"),
+    function!("fmod", Elementwise, BINARY_XY, method: false, "remainder with the sign of x (C fmod)"),
+    function!("remainder", Elementwise, BINARY_XY, method: false, "remainder with the sign of y (also x % y)"),
+    function!("power", Elementwise, BINARY_XY, method: false, "x to the power y (also x ** y)"),
+    function!("float_power", Elementwise, BINARY_XY, method: false, "x to the power y in float64"),
+    function!(
+        "isclose",
+        Elementwise,
+        &[req("x"), req("y"), opt("rtol"), opt("atol"), kw("equal_nan")],
+        method: false,
+        "true where |x - y| <= atol + rtol * |y| (NumPy's defaults 1e-05, 1e-08)"
+    ),
+    function!(
+        "allclose",
+        Elementwise,
+        &[req("x"), req("y"), opt("rtol"), opt("atol"), kw("equal_nan")],
+        method: false,
+        "true when isclose holds everywhere"
+    ),
     function!("minimum", Elementwise, BINARY_XY, method: false, "elementwise smaller value"),
     function!("maximum", Elementwise, BINARY_XY, method: false, "elementwise larger value"),
     function!("isnan", Elementwise, ELEMENTWISE_X, method: false, "true where x is NaN"),
@@ -311,6 +352,26 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     function!("nanmean", Reduction, REDUCTION, method: false, "mean ignoring NaN"),
     function!("nanmin", Reduction, REDUCTION, method: false, "minimum ignoring NaN"),
     function!("nanmax", Reduction, REDUCTION, method: false, "maximum ignoring NaN"),
+    function!("nanprod", Reduction, REDUCTION, method: false, "product ignoring NaN"),
+    function!("ptp", Reduction, REDUCTION, method: false, "peak to peak: max - min"),
+    function!("median", Reduction, MEDIAN, method: false, "median (exact; the axis in one chunk)"),
+    function!("nanmedian", Reduction, MEDIAN, method: false, "median ignoring NaN"),
+    function!(
+        "quantile",
+        Reduction,
+        QUANTILE,
+        method: false,
+        "quantiles q in [0, 1], linear interpolation (exact; the axis in one chunk)"
+    ),
+    function!("nanquantile", Reduction, QUANTILE, method: false, "quantiles ignoring NaN"),
+    function!("percentile", Reduction, QUANTILE, method: false, "quantiles q in percent"),
+    function!(
+        "nanpercentile",
+        Reduction,
+        QUANTILE,
+        method: false,
+        "quantiles q in percent ignoring NaN"
+    ),
     function!(
         "count_nonzero",
         Reduction,
@@ -377,6 +438,20 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         &[req("x"), opt("n"), opt("axis")],
         method: false,
         "n-th discrete difference along an axis"
+    ),
+    function!(
+        "sort",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "values sorted along an axis (default the last), NaN last"
+    ),
+    function!(
+        "argsort",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "positions that sort each lane along an axis (stable)"
     ),
     function!("matmul", Shape, BINARY_XY, method: false, "matrix product (also x @ y)"),
     function!(
@@ -466,14 +541,9 @@ pub static ALIAS_HINTS: &[AliasHint] = &[
         advice: "transpose(x, axes=(...)) reorders axes",
     },
     AliasHint {
-        name: "power",
-        use_function: None,
-        advice: "use the ** operator: x ** 2",
-    },
-    AliasHint {
         name: "pow",
-        use_function: None,
-        advice: "use the ** operator: x ** 2",
+        use_function: Some("power"),
+        advice: "use power(x, y) or the ** operator: x ** 2",
     },
     AliasHint {
         name: "len",
@@ -596,7 +666,10 @@ mod tests {
             isfinite nan_to_num where astype sum mean min max prod var std any all argmin argmax \
             nansum nanmean nanmin nanmax count_nonzero transpose reshape squeeze expand_dims \
             concatenate stack broadcast_to rechunk cumsum cumprod diff matmul tensordot \
-            map_overlap";
+            map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
+            arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
+            float_power isclose allclose median nanmedian quantile nanquantile percentile \
+            nanpercentile sort argsort nanprod ptp";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }
@@ -613,6 +686,32 @@ mod tests {
         assert_eq!(
             lookup_function("where").map(FunctionSpec::signature),
             Some("where(condition, x, y)".to_string())
+        );
+    }
+
+    /// docs/eval.md's function table as the catalogue gives it.
+    fn docs_table() -> String {
+        let mut table =
+            String::from("| category | signature | method | what it does |\n|---|---|---|---|\n");
+        for spec in FUNCTIONS {
+            let method = if spec.method { "yes" } else { "" };
+            table.push_str(&format!(
+                "| {} | `{}` | {method} | {} |\n",
+                spec.category.name(),
+                spec.signature(),
+                spec.summary
+            ));
+        }
+        table
+    }
+
+    #[test]
+    fn docs_function_table_is_the_catalogue() {
+        let docs = include_str!("../../docs/eval.md");
+        let table = docs_table();
+        assert!(
+            docs.contains(&table),
+            "docs/eval.md's function table differs from the catalogue; it should read:\n{table}"
         );
     }
 

@@ -69,3 +69,13 @@ pub fn parse_program_with(src: &str, predefined: &[&str]) -> Result<Program, Exp
     validate_program(&program, predefined, src).map_err(|e| e.with_source(src))?;
     Ok(program)
 }
+
+/// The value of a predefined constant name (`pi`, `e`, as NumPy's `np.pi`, `np.e`); a
+/// program may bind the name to something else.
+pub fn constant(name: &str) -> Option<f64> {
+    match name {
+        "pi" => Some(std::f64::consts::PI),
+        "e" => Some(std::f64::consts::E),
+        _ => None,
+    }
+}

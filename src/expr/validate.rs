@@ -157,6 +157,13 @@ impl Scope<'_> {
         if self.bound.iter().any(|b| b == name) {
             return Ok(());
         }
+        // NumPy's constants, unless the program binds the name later (then it is an error
+        // to use it before, as for any name).
+        if crate::expr::constant(name).is_some()
+            && !self.all_bindings.iter().any(|b| b.name == name)
+        {
+            return Ok(());
+        }
         let error = |message: String| ExprError::new(ErrorKind::UnknownName, span, message);
         if let Some(later) = self.all_bindings.iter().find(|b| b.name == name) {
             let (line, column) = line_column(self.src, later.span.start);

@@ -5,7 +5,9 @@
 //! batch-mode run) and every worker finds them by name. Built-in kernels are registered on
 //! first use. This module must not know about scheduling or transports.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
@@ -79,4 +81,34 @@ pub fn kernel_names() -> Vec<String> {
     let mut names: Vec<String> = map.keys().cloned().collect();
     names.sort();
     names
+}
+
+thread_local! {
+    /// Set while this thread runs a kernel under [`call_kernel`].
+    static IN_KERNEL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a kernel call, catching its panic as `Err(message)`; while it runs, [`in_kernel`] is
+/// true on this thread, so a panic hook knows the panic will be reported as the task's failure.
+pub fn call_kernel<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    let outer = IN_KERNEL.replace(true);
+    let result = catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_text(p.as_ref()));
+    IN_KERNEL.set(outer);
+    result
+}
+
+/// True while this thread runs a kernel under [`call_kernel`].
+pub fn in_kernel() -> bool {
+    IN_KERNEL.get()
+}
+
+/// The text of a panic's payload (`panic!("…")` gives a `&str` or a `String`).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
 }

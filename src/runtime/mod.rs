@@ -12,7 +12,10 @@ pub mod value;
 pub mod worker;
 
 pub use client::{AsCompleted, Client, ClientError, Future, KeyStatus, Task};
-pub use kernel::{kernel_names, lookup_kernel, register_kernel, KernelContext, KernelError};
+pub use kernel::{
+    call_kernel, in_kernel, kernel_names, lookup_kernel, panic_text, register_kernel,
+    KernelContext, KernelError,
+};
 pub use scheduler_server::{
     start_scheduler, LostWorker, SchedulerHandle, SchedulerServerConfig, ServerError, StopCause,
 };

@@ -448,8 +448,42 @@ impl Client {
             .collect())
     }
 
-    /// Submit a graph and get futures on the `wanted` keys (in that order).
+    /// Submit a graph and get futures on the `wanted` keys (in that order). A graph whose
+    /// description is larger than [`SUBMIT_PART_BYTES`] goes in several frames
+    /// ([`Client::submit_graph_in_parts`]), so no legal graph is "too large to send".
     pub fn submit_graph(
+        &self,
+        tasks: Vec<TaskSpec>,
+        wanted: &[TaskKey],
+    ) -> Result<Vec<Future<Bytes>>, ClientError> {
+        self.submit_graph_in_parts(tasks, wanted, SUBMIT_PART_BYTES)
+    }
+
+    /// [`Client::submit_graph`] with the parts bounded to about `part_bytes` each: tasks in
+    /// dependency order are cut into consecutive parts; a part's tasks that later parts read
+    /// are wanted while the rest is submitted (so the scheduler keeps them) and released once
+    /// every part is in.
+    pub fn submit_graph_in_parts(
+        &self,
+        tasks: Vec<TaskSpec>,
+        wanted: &[TaskKey],
+        part_bytes: usize,
+    ) -> Result<Vec<Future<Bytes>>, ClientError> {
+        let parts = split_submission(tasks, wanted, part_bytes);
+        let last = parts.len().saturating_sub(1);
+        let mut bridges = Vec::new();
+        for (i, (part, bridge)) in parts.into_iter().enumerate() {
+            if i == last {
+                let futures = self.submit_one(part, wanted);
+                drop(bridges);
+                return futures;
+            }
+            bridges.extend(self.submit_one(part, &bridge)?);
+        }
+        self.submit_one(Vec::new(), wanted)
+    }
+
+    fn submit_one(
         &self,
         tasks: Vec<TaskSpec>,
         wanted: &[TaskKey],
@@ -743,4 +777,110 @@ fn apply(shared: &Shared, frame: Frame) -> Option<String> {
     }
     shared.changed.notify_all();
     stop
+}
+
+/// About how many bytes of task descriptions one submission frame carries (well under the
+/// frame limit, `protocol::frame_codec::MAX_CONTROL_LEN`).
+pub const SUBMIT_PART_BYTES: usize = 64 << 20;
+
+/// Bytes a task adds to a submission frame, about.
+fn task_bytes(t: &TaskSpec) -> usize {
+    t.key.as_str().len()
+        + t.kernel.as_str().len()
+        + t.args.len()
+        + t.deps.iter().map(|d| d.as_str().len() + 2).sum::<usize>()
+        + 16
+}
+
+/// `tasks` (dependency order) cut into parts of about `part_bytes`, each with the keys that
+/// must stay wanted until the later parts are in: the part's keys that a later part reads, and
+/// the finally `wanted` keys it holds.
+/// One part (and no bridge) when everything fits.
+fn split_submission(
+    tasks: Vec<TaskSpec>,
+    wanted: &[TaskKey],
+    part_bytes: usize,
+) -> Vec<(Vec<TaskSpec>, Vec<TaskKey>)> {
+    let total: usize = tasks.iter().map(task_bytes).sum();
+    if total <= part_bytes {
+        return vec![(tasks, Vec::new())];
+    }
+    let mut parts: Vec<Vec<TaskSpec>> = vec![Vec::new()];
+    let mut size = 0;
+    for t in tasks {
+        let b = task_bytes(&t);
+        if size + b > part_bytes && !parts.last().is_some_and(Vec::is_empty) {
+            parts.push(Vec::new());
+            size = 0;
+        }
+        size += b;
+        if let Some(p) = parts.last_mut() {
+            p.push(t);
+        }
+    }
+    // Keys read by a later part than their own.
+    let mut part_of: std::collections::HashMap<&TaskKey, usize> = std::collections::HashMap::new();
+    for (i, p) in parts.iter().enumerate() {
+        for t in p {
+            part_of.insert(&t.key, i);
+        }
+    }
+    let mut bridges: Vec<std::collections::BTreeSet<TaskKey>> =
+        vec![Default::default(); parts.len()];
+    for key in wanted {
+        if let Some(&j) = part_of.get(key) {
+            bridges[j].insert(key.clone());
+        }
+    }
+    for (i, p) in parts.iter().enumerate() {
+        for t in p {
+            for d in &t.deps {
+                if let Some(&j) = part_of.get(d) {
+                    if j < i {
+                        bridges[j].insert(d.clone());
+                    }
+                }
+            }
+        }
+    }
+    parts
+        .into_iter()
+        .zip(bridges)
+        .map(|(p, b)| (p, b.into_iter().collect()))
+        .collect()
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    fn task(key: &str, deps: &[&str]) -> TaskSpec {
+        TaskSpec::new(
+            key,
+            "k",
+            Bytes::from(vec![0u8; 100]),
+            deps.iter().map(|d| TaskKey::new(*d)).collect(),
+        )
+    }
+
+    #[test]
+    fn small_graphs_go_whole_and_big_ones_bridge_the_keys_later_parts_read() {
+        let tasks = vec![
+            task("a", &[]),
+            task("b", &["a"]),
+            task("c", &["a", "b"]),
+            task("d", &["c"]),
+        ];
+        let wanted = [TaskKey::new("d"), TaskKey::new("b")];
+        let whole = split_submission(tasks.clone(), &wanted, 1 << 20);
+        assert_eq!(whole.len(), 1);
+        assert!(whole[0].1.is_empty());
+        let parts = split_submission(tasks, &wanted, 150);
+        assert_eq!(parts.len(), 4);
+        let keys = |v: &[TaskKey]| v.iter().map(|k| k.as_str().to_string()).collect::<Vec<_>>();
+        assert_eq!(keys(&parts[0].1), ["a"]);
+        assert_eq!(keys(&parts[1].1), ["b"]);
+        assert_eq!(keys(&parts[2].1), ["c"]);
+        assert_eq!(keys(&parts[3].1), ["d"]);
+    }
 }

@@ -9,7 +9,6 @@
 //! other transient buffers (a chunk served to a peer) that would take the worker above pause. This module must not talk to peers
 //! (inputs are already local when a task is ready).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -185,16 +184,9 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
         key: &task.key,
         args: &task.args,
     };
-    match catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs))) {
+    match crate::runtime::kernel::call_kernel(|| kernel(&ctx, &inputs)) {
         Ok(Ok(value)) => Outcome::Done(value),
         Ok(Err(e)) => Outcome::Failed(e.0),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic payload".to_string());
-            Outcome::Failed(format!("kernel {} panicked: {msg}", task.kernel))
-        }
+        Err(msg) => Outcome::Failed(format!("kernel {} panicked: {msg}", task.kernel)),
     }
 }

@@ -12,7 +12,7 @@ use crate::expr::{ErrorKind, ExprError};
 use super::bind::BoundArgs;
 use super::convert::Spanned;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::operators::fold_scalar;
 use super::value::Value;
 
@@ -56,9 +56,9 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
             .map(|arg| &arg.value)
             .collect();
         let attrs = if args.function() == "astype" {
-            Attrs::Descriptive
+            KeepAttrs::Descriptive
         } else {
-            Attrs::None
+            KeepAttrs::None
         };
         Ok(labels::elementwise(result, &inputs, attrs))
     }

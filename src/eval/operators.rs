@@ -12,7 +12,7 @@ use crate::expr::{BinaryOp, ErrorKind, ExprError, Span, UnaryOp};
 
 use super::convert::Spanned;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::value::Value;
 
 /// `lhs op rhs`; `op_span` is where the operator is written.
@@ -42,7 +42,7 @@ pub fn apply_binary(
             fold_scalar(&folded, op_span, &operation)
         }
         (a, b) => Array::binary_op(array_op, a, b)
-            .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], Attrs::None))
+            .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], KeepAttrs::None))
             .map_err(|e| array_error(e, op_span, &operation)),
     }
 }
@@ -68,7 +68,11 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     if is_scalar {
         fold_scalar(&result, span, &operation)
     } else {
-        Ok(labels::elementwise(result, &[&operand.value], Attrs::None))
+        Ok(labels::elementwise(
+            result,
+            &[&operand.value],
+            KeepAttrs::None,
+        ))
     }
 }
 

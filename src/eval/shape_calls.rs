@@ -18,7 +18,7 @@ use crate::runtime::kernel::lookup_kernel;
 
 use super::bind::BoundArgs;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::value::Value;
 
 /// Call the shape function bound in `args`.
@@ -61,7 +61,7 @@ enum Relabel {
     /// A new axis at this position of the result (negative counts from the end).
     ExpandDims(isize),
     /// Same shape (or plain when it is not), attributes as given.
-    Elementwise(Attrs),
+    Elementwise(KeepAttrs),
     /// No labels.
     Drop,
 }
@@ -75,9 +75,9 @@ fn axis_or(args: &BoundArgs, name: &str, default: isize) -> Result<isize, ExprEr
 
 fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), ExprError> {
     let relabel = match name {
-        "rechunk" => Relabel::Elementwise(Attrs::All),
-        "map_overlap" => Relabel::Elementwise(Attrs::None),
-        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(Attrs::None),
+        "rechunk" => Relabel::Elementwise(KeepAttrs::All),
+        "map_overlap" => Relabel::Elementwise(KeepAttrs::None),
+        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(KeepAttrs::None),
         "squeeze" => {
             let nd = x.ndim() as isize;
             let axes: Vec<usize> = match args.get("axis") {

@@ -14,8 +14,7 @@ pub enum Value {
     Array(Array),
     /// A lazy chunked array with dimension names, coordinates and attributes (read from a
     /// file, or computed from one where the labels stay unambiguous; see `eval::labels`).
-    #[cfg(feature = "io")]
-    Labeled(Box<crate::io::LabeledArray>),
+    Labeled(Box<crate::labeled::LabeledArray>),
     /// A number or boolean (a weak scalar in arithmetic with arrays).
     Scalar(Scalar),
     /// A string, e.g. a dtype name or a file path.
@@ -36,7 +35,6 @@ impl Value {
                 shape_text(a.shape()),
                 a.dtype()
             ),
-            #[cfg(feature = "io")]
             Value::Labeled(l) => format!(
                 "an array of shape {} and dtype {} (dimensions {})",
                 shape_text(l.array().shape()),
@@ -64,15 +62,13 @@ impl Value {
     pub fn array(&self) -> Option<&Array> {
         match self {
             Value::Array(a) => Some(a),
-            #[cfg(feature = "io")]
             Value::Labeled(l) => Some(l.array()),
             _ => None,
         }
     }
 
     /// The labels of a labeled array.
-    #[cfg(feature = "io")]
-    pub fn labels(&self) -> Option<&crate::io::LabeledArray> {
+    pub fn labels(&self) -> Option<&crate::labeled::LabeledArray> {
         match self {
             Value::Labeled(l) => Some(l),
             _ => None,

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::array::DType;
-use crate::io::attrs::{AttrValue, Attributes};
 use crate::io::file_type::FileType;
+use crate::labeled::{AttrValue, Attributes};
 
 /// How one variable's stored values are decoded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,17 +10,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::array::{Array, ArrayData, ChunkSpec};
-use crate::io::attrs::ENCODING_ATTRS;
 use crate::io::cf::CfDecoding;
 use crate::io::chunking::default_spec;
 use crate::io::error::IoError;
 use crate::io::format::Format;
 use crate::io::glob::{expand_glob, is_pattern};
 use crate::io::kernels::names;
-use crate::io::labeled::{Coordinate, LabeledArray};
 use crate::io::source::{ReadArgs, SourceFile};
 use crate::io::variable::VarInfo;
 use crate::io::{hdf5_file, netcdf_file};
+use crate::labeled::ENCODING_ATTRS;
+use crate::labeled::{Coordinate, LabeledArray};
 
 /// How files are read.
 ///

@@ -17,14 +17,14 @@ use sha2::{Digest, Sha256};
 
 use crate::array::{execute_graph_locally, Array, ArrayData, ArrayError, ChunkSpec};
 use crate::core::{TaskKey, TaskSpec};
-use crate::io::attrs::AttrValue;
 use crate::io::error::IoError;
 use crate::io::format::{Format, OutputTarget};
 use crate::io::kernels::names;
-use crate::io::labeled::LabeledArray;
 use crate::io::output::{history_line, OutputPlan, WriteOptions, WriteStrategy};
 use crate::io::store::{StoreArgs, WriterArgs};
 use crate::io::{hdf5_file, netcdf_file};
+use crate::labeled::AttrValue;
+use crate::labeled::LabeledArray;
 use crate::runtime::{Client, KeyStatus};
 
 /// One output of a computation: what to write and where.

@@ -52,7 +52,7 @@ pub(crate) fn bind_results(outs: &[PathBuf], value: Value) -> Result<Vec<Value>,
 struct Writable {
     array: Array,
     #[cfg(feature = "io")]
-    labels: Option<crate::io::LabeledArray>,
+    labels: Option<crate::labeled::LabeledArray>,
 }
 
 fn writable(out: &Path, value: &Value, position: usize, count: usize) -> anyhow::Result<Writable> {

@@ -29,6 +29,7 @@ mod array;
 mod attr_rules;
 mod attrs;
 mod error;
+pub mod time;
 
 pub use array::{Coordinate, KeepAttrs, LabeledArray};
 pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};

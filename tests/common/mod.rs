@@ -1,4 +1,5 @@
-//! Shared test support: spawning the real `tessera` binary and waiting on files and processes.
+//! Shared test support: spawning the real `tessera` binary and waiting on files and processes;
+//! the test Python (`TESSERA_TEST_PYTHON`) and skipping when a facility is missing.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -163,4 +164,42 @@ pub fn start_worker(file: &std::path::Path, name: &str) -> ProcessGuard {
         .spawn()
         .expect("spawn worker");
     ProcessGuard(child)
+}
+
+/// Reports a missing facility: fails under `TESSERA_TEST_STRICT`, else prints `skipped: why`.
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os("TESSERA_TEST_STRICT").is_none(),
+        "TESSERA_TEST_STRICT: {why}"
+    );
+    eprintln!("skipped: {why}");
+}
+
+/// The test Python (numpy, h5py, netCDF4, cftime, xarray), or `None` after [`skip`].
+pub fn python() -> Option<PathBuf> {
+    match std::env::var_os("TESSERA_TEST_PYTHON") {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ => {
+            skip("TESSERA_TEST_PYTHON is not set (scripts/install.sh --with-python; . scripts/test-env.sh)");
+            None
+        }
+    }
+}
+
+/// Runs `script` with the test Python and these arguments; its standard output (panics
+/// with both outputs when it fails).
+pub fn run_python(py: &Path, script: &str, args: &[&Path]) -> String {
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "python failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -23,6 +23,10 @@ pub enum Value {
     None,
     /// `(a, b)` or `[a, b]`.
     Tuple(Vec<Value>),
+    /// `slice(start, stop, step)`: a range for `sel`/`isel` (`None` leaves a side open).
+    Slice(Box<[Value; 3]>),
+    /// Values by name, in order: `x.sizes`, `x.attrs`.
+    Dict(Vec<(String, Value)>),
 }
 
 impl Value {
@@ -50,6 +54,8 @@ impl Value {
                 1 => "a tuple of 1 item".to_string(),
                 n => format!("a tuple of {n} items"),
             },
+            Value::Slice(_) => "a slice".to_string(),
+            Value::Dict(items) => format!("a mapping of {} names", items.len()),
         }
     }
 

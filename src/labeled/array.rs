@@ -116,6 +116,12 @@ impl LabeledArray {
         self
     }
 
+    /// The same array with these attributes (replacing all).
+    pub fn with_attrs(mut self, attrs: Attributes) -> LabeledArray {
+        self.attrs = attrs;
+        self
+    }
+
     /// The same array under another name.
     pub fn renamed(mut self, name: &str) -> LabeledArray {
         self.name = name.to_string();

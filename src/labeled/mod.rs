@@ -29,12 +29,14 @@ mod array;
 mod attr_rules;
 mod attrs;
 mod error;
+mod select;
 pub mod time;
 
 pub use array::{Coordinate, KeepAttrs, LabeledArray};
 pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
 pub use error::LabelError;
+pub use select::{coordinate_data, Label, Method, Selector};
 
 /// Default dimension names `dim_0, dim_1, ...` (xarray's).
 pub fn default_dims(ndim: usize) -> Vec<String> {

@@ -153,7 +153,8 @@ fn evaluate_and_write(
     Ok(())
 }
 
-/// Strings, None and tuples (e.g. `x.shape`) are printed as Python would.
+/// Strings, None, tuples (e.g. `x.shape`), mappings (`x.sizes`) and slices are printed as
+/// Python would.
 fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
     match args.output {
         OutputFormat::Json => outln!("{}", json!({ "value": plain_json(value)? })),
@@ -172,6 +173,18 @@ fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
         Value::None => serde_json::Value::Null,
         Value::Tuple(items) => serde_json::Value::Array(
             items
+                .iter()
+                .map(plain_json)
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Dict(items) => serde_json::Value::Object(
+            items
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), plain_json(v)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Slice(parts) => serde_json::Value::Array(
+            parts
                 .iter()
                 .map(plain_json)
                 .collect::<anyhow::Result<_>>()?,
@@ -201,6 +214,20 @@ fn plain_text(value: &Value) -> anyhow::Result<String> {
                 1 => format!("({},)", parts[0]),
                 _ => format!("({})", parts.join(", ")),
             }
+        }
+        Value::Dict(items) => {
+            let parts = items
+                .iter()
+                .map(|(k, v)| Ok(format!("{k:?}: {}", plain_text(v)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Slice(parts) => {
+            let parts = parts
+                .iter()
+                .map(plain_text)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            format!("slice({})", parts.join(", "))
         }
         _ => "None".to_string(),
     })

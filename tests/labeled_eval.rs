@@ -1,0 +1,257 @@
+//! Coordinates and decoded time in `tessera eval`, against xarray (the test Python) on small
+//! generated NetCDF files in every CF calendar: `x.time.month` and the other components,
+//! `sel` by date, date range and value (`method="nearest"`), `isel`, a longitude box across
+//! the 0/360 seam, `x.dims`/`x.sizes`, outputs whose time axis xarray decodes to the same
+//! dates, and the one-line errors for bad selections.
+#![cfg(feature = "io")]
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use common::{python, run, run_python, temp_dir};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Writes `tas(time, lat, lon)` (daily, 2000-01-01 for 800 days, `days since 1999-12-01`
+/// in the calendar given) to argv[1].
+const MAKE: &str = r#"
+import sys, numpy as np, netCDF4, cftime
+path, cal = sys.argv[1], sys.argv[2]
+with netCDF4.Dataset(path, "w") as ds:
+    ds.createDimension("time", 800); ds.createDimension("lat", 6); ds.createDimension("lon", 12)
+    t = ds.createVariable("time", "f8", ("time",)); t.units = "days since 1999-12-01 06:00"; t.calendar = cal
+    start = cftime.date2num(cftime.datetime(2000, 1, 1, 12, calendar=cal), t.units, cal)
+    t[:] = start + np.arange(800)
+    la = ds.createVariable("lat", "f4", ("lat",)); la.units = "degrees_north"; la[:] = np.arange(-75, 76, 30)
+    lo = ds.createVariable("lon", "f4", ("lon",)); lo.units = "degrees_east"; lo[:] = np.arange(0, 360, 30)
+    v = ds.createVariable("tas", "f4", ("time", "lat", "lon")); v.units = "K"
+    i, j, k = np.meshgrid(np.arange(800), np.arange(6), np.arange(12), indexing="ij")
+    v[:] = (250 + 20 * np.sin(i / 58.0) + j * 3 + k * 0.25).astype("f4")
+"#;
+
+/// Evaluates each line of argv[2] (xarray expressions over `x`) on argv[1]; prints JSON.
+const XARRAY: &str = r#"
+import sys, json, numpy as np, xarray as xr
+ds = xr.open_dataset(sys.argv[1], use_cftime=True)
+x = ds.tas
+out = []
+for line in open(sys.argv[2]).read().splitlines():
+    r = eval(line)
+    out.append(np.asarray(r, dtype="f8").ravel().tolist())
+print(json.dumps(out))
+"#;
+
+fn eval_json(program: &str) -> Output {
+    run(&["eval", program, "--output", "json"], TIMEOUT)
+}
+
+fn numbers(out: &Output, what: &str) -> Vec<f64> {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let mut flat = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            serde_json::Value::Number(n) => out.push(n.as_f64().expect("number")),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let data = if v["data"].is_null() {
+        &v["value"]
+    } else {
+        &v["data"]
+    };
+    walk(data, &mut flat);
+    flat
+}
+
+fn make(py: &Path, dir: &Path, calendar: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("tas_{calendar}.nc"));
+    let cal = Path::new(calendar);
+    run_python(py, MAKE, &[&path, cal]);
+    path
+}
+
+/// Pairs of (tessera program over `x`, xarray expression over `x`).
+fn compare(py: &Path, dir: &Path, file: &Path, pairs: &[(&str, &str)]) {
+    let lines = dir.join("xarray.txt");
+    let text: Vec<&str> = pairs.iter().map(|(_, x)| *x).collect();
+    std::fs::write(&lines, text.join("\n")).expect("write");
+    let expected: Vec<Vec<f64>> =
+        serde_json::from_str(run_python(py, XARRAY, &[file, &lines]).trim()).expect("json");
+    for ((ours, theirs), want) in pairs.iter().zip(&expected) {
+        let program = format!("x = nc('{}', 'tas'); {ours}", file.display());
+        let got = numbers(&eval_json(&program), ours);
+        assert_eq!(got.len(), want.len(), "{ours} vs xarray {theirs}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                "{ours} vs xarray {theirs}: {got:?} vs {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn time_components_and_date_selections_agree_with_xarray_in_every_calendar() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    for calendar in [
+        "standard",
+        "proleptic_gregorian",
+        "julian",
+        "noleap",
+        "all_leap",
+        "360_day",
+    ] {
+        let file = make(&py, dir.path(), calendar);
+        compare(
+            &py,
+            dir.path(),
+            &file,
+            &[
+                ("x.time.month", "x.time.dt.month"),
+                ("x.time.year", "x.time.dt.year"),
+                ("x.time.day", "x.time.dt.day"),
+                ("x.time.hour", "x.time.dt.hour"),
+                ("x.time.dayofyear", "x.time.dt.dayofyear"),
+                (
+                    "x.time.season",
+                    "[['DJF','MAM','JJA','SON'].index(s) for s in x.time.dt.season.values]",
+                ),
+                (
+                    "sel(x, time=slice('2000-02-27', '2000-03-02'), lat=slice(-30, 30)).mean('time')",
+                    "x.sel(time=slice('2000-02-27', '2000-03-02'), lat=slice(-30, 30)).mean('time')",
+                ),
+                (
+                    "sel(x, time='2001-02')[:, 0, 0]",
+                    "x.sel(time='2001-02')[:, 0, 0]",
+                ),
+                ("sel(x, time='2001').shape", "x.sel(time='2001').shape"),
+                (
+                    "sel(x, time=slice('2000-12', '2001-01')).time.day",
+                    "x.sel(time=slice('2000-12', '2001-01')).time.dt.day",
+                ),
+            ],
+        );
+    }
+}
+
+#[test]
+fn values_nearest_positions_and_the_longitude_seam_agree_with_xarray() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = make(&py, dir.path(), "standard");
+    compare(
+        &py,
+        dir.path(),
+        &file,
+        &[
+            ("sel(x, lat=15, lon=60)[:3]", "x.sel(lat=15, lon=60)[:3]"),
+            (
+                "sel(x, lat=20, lon=70, method='nearest')[:3]",
+                "x.sel(lat=20, lon=70, method='nearest')[:3]",
+            ),
+            ("isel(x, time=0)", "x.isel(time=0)"),
+            (
+                "isel(x, time=slice(2, 10, 3), lon=-1)",
+                "x.isel(time=slice(2, 10, 3), lon=-1)",
+            ),
+            ("x.lat", "x.lat"),
+            (
+                "sel(x, lon=slice(300, 60)).lon",
+                "xr.concat([x.lon.sel(lon=slice(300, None)), x.lon.sel(lon=slice(None, 60))], 'lon')",
+            ),
+            (
+                "sel(x, lon=slice(-60, 60))[0, 0]",
+                "xr.concat([x.sel(lon=slice(300, None)), x.sel(lon=slice(None, 60))], 'lon')[0, 0]",
+            ),
+            (
+                "sel(x, lat=(45, -15))[0, :, 0]",
+                "x.sel(lat=[45, -15])[0, :, 0]",
+            ),
+        ],
+    );
+    let program = format!("x = nc('{}', 'tas'); x.sizes", file.display());
+    let out = run(&["eval", &program], TIMEOUT);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"time\": 800, \"lat\": 6, \"lon\": 12}\n"
+    );
+    let program = format!("x = nc('{}', 'tas'); x.dims, x.attrs", file.display());
+    let out = run(&["eval", &program], TIMEOUT);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "((\"time\", \"lat\", \"lon\"), {\"units\": \"K\"})\n"
+    );
+}
+
+#[test]
+fn selections_written_out_keep_the_time_encoding_xarray_decodes() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    for calendar in ["noleap", "360_day", "standard"] {
+        let file = make(&py, dir.path(), calendar);
+        let out_nc = dir.path().join(format!("feb_{calendar}.nc"));
+        let program = format!(
+            "x = nc('{}', 'tas'); sel(x, time=slice('2000-02-20', '2000-03-03'))",
+            file.display()
+        );
+        let target = format!("{}:tas", out_nc.display());
+        let out = run(&["eval", &program, "-o", &target], TIMEOUT);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let check = r#"
+import sys, xarray as xr
+a = xr.open_dataset(sys.argv[1], use_cftime=True)
+b = xr.open_dataset(sys.argv[2], use_cftime=True).tas.sel(time=slice('2000-02-20', '2000-03-03'))
+assert list(a.time.values) == list(b.time.values), (a.time.values, b.time.values)
+assert a.time.encoding["units"] == "days since 1999-12-01 06:00", a.time.encoding
+assert a.time.encoding["calendar"] == sys.argv[3], a.time.encoding
+assert (a.tas.values == b.values).all()
+print(len(a.time))
+"#;
+        let n = run_python(&py, check, &[&out_nc, &file, Path::new(calendar)]);
+        let expected = match calendar {
+            "noleap" => 12,
+            "360_day" => 14,
+            _ => 13,
+        };
+        assert_eq!(n.trim(), expected.to_string(), "{calendar}");
+    }
+}
+
+#[test]
+fn bad_selections_are_one_line_errors_naming_the_dimension() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = make(&py, dir.path(), "noleap");
+    for (program, words) in [
+        ("sel(x, time='2000-02-29')", "2000-02-29"),
+        ("sel(x, time='1990')", "no step in \"1990\""),
+        ("sel(x, depth=3)", "no dimension depth"),
+        ("sel(x, lat=16)", "lat: no coordinate equals 16"),
+        ("sel(x, lat=0, method='closest')", "method \"closest\""),
+        ("x.time.monthh", "did you mean \"month\"?"),
+        ("x.lat.month", "lat is not a CF time coordinate"),
+        ("isel(x, lat=slice(0, 2, 0))", "step cannot be zero"),
+        ("sel(ones(3), time=0)", "dimension names"),
+    ] {
+        let full = format!("x = nc('{}', 'tas'); {program}", file.display());
+        let out = run(&["eval", &full], TIMEOUT);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+        assert!(err.contains(words), "{program}: {err}");
+    }
+}

@@ -313,34 +313,6 @@ fn unknown_function_lists_close_matches_and_big_results_need_a_file() {
 }
 
 /// `$ tessera eval ...` split into arguments (single quotes group, as in the docs).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut in_word = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            ' ' if !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            _ => {
-                current.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    words
-}
 
 #[test]
 fn every_example_in_docs_eval_md_prints_what_it_shows() {

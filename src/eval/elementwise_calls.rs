@@ -19,9 +19,29 @@ use super::value::Value;
 /// Call the elementwise function bound in `args`.
 pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     let operation = args.operation();
+    // Several labeled operands (`where(c, x, y)`, `maximum(x, y)`) line up by name.
+    let names = ["condition", "x", "y"];
+    let present: Vec<&str> = names
+        .into_iter()
+        .filter(|n| args.get(n).is_some())
+        .collect();
+    let values: Vec<&Value> = present
+        .iter()
+        .filter_map(|n| args.get(n))
+        .map(|a| &a.value)
+        .collect();
+    let aligned =
+        labels::align(&values).map_err(|m| ExprError::new(ErrorKind::Value, args.span(), m))?;
     let mut all_scalar = true;
     let mut operand = |name: &str| -> Result<Operand, ExprError> {
-        let arg = args.required(name)?;
+        let given = args.required(name)?;
+        let replaced = aligned.as_ref().and_then(|al| {
+            present.iter().position(|n| *n == name).map(|i| Spanned {
+                value: al.values[i].clone(),
+                span: given.span,
+            })
+        });
+        let arg = replaced.as_ref().unwrap_or(given);
         let op = to_operand(arg, &args.what(name))?;
         all_scalar &= matches!(op, Operand::Scalar(_));
         Ok(op)
@@ -49,6 +69,8 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     let result = result.map_err(|e| array_error(e, args.span(), &operation))?;
     if all_scalar && result.ndim() == 0 {
         fold_scalar(&result, args.span(), &operation)
+    } else if let Some(al) = &aligned {
+        Ok(al.relabel(result))
     } else {
         let inputs: Vec<&Value> = ["condition", "x", "y", "min", "max"]
             .iter()

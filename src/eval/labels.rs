@@ -48,6 +48,54 @@ pub fn elementwise(result: Array, inputs: &[&Value], attrs: KeepAttrs) -> Value 
     }
 }
 
+/// Operands of an elementwise operation lined up by dimension name (two or more labeled).
+pub struct AlignedValues {
+    /// The operands in order: labeled ones replaced by their aligned data.
+    pub values: Vec<Value>,
+    aligned: crate::labeled::Aligned,
+    name: String,
+}
+
+impl AlignedValues {
+    /// The labeled result of an operation on [`AlignedValues::values`].
+    pub fn relabel(&self, result: Array) -> Value {
+        match self.aligned.label(result.clone(), &self.name) {
+            Ok(l) => wrap(l),
+            Err(_) => Value::Array(result),
+        }
+    }
+}
+
+/// `values` lined up by dimension name when two or more are labeled (`None` otherwise);
+/// the error names the dimension whose lengths or coordinates disagree.
+pub fn align(values: &[&Value]) -> Result<Option<AlignedValues>, String> {
+    let labeled: Vec<&LabeledArray> = values.iter().filter_map(|v| v.labels()).collect();
+    if labeled.len() < 2 {
+        return Ok(None);
+    }
+    let aligned = crate::labeled::align(&labeled).map_err(|e| e.to_string())?;
+    let mut k = 0;
+    let values = values
+        .iter()
+        .map(|v| match v.labels() {
+            Some(_) => {
+                k += 1;
+                aligned
+                    .arrays
+                    .get(k - 1)
+                    .cloned()
+                    .map_or_else(|| (*v).clone(), Value::Array)
+            }
+            None => (*v).clone(),
+        })
+        .collect();
+    Ok(Some(AlignedValues {
+        values,
+        name: labeled[0].name().to_string(),
+        aligned,
+    }))
+}
+
 /// The result of the reduction `kind` of `input` over `axes` (`None`: all).
 pub fn reduction(
     result: Array,
@@ -222,8 +270,30 @@ mod tests {
         assert_eq!(cast.attrs().get("units"), Some(&AttrValue::from("K")));
         assert!(!cast.attrs().contains_key("scale_factor"));
         assert_eq!(labels_of("rechunk(t, 2)").attrs().len(), 2);
-        // Dimensions that disagree: a plain result, not an error.
-        assert!(matches!(run("t + u"), Ok(Value::Array(_))));
-        assert!(matches!(run("t + t[::-1]"), Ok(Value::Array(_))));
+        // Operands line up by dimension name, as in xarray: other dimensions give an outer
+        // product, the same dimensions in another order are transposed.
+        assert_eq!(labels_of("t + u").dims(), ["time", "lat", "y", "x"]);
+        assert_eq!(labels_of("t + u").array().shape(), &[4, 3, 4, 3]);
+        let tr = labels_of("t - t.T");
+        assert_eq!(tr.dims(), ["time", "lat"]);
+        assert_eq!(
+            tr.array().compute_local().expect("zeros").to_f64_vec(),
+            vec![0.0; 12]
+        );
+        assert_eq!(labels_of("t.mean(\"time\") - t.T").dims(), ["lat", "time"]);
+        assert_eq!(labels_of("where(t.T > 3, t, 0)").dims(), ["lat", "time"]);
+        // Coordinates that disagree are an error naming the dimension.
+        let err = run("t + t[::-1]").expect_err("reversed time");
+        assert!(
+            err.message.contains("dimension time disagree"),
+            "{}",
+            err.message
+        );
+        let err = run("maximum(t, t[1:])").expect_err("shorter time");
+        assert!(
+            err.message.contains("dimension time has length 4"),
+            "{}",
+            err.message
+        );
     }
 }

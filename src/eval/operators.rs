@@ -31,9 +31,22 @@ pub fn apply_binary(
             .map(Value::Array)
             .map_err(|e| array_error(e, op_span, &operation));
     }
+    let array_op = array_binary_op(op);
+    let aligned = labels::align(&[&lhs.value, &rhs.value])
+        .map_err(|m| ExprError::new(ErrorKind::Value, op_span, m))?;
+    if let Some(al) = aligned {
+        let respan = |v: &Value, s: &Spanned| Spanned {
+            value: v.clone(),
+            span: s.span,
+        };
+        let a = operand(&respan(&al.values[0], lhs), "left", &operation)?;
+        let b = operand(&respan(&al.values[1], rhs), "right", &operation)?;
+        return Array::binary_op(array_op, a, b)
+            .map(|r| al.relabel(r))
+            .map_err(|e| array_error(e, op_span, &operation));
+    }
     let a = operand(lhs, "left", &operation)?;
     let b = operand(rhs, "right", &operation)?;
-    let array_op = array_binary_op(op);
     match (a, b) {
         (Operand::Scalar(x), Operand::Scalar(y)) => {
             let folded = Array::scalar(x)

@@ -6,11 +6,12 @@
 //!
 //! Which labels a result keeps (the rules `tessera eval` and the Rust API share):
 //!
-//! - elementwise operations (operators, math functions, `where`, ...): kept when the result
-//!   has the shape of a labeled operand and the labeled operands agree (the same dimension
-//!   names, aligned from the last axis, and the same coordinate values); numbers and plain
-//!   arrays broadcasting into that shape do not change what its axes are. Attributes are
-//!   dropped, except by casts (the descriptive ones stay) and rechunking (all stay);
+//! - elementwise operations (operators, math functions, `where`, ...) on several labeled
+//!   operands line them up by dimension name first (`align`): the result has the union of
+//!   their dimensions, and lengths or coordinates that disagree are an error naming the
+//!   dimension. With one labeled operand, numbers and plain arrays broadcasting into its
+//!   shape do not change what its axes are. Attributes are dropped, except by casts (the
+//!   descriptive ones stay) and rechunking (all stay);
 //! - reductions drop the reduced dimensions and their coordinates (`keepdims` keeps the
 //!   dimensions, with length one, without coordinates); attributes as [`after_reduction`]
 //!   says (`units` stay for a mean, `cell_methods` records it);
@@ -25,6 +26,7 @@
 //! client's memory; the data stays lazy. This module must not open files or evaluate
 //! expressions.
 
+mod align;
 mod array;
 mod attr_rules;
 mod attrs;
@@ -32,6 +34,7 @@ mod error;
 mod select;
 pub mod time;
 
+pub use align::{align, Aligned};
 pub use array::{Coordinate, KeepAttrs, LabeledArray};
 pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};

@@ -40,7 +40,7 @@ x = ds.tas
 out = []
 for line in open(sys.argv[2]).read().splitlines():
     r = eval(line)
-    out.append(np.asarray(r, dtype="f8").ravel().tolist())
+    out.append([None if np.isnan(v) else v for v in np.asarray(r, dtype="f8").ravel().tolist()])
 print(json.dumps(out))
 "#;
 
@@ -61,6 +61,7 @@ fn numbers(out: &Output, what: &str) -> Vec<f64> {
         match v {
             serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
             serde_json::Value::Number(n) => out.push(n.as_f64().expect("number")),
+            serde_json::Value::String(s) if s == "nan" => out.push(f64::NAN),
             other => panic!("unexpected {other}"),
         }
     }
@@ -85,15 +86,16 @@ fn compare(py: &Path, dir: &Path, file: &Path, pairs: &[(&str, &str)]) {
     let lines = dir.join("xarray.txt");
     let text: Vec<&str> = pairs.iter().map(|(_, x)| *x).collect();
     std::fs::write(&lines, text.join("\n")).expect("write");
-    let expected: Vec<Vec<f64>> =
+    let expected: Vec<Vec<Option<f64>>> =
         serde_json::from_str(run_python(py, XARRAY, &[file, &lines]).trim()).expect("json");
     for ((ours, theirs), want) in pairs.iter().zip(&expected) {
         let program = format!("x = nc('{}', 'tas'); {ours}", file.display());
         let got = numbers(&eval_json(&program), ours);
         assert_eq!(got.len(), want.len(), "{ours} vs xarray {theirs}");
         for (g, w) in got.iter().zip(want) {
+            let w = w.unwrap_or(f64::NAN);
             assert!(
-                (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                (g - w).abs() <= 1e-5 * w.abs().max(1.0) || (g.is_nan() && w.is_nan()),
                 "{ours} vs xarray {theirs}: {got:?} vs {want:?}"
             );
         }
@@ -290,4 +292,106 @@ fn every_example_in_docs_labeled_md_prints_what_it_shows() {
         examples += 1;
     }
     assert!(examples >= 8, "only {examples} examples found");
+}
+
+/// `tas` with `_FillValue = 1e20`, an outage (days 10–40 at two grid points, all days at a
+/// third) and `tv` with `valid_range = [0, 300]` and values outside it.
+const MAKE_MISSING: &str = r#"
+import sys, numpy as np, netCDF4
+path = sys.argv[1]
+with netCDF4.Dataset(path, "w") as ds:
+    ds.createDimension("time", 60); ds.createDimension("lat", 3); ds.createDimension("lon", 4)
+    t = ds.createVariable("time", "f8", ("time",)); t.units = "days since 2000-01-01"; t.calendar = "standard"
+    t[:] = np.arange(60)
+    la = ds.createVariable("lat", "f4", ("lat",)); la[:] = [-30, 0, 30]
+    lo = ds.createVariable("lon", "f4", ("lon",)); lo[:] = [0, 90, 180, 270]
+    v = ds.createVariable("tas", "f4", ("time", "lat", "lon"), fill_value=np.float32(1e20)); v.units = "K"
+    i, j, k = np.meshgrid(np.arange(60), np.arange(3), np.arange(4), indexing="ij")
+    data = (280 + 10 * np.sin(i / 7.0) + j - k * 0.5).astype("f4")
+    data[10:41, 1, 0:2] = 1e20
+    data[:, 2, 3] = 1e20
+    v[:] = np.ma.masked_equal(data, np.float32(1e20))
+    w = ds.createVariable("tv", "f4", ("time", "lat", "lon")); w.valid_range = np.array([0, 300], "f4")
+    w.set_auto_mask(False)
+    w[:] = data + (i % 9 == 0) * 50
+"#;
+
+#[test]
+fn missing_values_are_skipped_on_labeled_data_counted_and_written_back_as_fill() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    compare(
+        &py,
+        dir.path(),
+        &file,
+        &[
+            ("x.mean('time')", "x.mean('time')"),
+            ("mean(x, 'time')", "x.mean('time')"),
+            ("x.std('time')", "x.std('time')"),
+            ("x.var('time', ddof=1)", "x.var('time', ddof=1)"),
+            ("x.min(('lat', 'lon'))", "x.min(('lat', 'lon'))"),
+            ("x.max('lon')[12]", "x.max('lon')[12]"),
+            ("x.sum('time')", "x.sum('time')"),
+            ("count(x, 'time')", "x.count('time')"),
+            ("x.count()", "x.count()"),
+            (
+                "x.mean('time', skipna=false)",
+                "x.mean('time', skipna=False)",
+            ),
+            (
+                "y = x.astype('f8'); (y - y.mean('time')).mean(('lat', 'lon'))",
+                "(x.astype('f8') - x.astype('f8').mean('time')).mean(('lat', 'lon'))",
+            ),
+        ],
+    );
+    // Unlabeled arrays keep NumPy's rule: NaN propagates unless asked otherwise.
+    let plain = numbers(
+        &eval_json("x = where(arange(4) > 1, nan, 1.0); stack([mean(x), mean(x, skipna=true)])"),
+        "plain",
+    );
+    assert!(plain[0].is_nan() && plain[1] == 1.0, "{plain:?}");
+    // valid_range masks as CF and netCDF4-python do.
+    let program = format!("nc('{}', 'tv').max('time')", file.display());
+    let ours: Vec<f64> = numbers(&eval_json(&program), "valid_range")
+        .into_iter()
+        .map(|v| if v.is_nan() { -1.0 } else { v })
+        .collect();
+    let theirs: Vec<f64> = serde_json::from_str(
+        run_python(
+            &py,
+            "import sys, json, netCDF4\nv = netCDF4.Dataset(sys.argv[1])['tv'][:]\nprint(json.dumps(v.max(axis=0).astype('f8').filled(-1.0).ravel().tolist()))",
+            &[&file],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(ours, theirs);
+    // Written back: NaN stored as the fill value, read as missing by netCDF4 and xarray.
+    let out_nc = dir.path().join("outage_out.nc");
+    let program = format!(
+        "x = nc('{}', 'tas'); sel(x, time=slice('2000-01-05', '2000-02-20'))",
+        file.display()
+    );
+    let target = format!("{}:tas", out_nc.display());
+    let out = run(&["eval", &program, "-o", &target], TIMEOUT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = r#"
+import sys, numpy as np, netCDF4, xarray as xr
+raw = netCDF4.Dataset(sys.argv[1])["tas"]; raw.set_auto_mask(False)
+assert raw._FillValue == np.float32(1e20), raw._FillValue
+stored = raw[:]
+assert not np.isnan(stored).any()
+a = xr.open_dataset(sys.argv[1]).tas
+b = xr.open_dataset(sys.argv[2]).tas.sel(time=slice("2000-01-05", "2000-02-20"))
+assert np.array_equal(np.isnan(a.values), np.isnan(b.values))
+assert (stored == np.float32(1e20)).sum() == np.isnan(b.values).sum() > 0
+print("ok")
+"#;
+    assert_eq!(run_python(&py, check, &[&out_nc, &file]).trim(), "ok");
 }

@@ -175,12 +175,21 @@ pub struct AliasHint {
 const ELEMENTWISE_X: &[Param] = &[req("x")];
 const BINARY_XY: &[Param] = &[req("x"), req("y")];
 const REDUCTION: &[Param] = &[req("x"), opt("axis"), kw("keepdims"), kw("split_every")];
+// Reductions that skip missing values of labeled data (docs/labeled.md, "Missing values").
+const NAN_REDUCTION: &[Param] = &[
+    req("x"),
+    opt("axis"),
+    kw("keepdims"),
+    kw("split_every"),
+    kw("skipna"),
+];
 const REDUCTION_DDOF: &[Param] = &[
     req("x"),
     opt("axis"),
     kw("ddof"),
     kw("keepdims"),
     kw("split_every"),
+    kw("skipna"),
 ];
 const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
 const SCAN: &[Param] = &[req("x"), opt("axis"), opt("dtype")];
@@ -326,10 +335,10 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         "convert to another dtype (\"f32\", \"f64\", \"i32\", \"i64\", \"bool\", ...)"
     ),
     // Reductions.
-    function!("sum", Reduction, REDUCTION, method: true, "sum"),
-    function!("mean", Reduction, REDUCTION, method: true, "arithmetic mean"),
-    function!("min", Reduction, REDUCTION, method: true, "minimum"),
-    function!("max", Reduction, REDUCTION, method: true, "maximum"),
+    function!("sum", Reduction, NAN_REDUCTION, method: true, "sum"),
+    function!("mean", Reduction, NAN_REDUCTION, method: true, "arithmetic mean"),
+    function!("min", Reduction, NAN_REDUCTION, method: true, "minimum"),
+    function!("max", Reduction, NAN_REDUCTION, method: true, "maximum"),
     function!("prod", Reduction, REDUCTION, method: true, "product"),
     function!("var", Reduction, REDUCTION_DDOF, method: true, "variance"),
     function!("std", Reduction, REDUCTION_DDOF, method: true, "standard deviation"),
@@ -644,7 +653,10 @@ mod tests {
     #[test]
     fn signatures_mark_optional_and_keyword_only_parameters() {
         let sum = lookup_function("sum").expect("sum exists");
-        assert_eq!(sum.signature(), "sum(x, axis?, *, keepdims?, split_every?)");
+        assert_eq!(
+            sum.signature(),
+            "sum(x, axis?, *, keepdims?, split_every?, skipna?)"
+        );
         assert_eq!(sum.max_positional(), 2);
         let std = lookup_function("std").expect("std exists");
         assert!(std.param("ddof").is_some_and(|p| p.keyword_only));
@@ -657,11 +669,11 @@ mod tests {
     #[test]
     fn docs_list_every_signature_and_attribute() {
         let docs = include_str!("../../docs/eval.md");
-        for spec in FUNCTIONS {
+        for spec in all_functions() {
             let row = format!("| {} | `{}` |", spec.category.name(), spec.signature());
             assert!(docs.contains(&row), "docs/eval.md lacks the row {row}");
         }
-        for attribute in ATTRIBUTES {
+        for attribute in ATTRIBUTES.iter().chain(LABEL_ATTRIBUTES) {
             assert!(
                 docs.contains(&format!("`{}`", attribute.name)),
                 "{}",

@@ -24,6 +24,13 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "select by position along named dimensions: isel(x, time=0, lat=slice(0, 10))",
     },
     FunctionSpec {
+        name: "count",
+        category: Category::Reduction,
+        params: &[req("x"), opt("axis"), kw("keepdims")],
+        method: true,
+        summary: "the number of values that are not missing (not NaN), along axes or dimensions",
+    },
+    FunctionSpec {
         name: "slice",
         category: Category::Labels,
         params: &[opt("start"), opt("stop"), opt("step")],

@@ -255,7 +255,10 @@ fn open(
     let array = Array::from_kernel(names::READ, args, &shape, dtype, ChunkSpec::Blocks(blocks))?;
     let mut attrs = first.attrs.clone();
     if read.decode.is_some() {
-        attrs.retain(|k, _| !ENCODING_ATTRS.contains(&k.as_str()));
+        // Decoded values need no unpacking; `_FillValue` stays, so that writing the data
+        // back stores missing values (NaN) as the input's fill value (xarray keeps it in
+        // `encoding` for the same purpose).
+        attrs.retain(|k, _| k == "_FillValue" || !ENCODING_ATTRS.contains(&k.as_str()));
     }
     let coords = concat_coords(&infos, &first, axis, paths.len() > 1);
     let short = name.rsplit('/').next().unwrap_or(name);

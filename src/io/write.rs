@@ -466,7 +466,7 @@ fn prepare(out: &Output, opts: &WriteOptions, file: &mut FileState) -> Result<Pr
             target.format.item()
         )));
     }
-    let (array, chunk) = storage_chunks(data.array(), opts.chunks.as_deref())?;
+    let (array, chunk) = storage_chunks(&fill_missing(data)?, opts.chunks.as_deref())?;
     let command = opts
         .history
         .clone()
@@ -538,6 +538,27 @@ fn prepare(out: &Output, opts: &WriteOptions, file: &mut FileState) -> Result<Pr
             discard(&plan);
             Err(e)
         }
+    }
+}
+
+/// The data to store: NaN replaced by the variable's `_FillValue` when that is a number
+/// (CF readers such as CDO then see the missing values as missing); floats without one get
+/// `_FillValue = NaN` when the file is laid out.
+fn fill_missing(data: &LabeledArray) -> Result<Array, IoError> {
+    let a = data.array();
+    let fill = data
+        .attrs()
+        .get("_FillValue")
+        .and_then(|v| v.as_f64s().first().copied())
+        .filter(|f| !f.is_nan());
+    match fill {
+        Some(f) if a.dtype().is_float() => Ok(Array::where_(
+            &a.isnan()?,
+            crate::array::Operand::Scalar(crate::array::Scalar::Float(f)),
+            crate::array::Operand::from(a.clone()),
+        )?
+        .astype(a.dtype())),
+        _ => Ok(a.clone()),
     }
 }
 

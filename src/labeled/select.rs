@@ -209,14 +209,22 @@ impl LabeledArray {
             ))
         })?;
         let time = self.cf_time(dim)?;
-        let values: Vec<f64> = match &time {
+        // Times are compared as microseconds from the first step: exact in a double for
+        // 285 years either side (absolute day numbers in microseconds are not).
+        let instants: Vec<i64> = match &time {
             Some(t) => coord
                 .values
                 .to_f64_vec()
                 .iter()
-                .map(|&v| t.instant(v).map(|us| us as f64))
+                .map(|&v| t.instant(v))
                 .collect::<Result<_, _>>()
                 .map_err(|e| LabelError::Invalid(format!("coordinate {dim}: {e}")))?,
+            None => Vec::new(),
+        };
+        let anchor = instants.first().copied().unwrap_or(0);
+        let rel = |us: i64| (us - anchor) as f64;
+        let values: Vec<f64> = match &time {
+            Some(_) => instants.iter().map(|&us| rel(us)).collect(),
             None => coord.values.to_f64_vec(),
         };
         let circular = is_longitude(dim, coord);
@@ -225,15 +233,15 @@ impl LabeledArray {
                 (Label::Date(text), Some(t)) => {
                     let (a, b) = t.period(text).map_err(|e| invalid(dim, e))?;
                     if method == Method::Nearest {
-                        return Ok(Pick::One(nearest(&values, a as f64)));
+                        return Ok(Pick::One(nearest(&values, rel(a))));
                     }
                     let p: Vec<usize> = (0..values.len())
-                        .filter(|&i| values[i] >= a as f64 && values[i] < b as f64)
+                        .filter(|&i| values[i] >= rel(a) && values[i] < rel(b))
                         .collect();
                     if p.is_empty() {
                         return Err(LabelError::Invalid(format!(
                             "{dim}: no step in {text:?} (the data cover {})",
-                            span_text(t, &values)
+                            span_text(t, &instants)
                         )));
                     }
                     Ok(Pick::Many(p))
@@ -244,7 +252,7 @@ impl LabeledArray {
                 (Label::Number(x), _) => {
                     let x = if circular { wrap_into(*x, &values) } else { *x };
                     let x = match &time {
-                        Some(t) => t.instant(x).map_err(|e| invalid(dim, e))? as f64,
+                        Some(t) => rel(t.instant(x).map_err(|e| invalid(dim, e))?),
                         None => x,
                     };
                     let i = nearest(&values, x);
@@ -276,13 +284,13 @@ impl LabeledArray {
                         (Label::Date(text), Some(t)) => {
                             let (a, b) = t.period(text).map_err(|e| invalid(dim, e))?;
                             // The end of a period is exclusive: the last microsecond in it.
-                            Ok(if end { (b - 1) as f64 } else { a as f64 })
+                            Ok(if end { rel(b - 1) } else { rel(a) })
                         }
                         (Label::Date(text), None) => Err(LabelError::Invalid(format!(
                             "{dim}: the date {text:?} needs a CF time coordinate"
                         ))),
                         (Label::Number(x), Some(t)) => {
-                            Ok(t.instant(*x).map_err(|e| invalid(dim, e))? as f64)
+                            Ok(rel(t.instant(*x).map_err(|e| invalid(dim, e))?))
                         }
                         (Label::Number(x), None) if circular => Ok(wrap_into(*x, &values)),
                         (Label::Number(x), None) => Ok(*x),
@@ -307,14 +315,14 @@ fn fmt_label(l: &Label) -> String {
     }
 }
 
-fn span_text(t: &CfTime, instants: &[f64]) -> String {
-    let lo = instants.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = instants.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
-        return "nothing".into();
+fn span_text(t: &CfTime, instants: &[i64]) -> String {
+    match (instants.iter().min(), instants.iter().max()) {
+        (Some(&lo), Some(&hi)) => {
+            let d = |x: i64| DateTime::from_instant(x, t.calendar).to_string();
+            format!("{} to {}", d(lo), d(hi))
+        }
+        _ => "nothing".into(),
     }
-    let d = |x: f64| DateTime::from_instant(x as i64, t.calendar).to_string();
-    format!("{} to {}", d(lo), d(hi))
 }
 
 /// Whether a coordinate is a longitude (by name or CF units).

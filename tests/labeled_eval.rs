@@ -39,7 +39,10 @@ ds = xr.open_dataset(sys.argv[1], use_cftime=True)
 x = ds.tas
 out = []
 for line in open(sys.argv[2]).read().splitlines():
-    r = eval(line)
+    *setup, last = line.split("; ")
+    for statement in setup:
+        exec(statement)
+    r = eval(last)
     out.append([None if np.isnan(v) else v for v in np.asarray(r, dtype="f8").ravel().tolist()])
 print(json.dumps(out))
 "#;
@@ -394,4 +397,107 @@ assert (stored == np.float32(1e20)).sum() == np.isnan(b.values).sum() > 0
 print("ok")
 "#;
     assert_eq!(run_python(&py, check, &[&out_nc, &file]).trim(), "ok");
+}
+
+#[test]
+fn groupby_and_resample_agree_with_xarray_in_every_calendar() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let seasons = ".sel(season=['DJF', 'MAM', 'JJA', 'SON'])";
+    for calendar in ["standard", "noleap", "360_day", "julian", "all_leap"] {
+        let file = make(&py, dir.path(), calendar);
+        compare(
+            &py,
+            dir.path(),
+            &file,
+            &[
+                (
+                    "groupby(x, 'time.month').mean()",
+                    "x.groupby('time.month').mean()",
+                ),
+                (
+                    "groupby(x, 'time.month').mean().month",
+                    "x.groupby('time.month').mean().month",
+                ),
+                (
+                    "groupby(x, 'time.season').std()",
+                    &format!("x.groupby('time.season').std(){seasons}"),
+                ),
+                (
+                    "groupby(x, 'time.year').sum()",
+                    "x.groupby('time.year').sum()",
+                ),
+                (
+                    "groupby(x, 'time.dayofyear').var(ddof=1)[:, 0, 0]",
+                    "x.groupby('time.dayofyear').var(ddof=1)[:, 0, 0]",
+                ),
+                (
+                    "groupby(x[:30], 'lat').mean()",
+                    "x[:30].groupby('lat').mean()",
+                ),
+                (
+                    "y = x.astype('f8'); (groupby(y, 'time.month') - groupby(y, 'time.month').mean()).mean(('lat', 'lon'))",
+                    "y = x.astype('f8'); (y.groupby('time.month') - y.groupby('time.month').mean()).mean(('lat', 'lon'))",
+                ),
+                (
+                    "resample(x, time='MS').mean()",
+                    "x.resample(time='MS').mean()",
+                ),
+                (
+                    "resample(x, time='MS').mean().time.month",
+                    "x.resample(time='MS').mean().time.dt.month",
+                ),
+                (
+                    "resample(x, time='QS-DEC').mean()",
+                    "x.resample(time='QS-DEC').mean()",
+                ),
+                (
+                    "resample(x, time='QS-DEC').mean().time.year",
+                    "x.resample(time='QS-DEC').mean().time.dt.year",
+                ),
+                (
+                    "resample(x, time='YS').count()[:, 0, 0]",
+                    "x.resample(time='YS').count()[:, 0, 0]",
+                ),
+            ],
+        );
+    }
+}
+
+#[test]
+fn grouped_reductions_skip_missing_values_and_count_them() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    compare(
+        &py,
+        dir.path(),
+        &file,
+        &[
+            (
+                "groupby(x, 'time.month').mean()",
+                "x.groupby('time.month').mean()",
+            ),
+            (
+                "groupby(x, 'time.month').count()",
+                "x.groupby('time.month').count()",
+            ),
+            (
+                "groupby(x, 'time.month').std()",
+                "x.groupby('time.month').std()",
+            ),
+            (
+                "resample(x, time='D').sum()[:20]",
+                "x.resample(time='D').sum()[:20]",
+            ),
+        ],
+    );
+    let program = format!(
+        "x = nc('{}', 'tas'); groupby(x, 'time.month').min()",
+        file.display()
+    );
+    let out = run(&["eval", &program], TIMEOUT);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
 }

@@ -10,7 +10,9 @@ use crate::array::{IndexItem, Scalar};
 use crate::expr::suggest::did_you_mean;
 use crate::expr::{ErrorKind, ExprError, Ident, Span};
 use crate::labeled::time::Component;
-use crate::labeled::{AttrValue, Label, LabelError, LabeledArray, Method, Selector};
+use crate::labeled::{
+    AttrValue, GroupBy, GroupReduce, Label, LabelError, LabeledArray, Method, Selector,
+};
 
 use super::bind::BoundArgs;
 use super::convert::Spanned;
@@ -51,12 +53,70 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
             }
             x.isel(&items).map(wrap).map_err(|e| at(args.span(), e))
         }
+        "groupby" => {
+            let x = labeled(args)?;
+            let key = args.required("group")?;
+            let key = key.to_str(&args.what("group"))?;
+            x.groupby(key)
+                .map(|g| Value::Groups(Box::new(g)))
+                .map_err(|e| at(args.span(), e))
+        }
+        "resample" => {
+            let x = labeled(args)?;
+            let [(dim, freq)] = args.extra_keywords() else {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    args.span(),
+                    "resample() takes one dimension and a frequency: resample(x, time=\"MS\")",
+                ));
+            };
+            let freq = freq.to_str(&format!("the frequency of {dim}"))?;
+            x.resample(dim, freq)
+                .map(|g| Value::Groups(Box::new(g)))
+                .map_err(|e| at(args.span(), e))
+        }
         other => Err(ExprError::new(
             ErrorKind::UnknownFunction,
             args.span(),
             format!("{other}() is not a label function"),
         )),
     }
+}
+
+/// A reduction of groups (`groupby(x, "time.month").mean()`): sum, mean, count, var, std.
+pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, ExprError> {
+    if args.get("axis").is_some() {
+        return Err(ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!(
+                "{} of groups reduces within each group; it takes no axis",
+                args.operation()
+            ),
+        ));
+    }
+    let ddof = match args.get("ddof") {
+        Some(d) => d.to_f64(&args.what("ddof"))?,
+        None => 0.0,
+    };
+    let how = match args.function() {
+        "sum" => GroupReduce::Sum,
+        "mean" => GroupReduce::Mean,
+        "count" => GroupReduce::Count,
+        "var" => GroupReduce::Var(ddof),
+        "std" => GroupReduce::Std(ddof),
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!(
+                    "{other}() of groups is not available yet; groups offer sum, mean, count, \
+                     var and std"
+                ),
+            ))
+        }
+    };
+    groups.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
 }
 
 /// `value.attr` on a labeled array: `None` when the name is not a label attribute.

@@ -32,6 +32,30 @@ pub fn apply_binary(
             .map_err(|e| array_error(e, op_span, &operation));
     }
     let array_op = array_binary_op(op);
+    // Groups combined with a per-group array: the array is taken back to every step.
+    let back = |g: &crate::labeled::GroupBy, other: &Spanned| -> Result<Spanned, ExprError> {
+        let values = other.value.labels().ok_or_else(|| {
+            other.type_error(
+                &format!("the operand combined with groups by {operation}"),
+                &format!("an array along {}", g.name()),
+            )
+        })?;
+        g.broadcast(values)
+            .map(|l| Spanned {
+                value: Value::Labeled(Box::new(l)),
+                span: other.span,
+            })
+            .map_err(|e| ExprError::new(ErrorKind::Value, op_span, e.to_string()))
+    };
+    let whole = |g: &crate::labeled::GroupBy, s: &Spanned| Spanned {
+        value: Value::Labeled(Box::new(g.array().clone())),
+        span: s.span,
+    };
+    match (&lhs.value, &rhs.value) {
+        (Value::Groups(g), _) => return apply_binary(op, &whole(g, lhs), &back(g, rhs)?, op_span),
+        (_, Value::Groups(g)) => return apply_binary(op, &back(g, lhs)?, &whole(g, rhs), op_span),
+        _ => {}
+    }
     let aligned = labels::align(&[&lhs.value, &rhs.value])
         .map_err(|m| ExprError::new(ErrorKind::Value, op_span, m))?;
     if let Some(al) = aligned {

@@ -18,6 +18,9 @@ use super::value::Value;
 /// Call the reduction bound in `args`.
 pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
     let input = args.required("x")?;
+    if let Value::Groups(groups) = &input.value {
+        return super::label_calls::grouped_reduction(args, groups);
+    }
     let mut x = input.to_array(&args.what("x"))?;
     if args.function() == "count" {
         // The values that are not missing: `x == x` is false only for NaN.

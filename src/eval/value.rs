@@ -27,6 +27,9 @@ pub enum Value {
     Slice(Box<[Value; 3]>),
     /// Values by name, in order: `x.sizes`, `x.attrs`.
     Dict(Vec<(String, Value)>),
+    /// An array split into groups (`groupby`, `resample`), waiting for a reduction or an
+    /// operator.
+    Groups(Box<crate::labeled::GroupBy>),
 }
 
 impl Value {
@@ -56,6 +59,12 @@ impl Value {
             },
             Value::Slice(_) => "a slice".to_string(),
             Value::Dict(items) => format!("a mapping of {} names", items.len()),
+            Value::Groups(g) => format!(
+                "{} split into {} groups by {}",
+                g.array().name(),
+                g.labels().len(),
+                g.name()
+            ),
         }
     }
 

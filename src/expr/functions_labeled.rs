@@ -24,6 +24,20 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "select by position along named dimensions: isel(x, time=0, lat=slice(0, 10))",
     },
     FunctionSpec {
+        name: "groupby",
+        category: Category::Labels,
+        params: &[req("x"), req("group")],
+        method: true,
+        summary: "split along a dimension by a date component or coordinate: groupby(x, \"time.month\").mean()",
+    },
+    FunctionSpec {
+        name: "resample",
+        category: Category::Labels,
+        params: &[req("x"), var_kw("indexers")],
+        method: true,
+        summary: "split time into periods: resample(x, time=\"MS\").mean() (\"D\", \"MS\", \"QS-DEC\", \"YS\")",
+    },
+    FunctionSpec {
         name: "count",
         category: Category::Reduction,
         params: &[req("x"), opt("axis"), kw("keepdims")],

@@ -31,6 +31,7 @@ mod array;
 mod attr_rules;
 mod attrs;
 mod error;
+mod groupby;
 mod select;
 pub mod time;
 
@@ -39,6 +40,7 @@ pub use array::{Coordinate, KeepAttrs, LabeledArray};
 pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
 pub use error::LabelError;
+pub use groupby::{GroupBy, GroupReduce};
 pub use select::{coordinate_data, Label, Method, Selector};
 
 /// Default dimension names `dim_0, dim_1, ...` (xarray's).

@@ -395,3 +395,68 @@ impl GroupBy {
 fn zero() -> Operand {
     Operand::Scalar(Scalar::Float(0.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labeled::coordinate_data;
+
+    /// `days` daily steps (noleap, from 2000-01-01) × 2 × 3, chunked `chunk` steps at a time.
+    fn daily(days: usize, chunk: usize) -> LabeledArray {
+        let a = Array::arange(0, (days * 6) as i64, 1, DType::F64, chunk * 6)
+            .and_then(|a| a.reshape(&[days, 2, 3]))
+            .and_then(|a| a.rechunk(vec![chunk, 2, 3]))
+            .expect("array");
+        let mut time_attrs = Attributes::new();
+        time_attrs.insert("units".into(), AttrValue::from("days since 2000-01-01"));
+        time_attrs.insert("calendar".into(), AttrValue::from("noleap"));
+        let steps: Vec<f64> = (0..days).map(|d| d as f64).collect();
+        LabeledArray::new(a, "tas")
+            .with_dims(&["time", "lat", "lon"])
+            .and_then(|l| l.with_coord("time", coordinate_data(&steps), time_attrs))
+            .expect("labels")
+    }
+
+    #[test]
+    fn group_tasks_do_not_grow_with_the_number_of_groups() {
+        // 100 years of days in 365-day chunks: the graph is per chunk, not per group.
+        let x = daily(36_500, 365);
+        let tasks = |key: &str| {
+            let m = x
+                .groupby(key)
+                .expect("groups")
+                .reduce(GroupReduce::Mean)
+                .expect("mean");
+            m.array().graph().expect("graph").tasks.len()
+        };
+        let months = tasks("time.month");
+        assert_eq!(months, tasks("time.dayofyear"));
+        assert!(
+            months < 1_200,
+            "{months} tasks for 100 chunks and 12 groups"
+        );
+    }
+
+    #[test]
+    fn group_means_and_anomalies_match_a_direct_computation() {
+        let x = daily(730, 100);
+        let g = x.groupby("time.month").expect("groups");
+        let mean = g.reduce(GroupReduce::Mean).expect("mean");
+        assert_eq!(mean.dims(), ["month", "lat", "lon"]);
+        let got = mean.array().compute_local().expect("compute").to_f64_vec();
+        let t = CfTime::parse("days since 2000-01-01", Some("noleap")).expect("units");
+        for month in 1..=12u32 {
+            let steps: Vec<usize> = (0..730)
+                .filter(|&d| t.decode(d as f64).expect("date").month == month)
+                .collect();
+            let want = steps.iter().map(|&d| (d * 6) as f64).sum::<f64>() / steps.len() as f64;
+            assert_eq!(got[(month as usize - 1) * 6], want, "month {month}");
+        }
+        let anomaly = g.broadcast(&mean).expect("back");
+        assert_eq!(anomaly.dims(), ["time", "lat", "lon"]);
+        assert_eq!(anomaly.array().shape(), &[730, 2, 3]);
+        assert!(x.groupby("time.fortnight").is_err());
+        assert!(x.groupby("depth").is_err());
+        assert!(x.resample("time", "W").is_err());
+    }
+}

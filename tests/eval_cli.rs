@@ -321,33 +321,7 @@ fn every_example_in_docs_eval_md_prints_what_it_shows() {
         .split("## Evaluating")
         .nth(1)
         .expect("docs/eval.md has an Evaluating section");
-    let mut examples = 0;
-    for block in section.split("```console\n").skip(1) {
-        let block = block.split("```").next().expect("a closed block");
-        let mut lines = block.lines();
-        let command = lines.next().expect("a command line");
-        let command = command.strip_prefix("$ ").expect("commands start with $");
-        let expected: String = lines.map(|l| format!("{l}\n")).collect();
-        let words = shell_words(command);
-        assert_eq!(words[0], "tessera", "{command}");
-        let dir = temp_dir();
-        let child = tessera()
-            .args(&words[1..])
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tessera");
-        let out = wait_output(child, TIMEOUT);
-        let shown = if out.status.success() {
-            stdout(&out)
-        } else {
-            assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
-            stderr(&out)
-        };
-        assert_eq!(shown, expected, "docs/eval.md example `{command}`");
-        examples += 1;
-    }
+    let examples = run_doc_examples(section, "docs/eval.md", None, TIMEOUT);
     assert!(examples >= 10, "only {examples} examples found");
     // Sanity check of the word splitter on the doc's quoting.
     assert_eq!(

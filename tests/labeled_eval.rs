@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use common::{python, run, run_python, shell_words, temp_dir, tessera, wait_output};
+use common::{python, run, run_doc_examples, run_python, temp_dir};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -268,32 +268,7 @@ fn every_example_in_docs_labeled_md_prints_what_it_shows() {
     let file = dir.path().join("tas.nc");
     run_python(&py, MAKE, &[&file, Path::new("noleap")]);
     let docs = include_str!("../docs/labeled.md");
-    let mut examples = 0;
-    for block in docs.split("```console\n").skip(1) {
-        let block = block.split("```").next().expect("a closed block");
-        let mut lines = block.lines();
-        let command = lines.next().expect("a command line");
-        let command = command.strip_prefix("$ ").expect("commands start with $");
-        let expected: String = lines.map(|l| format!("{l}\n")).collect();
-        let words = shell_words(command);
-        assert_eq!(words[0], "tessera", "{command}");
-        let child = tessera()
-            .args(&words[1..])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn tessera");
-        let out = wait_output(child, TIMEOUT);
-        let shown = if out.status.success() {
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        } else {
-            assert_eq!(out.status.code(), Some(2), "{command}");
-            String::from_utf8_lossy(&out.stderr).into_owned()
-        };
-        assert_eq!(shown, expected, "docs/labeled.md example `{command}`");
-        examples += 1;
-    }
+    let examples = run_doc_examples(docs, "docs/labeled.md", Some(dir.path()), TIMEOUT);
     assert!(examples >= 8, "only {examples} examples found");
 }
 

@@ -104,13 +104,7 @@ impl LabeledArray {
                 "group key {key:?}: the coordinate has missing values"
             )));
         }
-        let mut labels = keys.clone();
-        labels.sort_by(f64::total_cmp);
-        labels.dedup();
-        let codes = keys
-            .iter()
-            .map(|k| labels.partition_point(|l| l < k))
-            .collect();
+        let (codes, labels) = group_codes(&keys);
         Ok(GroupBy {
             array: self.clone(),
             dim: dim.to_string(),
@@ -161,13 +155,7 @@ impl LabeledArray {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let mut labels = keys.clone();
-        labels.sort_by(f64::total_cmp);
-        labels.dedup();
-        let codes = keys
-            .iter()
-            .map(|k| labels.partition_point(|l| l < k))
-            .collect();
+        let (codes, labels) = group_codes(&keys);
         Ok(GroupBy {
             label_attrs: self.coords()[dim].attrs.clone(),
             array: self.clone(),
@@ -177,6 +165,18 @@ impl LabeledArray {
             labels,
         })
     }
+}
+
+/// The sorted distinct keys, and the position of each step's key among them.
+fn group_codes(keys: &[f64]) -> (Vec<usize>, Vec<f64>) {
+    let mut labels = keys.to_vec();
+    labels.sort_by(f64::total_cmp);
+    labels.dedup();
+    let codes = keys
+        .iter()
+        .map(|k| labels.partition_point(|l| l < k))
+        .collect();
+    (codes, labels)
 }
 
 fn previous_year(year: i64, t: &CfTime) -> i64 {

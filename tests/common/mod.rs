@@ -233,3 +233,38 @@ pub fn shell_words(line: &str) -> Vec<String> {
     }
     words
 }
+
+/// Runs every ```` ```console ```` block of `text` (a `$ tessera ...` line, then what it
+/// prints) in `dir` (a fresh temporary directory per example when `None`), and checks the
+/// output: stdout on success, stderr with exit code 2 on failure. The number of examples.
+pub fn run_doc_examples(text: &str, doc: &str, dir: Option<&Path>, timeout: Duration) -> usize {
+    let mut examples = 0;
+    for block in text.split("```console\n").skip(1) {
+        let block = block.split("```").next().expect("a closed block");
+        let mut lines = block.lines();
+        let command = lines.next().expect("a command line");
+        let command = command.strip_prefix("$ ").expect("commands start with $");
+        let expected: String = lines.map(|l| format!("{l}\n")).collect();
+        let words = shell_words(command);
+        assert_eq!(words[0], "tessera", "{command}");
+        let fresh = temp_dir();
+        let child = tessera()
+            .args(&words[1..])
+            .current_dir(dir.unwrap_or(fresh.path()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera");
+        let out = wait_output(child, timeout);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let shown = if out.status.success() {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+            stderr
+        };
+        assert_eq!(shown, expected, "{doc} example `{command}`");
+        examples += 1;
+    }
+    examples
+}

@@ -476,3 +476,62 @@ fn grouped_reductions_skip_missing_values_and_count_them() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not available yet"));
 }
+
+/// One file per year (argv[2], argv[3], ...) with its own time units, `days since <year>-01-01`.
+const MAKE_YEARS: &str = r#"
+import sys, numpy as np, netCDF4
+for k, path in enumerate(sys.argv[1:]):
+    year = 2000 + k
+    n = 366 if year % 4 == 0 else 365
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("time", None); ds.createDimension("lat", 2)
+        t = ds.createVariable("time", "f8", ("time",)); t.units = f"days since {year}-01-01"; t.calendar = "standard"
+        t[:] = np.arange(n) + 0.5
+        la = ds.createVariable("lat", "f4", ("lat",)); la[:] = [-10, 10]
+        v = ds.createVariable("tas", "f4", ("time", "lat")); v[:] = np.arange(2 * n).reshape(n, 2) + 1000 * k
+        o = ds.createVariable("orog", "f4", ("lat",)); o[:] = [100, 200]
+"#;
+
+#[test]
+fn files_with_their_own_time_units_concatenate_on_one_axis_and_shared_coordinates_are_refused() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let files: Vec<std::path::PathBuf> = (0..3)
+        .map(|k| dir.path().join(format!("tas_{}.nc", 2000 + k)))
+        .collect();
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    run_python(&py, MAKE_YEARS, &refs);
+    let pattern = dir.path().join("tas_*.nc");
+    let read = format!("nc('{}', 'tas')", pattern.display());
+    let expect = r#"
+import sys, json, xarray as xr
+x = xr.concat([xr.open_dataset(f).tas for f in sys.argv[1:]], "time")
+print(json.dumps([x.time.dt.year.values.tolist(), x.time.dt.dayofyear.values.tolist(), x.sel(time="2001-03").values.ravel().tolist()]))
+"#;
+    let want: Vec<Vec<f64>> =
+        serde_json::from_str(run_python(&py, expect, &refs).trim()).expect("json");
+    for (program, w) in [
+        (format!("{read}.time.year"), &want[0]),
+        (format!("{read}.time.dayofyear"), &want[1]),
+        (format!("sel({read}, time='2001-03')"), &want[2]),
+    ] {
+        let full = format!("{program} + 0");
+        let got = numbers(
+            &run(
+                &["eval", &full, "--output", "json", "--max-print", "5000"],
+                TIMEOUT,
+            ),
+            &program,
+        );
+        assert_eq!(&got, w, "{program}");
+    }
+    // A variable without the dimension the files split (orography in every yearly file).
+    let orog = format!("nc('{}', 'orog')", pattern.display());
+    let out = run(&["eval", &orog], TIMEOUT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("same lat coordinate as the first file"),
+        "{err}"
+    );
+}

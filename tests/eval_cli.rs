@@ -696,7 +696,7 @@ fn several_targets_share_the_work() {
         for t in targets {
             args.extend(["-o", t.as_str()]);
         }
-        args.extend(["--output", "json"]);
+        args.extend(["--output", "json", "--overwrite"]);
         tasks_of(&eval(&args))
     };
     let reads = json(&format!("{head}; x"), &[target("x.npy")]);
@@ -718,6 +718,26 @@ fn several_targets_share_the_work() {
             "{a} {b}: {both} together, {m} + {s} apart"
         );
     }
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_with_overwrite() {
+    let dir = temp_dir();
+    let target = path_in(&dir, "t.npy").display().to_string();
+    let first = eval(&["arange(3)", "-o", &target]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = std::fs::read(&target).expect("written");
+    let again = eval(&["arange(5)", "-o", &target]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("exists; give --overwrite to replace it (nothing was written)"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read(&target).expect("kept"), before);
+    let replaced = eval(&["arange(5)", "-o", &target, "--overwrite"]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert_ne!(std::fs::read(&target).expect("replaced"), before);
 }
 
 #[test]

@@ -32,6 +32,9 @@ pub fn run(args: EvalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let program = parse_program(&args.program)?;
     for out in &args.out {
         check_output_path(out)?;
+        if !args.overwrite {
+            refuse_existing(out)?;
+        }
     }
     #[cfg(feature = "mpi")]
     if args.scheduler_file.is_none() && args.local.is_none() {
@@ -87,6 +90,29 @@ fn check_output_path(out: &Path) -> Result<(), UsageError> {
          example: -o result.npy",
         out.display()
     )))
+}
+
+/// An existing output file is replaced only with `--overwrite` (checked before anything is
+/// computed, so nothing is written).
+fn refuse_existing(out: &Path) -> Result<(), UsageError> {
+    #[cfg(feature = "io")]
+    let file = if is_npy(out) {
+        out.to_path_buf()
+    } else {
+        crate::io::OutputTarget::parse(&out.to_string_lossy())
+            .map(|t| t.path)
+            .unwrap_or_else(|_| out.to_path_buf())
+    };
+    #[cfg(not(feature = "io"))]
+    let file = out.to_path_buf();
+    if file.exists() {
+        return Err(UsageError(format!(
+            "-o {}: {} exists; give --overwrite to replace it (nothing was written)",
+            out.display(),
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn is_npy(out: &Path) -> bool {

@@ -16,6 +16,7 @@
 //! - [`mpi`]: `mpirun … tessera mpi` and MPI batch-mode programs (`tessera::mpi::run`).
 //! - [`expr`]: the `tessera eval` expression language: lexer, parser, validation, diagnostics.
 //! - [`eval`]: evaluating `tessera eval` programs into lazy arrays; text, JSON and `.npy` output.
+//! - [`labeled`]: arrays with dimension names, coordinates and attributes (xarray for Tessera).
 //! - `io` (feature `io`, on by default): HDF5 and NetCDF-4 input and output for chunked arrays.
 //! - [`units`]: sizes, durations and memory limits as people write them.
 //! - [`config`]: the config-file layer under flags and environment variables.
@@ -30,6 +31,7 @@ pub mod expr;
 pub mod huge_page_alloc;
 #[cfg(feature = "io")]
 pub mod io;
+pub mod labeled;
 pub mod mpi;
 pub mod protocol;
 pub mod runtime;

@@ -299,34 +299,6 @@ fn unknown_function_lists_close_matches_and_big_results_need_a_file() {
 }
 
 /// `$ tessera eval ...` split into arguments (single quotes group, as in the docs).
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    let mut in_word = false;
-    for c in line.chars() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            ' ' if !quoted => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            _ => {
-                current.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(current);
-    }
-    words
-}
 
 #[test]
 fn every_example_in_docs_eval_md_prints_what_it_shows() {
@@ -335,33 +307,7 @@ fn every_example_in_docs_eval_md_prints_what_it_shows() {
         .split("## Evaluating")
         .nth(1)
         .expect("docs/eval.md has an Evaluating section");
-    let mut examples = 0;
-    for block in section.split("```console\n").skip(1) {
-        let block = block.split("```").next().expect("a closed block");
-        let mut lines = block.lines();
-        let command = lines.next().expect("a command line");
-        let command = command.strip_prefix("$ ").expect("commands start with $");
-        let expected: String = lines.map(|l| format!("{l}\n")).collect();
-        let words = shell_words(command);
-        assert_eq!(words[0], "tessera", "{command}");
-        let dir = temp_dir();
-        let child = tessera()
-            .args(&words[1..])
-            .current_dir(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tessera");
-        let out = wait_output(child, TIMEOUT);
-        let shown = if out.status.success() {
-            stdout(&out)
-        } else {
-            assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
-            stderr(&out)
-        };
-        assert_eq!(shown, expected, "docs/eval.md example `{command}`");
-        examples += 1;
-    }
+    let examples = run_doc_examples(section, "docs/eval.md", None, TIMEOUT);
     assert!(examples >= 10, "only {examples} examples found");
     // Sanity check of the word splitter on the doc's quoting.
     assert_eq!(
@@ -740,7 +686,7 @@ fn several_targets_share_the_work() {
         for t in targets {
             args.extend(["-o", t.as_str()]);
         }
-        args.extend(["--output", "json"]);
+        args.extend(["--output", "json", "--overwrite"]);
         tasks_of(&eval(&args))
     };
     let reads = json(&format!("{head}; x"), &[target("x.npy")]);
@@ -762,6 +708,26 @@ fn several_targets_share_the_work() {
             "{a} {b}: {both} together, {m} + {s} apart"
         );
     }
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_with_overwrite() {
+    let dir = temp_dir();
+    let target = path_in(&dir, "t.npy").display().to_string();
+    let first = eval(&["arange(3)", "-o", &target]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = std::fs::read(&target).expect("written");
+    let again = eval(&["arange(5)", "-o", &target]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("exists; give --overwrite to replace it (nothing was written)"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read(&target).expect("kept"), before);
+    let replaced = eval(&["arange(5)", "-o", &target, "--overwrite"]);
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert_ne!(std::fs::read(&target).expect("replaced"), before);
 }
 
 #[test]

@@ -5,32 +5,17 @@
 //! under `TESSERA_TEST_STRICT`.
 #![cfg(feature = "io")]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
+use common::{python, run_python, skip};
 use ndarray::{ArrayD, IxDyn};
 use tessera::array::{Array, ArrayData, DType};
 use tessera::io::{
     from_hdf5, from_netcdf, to_hdf5, to_netcdf, AttrValue, Attributes, LabeledArray, WriteOptions,
 };
-
-fn skip(why: &str) {
-    assert!(
-        std::env::var_os("TESSERA_TEST_STRICT").is_none(),
-        "TESSERA_TEST_STRICT: {why}"
-    );
-    eprintln!("skipped: {why}");
-}
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("TESSERA_TEST_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            skip("TESSERA_TEST_PYTHON is not set (scripts/install.sh --with-python; . scripts/test-env.sh)");
-            None
-        }
-    }
-}
 
 fn tool(name: &str) -> bool {
     let ok = Command::new(name).arg("--help").output().is_ok();
@@ -40,22 +25,6 @@ fn tool(name: &str) -> bool {
         ));
     }
     ok
-}
-
-fn run_python(py: &Path, script: &str, args: &[&Path]) -> String {
-    let out = Command::new(py)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// t[i, j, k] = 100 i + 10 j + k (exact in float32), dims (time, lat, lon) with coordinates.

@@ -344,6 +344,11 @@ pub struct EvalArgs {
     #[arg(short = 'o', long = "out", value_name = "FILE[:VAR]")]
     pub out: Vec<PathBuf>,
 
+    /// Replace output files that exist already; without it, an existing -o file is an error
+    /// and nothing is computed or written (example: --overwrite).
+    #[arg(long)]
+    pub overwrite: bool,
+
     /// How to print the result: human (shape, dtype, values) or json
     /// ({"shape":[...],"dtype":"f64","data":[...]}, NaN and infinities as "nan", "inf", "-inf")
     /// (example: --output json).

@@ -16,6 +16,8 @@ pub struct BoundArgs {
     spec: &'static FunctionSpec,
     call_span: Span,
     slots: Vec<Option<Spanned>>,
+    /// Keywords collected by a `**name` parameter, in the order given.
+    extra: Vec<(String, Spanned)>,
 }
 
 impl BoundArgs {
@@ -41,8 +43,17 @@ impl BoundArgs {
             }
             slots[i] = Some(arg);
         }
+        let mut extra = Vec::new();
         for (name, arg) in keywords {
-            let Some(i) = spec.params.iter().position(|p| p.name == name) else {
+            let found = spec
+                .params
+                .iter()
+                .position(|p| p.name == name && !p.var_keyword);
+            if found.is_none() && spec.var_keyword().is_some() {
+                extra.push((name, arg));
+                continue;
+            }
+            let Some(i) = found else {
                 return Err(ExprError::new(
                     ErrorKind::UnknownKeyword,
                     arg.span,
@@ -72,7 +83,13 @@ impl BoundArgs {
             spec,
             call_span,
             slots,
+            extra,
         })
+    }
+
+    /// The keywords collected by the `**name` parameter, in the order given.
+    pub fn extra_keywords(&self) -> &[(String, Spanned)] {
+        &self.extra
     }
 
     /// The function's name.

@@ -12,16 +12,36 @@ use crate::expr::{ErrorKind, ExprError};
 use super::bind::BoundArgs;
 use super::convert::Spanned;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::operators::fold_scalar;
 use super::value::Value;
 
 /// Call the elementwise function bound in `args`.
 pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     let operation = args.operation();
+    // Several labeled operands (`where(c, x, y)`, `maximum(x, y)`) line up by name.
+    let names = ["condition", "x", "y"];
+    let present: Vec<&str> = names
+        .into_iter()
+        .filter(|n| args.get(n).is_some())
+        .collect();
+    let values: Vec<&Value> = present
+        .iter()
+        .filter_map(|n| args.get(n))
+        .map(|a| &a.value)
+        .collect();
+    let aligned =
+        labels::align(&values).map_err(|m| ExprError::new(ErrorKind::Value, args.span(), m))?;
     let mut all_scalar = true;
     let mut operand = |name: &str| -> Result<Operand, ExprError> {
-        let arg = args.required(name)?;
+        let given = args.required(name)?;
+        let replaced = aligned.as_ref().and_then(|al| {
+            present.iter().position(|n| *n == name).map(|i| Spanned {
+                value: al.values[i].clone(),
+                span: given.span,
+            })
+        });
+        let arg = replaced.as_ref().unwrap_or(given);
         let op = to_operand(arg, &args.what(name))?;
         all_scalar &= matches!(op, Operand::Scalar(_));
         Ok(op)
@@ -68,6 +88,8 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
     let result = result.map_err(|e| array_error(e, args.span(), &operation))?;
     if all_scalar && result.ndim() == 0 {
         fold_scalar(&result, args.span(), &operation)
+    } else if let Some(al) = &aligned {
+        Ok(al.relabel(result))
     } else {
         let inputs: Vec<&Value> = ["condition", "x", "y", "min", "max"]
             .iter()
@@ -75,9 +97,9 @@ pub fn call_elementwise(args: &BoundArgs) -> Result<Value, ExprError> {
             .map(|arg| &arg.value)
             .collect();
         let attrs = if args.function() == "astype" {
-            Attrs::Descriptive
+            KeepAttrs::Descriptive
         } else {
-            Attrs::None
+            KeepAttrs::None
         };
         Ok(labels::elementwise(result, &inputs, attrs))
     }

@@ -20,6 +20,7 @@ use super::convert::Spanned;
 use super::creation_calls::call_creation;
 use super::elementwise_calls::call_elementwise;
 use super::indexing::{apply_index, ItemValue, Materialise};
+use super::label_calls::{call_labels, labeled_attribute, unknown_attribute};
 use super::labels;
 use super::operators::{apply_binary, apply_unary, operator_span};
 use super::reduction_calls::call_reduction;
@@ -203,6 +204,7 @@ impl<'a> Evaluator<'a> {
             Category::Elementwise => call_elementwise(&bound),
             Category::Reduction => call_reduction(&bound),
             Category::Shape => call_shape(&bound),
+            Category::Labels => call_labels(&bound),
         }
     }
 }
@@ -211,6 +213,11 @@ impl<'a> Evaluator<'a> {
 fn attribute(value: &Spanned, attr: &Ident) -> Result<Value, ExprError> {
     let int = |n: usize| Value::Scalar(Scalar::Int(n as i64));
     let ints = |v: &[usize]| Value::Tuple(v.iter().map(|&n| int(n)).collect());
+    if let Some(l) = value.value.labels() {
+        if let Some(result) = labeled_attribute(l, attr) {
+            return result;
+        }
+    }
     if let Some(a) = value.value.array() {
         return Ok(match attr.name.as_str() {
             "T" => {
@@ -222,7 +229,7 @@ fn attribute(value: &Spanned, attr: &Ident) -> Result<Value, ExprError> {
             "ndim" => int(a.ndim()),
             "size" => int(a.size()),
             "chunks" => Value::Tuple(a.chunks().all_blocks().iter().map(|b| ints(b)).collect()),
-            other => return Err(unknown_attribute(other, attr.span)),
+            other => return Err(unknown_attribute(other, attr.span, value.value.labels())),
         });
     }
     match &value.value {
@@ -232,7 +239,7 @@ fn attribute(value: &Spanned, attr: &Ident) -> Result<Value, ExprError> {
             "dtype" => Value::Str(s.default_dtype().name().to_string()),
             "ndim" => int(0),
             "size" => int(1),
-            other => return Err(unknown_attribute(other, attr.span)),
+            other => return Err(unknown_attribute(other, attr.span, None)),
         }),
         other => Err(ExprError::new(
             ErrorKind::Type,
@@ -241,12 +248,4 @@ fn attribute(value: &Spanned, attr: &Ident) -> Result<Value, ExprError> {
         )
         .with_label("attributes belong to arrays")),
     }
-}
-
-fn unknown_attribute(name: &str, span: Span) -> ExprError {
-    ExprError::new(
-        ErrorKind::UnknownAttribute,
-        span,
-        format!("unknown attribute \"{name}\""),
-    )
 }

@@ -1,227 +1,177 @@
 //! Labels through a program: arrays read with `h5()`/`nc()` carry dimension names,
-//! coordinates and attributes ([`Value::Labeled`]), and each operation gives its result the
-//! labels that stay unambiguous, or none:
+//! coordinates and attributes ([`Value::Labeled`]); each operation of the evaluator, which
+//! computes with plain arrays, gives its result the labels [`crate::labeled`] says stay true
+//! (see the rules there), or none. A labeled result with nothing left to carry (names
+//! `dim_0, dim_1, ...`, no coordinates, no attributes) becomes a plain array.
 //!
-//! - elementwise operations (operators, math functions, `where`, ...): kept when the result
-//!   has the shape of a labeled operand and the labeled operands agree (the same dimension
-//!   names, aligned from the last axis, and the same coordinate values); numbers and plain
-//!   arrays broadcasting into that shape do not change what its axes are. Conflicting labels
-//!   give a plain array, never an error. Attributes are dropped, except by casts (`astype`
-//!   keeps the descriptive ones) and `rechunk` (keeps all);
-//! - reductions drop the reduced dimensions and their coordinates (`keepdims` keeps the
-//!   dimensions, with length one, without coordinates); attributes as
-//!   [`crate::io::after_reduction`] says (`units` stay for a mean, `cell_methods` records it);
-//! - indexing slices coordinates with the data (an integer drops the dimension); an index
-//!   list or a one-axis mask selects that coordinate too; a whole-array mask drops the labels;
-//! - `transpose` / `.T` permute the dimensions, `squeeze` drops length-one dimensions,
-//!   `expand_dims` adds one;
-//! - everything else (reshape, concatenate, matmul, ...) gives a plain array.
-//!
-//! A labeled result with nothing left to carry (names `dim_0, dim_1, ...`, no coordinates,
-//! no attributes) becomes a plain array. Without the `io` feature there are no labels and
-//! every function here returns the plain result. This module must not build arrays.
+//! This module only adapts values to the label layer; it must not build arrays.
 
 use crate::array::{Array, IndexItem, ReduceKind};
+pub use crate::labeled::KeepAttrs;
+use crate::labeled::LabeledArray;
 
 use super::value::Value;
 
-/// What an elementwise result keeps of its input's attributes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attrs {
-    /// Values unchanged (`rechunk`, prefix `+`): all attributes.
-    All,
-    /// A cast: the descriptive attributes, not the encoding ones.
-    Descriptive,
-    /// Values changed: none.
-    None,
+/// A value for labels `l`: plain when there is nothing to carry.
+pub fn wrap(l: LabeledArray) -> Value {
+    if l.is_bare() {
+        Value::Array(l.into_array())
+    } else {
+        Value::Labeled(Box::new(l))
+    }
 }
 
-#[cfg(feature = "io")]
-mod labeled {
-    use super::*;
-    use crate::io::{KeepAttrs, LabeledArray};
-
-    /// A value for labels `l`: plain when there is nothing to carry.
-    pub fn wrap(l: LabeledArray) -> Value {
-        if l.is_bare() {
-            Value::Array(l.into_array())
-        } else {
-            Value::Labeled(Box::new(l))
-        }
-    }
-
-    fn relabel(
-        result: Array,
-        input: &Value,
-        f: impl FnOnce(&LabeledArray, Array) -> Option<LabeledArray>,
-    ) -> Value {
-        match input.labels() {
-            Some(l) => match f(l, result.clone()) {
-                Some(out) => wrap(out),
-                None => Value::Array(result),
-            },
+fn relabel(
+    result: Array,
+    input: &Value,
+    f: impl FnOnce(&LabeledArray, Array) -> Option<LabeledArray>,
+) -> Value {
+    match input.labels() {
+        Some(l) => match f(l, result.clone()) {
+            Some(out) => wrap(out),
             None => Value::Array(result),
+        },
+        None => Value::Array(result),
+    }
+}
+
+/// The result of an elementwise operation on `inputs`.
+pub fn elementwise(result: Array, inputs: &[&Value], attrs: KeepAttrs) -> Value {
+    let labeled: Vec<&LabeledArray> = inputs.iter().filter_map(|v| v.labels()).collect();
+    match labeled.as_slice() {
+        [] => Value::Array(result),
+        [one] => wrap(one.after_elementwise(result, attrs)),
+        many => match LabeledArray::broadcast(result.clone(), many) {
+            Some(l) => wrap(l),
+            None => Value::Array(result),
+        },
+    }
+}
+
+/// Operands of an elementwise operation lined up by dimension name (two or more labeled).
+pub struct AlignedValues {
+    /// The operands in order: labeled ones replaced by their aligned data.
+    pub values: Vec<Value>,
+    aligned: crate::labeled::Aligned,
+    name: String,
+}
+
+impl AlignedValues {
+    /// The labeled result of an operation on [`AlignedValues::values`].
+    pub fn relabel(&self, result: Array) -> Value {
+        match self.aligned.label(result.clone(), &self.name) {
+            Ok(l) => wrap(l),
+            Err(_) => Value::Array(result),
         }
     }
+}
 
-    /// The result of an elementwise operation on `inputs`.
-    pub fn elementwise(result: Array, inputs: &[&Value], attrs: Attrs) -> Value {
-        let labeled: Vec<&LabeledArray> = inputs.iter().filter_map(|v| v.labels()).collect();
-        match labeled.as_slice() {
-            [] => Value::Array(result),
-            [one] => {
-                let keep = match attrs {
-                    Attrs::All => KeepAttrs::All,
-                    Attrs::Descriptive => KeepAttrs::Descriptive,
-                    Attrs::None => KeepAttrs::None,
-                };
-                wrap(one.after_elementwise(result, keep))
+/// `values` lined up by dimension name when two or more are labeled (`None` otherwise);
+/// the error names the dimension whose lengths or coordinates disagree.
+pub fn align(values: &[&Value]) -> Result<Option<AlignedValues>, String> {
+    let labeled: Vec<&LabeledArray> = values.iter().filter_map(|v| v.labels()).collect();
+    if labeled.len() < 2 {
+        return Ok(None);
+    }
+    let aligned = crate::labeled::align(&labeled).map_err(|e| e.to_string())?;
+    let mut k = 0;
+    let values = values
+        .iter()
+        .map(|v| match v.labels() {
+            Some(_) => {
+                k += 1;
+                aligned
+                    .arrays
+                    .get(k - 1)
+                    .cloned()
+                    .map_or_else(|| (*v).clone(), Value::Array)
             }
-            many => match LabeledArray::broadcast(result.clone(), many) {
-                Some(l) => wrap(l),
-                None => Value::Array(result),
-            },
-        }
-    }
-
-    /// The result of the reduction `kind` of `input` over `axes` (`None`: all).
-    pub fn reduction(
-        result: Array,
-        input: &Value,
-        kind: ReduceKind,
-        axes: Option<&[isize]>,
-        keepdims: bool,
-    ) -> Value {
-        relabel(result, input, |l, r| {
-            let nd = l.dims().len() as isize;
-            let axes: Vec<usize> = match axes {
-                None => (0..l.dims().len()).collect(),
-                Some(a) => a
-                    .iter()
-                    .map(|&x| if x < 0 { x + nd } else { x })
-                    .filter_map(|x| usize::try_from(x).ok())
-                    .collect(),
-            };
-            Some(l.after_reduce(r, kind, &axes, keepdims))
+            None => (*v).clone(),
         })
-    }
+        .collect();
+    Ok(Some(AlignedValues {
+        values,
+        name: labeled[0].name().to_string(),
+        aligned,
+    }))
+}
 
-    /// The result of basic indexing of `input` by `items`.
-    pub fn basic_index(result: Array, input: &Value, items: &[IndexItem]) -> Value {
-        relabel(result, input, |l, r| l.after_index(r, items).ok())
-    }
+/// The result of the reduction `kind` of `input` over `axes` (`None`: all).
+pub fn reduction(
+    result: Array,
+    input: &Value,
+    kind: ReduceKind,
+    axes: Option<&[isize]>,
+    keepdims: bool,
+) -> Value {
+    relabel(result, input, |l, r| {
+        let nd = l.dims().len() as isize;
+        let axes: Vec<usize> = match axes {
+            None => (0..l.dims().len()).collect(),
+            Some(a) => a
+                .iter()
+                .map(|&x| if x < 0 { x + nd } else { x })
+                .filter_map(|x| usize::try_from(x).ok())
+                .collect(),
+        };
+        Some(l.after_reduce(r, kind, &axes, keepdims))
+    })
+}
 
-    /// The result of taking `indices` along `axis` of `input`.
-    pub fn take(result: Array, input: &Value, axis: usize, indices: &[i64]) -> Value {
-        relabel(result, input, |l, r| l.after_take(r, axis, indices).ok())
-    }
+/// The result of basic indexing of `input` by `items`.
+pub fn basic_index(result: Array, input: &Value, items: &[IndexItem]) -> Value {
+    relabel(result, input, |l, r| l.after_index(r, items).ok())
+}
 
-    /// The result of keeping the positions where `mask` is true along `axis` of `input`.
-    pub fn compress(result: Array, input: &Value, axis: usize, mask: &[bool]) -> Value {
-        relabel(result, input, |l, r| l.after_compress(r, axis, mask).ok())
-    }
+/// The result of taking `indices` along `axis` of `input`.
+pub fn take(result: Array, input: &Value, axis: usize, indices: &[i64]) -> Value {
+    relabel(result, input, |l, r| l.after_take(r, axis, indices).ok())
+}
 
-    /// The result of permuting the axes of `input` (`perm[i]` is the input axis of result
-    /// axis `i`).
-    pub fn permute(result: Array, input: &Value, perm: &[usize]) -> Value {
-        relabel(result, input, |l, r| l.after_permute(r, perm).ok())
-    }
+/// The result of keeping the positions where `mask` is true along `axis` of `input`.
+pub fn compress(result: Array, input: &Value, axis: usize, mask: &[bool]) -> Value {
+    relabel(result, input, |l, r| l.after_compress(r, axis, mask).ok())
+}
 
-    /// The result of dropping the length-one `axes` of `input`.
-    pub fn squeeze(result: Array, input: &Value, axes: &[usize]) -> Value {
-        relabel(result, input, |l, r| Some(l.after_squeeze(r, axes)))
-    }
+/// The result of permuting the axes of `input` (`perm[i]` is the input axis of result
+/// axis `i`).
+pub fn permute(result: Array, input: &Value, perm: &[usize]) -> Value {
+    relabel(result, input, |l, r| l.after_permute(r, perm).ok())
+}
 
-    /// The result of inserting a length-one axis at `axis` (of the result) into `input`.
-    pub fn expand_dims(result: Array, input: &Value, axis: usize) -> Value {
-        relabel(result, input, |l, r| Some(l.after_expand_dims(r, axis)))
-    }
+/// The result of dropping the length-one `axes` of `input`.
+pub fn squeeze(result: Array, input: &Value, axes: &[usize]) -> Value {
+    relabel(result, input, |l, r| Some(l.after_squeeze(r, axes)))
+}
 
-    /// The axis of dimension `name` of `input`, or why there is none.
-    pub fn axis_of_dim(input: &Value, name: &str) -> Result<usize, String> {
-        match input.labels() {
-            Some(l) => l.axis_of(name).map_err(|_| {
-                format!(
-                    "the array has no dimension {name:?}; its dimensions are {}",
-                    l.dims().join(", ")
-                )
-            }),
-            None => Err(format!(
-                "dimension {name:?} given by name, but the array has no dimension names \
-                 (only arrays read with h5() or nc() have them)"
-            )),
-        }
+/// The result of inserting a length-one axis at `axis` (of the result) into `input`.
+pub fn expand_dims(result: Array, input: &Value, axis: usize) -> Value {
+    relabel(result, input, |l, r| Some(l.after_expand_dims(r, axis)))
+}
+
+/// The axis of dimension `name` of `input`, or why there is none.
+pub fn axis_of_dim(input: &Value, name: &str) -> Result<usize, String> {
+    match input.labels() {
+        Some(l) => l.axis_of(name).map_err(|_| {
+            format!(
+                "the array has no dimension {name:?}; its dimensions are {}",
+                l.dims().join(", ")
+            )
+        }),
+        None => Err(format!(
+            "dimension {name:?} given by name, but the array has no dimension names \
+             (only arrays read with h5() or nc() have them)"
+        )),
     }
 }
 
-#[cfg(not(feature = "io"))]
-mod labeled {
-    use super::*;
-
-    /// Without labels: the plain result.
-    pub fn elementwise(result: Array, _: &[&Value], _: Attrs) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn reduction(
-        result: Array,
-        _: &Value,
-        _: ReduceKind,
-        _: Option<&[isize]>,
-        _: bool,
-    ) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn basic_index(result: Array, _: &Value, _: &[IndexItem]) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn take(result: Array, _: &Value, _: usize, _: &[i64]) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn compress(result: Array, _: &Value, _: usize, _: &[bool]) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn permute(result: Array, _: &Value, _: &[usize]) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn squeeze(result: Array, _: &Value, _: &[usize]) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels: the plain result.
-    pub fn expand_dims(result: Array, _: &Value, _: usize) -> Value {
-        Value::Array(result)
-    }
-
-    /// Without labels there are no dimension names.
-    pub fn axis_of_dim(_: &Value, name: &str) -> Result<usize, String> {
-        Err(format!(
-            "dimension {name:?} given by name, but this tessera is built without the `io` \
-             feature, so arrays have no dimension names"
-        ))
-    }
-}
-
-pub use labeled::*;
-
-#[cfg(all(test, feature = "io"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::array::{ArrayData, DType};
     use crate::eval::Evaluator;
     use crate::expr::parse_program_with;
-    use crate::io::{AttrValue, Attributes, LabeledArray};
+    use crate::labeled::{AttrValue, Attributes};
 
     /// t(time=4, lat=3) with coordinates and `units = "K"`; u(y=4, x=3) with other names.
     fn run(src: &str) -> Result<Value, crate::expr::ExprError> {
@@ -320,8 +270,30 @@ mod tests {
         assert_eq!(cast.attrs().get("units"), Some(&AttrValue::from("K")));
         assert!(!cast.attrs().contains_key("scale_factor"));
         assert_eq!(labels_of("rechunk(t, 2)").attrs().len(), 2);
-        // Dimensions that disagree: a plain result, not an error.
-        assert!(matches!(run("t + u"), Ok(Value::Array(_))));
-        assert!(matches!(run("t + t[::-1]"), Ok(Value::Array(_))));
+        // Operands line up by dimension name, as in xarray: other dimensions give an outer
+        // product, the same dimensions in another order are transposed.
+        assert_eq!(labels_of("t + u").dims(), ["time", "lat", "y", "x"]);
+        assert_eq!(labels_of("t + u").array().shape(), &[4, 3, 4, 3]);
+        let tr = labels_of("t - t.T");
+        assert_eq!(tr.dims(), ["time", "lat"]);
+        assert_eq!(
+            tr.array().compute_local().expect("zeros").to_f64_vec(),
+            vec![0.0; 12]
+        );
+        assert_eq!(labels_of("t.mean(\"time\") - t.T").dims(), ["lat", "time"]);
+        assert_eq!(labels_of("where(t.T > 3, t, 0)").dims(), ["lat", "time"]);
+        // Coordinates that disagree are an error naming the dimension.
+        let err = run("t + t[::-1]").expect_err("reversed time");
+        assert!(
+            err.message.contains("dimension time disagree"),
+            "{}",
+            err.message
+        );
+        let err = run("maximum(t, t[1:])").expect_err("shorter time");
+        assert!(
+            err.message.contains("dimension time has length 4"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -24,6 +24,7 @@ mod elementwise_calls;
 pub mod failure;
 pub mod indexing;
 pub mod interpreter;
+mod label_calls;
 pub mod labels;
 pub mod npy;
 pub mod operators;

@@ -12,7 +12,7 @@ use crate::expr::{BinaryOp, ErrorKind, ExprError, Span, UnaryOp};
 
 use super::convert::Spanned;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::value::Value;
 
 /// `lhs op rhs`; `op_span` is where the operator is written.
@@ -31,9 +31,46 @@ pub fn apply_binary(
             .map(Value::Array)
             .map_err(|e| array_error(e, op_span, &operation));
     }
+    let array_op = array_binary_op(op);
+    // Groups combined with a per-group array: the array is taken back to every step.
+    let back = |g: &crate::labeled::GroupBy, other: &Spanned| -> Result<Spanned, ExprError> {
+        let values = other.value.labels().ok_or_else(|| {
+            other.type_error(
+                &format!("the operand combined with groups by {operation}"),
+                &format!("an array along {}", g.name()),
+            )
+        })?;
+        g.broadcast(values)
+            .map(|l| Spanned {
+                value: Value::Labeled(Box::new(l)),
+                span: other.span,
+            })
+            .map_err(|e| ExprError::new(ErrorKind::Value, op_span, e.to_string()))
+    };
+    let whole = |g: &crate::labeled::GroupBy, s: &Spanned| Spanned {
+        value: Value::Labeled(Box::new(g.array().clone())),
+        span: s.span,
+    };
+    match (&lhs.value, &rhs.value) {
+        (Value::Groups(g), _) => return apply_binary(op, &whole(g, lhs), &back(g, rhs)?, op_span),
+        (_, Value::Groups(g)) => return apply_binary(op, &back(g, lhs)?, &whole(g, rhs), op_span),
+        _ => {}
+    }
+    let aligned = labels::align(&[&lhs.value, &rhs.value])
+        .map_err(|m| ExprError::new(ErrorKind::Value, op_span, m))?;
+    if let Some(al) = aligned {
+        let respan = |v: &Value, s: &Spanned| Spanned {
+            value: v.clone(),
+            span: s.span,
+        };
+        let a = operand(&respan(&al.values[0], lhs), "left", &operation)?;
+        let b = operand(&respan(&al.values[1], rhs), "right", &operation)?;
+        return Array::binary_op(array_op, a, b)
+            .map(|r| al.relabel(r))
+            .map_err(|e| array_error(e, op_span, &operation));
+    }
     let a = operand(lhs, "left", &operation)?;
     let b = operand(rhs, "right", &operation)?;
-    let array_op = array_binary_op(op);
     match (a, b) {
         (Operand::Scalar(x), Operand::Scalar(y)) => {
             python_int_overflow(op, x, y, op_span, &operation)?;
@@ -48,7 +85,7 @@ pub fn apply_binary(
             fold_scalar(&folded, op_span, &operation)
         }
         (a, b) => Array::binary_op(array_op, a, b)
-            .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], Attrs::None))
+            .map(|r| labels::elementwise(r, &[&lhs.value, &rhs.value], KeepAttrs::None))
             .map_err(|e| array_error(e, op_span, &operation)),
     }
 }
@@ -109,7 +146,11 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     if is_scalar {
         fold_scalar(&result, span, &operation)
     } else {
-        Ok(labels::elementwise(result, &[&operand.value], Attrs::None))
+        Ok(labels::elementwise(
+            result,
+            &[&operand.value],
+            KeepAttrs::None,
+        ))
     }
 }
 

@@ -122,6 +122,15 @@ fn numbers_stay_numbers_and_attributes_describe_arrays() {
         Ok(Value::Scalar(Scalar::Int(2)))
     ));
     assert!(matches!(evaluate("ones((3, 4)).dtype"), Ok(Value::Str(s)) if s == "float64"));
+    let err = evaluate("ones(3).shap").expect_err("no such attribute");
+    assert_eq!(
+        err.message,
+        "unknown attribute \"shap\"; did you mean \"shape\"?"
+    );
+    assert!(err
+        .help
+        .iter()
+        .any(|h| h.contains("attributes are: T, shape")));
     assert!(matches!(evaluate("ones(3, chunks=2).chunks"), Ok(Value::Tuple(t)) if t.len() == 1));
     assert!(matches!(evaluate("ones((3, 4)).T.shape"), Ok(Value::Tuple(t)) if t.len() == 2));
 }

@@ -5,7 +5,7 @@
 //!
 //! This module must not compute arrays, except folding the reduction of a number.
 
-use crate::array::{ReduceKind, ReduceOptions};
+use crate::array::{Array, BinaryOp, Operand, ReduceKind, ReduceOptions};
 use crate::expr::{ErrorKind, ExprError};
 
 use super::bind::BoundArgs;
@@ -21,12 +21,29 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
         return call_quantile(args, skip_nan, percent);
     }
     let input = args.required("x")?;
-    let x = input.to_array(&args.what("x"))?;
+    if let Value::Groups(groups) = &input.value {
+        return super::label_calls::grouped_reduction(args, groups);
+    }
+    let mut x = input.to_array(&args.what("x"))?;
+    if args.function() == "count" {
+        // The values that are not missing: `x == x` is false only for NaN.
+        x = Array::binary_op(BinaryOp::Eq, Operand::from(x.clone()), Operand::from(x))
+            .map_err(|e| array_error(e, args.span(), &args.operation()))?;
+    }
     let ddof = match args.get("ddof") {
         Some(d) => d.to_f64(&args.what("ddof"))?,
         None => 0.0,
     };
-    let kind = reduce_kind(args, ddof)?;
+    let skipna = match args.get("skipna") {
+        Some(v) => Some(v.to_bool(&args.what("skipna"))?),
+        None => None,
+    };
+    let kind = missing_values(
+        reduce_kind(args, ddof)?,
+        x.dtype().is_float(),
+        input.value.labels().is_some(),
+        skipna,
+    );
     let axes = match args.get("axis") {
         Some(axis) => axes_of(axis, &input.value, &args.what("axis"))?,
         None => None,
@@ -178,6 +195,30 @@ fn axes_of(axis: &Spanned, x: &Value, what: &str) -> Result<Option<Vec<isize>>, 
     }
 }
 
+/// The rule for missing values (docs/labeled.md, "Missing values"): on float data read from
+/// a file (labeled), `sum`, `mean`, `min`, `max`, `std` and `var` skip NaN unless
+/// `skipna=false`, as xarray does; on plain arrays they keep NumPy's semantics (NaN
+/// propagates) unless `skipna=true`. Other reductions and integer data are unaffected.
+fn missing_values(
+    kind: ReduceKind,
+    float: bool,
+    labeled: bool,
+    skipna: Option<bool>,
+) -> ReduceKind {
+    if !float || !skipna.unwrap_or(labeled) {
+        return kind;
+    }
+    match kind {
+        ReduceKind::Sum => ReduceKind::NanSum,
+        ReduceKind::Mean => ReduceKind::NanMean,
+        ReduceKind::Min => ReduceKind::NanMin,
+        ReduceKind::Max => ReduceKind::NanMax,
+        ReduceKind::Std { ddof } => ReduceKind::NanStd { ddof },
+        ReduceKind::Var { ddof } => ReduceKind::NanVar { ddof },
+        other => other,
+    }
+}
+
 fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
     Ok(match args.function() {
         "sum" => ReduceKind::Sum,
@@ -199,6 +240,7 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         // Composites: their labels follow the reduction they are built on.
         "nanprod" => ReduceKind::Prod,
         "ptp" => ReduceKind::Max,
+        "count_nonzero" | "count" => ReduceKind::CountNonzero,
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,

@@ -18,7 +18,7 @@ use crate::runtime::kernel::lookup_kernel;
 
 use super::bind::BoundArgs;
 use super::failure::array_error;
-use super::labels::{self, Attrs};
+use super::labels::{self, KeepAttrs};
 use super::value::Value;
 
 /// Call the shape function bound in `args`.
@@ -74,7 +74,7 @@ enum Relabel {
     /// These input axes (of length one) are gone.
     Squeeze(Vec<usize>),
     /// Same shape (or plain when it is not), attributes as given.
-    Elementwise(Attrs),
+    Elementwise(KeepAttrs),
     /// No labels.
     Drop,
 }
@@ -88,9 +88,9 @@ fn axis_or(args: &BoundArgs, name: &str, default: isize) -> Result<isize, ExprEr
 
 fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), ExprError> {
     let relabel = match name {
-        "rechunk" => Relabel::Elementwise(Attrs::All),
-        "map_overlap" => Relabel::Elementwise(Attrs::None),
-        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(Attrs::None),
+        "rechunk" => Relabel::Elementwise(KeepAttrs::All),
+        "map_overlap" => Relabel::Elementwise(KeepAttrs::None),
+        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(KeepAttrs::None),
         "squeeze" => {
             let nd = x.ndim() as isize;
             let axes: Vec<usize> = match args.get("axis") {

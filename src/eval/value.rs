@@ -14,8 +14,7 @@ pub enum Value {
     Array(Array),
     /// A lazy chunked array with dimension names, coordinates and attributes (read from a
     /// file, or computed from one where the labels stay unambiguous; see `eval::labels`).
-    #[cfg(feature = "io")]
-    Labeled(Box<crate::io::LabeledArray>),
+    Labeled(Box<crate::labeled::LabeledArray>),
     /// A number or boolean (a weak scalar in arithmetic with arrays).
     Scalar(Scalar),
     /// A string, e.g. a dtype name or a file path.
@@ -24,6 +23,13 @@ pub enum Value {
     None,
     /// `(a, b)` or `[a, b]`.
     Tuple(Vec<Value>),
+    /// `slice(start, stop, step)`: a range for `sel`/`isel` (`None` leaves a side open).
+    Slice(Box<[Value; 3]>),
+    /// Values by name, in order: `x.sizes`, `x.attrs`.
+    Dict(Vec<(String, Value)>),
+    /// An array split into groups (`groupby`, `resample`), waiting for a reduction or an
+    /// operator.
+    Groups(Box<crate::labeled::GroupBy>),
 }
 
 impl Value {
@@ -36,7 +42,6 @@ impl Value {
                 shape_text(a.shape()),
                 a.dtype()
             ),
-            #[cfg(feature = "io")]
             Value::Labeled(l) => format!(
                 "an array of shape {} and dtype {} (dimensions {})",
                 shape_text(l.array().shape()),
@@ -52,6 +57,14 @@ impl Value {
                 1 => "a tuple of 1 item".to_string(),
                 n => format!("a tuple of {n} items"),
             },
+            Value::Slice(_) => "a slice".to_string(),
+            Value::Dict(items) => format!("a mapping of {} names", items.len()),
+            Value::Groups(g) => format!(
+                "{} split into {} groups by {}",
+                g.array().name(),
+                g.labels().len(),
+                g.name()
+            ),
         }
     }
 
@@ -64,15 +77,13 @@ impl Value {
     pub fn array(&self) -> Option<&Array> {
         match self {
             Value::Array(a) => Some(a),
-            #[cfg(feature = "io")]
             Value::Labeled(l) => Some(l.array()),
             _ => None,
         }
     }
 
     /// The labels of a labeled array.
-    #[cfg(feature = "io")]
-    pub fn labels(&self) -> Option<&crate::io::LabeledArray> {
+    pub fn labels(&self) -> Option<&crate::labeled::LabeledArray> {
         match self {
             Value::Labeled(l) => Some(l),
             _ => None,

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub use super::functions_labeled::{LABEL_ATTRIBUTES, LABEL_FUNCTIONS};
+
 /// What a function does, for grouping in help texts and the docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Category {
@@ -20,6 +22,8 @@ pub enum Category {
     Reduction,
     /// Rearrange or combine: `transpose`, `concatenate`, `rechunk`, `cumsum`, ...
     Shape,
+    /// Select and combine by labels: `sel`, `isel`, `slice` (see `functions_labeled`).
+    Labels,
 }
 
 impl Category {
@@ -31,6 +35,7 @@ impl Category {
             Category::Elementwise => "elementwise",
             Category::Reduction => "reduction",
             Category::Shape => "shape",
+            Category::Labels => "labels",
         }
     }
 }
@@ -44,32 +49,48 @@ pub struct Param {
     pub required: bool,
     /// Whether it can only be given as `name=value`.
     pub keyword_only: bool,
+    /// Whether it collects every keyword no other parameter takes (`**name`: dimension
+    /// names in `sel(x, time=...)`).
+    pub var_keyword: bool,
 }
 
 /// A required parameter, positional or keyword.
-const fn req(name: &'static str) -> Param {
+pub(super) const fn req(name: &'static str) -> Param {
     Param {
         name,
         required: true,
         keyword_only: false,
+        var_keyword: false,
     }
 }
 
 /// An optional parameter, positional or keyword.
-const fn opt(name: &'static str) -> Param {
+pub(super) const fn opt(name: &'static str) -> Param {
     Param {
         name,
         required: false,
         keyword_only: false,
+        var_keyword: false,
     }
 }
 
 /// An optional keyword-only parameter.
-const fn kw(name: &'static str) -> Param {
+pub(super) const fn kw(name: &'static str) -> Param {
     Param {
         name,
         required: false,
         keyword_only: true,
+        var_keyword: false,
+    }
+}
+
+/// The parameter collecting the other keywords (`**name`).
+pub(super) const fn var_kw(name: &'static str) -> Param {
+    Param {
+        name,
+        required: false,
+        keyword_only: true,
+        var_keyword: true,
     }
 }
 
@@ -99,6 +120,11 @@ impl FunctionSpec {
         self.params.iter().filter(|p| !p.keyword_only).count()
     }
 
+    /// The parameter collecting other keywords, if any.
+    pub fn var_keyword(&self) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.var_keyword)
+    }
+
     /// Python-style signature, `sum(x, axis?, *, keepdims?, split_every?)`: `?` marks
     /// optional parameters, those after `*` are keyword-only.
     pub fn signature(&self) -> String {
@@ -108,6 +134,10 @@ impl FunctionSpec {
             if param.keyword_only && !star_written {
                 parts.push("*".to_string());
                 star_written = true;
+            }
+            if param.var_keyword {
+                parts.push(format!("**{}", param.name));
+                continue;
             }
             let mark = if param.required { "" } else { "?" };
             parts.push(format!("{}{mark}", param.name));
@@ -145,12 +175,21 @@ pub struct AliasHint {
 const ELEMENTWISE_X: &[Param] = &[req("x")];
 const BINARY_XY: &[Param] = &[req("x"), req("y")];
 const REDUCTION: &[Param] = &[req("x"), opt("axis"), kw("keepdims"), kw("split_every")];
+// Reductions that skip missing values of labeled data (docs/labeled.md, "Missing values").
+const NAN_REDUCTION: &[Param] = &[
+    req("x"),
+    opt("axis"),
+    kw("keepdims"),
+    kw("split_every"),
+    kw("skipna"),
+];
 const REDUCTION_DDOF: &[Param] = &[
     req("x"),
     opt("axis"),
     kw("ddof"),
     kw("keepdims"),
     kw("split_every"),
+    kw("skipna"),
 ];
 const QUANTILE: &[Param] = &[req("x"), req("q"), opt("axis")];
 const MEDIAN: &[Param] = &[req("x"), opt("axis")];
@@ -337,10 +376,10 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         "convert to another dtype (\"f32\", \"f64\", \"i32\", \"i64\", \"bool\", ...)"
     ),
     // Reductions.
-    function!("sum", Reduction, REDUCTION, method: true, "sum"),
-    function!("mean", Reduction, REDUCTION, method: true, "arithmetic mean"),
-    function!("min", Reduction, REDUCTION, method: true, "minimum"),
-    function!("max", Reduction, REDUCTION, method: true, "maximum"),
+    function!("sum", Reduction, NAN_REDUCTION, method: true, "sum"),
+    function!("mean", Reduction, NAN_REDUCTION, method: true, "arithmetic mean"),
+    function!("min", Reduction, NAN_REDUCTION, method: true, "minimum"),
+    function!("max", Reduction, NAN_REDUCTION, method: true, "maximum"),
     function!("prod", Reduction, REDUCTION, method: true, "product"),
     function!("var", Reduction, REDUCTION_DDOF, method: true, "variance"),
     function!("std", Reduction, REDUCTION_DDOF, method: true, "standard deviation"),
@@ -577,14 +616,22 @@ pub static ALIAS_HINTS: &[AliasHint] = &[
     },
 ];
 
+/// Every function: the NumPy-like catalogue, then the label functions.
+fn all_functions() -> impl Iterator<Item = &'static FunctionSpec> {
+    FUNCTIONS.iter().chain(LABEL_FUNCTIONS)
+}
+
 /// The function called `name`.
 pub fn lookup_function(name: &str) -> Option<&'static FunctionSpec> {
-    FUNCTIONS.iter().find(|f| f.name == name)
+    all_functions().find(|f| f.name == name)
 }
 
 /// The attribute called `name`.
 pub fn lookup_attribute(name: &str) -> Option<&'static AttributeSpec> {
-    ATTRIBUTES.iter().find(|a| a.name == name)
+    ATTRIBUTES
+        .iter()
+        .chain(LABEL_ATTRIBUTES)
+        .find(|a| a.name == name)
 }
 
 /// The alias hint for `name`.
@@ -594,12 +641,12 @@ pub fn lookup_alias(name: &str) -> Option<&'static AliasHint> {
 
 /// Names of all functions.
 pub fn function_names() -> impl Iterator<Item = &'static str> {
-    FUNCTIONS.iter().map(|f| f.name)
+    all_functions().map(|f| f.name)
 }
 
 /// Names of the functions that may be called as methods.
 pub fn method_names() -> impl Iterator<Item = &'static str> {
-    FUNCTIONS.iter().filter(|f| f.method).map(|f| f.name)
+    all_functions().filter(|f| f.method).map(|f| f.name)
 }
 
 #[cfg(test)]
@@ -679,7 +726,10 @@ mod tests {
     #[test]
     fn signatures_mark_optional_and_keyword_only_parameters() {
         let sum = lookup_function("sum").expect("sum exists");
-        assert_eq!(sum.signature(), "sum(x, axis?, *, keepdims?, split_every?)");
+        assert_eq!(
+            sum.signature(),
+            "sum(x, axis?, *, keepdims?, split_every?, skipna?)"
+        );
         assert_eq!(sum.max_positional(), 2);
         let std = lookup_function("std").expect("std exists");
         assert!(std.param("ddof").is_some_and(|p| p.keyword_only));
@@ -718,11 +768,11 @@ mod tests {
     #[test]
     fn docs_list_every_signature_and_attribute() {
         let docs = include_str!("../../docs/eval.md");
-        for spec in FUNCTIONS {
+        for spec in all_functions() {
             let row = format!("| {} | `{}` |", spec.category.name(), spec.signature());
             assert!(docs.contains(&row), "docs/eval.md lacks the row {row}");
         }
-        for attribute in ATTRIBUTES {
+        for attribute in ATTRIBUTES.iter().chain(LABEL_ATTRIBUTES) {
             assert!(
                 docs.contains(&format!("`{}`", attribute.name)),
                 "{}",
@@ -738,6 +788,9 @@ mod tests {
         assert!(!methods.contains(&"zeros"));
         assert!(lookup_attribute("T").is_some());
         assert!(lookup_attribute("sum").is_none());
-        assert_eq!(function_names().count(), FUNCTIONS.len());
+        assert_eq!(
+            function_names().count(),
+            FUNCTIONS.len() + LABEL_FUNCTIONS.len()
+        );
     }
 }

@@ -30,6 +30,7 @@
 pub mod ast;
 pub mod diagnostic;
 pub mod functions;
+mod functions_labeled;
 pub mod lexer;
 pub mod parser;
 pub mod pretty;
@@ -50,7 +51,7 @@ pub use ast::{
 pub use diagnostic::{ErrorKind, ExprError};
 pub use functions::{
     lookup_attribute, lookup_function, AttributeSpec, Category, FunctionSpec, Param, ATTRIBUTES,
-    FUNCTIONS,
+    FUNCTIONS, LABEL_ATTRIBUTES, LABEL_FUNCTIONS,
 };
 pub use parser::parse_syntax;
 pub use validate::validate_program;

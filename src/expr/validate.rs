@@ -9,7 +9,6 @@ use super::ast::{CallArgs, Expr, ExprKind, Ident, IndexItem, Program, Span};
 use super::diagnostic::{line_column, ErrorKind, ExprError};
 use super::functions::{
     function_names, lookup_alias, lookup_attribute, lookup_function, method_names, FunctionSpec,
-    ATTRIBUTES,
 };
 use super::suggest::{did_you_mean, quoted_list};
 
@@ -248,28 +247,22 @@ fn method_spec(method: &Ident) -> Result<&'static FunctionSpec, ExprError> {
 
 fn check_attribute(attr: &Ident) -> Result<(), ExprError> {
     let name = &attr.name;
-    if lookup_attribute(name).is_some() {
-        return Ok(());
-    }
-    let error = |message: String| {
-        ExprError::new(ErrorKind::UnknownAttribute, attr.span, message)
-            .with_label("not an attribute")
-    };
     if let Some(spec) = lookup_function(name) {
         let call = if spec.method {
             format!("x.{name}()")
         } else {
             format!("{name}(x)")
         };
-        return Err(error(format!("\"{name}\" is a function, not an attribute"))
-            .with_help(format!("call it: {call}")));
+        return Err(ExprError::new(
+            ErrorKind::UnknownAttribute,
+            attr.span,
+            format!("\"{name}\" is a function, not an attribute"),
+        )
+        .with_label("not an attribute")
+        .with_help(format!("call it: {call}")));
     }
-    let names: Vec<&str> = ATTRIBUTES.iter().map(|a| a.name).collect();
-    Err(error(format!(
-        "unknown attribute \"{name}\"{}",
-        did_you_mean(name, names.iter().copied().chain(method_names()))
-    ))
-    .with_help(format!("attributes are: {}", names.join(", "))))
+    // Any other name may be a coordinate of a labeled array (`x.lat`): the evaluator knows.
+    Ok(())
 }
 
 /// Match the arguments of a call to `spec`'s parameters. For methods the receiver fills the
@@ -331,7 +324,13 @@ fn check_call(
 
     for keyword in &args.keywords {
         let name = &keyword.name.name;
-        let position = params.iter().position(|p| p.name == name.as_str());
+        let position = params
+            .iter()
+            .position(|p| p.name == name.as_str() && !p.var_keyword);
+        if position.is_none() && spec.var_keyword().is_some() {
+            // Collected by `**name` (a dimension name for sel/isel).
+            continue;
+        }
         let Some(position) = position else {
             let valid: Vec<&str> = params.iter().map(|p| p.name).collect();
             let mut message = format!("{shown} has no parameter \"{name}\"");

@@ -1,16 +1,17 @@
 //! CF decoding of stored values: `_FillValue` and `missing_value` become NaN, packed integers
 //! are unpacked with `scale_factor` and `add_offset`. The rules follow xarray's
 //! `mask_and_scale`: the result is float32 when the packing attributes are float32 (or absent)
-//! and the stored integers are at most 16 bits wide, float64 otherwise; `valid_range` is not
-//! applied.
+//! and the stored integers are at most 16 bits wide, float64 otherwise. Stored values outside
+//! `valid_range` (or below `valid_min`, above `valid_max`) are missing too, as CF and
+//! netCDF4-python say (xarray leaves them; docs/labeled.md, "Missing values").
 //!
 //! This module must not open files.
 
 use serde::{Deserialize, Serialize};
 
 use crate::array::DType;
-use crate::io::attrs::{AttrValue, Attributes};
 use crate::io::file_type::FileType;
+use crate::labeled::{AttrValue, Attributes};
 
 /// How one variable's stored values are decoded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,10 @@ pub struct CfDecoding {
     pub offset: Option<f64>,
     /// The dtype of decoded values.
     pub out: DType,
+    /// Stored values outside `[min, max]` are missing (`valid_range`, `valid_min`,
+    /// `valid_max`); unbounded sides are infinite.
+    #[serde(default)]
+    pub valid: Option<(f64, f64)>,
 }
 
 fn is_f32(v: Option<&AttrValue>) -> bool {
@@ -51,7 +56,16 @@ impl CfDecoding {
         let scale = scale_attr.and_then(|v| v.as_f64s().first().copied());
         let offset = offset_attr.and_then(|v| v.as_f64s().first().copied());
         let packed = scale.is_some() || offset.is_some();
-        if masked.is_empty() && !packed {
+        let first =
+            |name: &str, i: usize| attrs.get(name).and_then(|v| v.as_f64s().get(i).copied());
+        let valid = match (first("valid_range", 0), first("valid_range", 1)) {
+            (Some(lo), Some(hi)) => Some((lo, hi)),
+            _ => match (first("valid_min", 0), first("valid_max", 0)) {
+                (None, None) => None,
+                (lo, hi) => Some((lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY))),
+            },
+        };
+        if masked.is_empty() && !packed && valid.is_none() {
             return None;
         }
         let out = match stored {
@@ -71,6 +85,7 @@ impl CfDecoding {
             scale,
             offset,
             out,
+            valid,
         })
     }
 
@@ -79,8 +94,9 @@ impl CfDecoding {
         let scale = self.scale.unwrap_or(1.0);
         let offset = self.offset.unwrap_or(0.0);
         let packed = self.scale.is_some() || self.offset.is_some();
+        let (lo, hi) = self.valid.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
         for v in values.iter_mut() {
-            if self.masked.contains(v) {
+            if self.masked.contains(v) || *v < lo || *v > hi {
                 *v = f64::NAN;
             } else if packed {
                 *v = *v * scale + offset;
@@ -93,6 +109,13 @@ impl CfDecoding {
     /// [`apply_f64`]: CfDecoding::apply_f64
     pub fn mask_f32(&self, values: &mut [f32]) {
         let masked: Vec<f32> = self.masked.iter().map(|&m| m as f32).collect();
+        if let Some((lo, hi)) = self.valid {
+            for v in values.iter_mut() {
+                if f64::from(*v) < lo || f64::from(*v) > hi {
+                    *v = f32::NAN;
+                }
+            }
+        }
         match masked.as_slice() {
             [] => {}
             [m] => {
@@ -182,5 +205,23 @@ mod tests {
         d.mask_f32(&mut v);
         assert_eq!(v[0], 1.0);
         assert!(v[1].is_nan() && v[2].is_nan());
+    }
+
+    #[test]
+    fn values_outside_the_valid_range_are_missing() {
+        let a = attrs(&[("valid_range", AttrValue::Float32(vec![150.0, 350.0]))]);
+        let d = CfDecoding::from_attrs(&FileType::F32, &a).expect("decoding");
+        let mut v = vec![149.0f32, 150.0, 350.0, 351.0];
+        d.mask_f32(&mut v);
+        assert!(v[0].is_nan() && v[3].is_nan() && v[1] == 150.0 && v[2] == 350.0);
+        let b = attrs(&[
+            ("valid_min", AttrValue::Int(vec![0])),
+            ("scale_factor", AttrValue::Float64(vec![0.5])),
+        ]);
+        let d = CfDecoding::from_attrs(&FileType::I16, &b).expect("decoding");
+        let mut w = vec![-1.0, 4.0];
+        d.apply_f64(&mut w);
+        assert!(w[0].is_nan());
+        assert_eq!(w[1], 2.0);
     }
 }

@@ -80,6 +80,9 @@ pub enum IoError {
     /// The array layer failed (building or computing the graph).
     #[error(transparent)]
     Array(#[from] ArrayError),
+    /// The label layer failed (dimension names, coordinates).
+    #[error(transparent)]
+    Label(#[from] crate::labeled::LabelError),
 }
 
 fn list_or_none(names: &[String]) -> String {

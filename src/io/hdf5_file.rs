@@ -13,14 +13,14 @@ use hdf5::{Dataset, File, Hyperslab, Location, Selection, SliceOrIndex};
 use ndarray::IxDyn;
 
 use crate::array::{ArrayData, ChunkView, DType};
-use crate::io::attrs::{AttrValue, Attributes, INTERNAL_ATTRS};
 use crate::io::dimension_scales;
 use crate::io::error::IoError;
 use crate::io::file_type::FileType;
-use crate::io::labeled::Coordinate;
 use crate::io::output::OutputPlan;
 use crate::io::raw_chunks;
 use crate::io::variable::{default_dims, with_dtype, VarInfo};
+use crate::labeled::Coordinate;
+use crate::labeled::{AttrValue, Attributes, INTERNAL_ATTRS};
 
 const FORMAT: &str = "HDF5";
 

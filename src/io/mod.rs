@@ -14,8 +14,6 @@
 //!
 //! This module must not schedule tasks or know about transports.
 
-mod attr_rules;
-mod attrs;
 mod cf;
 mod chunking;
 mod codec;
@@ -27,7 +25,6 @@ mod format;
 mod glob;
 mod hdf5_file;
 pub mod kernels;
-mod labeled;
 mod netcdf_file;
 mod open;
 mod output;
@@ -37,8 +34,6 @@ mod store;
 mod variable;
 mod write;
 
-pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
-pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
 pub use cf::CfDecoding;
 pub use chunking::storage_aligned_chunks;
 pub use codec::{deflate, inflate_into, shuffle, unshuffle, Codec};
@@ -46,7 +41,12 @@ pub use error::IoError;
 pub use file_type::FileType;
 pub use format::{Format, OutputTarget};
 pub use glob::{expand_glob, is_pattern};
-pub use labeled::{Coordinate, KeepAttrs, LabeledArray};
+// The labels live in `crate::labeled`; re-exported here where file readers and writers
+// have always found them.
+pub use crate::labeled::{
+    after_cast, after_reduction, AttrValue, Attributes, Coordinate, KeepAttrs, LabeledArray,
+    ENCODING_ATTRS, INTERNAL_ATTRS, RANGE_ATTRS,
+};
 pub use open::{
     coordinate_values, from_hdf5, from_hdf5_with, from_netcdf, from_netcdf_with, open_files,
     ReadOptions,

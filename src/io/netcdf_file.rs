@@ -12,13 +12,13 @@ use netcdf::types::{FloatType, IntType, NcVariableType};
 use netcdf::AttributeValue;
 
 use crate::array::{ArrayData, DType};
-use crate::io::attrs::{AttrValue, Attributes, INTERNAL_ATTRS};
 use crate::io::error::IoError;
 use crate::io::file_type::FileType;
 use crate::io::hdf5_file::check_readable;
-use crate::io::labeled::Coordinate;
 use crate::io::output::OutputPlan;
 use crate::io::variable::{with_dtype, VarInfo};
+use crate::labeled::Coordinate;
+use crate::labeled::{AttrValue, Attributes, INTERNAL_ATTRS};
 
 const FORMAT: &str = "NetCDF";
 

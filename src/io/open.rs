@@ -10,17 +10,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::array::{Array, ArrayData, ChunkSpec};
-use crate::io::attrs::ENCODING_ATTRS;
 use crate::io::cf::CfDecoding;
 use crate::io::chunking::default_spec;
 use crate::io::error::IoError;
 use crate::io::format::Format;
 use crate::io::glob::{expand_glob, is_pattern};
 use crate::io::kernels::names;
-use crate::io::labeled::{Coordinate, LabeledArray};
 use crate::io::source::{ReadArgs, SourceFile};
 use crate::io::variable::VarInfo;
 use crate::io::{hdf5_file, netcdf_file};
+use crate::labeled::ENCODING_ATTRS;
+use crate::labeled::{Coordinate, LabeledArray};
 
 /// How files are read.
 ///
@@ -199,6 +199,21 @@ fn open(
         }
         infos.push(info);
     }
+    if let [a, b, ..] = infos.as_slice() {
+        repeated_coordinate(a, b, axis).map_or(Ok(()), |dim| {
+            Err(IoError::Mismatch {
+                path: paths[1].clone(),
+                first: first_path.clone(),
+                name: name.into(),
+                reason: format!(
+                    "has the same {dim} coordinate as the first file: concatenating the files \
+                     along {dim} would repeat it (a variable without the dimension the files \
+                     split, such as time); read it from one file, or name the dimension with \
+                     concat_dim"
+                ),
+            })
+        })?;
+    }
     let mut source_files = Vec::new();
     let mut start = 0;
     for (p, info) in paths.iter().zip(&infos) {
@@ -255,7 +270,10 @@ fn open(
     let array = Array::from_kernel(names::READ, args, &shape, dtype, ChunkSpec::Blocks(blocks))?;
     let mut attrs = first.attrs.clone();
     if read.decode.is_some() {
-        attrs.retain(|k, _| !ENCODING_ATTRS.contains(&k.as_str()));
+        // Decoded values need no unpacking; `_FillValue` stays, so that writing the data
+        // back stores missing values (NaN) as the input's fill value (xarray keeps it in
+        // `encoding` for the same purpose).
+        attrs.retain(|k, _| k == "_FillValue" || !ENCODING_ATTRS.contains(&k.as_str()));
     }
     let coords = concat_coords(&infos, &first, axis, paths.len() > 1);
     let short = name.rsplit('/').next().unwrap_or(name);
@@ -310,6 +328,48 @@ fn split_at_bounds(blocks: &[usize], bounds: &[usize]) -> Vec<usize> {
     out
 }
 
+/// The dimension along which the files would be concatenated, when two files have the same
+/// coordinate values along it (the variable does not have the dimension the files split).
+fn repeated_coordinate(a: &VarInfo, b: &VarInfo, axis: usize) -> Option<String> {
+    let dim = a.dims.get(axis)?;
+    let coord = |i: &VarInfo| {
+        i.coords
+            .iter()
+            .find(|(d, _)| d == dim)
+            .map(|(_, c)| c.values.clone())
+    };
+    let (x, y) = (coord(a)?, coord(b)?);
+    (x == y).then(|| dim.clone())
+}
+
+/// Time coordinates of several files in different units (`days since 2001-01-01` in one,
+/// `days since 2002-01-01` in the next): the values of all of them in the first file's units,
+/// or `None` when the units agree (or are not CF time units in one calendar).
+fn reencoded_times(parts: &[&Coordinate]) -> Option<Vec<f64>> {
+    use crate::labeled::time::CfTime;
+    let encoding = |c: &Coordinate| {
+        let text = |k: &str| c.attrs.get(k).and_then(|v| v.as_text()).map(str::to_string);
+        (text("units"), text("calendar"))
+    };
+    let first = encoding(parts[0]);
+    if parts.iter().all(|c| encoding(c) == first) {
+        return None;
+    }
+    let cf = |c: &Coordinate| {
+        let (units, calendar) = encoding(c);
+        CfTime::parse(&units?, calendar.as_deref()).ok()
+    };
+    let target = cf(parts[0])?;
+    let mut out = Vec::new();
+    for c in parts {
+        let t = cf(c).filter(|t| t.calendar == target.calendar)?;
+        for v in c.values.to_f64_vec() {
+            out.push(target.encode_instant(t.instant(v).ok()?));
+        }
+    }
+    Some(out)
+}
+
 fn concat_coords(
     infos: &[VarInfo],
     first: &VarInfo,
@@ -329,6 +389,16 @@ fn concat_coords(
         .collect();
     coords.remove(dim);
     if let Some(parts) = parts {
+        if let Some(values) = reencoded_times(&parts) {
+            coords.insert(
+                dim.clone(),
+                Coordinate {
+                    values: crate::labeled::coordinate_data(&values),
+                    attrs: parts[0].attrs.clone(),
+                },
+            );
+            return coords;
+        }
         let dtype = parts[0].values.dtype();
         if parts.iter().all(|c| c.values.dtype() == dtype) {
             let views: Result<Vec<Array>, _> = parts

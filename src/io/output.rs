@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use crate::array::DType;
-use crate::io::attrs::{AttrValue, Attributes};
 use crate::io::codec::Codec;
 use crate::io::format::Format;
-use crate::io::labeled::Coordinate;
+use crate::labeled::Coordinate;
+use crate::labeled::{AttrValue, Attributes};
 
 /// How the workers get chunks into one output file (see docs/architecture.md, "Parallel
 /// writes", for the measurements behind the default).

@@ -3,9 +3,9 @@
 //!
 //! This module must not open files.
 
-use crate::io::attrs::Attributes;
 use crate::io::file_type::FileType;
-use crate::io::labeled::Coordinate;
+use crate::labeled::Attributes;
+use crate::labeled::Coordinate;
 
 /// The description of one dataset or variable.
 #[derive(Clone, Debug)]
@@ -24,10 +24,7 @@ pub(crate) struct VarInfo {
     pub coords: Vec<(String, Coordinate)>,
 }
 
-/// Default dimension names `dim_0, dim_1, ...` (xarray's).
-pub(crate) fn default_dims(ndim: usize) -> Vec<String> {
-    (0..ndim).map(|i| format!("dim_{i}")).collect()
-}
+pub(crate) use crate::labeled::default_dims;
 
 /// Runs `$body` with `$t` bound to the Rust element type of a [`DType`].
 macro_rules! with_dtype {

@@ -17,14 +17,14 @@ use sha2::{Digest, Sha256};
 
 use crate::array::{execute_graph_locally, Array, ArrayData, ArrayError, ChunkSpec};
 use crate::core::{TaskKey, TaskSpec};
-use crate::io::attrs::AttrValue;
 use crate::io::error::IoError;
 use crate::io::format::{Format, OutputTarget};
 use crate::io::kernels::names;
-use crate::io::labeled::LabeledArray;
 use crate::io::output::{history_line, OutputPlan, WriteOptions, WriteStrategy};
 use crate::io::store::{StoreArgs, WriterArgs};
 use crate::io::{hdf5_file, netcdf_file};
+use crate::labeled::AttrValue;
+use crate::labeled::LabeledArray;
 use crate::runtime::{Client, KeyStatus};
 
 /// One output of a computation: what to write and where.
@@ -466,7 +466,7 @@ fn prepare(out: &Output, opts: &WriteOptions, file: &mut FileState) -> Result<Pr
             target.format.item()
         )));
     }
-    let (array, chunk) = storage_chunks(data.array(), opts.chunks.as_deref())?;
+    let (array, chunk) = storage_chunks(&fill_missing(data)?, opts.chunks.as_deref())?;
     let command = opts
         .history
         .clone()
@@ -538,6 +538,27 @@ fn prepare(out: &Output, opts: &WriteOptions, file: &mut FileState) -> Result<Pr
             discard(&plan);
             Err(e)
         }
+    }
+}
+
+/// The data to store: NaN replaced by the variable's `_FillValue` when that is a number
+/// (CF readers such as CDO then see the missing values as missing); floats without one get
+/// `_FillValue = NaN` when the file is laid out.
+fn fill_missing(data: &LabeledArray) -> Result<Array, IoError> {
+    let a = data.array();
+    let fill = data
+        .attrs()
+        .get("_FillValue")
+        .and_then(|v| v.as_f64s().first().copied())
+        .filter(|f| !f.is_nan());
+    match fill {
+        Some(f) if a.dtype().is_float() => Ok(Array::where_(
+            &a.isnan()?,
+            crate::array::Operand::Scalar(crate::array::Scalar::Float(f)),
+            crate::array::Operand::from(a.clone()),
+        )?
+        .astype(a.dtype())),
+        _ => Ok(a.clone()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Shared test support: spawning the real `tessera` binary and waiting on files and processes.
+//! Shared test support: spawning the real `tessera` binary and waiting on files and processes;
+//! the test Python (`TESSERA_TEST_PYTHON`) and skipping when a facility is missing.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -176,7 +177,105 @@ pub fn test_python(purpose: &str) -> Option<std::path::PathBuf> {
         }
         _ => {
             eprintln!("skipped: {purpose} (TESSERA_TEST_PYTHON is not set)");
+/// Reports a missing facility: fails under `TESSERA_TEST_STRICT`, else prints `skipped: why`.
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os("TESSERA_TEST_STRICT").is_none(),
+        "TESSERA_TEST_STRICT: {why}"
+    );
+    eprintln!("skipped: {why}");
+}
+
+/// The test Python (numpy, h5py, netCDF4, cftime, xarray), or `None` after [`skip`].
+pub fn python() -> Option<PathBuf> {
+    match std::env::var_os("TESSERA_TEST_PYTHON") {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ => {
+            skip("TESSERA_TEST_PYTHON is not set (scripts/install.sh --with-python; . scripts/test-env.sh)");
             None
         }
     }
+}
+
+/// Runs `script` with the test Python and these arguments; its standard output (panics
+/// with both outputs when it fails).
+pub fn run_python(py: &Path, script: &str, args: &[&Path]) -> String {
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "python failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Splits a documented command line into words (single quotes group, as the shell does).
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut in_word = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            ' ' if !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            _ => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(current);
+    }
+    words
+}
+
+/// Runs every ```` ```console ```` block of `text` (a `$ tessera ...` line, then what it
+/// prints) in `dir` (a fresh temporary directory per example when `None`), and checks the
+/// output: stdout on success, stderr with exit code 2 on failure. The number of examples.
+pub fn run_doc_examples(text: &str, doc: &str, dir: Option<&Path>, timeout: Duration) -> usize {
+    let mut examples = 0;
+    for block in text.split("```console\n").skip(1) {
+        let block = block.split("```").next().expect("a closed block");
+        let mut lines = block.lines();
+        let command = lines.next().expect("a command line");
+        let command = command.strip_prefix("$ ").expect("commands start with $");
+        let expected: String = lines.map(|l| format!("{l}\n")).collect();
+        let words = shell_words(command);
+        assert_eq!(words[0], "tessera", "{command}");
+        let fresh = temp_dir();
+        let child = tessera()
+            .args(&words[1..])
+            .current_dir(dir.unwrap_or(fresh.path()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tessera");
+        let out = wait_output(child, timeout);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let shown = if out.status.success() {
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+            stderr
+        };
+        assert_eq!(shown, expected, "{doc} example `{command}`");
+        examples += 1;
+    }
+    examples
 }

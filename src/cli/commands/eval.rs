@@ -42,6 +42,9 @@ fn run_source(
     let program = parse_program(&source.text)?;
     for out in &args.out {
         check_output_path(out)?;
+        if !args.overwrite {
+            refuse_existing(out)?;
+        }
     }
     #[cfg(feature = "mpi")]
     if args.scheduler_file.is_none() && args.local.is_none() {
@@ -99,6 +102,29 @@ fn check_output_path(out: &Path) -> Result<(), UsageError> {
          example: -o result.npy",
         out.display()
     )))
+}
+
+/// An existing output file is replaced only with `--overwrite` (checked before anything is
+/// computed, so nothing is written).
+fn refuse_existing(out: &Path) -> Result<(), UsageError> {
+    #[cfg(feature = "io")]
+    let file = if is_npy(out) {
+        out.to_path_buf()
+    } else {
+        crate::io::OutputTarget::parse(&out.to_string_lossy())
+            .map(|t| t.path)
+            .unwrap_or_else(|_| out.to_path_buf())
+    };
+    #[cfg(not(feature = "io"))]
+    let file = out.to_path_buf();
+    if file.exists() {
+        return Err(UsageError(format!(
+            "-o {}: {} exists; give --overwrite to replace it (nothing was written)",
+            out.display(),
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn is_npy(out: &Path) -> bool {
@@ -166,7 +192,8 @@ fn evaluate_and_write(
     Ok(())
 }
 
-/// Strings, None and tuples (e.g. `x.shape`) are printed as Python would.
+/// Strings, None, tuples (e.g. `x.shape`), mappings (`x.sizes`) and slices are printed as
+/// Python would.
 fn print_plain(args: &EvalArgs, value: &Value) -> anyhow::Result<()> {
     match args.output {
         OutputFormat::Json => outln!("{}", json!({ "value": plain_json(value)? })),
@@ -185,6 +212,18 @@ fn plain_json(value: &Value) -> anyhow::Result<serde_json::Value> {
         Value::None => serde_json::Value::Null,
         Value::Tuple(items) => serde_json::Value::Array(
             items
+                .iter()
+                .map(plain_json)
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Dict(items) => serde_json::Value::Object(
+            items
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), plain_json(v)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Slice(parts) => serde_json::Value::Array(
+            parts
                 .iter()
                 .map(plain_json)
                 .collect::<anyhow::Result<_>>()?,
@@ -214,6 +253,20 @@ fn plain_text(value: &Value) -> anyhow::Result<String> {
                 1 => format!("({},)", parts[0]),
                 _ => format!("({})", parts.join(", ")),
             }
+        }
+        Value::Dict(items) => {
+            let parts = items
+                .iter()
+                .map(|(k, v)| Ok(format!("{k:?}: {}", plain_text(v)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            format!("{{{}}}", parts.join(", "))
+        }
+        Value::Slice(parts) => {
+            let parts = parts
+                .iter()
+                .map(plain_text)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            format!("slice({})", parts.join(", "))
         }
         _ => "None".to_string(),
     })

@@ -52,7 +52,7 @@ pub(crate) fn bind_results(outs: &[PathBuf], value: Value) -> Result<Vec<Value>,
 struct Writable {
     array: Array,
     #[cfg(feature = "io")]
-    labels: Option<crate::io::LabeledArray>,
+    labels: Option<crate::labeled::LabeledArray>,
 }
 
 fn writable(out: &Path, value: &Value, position: usize, count: usize) -> anyhow::Result<Writable> {
@@ -158,11 +158,15 @@ fn write_with_files(
             continue;
         }
         let target = OutputTarget::parse(&out.to_string_lossy())?;
-        let name = target.name.clone().unwrap_or_else(|| "data".to_string());
-        let short = name.rsplit('/').next().unwrap_or(&name).to_string();
-        let data = match item.labels {
-            Some(l) => l.renamed(&short),
-            None => LabeledArray::new(item.array, &short),
+        // Without `:VAR` a labeled result keeps its input's variable name (`tas`), a
+        // plain one is called `data`.
+        let data = match (target.name.as_deref(), item.labels) {
+            (Some(name), Some(l)) => l.renamed(name.rsplit('/').next().unwrap_or(name)),
+            (Some(name), None) => {
+                LabeledArray::new(item.array, name.rsplit('/').next().unwrap_or(name))
+            }
+            (None, Some(l)) => l,
+            (None, None) => LabeledArray::new(item.array, "data"),
         };
         slots.push(Slot::File(outputs.len()));
         outputs.push(Output { data, target });

@@ -19,10 +19,10 @@
 use std::collections::BTreeMap;
 
 use crate::array::{Array, ArrayData, ArrayError, IndexItem, ReduceKind, ReduceOptions};
-use crate::io::attr_rules::{after_cast, after_reduction};
-use crate::io::attrs::{AttrValue, Attributes};
-use crate::io::error::IoError;
-use crate::io::variable::default_dims;
+use crate::labeled::attr_rules::{after_cast, after_reduction};
+use crate::labeled::attrs::{AttrValue, Attributes};
+use crate::labeled::default_dims;
+use crate::labeled::error::LabelError;
 
 /// Values along one dimension (in memory), with their attributes (`units`, `calendar`, ...).
 #[derive(Clone, Debug, PartialEq)]
@@ -37,7 +37,7 @@ pub struct Coordinate {
 ///
 /// ```
 /// use tessera::array::{Array, DType, ReduceKind};
-/// use tessera::io::LabeledArray;
+/// use tessera::labeled::LabeledArray;
 /// let a = Array::ones(&[4, 3], DType::F64, 2).unwrap();
 /// let t = LabeledArray::new(a, "tas").with_dims(&["time", "lat"]).unwrap();
 /// let m = t.reduce_dims(ReduceKind::Mean, &["time"]).unwrap();
@@ -66,9 +66,9 @@ impl LabeledArray {
     }
 
     /// The same array with these dimension names (one per axis, all different).
-    pub fn with_dims(mut self, dims: &[&str]) -> Result<LabeledArray, IoError> {
+    pub fn with_dims(mut self, dims: &[&str]) -> Result<LabeledArray, LabelError> {
         if dims.len() != self.array.ndim() {
-            return Err(IoError::Invalid(format!(
+            return Err(LabelError::Invalid(format!(
                 "{} dimension names for an array of {} dimensions",
                 dims.len(),
                 self.array.ndim()
@@ -76,7 +76,7 @@ impl LabeledArray {
         }
         for (i, d) in dims.iter().enumerate() {
             if dims[..i].contains(d) {
-                return Err(IoError::Invalid(format!("dimension name {d} repeated")));
+                return Err(LabelError::Invalid(format!("dimension name {d} repeated")));
             }
         }
         let renamed: BTreeMap<String, Coordinate> = self
@@ -96,10 +96,10 @@ impl LabeledArray {
         dim: &str,
         values: ArrayData,
         attrs: Attributes,
-    ) -> Result<LabeledArray, IoError> {
+    ) -> Result<LabeledArray, LabelError> {
         let axis = self.axis_of(dim)?;
         if values.shape() != [self.array.shape()[axis]] {
-            return Err(IoError::Invalid(format!(
+            return Err(LabelError::Invalid(format!(
                 "coordinate {dim} has shape {:?}, dimension {dim} has length {}",
                 values.shape(),
                 self.array.shape()[axis]
@@ -113,6 +113,12 @@ impl LabeledArray {
     /// The same array with attribute `name` set.
     pub fn with_attr(mut self, name: &str, value: impl Into<AttrValue>) -> LabeledArray {
         self.attrs.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// The same array with these attributes (replacing all).
+    pub fn with_attrs(mut self, attrs: Attributes) -> LabeledArray {
+        self.attrs = attrs;
         self
     }
 
@@ -158,9 +164,9 @@ impl LabeledArray {
     }
 
     /// The axis of dimension `dim`.
-    pub fn axis_of(&self, dim: &str) -> Result<usize, IoError> {
+    pub fn axis_of(&self, dim: &str) -> Result<usize, LabelError> {
         self.dims.iter().position(|d| d == dim).ok_or_else(|| {
-            IoError::Invalid(format!(
+            LabelError::Invalid(format!(
                 "{} has no dimension {dim} (it has {})",
                 self.name,
                 self.dims.join(", ")
@@ -169,6 +175,7 @@ impl LabeledArray {
     }
 
     /// Builds labels from parts (used by the readers).
+    #[cfg(feature = "io")]
     pub(crate) fn from_parts(
         array: Array,
         name: &str,
@@ -187,8 +194,8 @@ impl LabeledArray {
 
     /// A reduction over the named dimensions (all of them when `dims` is empty); the reduced
     /// dimensions and their coordinates are dropped, the attributes follow
-    /// [`after_reduction`](crate::io::after_reduction).
-    pub fn reduce_dims(&self, kind: ReduceKind, dims: &[&str]) -> Result<LabeledArray, IoError> {
+    /// [`after_reduction`](crate::labeled::after_reduction).
+    pub fn reduce_dims(&self, kind: ReduceKind, dims: &[&str]) -> Result<LabeledArray, LabelError> {
         let axes: Vec<usize> = if dims.is_empty() {
             (0..self.dims.len()).collect()
         } else {
@@ -200,7 +207,11 @@ impl LabeledArray {
     }
 
     /// A reduction over axes by number; like [`LabeledArray::reduce_dims`].
-    pub fn reduce_axes(&self, kind: ReduceKind, axes: &[usize]) -> Result<LabeledArray, IoError> {
+    pub fn reduce_axes(
+        &self,
+        kind: ReduceKind,
+        axes: &[usize],
+    ) -> Result<LabeledArray, LabelError> {
         let opts = ReduceOptions::axes(axes.iter().map(|&a| a as isize));
         let array = self.array.reduce(kind, &opts)?;
         Ok(self.after_reduce(array, kind, axes, false))
@@ -209,7 +220,7 @@ impl LabeledArray {
     /// The labels of `result`, the reduction `kind` of this array over `axes` (each below
     /// the rank): the reduced dimensions are dropped (kept with length one under
     /// `keepdims`), their coordinates dropped, the attributes as
-    /// [`after_reduction`](crate::io::after_reduction) says.
+    /// [`after_reduction`](crate::labeled::after_reduction) says.
     pub fn after_reduce(
         &self,
         result: Array,
@@ -245,7 +256,7 @@ impl LabeledArray {
     }
 
     /// Basic indexing; coordinates are sliced the same way and attributes kept.
-    pub fn index(&self, items: &[IndexItem]) -> Result<LabeledArray, IoError> {
+    pub fn index(&self, items: &[IndexItem]) -> Result<LabeledArray, LabelError> {
         let array = self.array.index(items)?;
         self.after_index(array, items)
     }
@@ -253,7 +264,11 @@ impl LabeledArray {
     /// The labels of `result`, this array indexed by `items` (basic indexing): coordinates
     /// sliced like the data, an integer drops its dimension, a new axis gets a fresh name
     /// (`new_axis_0`, ...); attributes kept.
-    pub fn after_index(&self, result: Array, items: &[IndexItem]) -> Result<LabeledArray, IoError> {
+    pub fn after_index(
+        &self,
+        result: Array,
+        items: &[IndexItem],
+    ) -> Result<LabeledArray, LabelError> {
         let per_axis = expand_items(items, self.dims.len())?;
         let mut dims = Vec::new();
         let mut coords = BTreeMap::new();
@@ -290,12 +305,12 @@ impl LabeledArray {
 
     /// The labels of `result`, this array with its axes permuted (`result` axis `i` is axis
     /// `perm[i]` here); coordinates and attributes kept.
-    pub fn after_permute(&self, result: Array, perm: &[usize]) -> Result<LabeledArray, IoError> {
+    pub fn after_permute(&self, result: Array, perm: &[usize]) -> Result<LabeledArray, LabelError> {
         let dims = perm
             .iter()
             .map(|&a| {
                 self.dims.get(a).cloned().ok_or_else(|| {
-                    IoError::Invalid(format!("axis {a} of a permutation out of range"))
+                    LabelError::Invalid(format!("axis {a} of a permutation out of range"))
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -309,7 +324,7 @@ impl LabeledArray {
         result: Array,
         axis: usize,
         indices: &[i64],
-    ) -> Result<LabeledArray, IoError> {
+    ) -> Result<LabeledArray, LabelError> {
         self.after_select(result, axis, |a| a.take(indices, 0))
     }
 
@@ -320,7 +335,7 @@ impl LabeledArray {
         result: Array,
         axis: usize,
         mask: &[bool],
-    ) -> Result<LabeledArray, IoError> {
+    ) -> Result<LabeledArray, LabelError> {
         self.after_select(result, axis, |a| a.compress(mask, 0))
     }
 
@@ -329,11 +344,11 @@ impl LabeledArray {
         result: Array,
         axis: usize,
         select: impl FnOnce(&Array) -> Result<Array, ArrayError>,
-    ) -> Result<LabeledArray, IoError> {
+    ) -> Result<LabeledArray, LabelError> {
         let dim = self
             .dims
             .get(axis)
-            .ok_or_else(|| IoError::Invalid(format!("axis {axis} out of range")))?;
+            .ok_or_else(|| LabelError::Invalid(format!("axis {axis} out of range")))?;
         let mut coords = self.coords.clone();
         if let Some(c) = self.coords.get(dim) {
             let values =
@@ -464,7 +479,7 @@ impl LabeledArray {
     pub fn map(
         &self,
         f: impl FnOnce(&Array) -> Result<Array, ArrayError>,
-    ) -> Result<LabeledArray, IoError> {
+    ) -> Result<LabeledArray, LabelError> {
         let array = f(&self.array)?;
         Ok(self.after_elementwise(array, KeepAttrs::None))
     }
@@ -476,7 +491,7 @@ pub enum KeepAttrs {
     /// Values unchanged (rechunking, the identity): every attribute stays.
     All,
     /// A cast: the descriptive attributes stay, the encoding ones go
-    /// ([`after_cast`](crate::io::after_cast)).
+    /// ([`after_cast`](crate::labeled::after_cast)).
     Descriptive,
     /// Values changed (arithmetic, math functions): no attribute stays.
     None,
@@ -493,14 +508,14 @@ impl Coordinate {
 
 /// One item per input axis or new axis: the ellipsis expanded and missing trailing axes
 /// filled with full slices.
-fn expand_items(items: &[IndexItem], ndim: usize) -> Result<Vec<IndexItem>, IoError> {
+fn expand_items(items: &[IndexItem], ndim: usize) -> Result<Vec<IndexItem>, LabelError> {
     let consuming = items
         .iter()
         .filter(|i| matches!(i, IndexItem::Int(_) | IndexItem::Slice { .. }))
         .count();
     let fill = ndim
         .checked_sub(consuming)
-        .ok_or_else(|| IoError::Invalid(format!("{consuming} indices for {ndim} dimensions")))?;
+        .ok_or_else(|| LabelError::Invalid(format!("{consuming} indices for {ndim} dimensions")))?;
     let mut out = Vec::new();
     let mut expanded = false;
     for it in items {

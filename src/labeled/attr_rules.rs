@@ -16,7 +16,7 @@
 //! This module must not open files or touch arrays.
 
 use crate::array::ReduceKind;
-use crate::io::attrs::{AttrValue, Attributes, ENCODING_ATTRS};
+use crate::labeled::attrs::{AttrValue, Attributes, ENCODING_ATTRS};
 
 /// Attributes bounding the values, which a sum or a spread can leave.
 pub const RANGE_ATTRS: &[&str] = &["valid_range", "valid_min", "valid_max", "actual_range"];
@@ -47,7 +47,7 @@ fn cell_method(kind: ReduceKind) -> Option<&'static str> {
 ///
 /// ```
 /// use tessera::array::ReduceKind;
-/// use tessera::io::{after_reduction, AttrValue, Attributes};
+/// use tessera::labeled::{after_reduction, AttrValue, Attributes};
 /// let mut a = Attributes::new();
 /// a.insert("units".into(), AttrValue::from("K"));
 /// a.insert("valid_max".into(), AttrValue::from(400.0));

@@ -86,10 +86,7 @@ pub fn execute_graph_locally(
             ArrayError::Compute(format!("task {}: no kernel named {}", t.key, t.kernel))
         })?;
         let inputs: Vec<Bytes> = t.deps.iter().map(|d| results[&by_key[d]].clone()).collect();
-        let ctx = KernelContext {
-            key: &t.key,
-            args: &t.args,
-        };
+        let ctx = KernelContext::new(&t.key, &t.args);
         let out = catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs)))
             .map_err(|p| {
                 let msg = p

@@ -18,7 +18,7 @@ use bytes::Bytes;
 
 use crate::core::TaskKey;
 use crate::protocol::{ComputeTask, Frame, Message};
-use crate::runtime::kernel::{lookup_kernel, KernelContext};
+use crate::runtime::kernel::{lookup_kernel, KernelContext, RunPlace};
 use crate::store::{Residency, StoreError};
 use crate::transport::FrameSender;
 
@@ -181,9 +181,14 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
             task.kernel.as_str()
         ));
     };
+    let place = RunPlace {
+        worker: state.name.clone(),
+        ..RunPlace::default()
+    };
     let ctx = KernelContext {
         key: &task.key,
         args: &task.args,
+        place: Some(&place),
     };
     match catch_unwind(AssertUnwindSafe(|| kernel(&ctx, &inputs))) {
         Ok(Ok(value)) => Outcome::Done(value),

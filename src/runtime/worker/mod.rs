@@ -287,7 +287,7 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         "spill directory"
     );
 
-    let state = Arc::new(WorkerState::new(store.clone()));
+    let state = Arc::new(WorkerState::new(store.clone(), config.name.clone()));
     let (monitor, monitor_wake) = MemoryMonitor::start(
         memory,
         config.sample_rss,

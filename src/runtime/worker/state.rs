@@ -198,6 +198,8 @@ impl TaskTable {
 
 /// Everything the worker's threads share.
 pub struct WorkerState {
+    /// The worker's name (`%{WORKER}` of command tasks).
+    pub name: String,
     /// The bytes of the results (in memory or spilled); thread-safe on its own, so reading a
     /// value needs no other lock.
     pub store: Arc<ChunkStore>,
@@ -211,8 +213,9 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new(store: Arc<ChunkStore>) -> Self {
+    pub fn new(store: Arc<ChunkStore>, name: String) -> Self {
         WorkerState {
+            name,
             data: Mutex::new(DataTable::new(store.clone())),
             store,
             tasks: Mutex::new(TaskTable::default()),

@@ -189,6 +189,11 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub name: Option<String>,
 
+    /// A named resource this worker offers to tasks, handed out by index (tasks asking for
+    /// `gpus` get `CUDA_VISIBLE_DEVICES`); repeat for several. Example: --resource gpus=4.
+    #[arg(long = "resource", value_name = "NAME=AMOUNT", value_parser = crate::core::resources::parse_generic)]
+    pub resources: Vec<(String, u32)>,
+
     /// Retire gracefully after this long: stop taking tasks, hand results to other workers,
     /// exit (job scripts set it to the walltime minus a margin). Example: --lifetime 55m.
     #[arg(long, env = "TESSERA_LIFETIME", value_parser = duration_arg, value_name = "DURATION")]

@@ -469,6 +469,7 @@ impl Server {
                 self.worker_by_address
                     .insert(registration.data_address.clone(), id);
                 let (nthreads, memory_limit) = (registration.nthreads, registration.memory_limit);
+                let generic = registration.resources.clone();
                 // Remaining time, not a date: the worker's clock may differ from ours.
                 let lifetime = registration
                     .remaining_lifetime_secs
@@ -494,6 +495,7 @@ impl Server {
                         nthreads,
                         memory_limit,
                         lifetime,
+                        generic,
                     },
                 );
             }
@@ -741,6 +743,7 @@ impl Server {
                     args,
                     deps,
                     priority,
+                    resources,
                 } => {
                     let deps = deps
                         .into_iter()
@@ -757,6 +760,7 @@ impl Server {
                             args,
                             deps,
                             priority,
+                            resources,
                         }),
                     );
                 }

@@ -88,6 +88,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
             nthreads: args.nthreads,
             memory_limit,
             name: Some(format!("rank-{rank}")),
+            resources: Vec::new(),
             network,
             lifetime: args.lifetime,
             retire_timeout: Duration::from_secs(60),

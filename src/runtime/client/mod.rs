@@ -420,6 +420,7 @@ impl Client {
             kernel: KernelName::new(&task.kernel),
             args: task.args,
             deps: task.inputs,
+            resources: task.resources,
         };
         let mut futures = self.submit_graph(vec![spec], std::slice::from_ref(&key))?;
         Ok(futures.remove(0).cast())
@@ -438,6 +439,7 @@ impl Client {
                 kernel: KernelName::new(kernel),
                 args: a.encode(),
                 deps: Vec::new(),
+                resources: Default::default(),
             })
             .collect();
         let wanted: Vec<TaskKey> = tasks.iter().map(|t| t.key.clone()).collect();

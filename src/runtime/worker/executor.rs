@@ -22,6 +22,7 @@ use crate::runtime::kernel::{lookup_kernel, KernelContext, RunPlace};
 use crate::store::{Residency, StoreError};
 use crate::transport::FrameSender;
 
+use super::local_resources::Grant;
 use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
 
@@ -32,7 +33,7 @@ pub fn run_executor(
     to_scheduler: FrameSender,
 ) {
     loop {
-        let task = {
+        let (task, grant) = {
             let mut tasks = state.tasks();
             loop {
                 if tasks.stopping {
@@ -52,11 +53,13 @@ pub fn run_executor(
         // One fewer task ready ahead: a held-back fetcher may go on.
         state.fetch_room.notify_one();
         let started = Instant::now();
-        let outcome = execute(&state, &monitor, &task);
+        let outcome = execute(&state, &monitor, &task, &grant);
         let compute_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let several = grant.cpus.len() > 1 || !grant.generic.is_empty() || grant.memory > 0;
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
+            tasks.resources.give_back(grant);
             let released = tasks
                 .entries
                 .remove(&task.key)
@@ -88,6 +91,10 @@ pub fn run_executor(
                 }),
             }
         };
+        if several {
+            // More than one task may fit in what this one gave back.
+            state.work_available.notify_all();
+        }
         state.completed.fetch_add(1, Ordering::Relaxed);
         monitor.after_task();
         if let Some(m) = message {
@@ -143,7 +150,12 @@ impl Drop for TransientReads<'_> {
     }
 }
 
-fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> Outcome {
+fn execute(
+    state: &WorkerState,
+    monitor: &MemoryMonitor,
+    task: &ComputeTask,
+    grant: &Grant,
+) -> Outcome {
     // The task holds a reference on each input, so none can be dropped while it is read.
     let missing: Vec<TaskKey> = {
         let data = state.data();
@@ -183,7 +195,9 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
     };
     let place = RunPlace {
         worker: state.name.clone(),
-        ..RunPlace::default()
+        cpus: grant.cpus.clone(),
+        pin: task.resources.pin,
+        generic: grant.generic.clone(),
     };
     let ctx = KernelContext {
         key: &task.key,

@@ -30,6 +30,7 @@ pub mod expr;
 pub mod huge_page_alloc;
 #[cfg(feature = "io")]
 pub mod io;
+pub mod jobs;
 pub mod mpi;
 pub mod protocol;
 pub mod runtime;

@@ -117,6 +117,13 @@ pub enum Command {
     Launch(crate::cli::jobqueue_args::LaunchArgs),
     /// Run a cluster inside `mpirun`: one rank runs the scheduler, the others are workers.
     Mpi(MpiArgs),
+    /// Submit a job of command tasks (a program run once, or per array index, line or file).
+    #[command(
+        after_help = "Examples:\n    tessera submit --scheduler-file ~/s.json -- ./simulate --seed 1\n    tessera submit --scheduler-file ~/s.json --array 1-1000 --cpus 2 --time-limit 10m --max-fails 3 -- ./simulate --seed %{ARRAY_INDEX}\n    tessera submit --scheduler-file ~/s.json --each-file 'data/*.nc' -- python post.py %{ENTRY}\n\nPlaceholders: %{JOB_ID} %{TASK_ID} %{ARRAY_INDEX} %{ENTRY} %{WORKER}. Exit codes: 2 when the\njob is refused (nothing started), 4 with --wait when a task failed. See docs/commands.md."
+    )]
+    Submit(Box<crate::cli::job_args::SubmitArgs>),
+    /// Jobs of command tasks: list, info, wait, cancel, output.
+    Job(crate::cli::job_args::JobArgs),
 }
 
 /// Where to listen.

@@ -280,4 +280,10 @@ pub enum Message {
         to_disk: Vec<TaskKey>,
         to_memory: Vec<TaskKey>,
     },
+
+    // ---- jobs of command tasks (appended in protocol version 3; see `job_control`)
+    /// Client → scheduler.
+    JobRequest(super::job_control::JobRequest),
+    /// Scheduler → client.
+    JobReply(super::job_control::JobReply),
 }

@@ -5,6 +5,8 @@
 //! drains its actions and sends one frame per destination per batch (message batching). This
 //! module must not make scheduling decisions: the core decides, the server moves bytes.
 
+mod jobs;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -244,6 +246,7 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         outbox_workers: HashMap::new(),
         outbox_clients: HashMap::new(),
         completed: 0,
+        jobs: jobs::JobsState::new(),
     };
     let thread = std::thread::Builder::new()
         .name("tessera-scheduler".into())
@@ -401,6 +404,8 @@ struct Server {
     outbox_clients: HashMap<ClientId, Frame>,
     /// Task results reported since start (for progress displays).
     completed: u64,
+    /// Jobs of command tasks (`jobs.rs`).
+    jobs: jobs::JobsState,
 }
 
 const BATCH: usize = 4096;
@@ -629,6 +634,10 @@ impl Server {
                             }
                             continue;
                         }
+                        Message::JobRequest(request) => {
+                            self.on_job_request(id, request, now);
+                            continue;
+                        }
                         Message::InfoRequest => {
                             let info = self.info();
                             self.queue_for_client(id, Message::Info(info));
@@ -733,8 +742,21 @@ impl Server {
     }
 
     fn carry_out_actions(&mut self) {
+        loop {
+            self.carry_out_drained_actions();
+            // Job reports may have asked for more (retries, releases, jobs waiting `--after`).
+            if !self.apply_job_effects(Instant::now()) {
+                break;
+            }
+        }
+    }
+
+    fn carry_out_drained_actions(&mut self) {
         let actions: Vec<Action> = self.core.drain_actions().collect();
         for action in actions {
+            if self.job_action(&action) {
+                continue;
+            }
             match action {
                 Action::Compute {
                     worker,

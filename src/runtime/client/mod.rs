@@ -20,6 +20,7 @@ pub use task::Task;
 
 use crate::core::{KernelName, TaskKey, TaskSpec};
 use crate::deploy::{SchedulerFile, SchedulerFileError};
+use crate::protocol::job_control::{JobReply, JobRequest, JobSubmission};
 use crate::protocol::{ClusterInfo, Frame, Message, Secret};
 use crate::runtime::peer_pool::PeerPool;
 use crate::runtime::value::{DecodeError, Value};
@@ -44,6 +45,9 @@ pub enum ClientError {
     Disconnected(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The scheduler refused a request (a job no worker could run, an unknown job...).
+    #[error("{0}")]
+    Refused(String),
     #[error("cannot fetch {key} from its workers: {reason}")]
     Fetch { key: TaskKey, reason: String },
     #[error("result of {key}: {source}")]
@@ -77,6 +81,10 @@ struct State {
     keys: HashMap<TaskKey, KeyRecord>,
     info: Option<(u64, ClusterInfo)>,
     info_replies: u64,
+    /// Answers to job requests, in order (one request at a time, see `Client::job_request`).
+    job_replies: std::collections::VecDeque<JobReply>,
+    /// A job request is in flight.
+    job_busy: bool,
     closed: Option<String>,
 }
 
@@ -625,6 +633,58 @@ impl Client {
         }
     }
 
+    /// Send a job request (submit, list, info, cancel) and wait for the scheduler's answer.
+    /// Requests from several threads take turns.
+    pub fn job_request(&self, request: JobRequest) -> Result<JobReply, ClientError> {
+        const WAIT: Duration = Duration::from_secs(60);
+        let deadline = Instant::now() + WAIT;
+        let mut st = self.shared.lock();
+        while st.job_busy {
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        st.job_busy = true;
+        st.job_replies.clear();
+        drop(st);
+        self.shared.send(Message::JobRequest(request));
+        let mut st = self.shared.lock();
+        let result = loop {
+            if let Some(reply) = st.job_replies.pop_front() {
+                break Ok(reply);
+            }
+            if let Some(reason) = &st.closed {
+                break Err(ClientError::Disconnected(reason.clone()));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(ClientError::Timeout(WAIT));
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        st.job_busy = false;
+        self.shared.changed.notify_all();
+        result
+    }
+
+    /// Submit a job of command tasks (see [`crate::protocol::job_control::JobSubmission`]);
+    /// returns the job id. The scheduler owns the job: it runs on if this client leaves.
+    pub fn submit_command(&self, job: JobSubmission) -> Result<u64, ClientError> {
+        match self.job_request(JobRequest::Submit(Box::new(job)))? {
+            JobReply::Submitted { job, .. } => Ok(job),
+            JobReply::Refused(why) => Err(ClientError::Refused(why)),
+            other => Err(ClientError::Refused(format!("unexpected answer {other:?}"))),
+        }
+    }
+
     /// Wait until at least `n` workers are connected.
     pub fn wait_for_workers(&self, n: usize, timeout: Duration) -> Result<(), ClientError> {
         let deadline = Instant::now() + timeout;
@@ -736,6 +796,7 @@ fn apply(shared: &Shared, frame: Frame) -> Option<String> {
                     let seq = st.info_replies;
                     st.info = Some((seq, info));
                 }
+                Message::JobReply(reply) => st.job_replies.push_back(reply),
                 Message::Shutdown { reason } => {
                     stop = Some(format!("the cluster shut down ({reason})"));
                 }

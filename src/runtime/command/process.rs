@@ -101,6 +101,7 @@ pub fn run_command(spec: &CommandSpec, place: &RunPlace) -> Result<(), CommandFa
         None => Stdio::piped(),
     });
     cmd.process_group(0);
+    die_with_worker(&mut cmd);
     if place.pin && !place.cpus.is_empty() {
         pin_to(&mut cmd, place.cpus.clone());
     }
@@ -210,6 +211,18 @@ fn create_output(path: &Path, what: &str) -> Result<File, CommandFailure> {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
     File::create(path).map_err(fail)
+}
+
+/// The program gets SIGKILL when the worker dies (a killed worker's tasks are run again
+/// elsewhere; they must not go on here).
+fn die_with_worker(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; runs in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
 }
 
 fn pin_to(cmd: &mut Command, cpus: Vec<u32>) {

@@ -247,3 +247,77 @@ fn a_job_outlives_its_client_and_a_killed_worker_and_every_task_ends_once() {
     // Only the runs in progress on the killed worker (2 threads) started again.
     assert!(started_twice <= 2, "{started_twice} runs started twice");
 }
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn cancelling_a_job_kills_its_running_programs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_c, file) = cluster(dir.path(), 1, 2);
+    let out = tessera(
+        dir.path(),
+        &[
+            "submit",
+            "--scheduler-file",
+            &file,
+            "--array",
+            "1-2",
+            "--",
+            "sh",
+            "-c",
+            "echo $$ > pid-%{ARRAY_INDEX}.tmp; mv pid-%{ARRAY_INDEX}.tmp pid-%{ARRAY_INDEX}; exec sleep 600",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let pids: Vec<i32> = (1..=2)
+        .map(|i| loop {
+            if let Ok(p) = std::fs::read_to_string(dir.path().join(format!("pid-{i}"))) {
+                break p.trim().parse().unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {i} never started"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        })
+        .collect();
+    let out = tessera(
+        dir.path(),
+        &["job", "cancel", "--scheduler-file", &file, "1"],
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "job 1: 2 tasks cancelled\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| alive(p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cancelled programs still run"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = tessera(dir.path(), &["job", "wait", "--scheduler-file", &file, "1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a cancelled job is not a success"
+    );
+    assert_eq!(
+        job_info(dir.path(), &file, 1)["summary"]["counts"]["cancelled"],
+        2
+    );
+}

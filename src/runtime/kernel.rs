@@ -34,7 +34,7 @@ impl<'a> KernelContext<'a> {
 }
 
 /// Where a task runs: the worker's name and the resources the worker gave it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct RunPlace {
     /// The worker's name.
     pub worker: String,
@@ -44,6 +44,9 @@ pub struct RunPlace {
     pub pin: bool,
     /// Generic resources given to the task: name and indices (`gpus` → `[0, 1]`).
     pub generic: Vec<(String, Vec<u32>)>,
+    /// Set when the scheduler no longer wants the task while it runs: a kernel that can stop
+    /// early (a command task kills its program) may do so.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A kernel failed; the message reaches the client with the task key.

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::placeholders::{expand, PlaceholderValues};
@@ -32,6 +33,8 @@ pub enum CommandFailure {
         signal: i32,
         stderr: String,
     },
+    #[error("`{program}` was stopped: the task was cancelled")]
+    Cancelled { program: String },
     #[error("`{program}` exceeded its time limit of {limit:?}: its process group was killed{}", stderr_suffix(.stderr))]
     TimeLimit {
         program: String,
@@ -113,7 +116,7 @@ pub fn run_command(spec: &CommandSpec, place: &RunPlace) -> Result<(), CommandFa
             .name("tessera-stderr".into())
             .spawn(move || keep_tail(pipe))
     });
-    let waited = wait_with_limit(&mut child, spec.time_limit());
+    let waited = wait_with_limit(&mut child, spec.time_limit(), place.cancel.as_deref());
     // The task is over: whatever it left running in its group goes with it.
     kill_group(child.id());
     let stderr_tail = match (tail_reader, &stderr_file) {
@@ -127,6 +130,14 @@ pub fn run_command(spec: &CommandSpec, place: &RunPlace) -> Result<(), CommandFa
         Err(e) => Err(CommandFailure::Setup(format!(
             "cannot wait for `{program}`: {e}"
         ))),
+        Ok(None)
+            if place
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed)) =>
+        {
+            Err(CommandFailure::Cancelled { program })
+        }
         Ok(None) => Err(CommandFailure::TimeLimit {
             program,
             limit: spec.time_limit().unwrap_or_default(),
@@ -242,27 +253,31 @@ fn pin_to(cmd: &mut Command, cpus: Vec<u32>) {
     }
 }
 
-/// Wait for the child; `Ok(None)` when `limit` passed first (the group is then killed).
+/// Wait for the child; `Ok(None)` when `limit` passed or `cancel` was set first (the group
+/// is then killed).
 fn wait_with_limit(
     child: &mut Child,
     limit: Option<Duration>,
+    cancel: Option<&AtomicBool>,
 ) -> std::io::Result<Option<ExitStatus>> {
-    let Some(limit) = limit else {
+    if limit.is_none() && cancel.is_none() {
         return child.wait().map(Some);
-    };
-    let deadline = Instant::now() + limit;
+    }
+    let deadline = limit.and_then(|l| Instant::now().checked_add(l));
     let mut pause = Duration::from_millis(1);
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
         let now = Instant::now();
-        if now >= deadline {
+        let expired = deadline.is_some_and(|d| now >= d);
+        if expired || cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             kill_group(child.id());
             child.wait()?;
             return Ok(None);
         }
-        std::thread::sleep(pause.min(deadline - now));
+        let left = deadline.map_or(pause, |d| d - now);
+        std::thread::sleep(pause.min(left));
         pause = (pause * 2).min(Duration::from_millis(20));
     }
 }

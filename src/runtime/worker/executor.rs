@@ -33,7 +33,7 @@ pub fn run_executor(
     to_scheduler: FrameSender,
 ) {
     loop {
-        let (task, grant) = {
+        let (task, grant, cancel) = {
             let mut tasks = state.tasks();
             loop {
                 if tasks.stopping {
@@ -53,7 +53,7 @@ pub fn run_executor(
         // One fewer task ready ahead: a held-back fetcher may go on.
         state.fetch_room.notify_one();
         let started = Instant::now();
-        let outcome = execute(&state, &monitor, &task, &grant);
+        let outcome = execute(&state, &monitor, &task, &grant, cancel);
         let compute_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let several = grant.cpus.len() > 1 || !grant.generic.is_empty() || grant.memory > 0;
         let message = {
@@ -155,6 +155,7 @@ fn execute(
     monitor: &MemoryMonitor,
     task: &ComputeTask,
     grant: &Grant,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
 ) -> Outcome {
     // The task holds a reference on each input, so none can be dropped while it is read.
     let missing: Vec<TaskKey> = {
@@ -198,6 +199,7 @@ fn execute(
         cpus: grant.cpus.clone(),
         pin: task.resources.pin,
         generic: grant.generic.clone(),
+        cancel: Some(cancel),
     };
     let ctx = KernelContext {
         key: &task.key,

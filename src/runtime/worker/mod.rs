@@ -482,6 +482,7 @@ fn control_loop(
                             release_inputs(&mut data, &entry.task, entry.holds_inputs);
                         } else if let Some(entry) = tasks.entries.get_mut(&key) {
                             entry.released = true;
+                            entry.cancel.store(true, Ordering::Relaxed);
                         }
                         data.free(&key);
                     }
@@ -539,6 +540,7 @@ fn accept_task(
         // would be dropped): the running execution is the same task, so its result now
         // answers the new request instead of being lost.
         entry.released = false;
+        entry.cancel.store(false, Ordering::Relaxed);
         return false;
     }
     let local = {

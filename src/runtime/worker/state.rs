@@ -38,6 +38,8 @@ pub struct TaskEntry {
     pub released: bool,
     /// The task holds a reference on each of its inputs (taken when it became ready).
     pub holds_inputs: bool,
+    /// Set with `released` while it runs: the kernel may stop early (see `RunPlace::cancel`).
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
     seq: u64,
 }
 
@@ -155,6 +157,7 @@ impl TaskTable {
                 phase,
                 released: false,
                 holds_inputs: phase != Phase::Fetching,
+                cancel: Arc::default(),
                 seq,
             },
         );
@@ -176,7 +179,9 @@ impl TaskTable {
 
     /// Take the highest-priority ready task whose resources are free, mark it running and
     /// give it its resources (tasks that do not fit now keep their place).
-    pub fn pop_ready(&mut self) -> Option<(ComputeTask, Grant)> {
+    pub fn pop_ready(
+        &mut self,
+    ) -> Option<(ComputeTask, Grant, Arc<std::sync::atomic::AtomicBool>)> {
         let mut found = None;
         while let Some(entry) = self.ready.pop() {
             let Reverse((_, seq, key)) = &entry;
@@ -190,7 +195,7 @@ impl TaskTable {
                 Some(grant) => {
                     e.phase = Phase::Running;
                     self.running += 1;
-                    found = Some((e.task.clone(), grant));
+                    found = Some((e.task.clone(), grant, e.cancel.clone()));
                     break;
                 }
                 None => self.skipped.push(entry),

@@ -248,18 +248,6 @@ fn a_job_outlives_its_client_and_a_killed_worker_and_every_task_ends_once() {
     assert!(started_twice <= 2, "{started_twice} runs started twice");
 }
 
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
-}
-
 #[test]
 fn cancelling_a_job_kills_its_running_programs() {
     let dir = tempfile::tempdir().unwrap();
@@ -303,7 +291,7 @@ fn cancelling_a_job_kills_its_running_programs() {
         text(&out.stderr)
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while pids.iter().any(|&p| alive(p)) {
+    while pids.iter().any(|&p| common::process_alive(p)) {
         assert!(
             std::time::Instant::now() < deadline,
             "cancelled programs still run"

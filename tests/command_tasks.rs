@@ -2,6 +2,8 @@
 //! `tessera.command` kernel; outputs are read back file by file, failures carry stderr, time
 //! limits kill the whole process group.
 
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -93,19 +95,6 @@ fn a_failing_program_fails_its_task_with_exit_code_and_last_stderr_lines() {
     assert_eq!(fine.result().unwrap(), 0);
 }
 
-fn alive(pid: i32) -> bool {
-    // A zombie is dead for our purpose (it only waits for its parent to reap it).
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
-}
-
 fn wait_for_file(path: &Path) -> String {
     for _ in 0..500 {
         if let Ok(s) = std::fs::read_to_string(path) {
@@ -144,14 +133,14 @@ fn a_time_limit_kills_the_whole_process_group() {
         .collect();
     assert_eq!(pids.len(), 2);
     for _ in 0..200 {
-        if !pids.iter().any(|&p| alive(p)) {
+        if !pids.iter().any(|&p| common::process_alive(p)) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     for p in pids {
         assert!(
-            !alive(p),
+            !common::process_alive(p),
             "process {p} of the group survived the time limit"
         );
     }

@@ -204,6 +204,12 @@ impl JobBook {
         (record.attempts == attempt).then_some((id, task, job))
     }
 
+    /// Like `record`, for a task that has not ended.
+    fn unended(&mut self, key: &TaskKey) -> Option<(u64, u64, &mut Job)> {
+        self.record(key)
+            .filter(|(_, task, job)| !job.tasks[*task as usize].state.is_terminal())
+    }
+
     fn set_state(job: &mut Job, task: u64, state: TaskState) {
         let record = &mut job.tasks[task as usize];
         *counter(&mut job.counts, record.state) -= 1;
@@ -213,10 +219,7 @@ impl JobBook {
 
     /// The core sent a run of `key` to a worker.
     pub fn on_assigned(&mut self, key: &TaskKey, worker: u32, now_ms: u64) {
-        if let Some((_, task, job)) = self.record(key) {
-            if job.tasks[task as usize].state.is_terminal() {
-                return;
-            }
+        if let Some((_, task, job)) = self.unended(key) {
             Self::set_state(job, task, TaskState::Running);
             let record = &mut job.tasks[task as usize];
             record.worker = Some(worker);
@@ -228,12 +231,9 @@ impl JobBook {
     pub fn on_finished(&mut self, key: &TaskKey, now_ms: u64) -> JobEffects {
         let mut effects = JobEffects::default();
         effects.release.push(key.clone());
-        let Some((id, task, job)) = self.record(key) else {
+        let Some((id, task, job)) = self.unended(key) else {
             return effects;
         };
-        if job.tasks[task as usize].state.is_terminal() {
-            return effects;
-        }
         Self::set_state(job, task, TaskState::Finished);
         let record = &mut job.tasks[task as usize];
         record.ended_ms = Some(now_ms);
@@ -250,12 +250,9 @@ impl JobBook {
     pub fn on_failed(&mut self, key: &TaskKey, message: &str, now_ms: u64) -> JobEffects {
         let mut effects = JobEffects::default();
         effects.release.push(key.clone());
-        let Some((id, task, job)) = self.record(key) else {
+        let Some((id, task, job)) = self.unended(key) else {
             return effects;
         };
-        if job.tasks[task as usize].state.is_terminal() {
-            return effects;
-        }
         let record = &mut job.tasks[task as usize];
         record.exit_code = exit_code_of(message);
         record.error = Some(message.into());

@@ -164,3 +164,16 @@ pub fn start_worker(file: &std::path::Path, name: &str) -> ProcessGuard {
         .expect("spawn worker");
     ProcessGuard(child)
 }
+
+/// The process is running (a zombie only waiting to be reaped counts as dead).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}

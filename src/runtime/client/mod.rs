@@ -106,6 +106,34 @@ impl Shared {
         let _ = self.sender.send(Frame::single(message));
     }
 
+    /// Wait (up to `wait`) until `ready` finds what it looks for in the state; an error when
+    /// the connection closes or the time is up.
+    fn wait_until<'a, T>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        wait: Duration,
+        mut ready: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<(MutexGuard<'a, State>, T), ClientError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(found) = ready(&mut st) {
+                return Ok((st, found));
+            }
+            if let Some(reason) = &st.closed {
+                return Err(ClientError::Disconnected(reason.clone()));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ClientError::Timeout(wait));
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     pub(crate) fn status(&self, key: &TaskKey) -> KeyStatus {
         self.lock()
             .keys
@@ -609,35 +637,21 @@ impl Client {
             st.info_replies
         };
         self.shared.send(Message::InfoRequest);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut st = self.shared.lock();
-        loop {
-            if let Some((seq, info)) = &st.info {
-                if *seq >= target {
-                    return Ok(info.clone());
-                }
-            }
-            if let Some(reason) = &st.closed {
-                return Err(ClientError::Disconnected(reason.clone()));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ClientError::Timeout(Duration::from_secs(30)));
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let wait = Duration::from_secs(30);
+        let st = self.shared.lock();
+        let (_state, info) = self.shared.wait_until(st, wait, |st| {
+            st.info
+                .as_ref()
+                .filter(|(seq, _)| *seq >= target)
+                .map(|(_, info)| info.clone())
+        })?;
+        Ok(info)
     }
 
     /// Send a job request (submit, list, info, cancel) and wait for the scheduler's answer.
     /// Requests from several threads take turns.
     pub fn job_request(&self, request: JobRequest) -> Result<JobReply, ClientError> {
         const WAIT: Duration = Duration::from_secs(60);
-        let deadline = Instant::now() + WAIT;
         let mut st = self.shared.lock();
         while st.job_busy {
             st = self
@@ -651,24 +665,13 @@ impl Client {
         st.job_replies.clear();
         drop(st);
         self.shared.send(Message::JobRequest(request));
-        let mut st = self.shared.lock();
-        let result = loop {
-            if let Some(reply) = st.job_replies.pop_front() {
-                break Ok(reply);
-            }
-            if let Some(reason) = &st.closed {
-                break Err(ClientError::Disconnected(reason.clone()));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                break Err(ClientError::Timeout(WAIT));
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        let st = self.shared.lock();
+        let (mut st, result) = match self
+            .shared
+            .wait_until(st, WAIT, |st| st.job_replies.pop_front())
+        {
+            Ok((st, reply)) => (st, Ok(reply)),
+            Err(e) => (self.shared.lock(), Err(e)),
         };
         st.job_busy = false;
         self.shared.changed.notify_all();

@@ -73,7 +73,7 @@ fn a_thousand_task_array_with_mixed_exit_codes_is_checked_file_by_file() {
             "sh",
             "-c",
             "echo out-$TESSERA_ARRAY_INDEX-%{ARRAY_INDEX}; echo err-$TESSERA_TASK_ID >&2; \
-             [ $((TESSERA_ARRAY_INDEX % 10)) -ne 3 ] || exit 3",
+             [ $((TESSERA_ARRAY_INDEX % 10)) -ne 3 ] || [ -e fixed ] || exit 3",
         ],
     );
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
@@ -125,6 +125,31 @@ fn a_thousand_task_array_with_mixed_exit_codes_is_checked_file_by_file() {
         ],
     );
     assert_eq!(text(&out.stdout), "out-42-42\n");
+    // The failed tasks again, now that they succeed: same indices, a new job.
+    std::fs::write(dir.path().join("fixed"), "").unwrap();
+    let out = tessera(
+        dir.path(),
+        &[
+            "job",
+            "resubmit",
+            "--scheduler-file",
+            &file,
+            "1",
+            "--failed",
+            "--wait",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("job 2 submitted: 100 failed tasks of job 1\n"));
+    let info = job_info(dir.path(), &file, 2);
+    assert_eq!(info["summary"]["counts"]["finished"], 100);
+    for (i, t) in info["tasks"].as_array().unwrap().iter().enumerate() {
+        let index = t["array_index"].as_i64().unwrap();
+        assert_eq!(index, 10 * i as i64 + 3);
+        let stdout =
+            std::fs::read_to_string(dir.path().join(format!("tessera-jobs/2/{i}.stdout"))).unwrap();
+        assert_eq!(stdout, format!("out-{index}-{index}\n"));
+    }
 }
 
 #[test]

@@ -125,6 +125,26 @@ pub enum JobCommand {
     Cancel(JobOneArgs),
     /// Print the stdout (or stderr) files of a job's tasks, in task order.
     Output(JobOutputArgs),
+    /// Submit a job's failed (and cancelled) tasks again as a new job, with the same command,
+    /// resources and array indices.
+    Resubmit(JobResubmitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JobResubmitArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The job id.
+    pub job: u64,
+    /// Take the failed and cancelled tasks (the only choice so far; required to say so).
+    #[arg(long, required = true)]
+    pub failed: bool,
+    /// Wait for the new job to end (progress on stderr); exit 4 when a task failed.
+    #[arg(long)]
+    pub wait: bool,
+    /// Output format (example: --output json).
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

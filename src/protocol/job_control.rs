@@ -19,6 +19,8 @@ pub enum JobEntries {
     Lines(Vec<String>),
     /// `--each-file GLOB`: one task per matching file (`%{ENTRY}`).
     Files(Vec<String>),
+    /// Chosen tasks of another job (`tessera job resubmit`): each one's array index and entry.
+    Listed(Vec<(Option<i64>, Option<String>)>),
 }
 
 impl JobEntries {
@@ -34,6 +36,7 @@ impl JobEntries {
                 }
             }
             JobEntries::Lines(v) | JobEntries::Files(v) => v.len() as u64,
+            JobEntries::Listed(v) => v.len() as u64,
         }
     }
 
@@ -53,7 +56,22 @@ impl JobEntries {
             JobEntries::Lines(v) | JobEntries::Files(v) => {
                 (Some(i as i64), v.get(i as usize).map(String::as_str))
             }
+            JobEntries::Listed(v) => v
+                .get(i as usize)
+                .map_or((None, None), |(index, entry)| (*index, entry.as_deref())),
         }
+    }
+
+    /// The entries of the tasks `ids` (positions from 0) of a job with these entries.
+    pub fn subset(&self, ids: &[u64]) -> JobEntries {
+        JobEntries::Listed(
+            ids.iter()
+                .map(|&i| {
+                    let (index, entry) = self.task(i);
+                    (index, entry.map(str::to_string))
+                })
+                .collect(),
+        )
     }
 }
 

@@ -81,6 +81,45 @@ pub fn run(args: JobArgs) -> anyhow::Result<()> {
             }
         }
         JobCommand::Output(a) => output(a)?,
+        JobCommand::Resubmit(a) => {
+            let client = connect(&a.connect)?;
+            let detail = info(&client, a.job)?;
+            let ids: Vec<u64> = detail
+                .tasks
+                .iter()
+                .filter(|t| matches!(t.state, TaskState::Failed | TaskState::Cancelled))
+                .map(|t| t.task_id)
+                .collect();
+            if ids.is_empty() {
+                return Err(UsageError(format!(
+                    "job {}: no failed or cancelled task to resubmit",
+                    a.job
+                ))
+                .into());
+            }
+            let mut submission = detail.submission;
+            submission.entries = submission.entries.subset(&ids);
+            submission.after.clear();
+            let job = match ask(&client, JobRequest::Submit(Box::new(submission)))? {
+                JobReply::Submitted { job, .. } => job,
+                _ => anyhow::bail!("unexpected answer from the scheduler"),
+            };
+            match a.output {
+                OutputFormat::Json if !a.wait => outln!(
+                    "{}",
+                    serde_json::json!({ "job": job, "tasks": ids.len(), "from": a.job })
+                ),
+                OutputFormat::Human => outln!(
+                    "job {job} submitted: {} failed tasks of job {}",
+                    ids.len(),
+                    a.job
+                ),
+                OutputFormat::Json => {}
+            }
+            if a.wait {
+                return wait_for(&client, &[job], a.output);
+            }
+        }
     }
     Ok(())
 }

@@ -155,6 +155,11 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub struct SchedulerArgs {
+    /// Record jobs of command tasks in this file and, when it exists, resume its unfinished
+    /// jobs without running finished tasks again. Example: --journal ~/tessera-journal
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
     /// Write the scheduler file here (created atomically, mode 0600; removed on exit).
     /// Example: --scheduler-file ~/scheduler.json
     #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]

@@ -11,6 +11,8 @@ use crate::protocol::job_control::{
 };
 use crate::runtime::command::COMMAND_KERNEL;
 
+use super::journal::JournalRecord;
+
 const KEY_PREFIX: &str = "tessera.job-";
 
 /// What the driver must do after a report: submit these tasks (to the core, for the job
@@ -20,6 +22,8 @@ pub struct JobEffects {
     pub submit: Vec<TaskSpec>,
     pub release: Vec<TaskKey>,
     pub cancel: Vec<TaskKey>,
+    /// Tasks that ended, for the journal.
+    pub ended: Vec<JournalRecord>,
 }
 
 struct TaskRecord {
@@ -101,6 +105,28 @@ impl JobBook {
     /// Record a job; returns its id and the tasks to submit now (none while it waits for
     /// the jobs it comes after, or when one of those failed: then its tasks are cancelled).
     pub fn submit(&mut self, submission: JobSubmission, now_ms: u64) -> (u64, Vec<TaskSpec>) {
+        let mut effects = JobEffects::default();
+        let id = self.insert(submission, now_ms, &mut effects, true);
+        (id, effects.submit)
+    }
+
+    /// The journal record of a job's submission.
+    pub fn submitted_record(&self, id: u64) -> Option<JournalRecord> {
+        let job = self.jobs.get(&id)?;
+        Some(JournalRecord::Submitted {
+            job: id,
+            submitted_ms: job.submitted_ms,
+            submission: job.submission.clone(),
+        })
+    }
+
+    fn insert(
+        &mut self,
+        submission: JobSubmission,
+        now_ms: u64,
+        effects: &mut JobEffects,
+        start: bool,
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         let n = submission.entries.len();
@@ -129,9 +155,10 @@ impl JobBook {
                 held: true,
             },
         );
-        let mut effects = JobEffects::default();
-        self.start_if_ready(id, now_ms, &mut effects);
-        (id, effects.submit)
+        if start {
+            self.start_if_ready(id, now_ms, effects);
+        }
+        id
     }
 
     /// The jobs a job comes after: all finished (`Some(true)`), one failed or cancelled or
@@ -157,23 +184,81 @@ impl JobBook {
                 let job = self.jobs.get_mut(&id).expect("job exists");
                 job.held = false;
                 for task in 0..job.tasks.len() as u64 {
-                    effects.submit.push(Self::spec(id, job, task));
+                    if !job.tasks[task as usize].state.is_terminal() {
+                        effects.submit.push(Self::spec(id, job, task));
+                    }
                 }
             }
             Some(false) => {
                 let job = self.jobs.get_mut(&id).expect("job exists");
                 job.held = false;
-                for t in &mut job.tasks {
-                    t.state = TaskState::Cancelled;
+                for task in 0..job.tasks.len() as u64 {
+                    if job.tasks[task as usize].state.is_terminal() {
+                        continue;
+                    }
+                    Self::set_state(job, task, TaskState::Cancelled);
+                    let t = &mut job.tasks[task as usize];
                     t.ended_ms = Some(now_ms);
                     t.error = Some("a job it comes after (--after) did not finish".into());
+                    effects.ended.push(Self::ended_record(id, task, t));
                 }
-                job.counts = JobCounts {
-                    cancelled: job.tasks.len() as u64,
-                    ..JobCounts::default()
-                };
             }
         }
+    }
+
+    fn ended_record(job: u64, task: u64, t: &TaskRecord) -> JournalRecord {
+        JournalRecord::Ended {
+            job,
+            task,
+            state: t.state,
+            exit_code: t.exit_code,
+            ended_ms: t.ended_ms.unwrap_or(0),
+        }
+    }
+
+    /// Rebuild the book from a journal's records; returns the tasks to submit (those that had
+    /// not ended, of jobs free to run).
+    pub fn restore(&mut self, records: Vec<JournalRecord>, now_ms: u64) -> Vec<TaskSpec> {
+        for record in records {
+            match record {
+                JournalRecord::Submitted {
+                    job,
+                    submitted_ms,
+                    submission,
+                } => {
+                    self.next_id = job;
+                    let mut ignored = JobEffects::default();
+                    self.insert(submission, submitted_ms, &mut ignored, false);
+                }
+                JournalRecord::Ended {
+                    job,
+                    task,
+                    state,
+                    exit_code,
+                    ended_ms,
+                } => {
+                    let Some(j) = self.jobs.get_mut(&job) else {
+                        continue;
+                    };
+                    if j.tasks
+                        .get(task as usize)
+                        .is_none_or(|t| t.state.is_terminal())
+                    {
+                        continue;
+                    }
+                    Self::set_state(j, task, state);
+                    let t = &mut j.tasks[task as usize];
+                    t.exit_code = exit_code;
+                    t.ended_ms = Some(ended_ms);
+                }
+            }
+        }
+        let mut effects = JobEffects::default();
+        let ids: Vec<u64> = self.jobs.keys().copied().collect();
+        for id in ids {
+            self.start_if_ready(id, now_ms, &mut effects);
+        }
+        effects.submit
     }
 
     /// The task spec of the next run of `task`.
@@ -239,6 +324,7 @@ impl JobBook {
         record.ended_ms = Some(now_ms);
         record.exit_code = Some(0);
         record.error = None;
+        effects.ended.push(Self::ended_record(id, task, record));
         let done = job.counts.done();
         if done {
             self.job_ended(id, now_ms, &mut effects);
@@ -263,6 +349,9 @@ impl JobBook {
             return effects;
         }
         Self::set_state(job, task, TaskState::Failed);
+        effects
+            .ended
+            .push(Self::ended_record(id, task, &job.tasks[task as usize]));
         if job.counts.done() {
             self.job_ended(id, now_ms, &mut effects);
         }
@@ -284,6 +373,7 @@ impl JobBook {
             Self::set_state(job, task, TaskState::Cancelled);
             let record = &mut job.tasks[task as usize];
             record.ended_ms = Some(now_ms);
+            effects.ended.push(Self::ended_record(id, task, record));
         }
         job.held = false;
         self.job_ended(id, now_ms, &mut effects);

@@ -8,6 +8,7 @@
 
 mod array_spec;
 mod book;
+pub mod journal;
 
 pub use array_spec::{parse_array, ArraySpecError};
 pub use book::{is_job_key, parse_key, task_key, JobBook, JobEffects};

@@ -42,6 +42,9 @@ pub struct SchedulerServerConfig {
     /// Stop the cluster when the client registered under this name disconnects without
     /// having asked for a shutdown (the batch-mode client of an MPI program).
     pub stop_when_client_leaves: Option<String>,
+    /// Record jobs of command tasks here and resume the unfinished ones found there at start
+    /// (see `jobs::journal`).
+    pub journal: Option<std::path::PathBuf>,
 }
 
 impl SchedulerServerConfig {
@@ -56,6 +59,7 @@ impl SchedulerServerConfig {
             worker_timeout: Duration::from_secs(60),
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
+            journal: None,
         }
     }
 }
@@ -133,6 +137,9 @@ pub enum ServerError {
     Thread(#[from] std::io::Error),
     #[error("scheduler thread panicked")]
     Panicked,
+    /// The job journal cannot be used (foreign, corrupt, unreadable).
+    #[error("{0}")]
+    Journal(String),
 }
 
 enum ServerEvent {
@@ -220,6 +227,10 @@ impl Drop for SchedulerHandle {
 
 /// Start a scheduler server.
 pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle, ServerError> {
+    let (jobs, resumed) = match &config.journal {
+        Some(path) => jobs::JobsState::with_journal(path).map_err(ServerError::Journal)?,
+        None => (jobs::JobsState::new(), Vec::new()),
+    };
     let listener =
         Listener::bind(&config.listen, config.secret.clone()).map_err(ServerError::Listen)?;
     let address = advertise(listener.local_address(), config.advertise_host.as_deref());
@@ -246,8 +257,12 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         outbox_workers: HashMap::new(),
         outbox_clients: HashMap::new(),
         completed: 0,
-        jobs: jobs::JobsState::new(),
+        jobs,
     };
+    let mut server = server;
+    if !resumed.is_empty() {
+        server.resume_jobs(resumed);
+    }
     let thread = std::thread::Builder::new()
         .name("tessera-scheduler".into())
         .spawn(move || server.run(events_rx))?;
@@ -446,6 +461,7 @@ impl Server {
             }
             self.carry_out_actions();
             self.flush();
+            self.sync_journal();
             if let Some(cause) = stop {
                 break cause;
             }

@@ -63,6 +63,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     if rank == 0 {
         return super::scheduler::run(
             SchedulerArgs {
+                journal: None,
                 scheduler_file: args.scheduler_file,
                 network,
                 port: 0,

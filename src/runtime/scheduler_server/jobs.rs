@@ -5,8 +5,12 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use std::path::{Path, PathBuf};
+
 use super::Server;
+use crate::core::TaskSpec;
 use crate::core::{Action, ClientId, Event, WorkerResources};
+use crate::jobs::journal::{self, JournalError, JournalRecord, JOURNAL_HEADER};
 use crate::jobs::{JobBook, JobEffects};
 use crate::protocol::job_control::{JobReply, JobRequest, JobSubmission};
 use crate::protocol::Message;
@@ -23,6 +27,16 @@ pub(super) struct JobsState {
     worker_names: std::collections::HashMap<u32, String>,
     /// Effects not yet handed to the core.
     pending: JobEffects,
+    /// Where submissions and ended tasks are recorded (`--journal`).
+    journal: Option<JournalFile>,
+}
+
+/// The journal file: records appended as they happen, written out and synced once per round
+/// of the central thread.
+struct JournalFile {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    dirty: bool,
 }
 
 impl JobsState {
@@ -30,6 +44,58 @@ impl JobsState {
         JobsState {
             book: JobBook::new(),
             ..JobsState::default()
+        }
+    }
+
+    /// Jobs from the journal at `path` (created when missing); the tasks still to run are
+    /// submitted once the server runs. A foreign or corrupt journal is an error and is left
+    /// untouched.
+    pub(super) fn with_journal(path: &Path) -> Result<(JobsState, Vec<TaskSpec>), String> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+                JournalError::Foreign {
+                    path: shown.clone(),
+                }
+                .to_string()
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("--journal {shown}: {e}")),
+        };
+        let records = journal::parse(&text, &shown).map_err(|e| e.to_string())?;
+        let mut state = JobsState::new();
+        let specs = state.book.restore(records, unix_ms());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("--journal {shown}: {e}"))?;
+        if text.is_empty() {
+            use std::io::Write;
+            writeln!(file, "{JOURNAL_HEADER}")
+                .and_then(|()| file.sync_data())
+                .map_err(|e| format!("--journal {shown}: {e}"))?;
+        } else if !text.ends_with('\n') {
+            // A torn last record: start the next one on its own line.
+            use std::io::Write;
+            file.write_all(b"\n")
+                .map_err(|e| format!("--journal {shown}: {e}"))?;
+        }
+        state.journal = Some(JournalFile {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::new(file),
+            dirty: false,
+        });
+        Ok((state, specs))
+    }
+
+    fn record(&mut self, record: &JournalRecord) {
+        if let Some(j) = &mut self.journal {
+            use std::io::Write;
+            if let Err(e) = j.out.write_all(journal::encode(record).as_bytes()) {
+                tracing::error!(path = %j.path.display(), error = %e, "cannot append to the journal");
+            }
+            j.dirty = true;
         }
     }
 }
@@ -93,6 +159,9 @@ impl Server {
         }
         let tasks = submission.entries.len();
         let (job, specs) = self.jobs.book.submit(submission, unix_ms());
+        if let Some(record) = self.jobs.book.submitted_record(job) {
+            self.jobs.record(&record);
+        }
         self.jobs.pending.submit.extend(specs);
         self.apply_job_effects(now);
         JobReply::Submitted { job, tasks }
@@ -165,10 +234,39 @@ impl Server {
     }
 
     fn merge_job_effects(&mut self, effects: JobEffects) {
+        for record in &effects.ended {
+            self.jobs.record(record);
+        }
         let pending = &mut self.jobs.pending;
         pending.submit.extend(effects.submit);
         pending.release.extend(effects.release);
         pending.cancel.extend(effects.cancel);
+    }
+
+    /// Submit the tasks a journal left to run (at start).
+    pub(super) fn resume_jobs(&mut self, specs: Vec<TaskSpec>) {
+        let now = Instant::now();
+        if !self.jobs.owner_joined {
+            self.jobs.owner_joined = true;
+            self.core
+                .handle(now, Event::ClientJoined { client: JOB_OWNER });
+        }
+        tracing::info!(tasks = specs.len(), "resuming jobs from the journal");
+        self.jobs.pending.submit.extend(specs);
+        self.apply_job_effects(now);
+    }
+
+    /// Write out and sync what this round added to the journal (one sync per round).
+    pub(super) fn sync_journal(&mut self) {
+        if let Some(j) = &mut self.jobs.journal {
+            if j.dirty {
+                use std::io::Write;
+                j.dirty = false;
+                if let Err(e) = j.out.flush().and_then(|()| j.out.get_ref().sync_data()) {
+                    tracing::error!(path = %j.path.display(), error = %e, "cannot sync the journal");
+                }
+            }
+        }
     }
 
     /// Hand what the book asked for to the core; true when there was something.

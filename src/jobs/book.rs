@@ -116,7 +116,7 @@ impl JobBook {
         Some(JournalRecord::Submitted {
             job: id,
             submitted_ms: job.submitted_ms,
-            submission: job.submission.clone(),
+            submission: Box::new(job.submission.clone()),
         })
     }
 
@@ -228,7 +228,7 @@ impl JobBook {
                 } => {
                     self.next_id = job;
                     let mut ignored = JobEffects::default();
-                    self.insert(submission, submitted_ms, &mut ignored, false);
+                    self.insert(*submission, submitted_ms, &mut ignored, false);
                 }
                 JournalRecord::Ended {
                     job,

@@ -18,7 +18,7 @@ pub enum JournalRecord {
     Submitted {
         job: u64,
         submitted_ms: u64,
-        submission: JobSubmission,
+        submission: Box<JobSubmission>,
     },
     /// A task ended (finished, failed after its last attempt, or cancelled).
     Ended {

@@ -322,10 +322,7 @@ fn pieces(setup: &Setup) {
     let mut blocks = Vec::new();
     time("read task (raw chunks, libdeflate)", &mut |i| {
         let t = &g.tasks[i];
-        let ctx = tessera::runtime::KernelContext {
-            key: &t.key,
-            args: &t.args,
-        };
+        let ctx = tessera::runtime::KernelContext::new(&t.key, &t.args);
         blocks.push(read(&ctx, &[]).expect("read"));
     });
     let f = hdf5::File::open(setup.input("h5")).expect("open");
@@ -350,10 +347,7 @@ fn pieces(setup: &Setup) {
         .clone();
     let pk = tessera::runtime::lookup_kernel(&partial.kernel.to_string()).expect("kernel");
     time("mean partial", &mut |i| {
-        let ctx = tessera::runtime::KernelContext {
-            key: &partial.key,
-            args: &partial.args,
-        };
+        let ctx = tessera::runtime::KernelContext::new(&partial.key, &partial.args);
         pk(&ctx, &blocks[i..i + 1]).expect("partial");
     });
     let raw: Vec<u8> = blocks[0][64..].to_vec();
@@ -434,10 +428,7 @@ fn pieces(setup: &Setup) {
         .clone();
     let fk = tessera::runtime::lookup_kernel(&fused.kernel.to_string()).expect("kernel");
     time("fused x + 1", &mut |i| {
-        let ctx = tessera::runtime::KernelContext {
-            key: &fused.key,
-            args: &fused.args,
-        };
+        let ctx = tessera::runtime::KernelContext::new(&fused.key, &fused.args);
         fk(&ctx, &blocks[i..i + 1]).expect("fused");
     });
 }

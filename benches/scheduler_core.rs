@@ -88,6 +88,7 @@ fn task(kernel: &KernelName, key: TaskKey, deps: Vec<TaskKey>) -> TaskSpec {
         kernel: kernel.clone(),
         args: Bytes::new(),
         deps,
+        resources: Default::default(),
     }
 }
 
@@ -174,6 +175,7 @@ fn cluster() -> Scheduler {
                 nthreads: THREADS,
                 memory_limit: None,
                 lifetime,
+                generic: Vec::new(),
             },
         );
     }

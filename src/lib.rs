@@ -31,6 +31,7 @@ pub mod expr;
 pub mod huge_page_alloc;
 #[cfg(feature = "io")]
 pub mod io;
+pub mod jobs;
 pub mod labeled;
 pub mod mpi;
 pub mod protocol;

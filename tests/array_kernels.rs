@@ -59,7 +59,7 @@ fn real_args() -> Vec<(String, Bytes)> {
 fn run(kernel: &str, args: &[u8], inputs: &[Bytes]) -> Result<(), String> {
     let k = lookup_kernel(kernel).ok_or("missing kernel")?;
     let key = TaskKey::new("fuzz-1");
-    let ctx = KernelContext { key: &key, args };
+    let ctx = KernelContext::new(&key, args);
     match catch_unwind(AssertUnwindSafe(|| k(&ctx, inputs))) {
         Err(_) => Err(format!("{kernel} panicked")),
         Ok(Err(e)) => {

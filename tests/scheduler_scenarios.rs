@@ -48,6 +48,7 @@ impl Harness {
             nthreads,
             memory_limit: None,
             lifetime: None,
+            generic: Vec::new(),
         })
     }
 

@@ -61,6 +61,7 @@ fn config_strategy() -> impl Strategy<Value = SimConfig> {
                 lifetime_percent,
                 spill_percent,
                 steal_transfer_limit,
+                resource_percent: if seed % 4 == 0 { 30 } else { 0 },
             },
         )
 }
@@ -104,6 +105,7 @@ fn faulty(seed: u64) -> SimConfig {
         lifetime_percent: 0,
         spill_percent: 0,
         steal_transfer_limit: tessera::core::SchedulerConfig::default().steal_transfer_limit,
+        resource_percent: 0,
     }
 }
 
@@ -166,6 +168,29 @@ fn walltime_and_spill_runs_keep_every_invariant() {
     assert!(total.key_ready > 0, "{total:?}");
 }
 
+/// Tasks asking for two CPUs or a GPU among one-CPU tasks, with kills, steals, failures and
+/// walltimes: no worker is ever booked more GPUs than it has or more CPU units than its
+/// capacity, fake workers never run more CPUs than they have, and every task still ends.
+#[test]
+fn resource_requests_keep_every_invariant() {
+    let mut total = SimReport::default();
+    for seed in 0..40u64 {
+        let config = SimConfig {
+            resource_percent: 40,
+            lifetime_percent: if seed % 2 == 0 { 50 } else { 0 },
+            ..faulty(seed)
+        };
+        let report = run(&config).unwrap_or_else(|failure| panic!("{failure}"));
+        total.kills += report.kills;
+        total.steals_granted += report.steals_granted;
+        total.key_ready += report.key_ready;
+        total.resource_tasks += report.resource_tasks;
+    }
+    assert!(total.kills > 0, "{total:?}");
+    assert!(total.key_ready > 0, "{total:?}");
+    assert!(total.resource_tasks > 100, "{total:?}");
+}
+
 /// Replays `TESSERA_SIM_SEED` (decimal or 0x-hex) with the faulty configuration, or a fixed
 /// seed when unset.
 #[test]
@@ -202,6 +227,7 @@ fn regression_task_left_waiting_after_kills_and_releases() {
         lifetime_percent: 0,
         spill_percent: 0,
         steal_transfer_limit: tessera::core::SchedulerConfig::default().steal_transfer_limit,
+        resource_percent: 0,
     };
     if let Err(failure) = run(&config) {
         panic!("{failure}");

@@ -85,10 +85,7 @@ pub fn execute_graph_locally(
             ArrayError::Compute(format!("task {}: no kernel named {}", t.key, t.kernel))
         })?;
         let inputs: Vec<Bytes> = t.deps.iter().map(|d| results[&by_key[d]].clone()).collect();
-        let ctx = KernelContext {
-            key: &t.key,
-            args: &t.args,
-        };
+        let ctx = KernelContext::new(&t.key, &t.args);
         let out = crate::runtime::call_kernel(|| kernel(&ctx, &inputs))
             .map_err(|msg| ArrayError::Compute(format!("task {} panicked: {msg}", t.key)))?
             .map_err(|e| ArrayError::Compute(format!("task {} failed: {e}", t.key)))?;

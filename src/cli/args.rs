@@ -118,6 +118,13 @@ pub enum Command {
     Launch(crate::cli::jobqueue_args::LaunchArgs),
     /// Run a cluster inside `mpirun`: one rank runs the scheduler, the others are workers.
     Mpi(MpiArgs),
+    /// Submit a job of command tasks (a program run once, or per array index, line or file).
+    #[command(
+        after_help = "Examples:\n    tessera submit --scheduler-file ~/s.json -- ./simulate --seed 1\n    tessera submit --scheduler-file ~/s.json --array 1-1000 --cpus 2 --time-limit 10m --max-fails 3 -- ./simulate --seed %{ARRAY_INDEX}\n    tessera submit --scheduler-file ~/s.json --each-file 'data/*.nc' -- python post.py %{ENTRY}\n\nPlaceholders: %{JOB_ID} %{TASK_ID} %{ARRAY_INDEX} %{ENTRY} %{WORKER}. Exit codes: 2 when the\njob is refused (nothing started), 4 with --wait when a task failed. See docs/commands.md."
+    )]
+    Submit(Box<crate::cli::job_args::SubmitArgs>),
+    /// Jobs of command tasks: list, info, wait, cancel, output.
+    Job(crate::cli::job_args::JobArgs),
 }
 
 /// Where to listen.
@@ -155,6 +162,11 @@ pub struct ConnectArgs {
 
 #[derive(Debug, Args)]
 pub struct SchedulerArgs {
+    /// Record jobs of command tasks in this file and, when it exists, resume its unfinished
+    /// jobs without running finished tasks again. Example: --journal ~/tessera-journal
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
     /// Write the scheduler file here (created atomically, mode 0600; removed on exit).
     /// Example: --scheduler-file ~/scheduler.json
     #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
@@ -195,6 +207,11 @@ pub struct WorkerArgs {
     /// Name shown by `tessera info` (default: host:pid). Example: --name rank-3.
     #[arg(long)]
     pub name: Option<String>,
+
+    /// A named resource this worker offers to tasks, handed out by index (tasks asking for
+    /// `gpus` get `CUDA_VISIBLE_DEVICES`); repeat for several. Example: --resource gpus=4.
+    #[arg(long = "resource", value_name = "NAME=AMOUNT", value_parser = crate::core::resources::parse_generic)]
+    pub resources: Vec<(String, u32)>,
 
     /// Retire gracefully after this long: stop taking tasks, hand results to other workers,
     /// exit (job scripts set it to the walltime minus a margin). Example: --lifetime 55m.

@@ -7,6 +7,7 @@
 pub mod args;
 mod array_compute;
 mod commands;
+pub mod job_args;
 pub mod jobqueue_args;
 mod output;
 mod panic_hook;
@@ -67,6 +68,8 @@ pub fn main() -> ExitCode {
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),
         Command::Launch(a) => commands::launch::run(a, &signal),
         Command::Mpi(a) => commands::mpi::run(a, &signal),
+        Command::Submit(a) => commands::submit::run(*a),
+        Command::Job(a) => commands::job::run(a),
     };
     match result {
         Ok(()) => ExitCode::from(exit::OK),
@@ -160,8 +163,12 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         ) {
             return exit::USAGE;
         }
+        if cause.is::<commands::job::JobFailed>() {
+            return exit::TASK_FAILED;
+        }
         if let Some(c) = cause.downcast_ref::<ClientError>() {
             return match c {
+                ClientError::Refused(_) => exit::USAGE,
                 ClientError::TaskFailed { .. } | ClientError::Cancelled { .. } => exit::TASK_FAILED,
                 ClientError::Connect(_) | ClientError::SchedulerFile(_) => exit::UNREACHABLE,
                 _ => exit::FAILURE,

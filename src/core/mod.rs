@@ -6,8 +6,10 @@
 
 pub mod autoscale;
 pub mod memory;
+pub mod resources;
 pub mod scheduler;
 pub mod task;
 
+pub use resources::{ResourceRequest, WorkerResources};
 pub use scheduler::{Action, DepLocation, Event, Scheduler, SchedulerConfig, SchedulerSnapshot};
 pub use task::{ClientId, KernelName, TaskKey, TaskSpec, WorkerId};

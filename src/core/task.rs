@@ -10,6 +10,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::resources::ResourceRequest;
+
 /// The name of a task and of its result, unique within a cluster. Cheap to clone.
 ///
 /// ```
@@ -97,6 +99,9 @@ pub struct TaskSpec {
     pub args: Bytes,
     /// Keys whose results are the kernel's inputs, in argument order.
     pub deps: Vec<TaskKey>,
+    /// What the task needs while it runs (default: one CPU).
+    #[serde(default)]
+    pub resources: ResourceRequest,
 }
 
 impl TaskSpec {
@@ -112,7 +117,14 @@ impl TaskSpec {
             kernel: KernelName::new(kernel),
             args: args.into(),
             deps,
+            resources: ResourceRequest::default(),
         }
+    }
+
+    /// The same task asking for `resources`.
+    pub fn with_resources(mut self, resources: ResourceRequest) -> Self {
+        self.resources = resources;
+        self
     }
 }
 

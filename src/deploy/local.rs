@@ -61,6 +61,9 @@ pub struct LocalClusterConfig {
     /// How many times each worker process is started again after it died (processes
     /// placement only). Default [`DEFAULT_MAX_RESTARTS`].
     pub max_restarts: u32,
+    /// Named resources every worker offers to tasks (`gpus` → 2; see
+    /// [`WorkerConfig::resources`]).
+    pub worker_resources: Vec<(String, u32)>,
 }
 
 /// Default of [`LocalClusterConfig::max_restarts`].
@@ -82,6 +85,7 @@ impl LocalClusterConfig {
             scheduler_file: None,
             policy: Default::default(),
             max_restarts: DEFAULT_MAX_RESTARTS,
+            worker_resources: Vec::new(),
         }
     }
 
@@ -170,6 +174,9 @@ impl WorkerCommand {
             .arg(SizeCap(config.store.max_spill).to_string())
             .arg("--local-directory")
             .arg(&config.store.local_directory);
+        for (name, amount) in &config.worker_resources {
+            cmd.arg("--resource").arg(format!("{name}={amount}"));
+        }
         cmd.spawn().map_err(|source| LocalClusterError::Spawn {
             program: self.program.display().to_string(),
             source,
@@ -324,6 +331,7 @@ impl LocalCluster {
                     wc.store = config.store.clone();
                     // Workers sharing this process cannot tell their RSS apart.
                     wc.sample_rss = false;
+                    wc.resources = config.worker_resources.clone();
                     wc.name = format!("local-{index}");
                     if let Address::InProc(name) = &config.listen {
                         wc.listen = Address::InProc(format!("{name}-worker-{index}"));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::{KernelName, TaskKey, TaskSpec};
+use crate::core::{KernelName, ResourceRequest, TaskKey, TaskSpec};
 
 /// Index of a payload in the [`Frame`](super::Frame) carrying the message.
 pub type PayloadIndex = u32;
@@ -30,6 +30,9 @@ pub struct WorkerRegistration {
     /// Remaining time rather than a date, because the clocks of nodes differ. Added in
     /// protocol version 2.
     pub remaining_lifetime_secs: Option<f64>,
+    /// Named generic resources the worker offers to tasks (`gpus` → 2). Protocol version 3.
+    #[serde(default)]
+    pub resources: Vec<(String, u32)>,
 }
 
 /// One task for a worker, with where to find its inputs.
@@ -41,6 +44,9 @@ pub struct ComputeTask {
     /// Inputs in argument order: key, size, data addresses of the workers holding it.
     pub deps: Vec<(TaskKey, u64, Vec<String>)>,
     pub priority: u64,
+    /// What the task needs; the worker starts it when these are free. Protocol version 3.
+    #[serde(default)]
+    pub resources: ResourceRequest,
 }
 
 /// Live figures a worker reports with its heartbeat.
@@ -274,4 +280,10 @@ pub enum Message {
         to_disk: Vec<TaskKey>,
         to_memory: Vec<TaskKey>,
     },
+
+    // ---- jobs of command tasks (appended in protocol version 3; see `job_control`)
+    /// Client → scheduler.
+    JobRequest(super::job_control::JobRequest),
+    /// Scheduler → client.
+    JobReply(super::job_control::JobReply),
 }

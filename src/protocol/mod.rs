@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cluster_control;
 pub mod frame;
 pub mod frame_codec;
+pub mod job_control;
 pub mod message;
 
 pub use auth::{AuthError, Secret};
@@ -22,4 +23,6 @@ pub use message::{
 ///
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: tasks carry resource requests, workers offer generic resources, jobs of command tasks
+/// (`JobRequest`, `JobReply`).
+pub const PROTOCOL_VERSION: u32 = 3;

@@ -20,6 +20,35 @@ pub struct KernelContext<'a> {
     pub key: &'a TaskKey,
     /// The task's argument bytes.
     pub args: &'a [u8],
+    /// Where the task runs (worker name, resources given to it); `None` outside a worker.
+    pub place: Option<&'a RunPlace>,
+}
+
+impl<'a> KernelContext<'a> {
+    /// A context outside any worker (tests, in-process executors).
+    pub fn new(key: &'a TaskKey, args: &'a [u8]) -> Self {
+        KernelContext {
+            key,
+            args,
+            place: None,
+        }
+    }
+}
+
+/// Where a task runs: the worker's name and the resources the worker gave it.
+#[derive(Clone, Debug, Default)]
+pub struct RunPlace {
+    /// The worker's name.
+    pub worker: String,
+    /// CPU indices given to the task (empty: none in particular).
+    pub cpus: Vec<u32>,
+    /// Pin the task's processes to `cpus`.
+    pub pin: bool,
+    /// Generic resources given to the task: name and indices (`gpus` → `[0, 1]`).
+    pub generic: Vec<(String, Vec<u32>)>,
+    /// Set when the scheduler no longer wants the task while it runs: a kernel that can stop
+    /// early (a command task kills its program) may do so.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A kernel failed; the message reaches the client with the task key.
@@ -43,6 +72,7 @@ fn registry() -> &'static RwLock<HashMap<String, Kernel>> {
     REGISTRY.get_or_init(|| {
         let mut map = HashMap::new();
         super::kernels_builtin::install(&mut map);
+        super::command::install(&mut map);
         crate::array::kernels::install(&mut map);
         #[cfg(feature = "io")]
         crate::io::kernels::install(&mut map);

@@ -228,7 +228,7 @@ mod tests {
         let mut map = HashMap::new();
         install(&mut map);
         let key = TaskKey::new("t");
-        let ctx = KernelContext { key: &key, args };
+        let ctx = KernelContext::new(&key, args);
         map[name](&ctx, inputs)
     }
 

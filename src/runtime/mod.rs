@@ -3,6 +3,7 @@
 //! decisions (that is [`crate::core`]).
 
 pub mod client;
+pub mod command;
 pub mod kernel;
 pub mod kernels_builtin;
 pub mod peer_pool;

@@ -5,6 +5,8 @@
 //! drains its actions and sends one frame per destination per batch (message batching). This
 //! module must not make scheduling decisions: the core decides, the server moves bytes.
 
+mod jobs;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -40,6 +42,9 @@ pub struct SchedulerServerConfig {
     /// Stop the cluster when the client registered under this name disconnects without
     /// having asked for a shutdown (the batch-mode client of an MPI program).
     pub stop_when_client_leaves: Option<String>,
+    /// Record jobs of command tasks here and resume the unfinished ones found there at start
+    /// (see `jobs::journal`).
+    pub journal: Option<std::path::PathBuf>,
 }
 
 impl SchedulerServerConfig {
@@ -54,6 +59,7 @@ impl SchedulerServerConfig {
             worker_timeout: Duration::from_secs(60),
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
+            journal: None,
         }
     }
 }
@@ -131,6 +137,9 @@ pub enum ServerError {
     Thread(#[from] std::io::Error),
     #[error("scheduler thread panicked")]
     Panicked,
+    /// The job journal cannot be used (foreign, corrupt, unreadable).
+    #[error("{0}")]
+    Journal(String),
 }
 
 enum ServerEvent {
@@ -218,6 +227,10 @@ impl Drop for SchedulerHandle {
 
 /// Start a scheduler server.
 pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle, ServerError> {
+    let (jobs, resumed) = match &config.journal {
+        Some(path) => jobs::JobsState::with_journal(path).map_err(ServerError::Journal)?,
+        None => (jobs::JobsState::new(), Vec::new()),
+    };
     let listener =
         Listener::bind(&config.listen, config.secret.clone()).map_err(ServerError::Listen)?;
     let address = advertise(listener.local_address(), config.advertise_host.as_deref());
@@ -244,7 +257,12 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         outbox_workers: HashMap::new(),
         outbox_clients: HashMap::new(),
         completed: 0,
+        jobs,
     };
+    let mut server = server;
+    if !resumed.is_empty() {
+        server.resume_jobs(resumed);
+    }
     let thread = std::thread::Builder::new()
         .name("tessera-scheduler".into())
         .spawn(move || server.run(events_rx))?;
@@ -401,6 +419,8 @@ struct Server {
     outbox_clients: HashMap<ClientId, Frame>,
     /// Task results reported since start (for progress displays).
     completed: u64,
+    /// Jobs of command tasks (`jobs.rs`).
+    jobs: jobs::JobsState,
 }
 
 const BATCH: usize = 4096;
@@ -441,6 +461,7 @@ impl Server {
             }
             self.carry_out_actions();
             self.flush();
+            self.sync_journal();
             if let Some(cause) = stop {
                 break cause;
             }
@@ -469,6 +490,7 @@ impl Server {
                 self.worker_by_address
                     .insert(registration.data_address.clone(), id);
                 let (nthreads, memory_limit) = (registration.nthreads, registration.memory_limit);
+                let generic = registration.resources.clone();
                 // Remaining time, not a date: the worker's clock may differ from ours.
                 let lifetime = registration
                     .remaining_lifetime_secs
@@ -494,6 +516,7 @@ impl Server {
                         nthreads,
                         memory_limit,
                         lifetime,
+                        generic,
                     },
                 );
             }
@@ -627,6 +650,10 @@ impl Server {
                             }
                             continue;
                         }
+                        Message::JobRequest(request) => {
+                            self.on_job_request(id, request, now);
+                            continue;
+                        }
                         Message::InfoRequest => {
                             let info = self.info();
                             self.queue_for_client(id, Message::Info(info));
@@ -731,8 +758,21 @@ impl Server {
     }
 
     fn carry_out_actions(&mut self) {
+        loop {
+            self.carry_out_drained_actions();
+            // Job reports may have asked for more (retries, releases, jobs waiting `--after`).
+            if !self.apply_job_effects(Instant::now()) {
+                break;
+            }
+        }
+    }
+
+    fn carry_out_drained_actions(&mut self) {
         let actions: Vec<Action> = self.core.drain_actions().collect();
         for action in actions {
+            if self.job_action(&action) {
+                continue;
+            }
             match action {
                 Action::Compute {
                     worker,
@@ -741,6 +781,7 @@ impl Server {
                     args,
                     deps,
                     priority,
+                    resources,
                 } => {
                     let deps = deps
                         .into_iter()
@@ -757,6 +798,7 @@ impl Server {
                             args,
                             deps,
                             priority,
+                            resources,
                         }),
                     );
                 }

@@ -279,3 +279,15 @@ pub fn run_doc_examples(text: &str, doc: &str, dir: Option<&Path>, timeout: Dura
     }
     examples
 }
+/// The process is running (a zombie only waiting to be reaped counts as dead).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}

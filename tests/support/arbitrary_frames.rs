@@ -7,7 +7,7 @@ use bytes::Bytes;
 use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
-use tessera::core::{KernelName, TaskKey, TaskSpec};
+use tessera::core::{KernelName, ResourceRequest, TaskKey, TaskSpec};
 use tessera::protocol::{
     ClusterInfo, ComputeTask, Frame, Message, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
@@ -34,6 +34,7 @@ fn task_spec() -> impl Strategy<Value = TaskSpec> {
         kernel: KernelName::new(kernel),
         args,
         deps,
+        resources: Default::default(),
     })
 }
 
@@ -44,13 +45,32 @@ fn compute_task() -> impl Strategy<Value = ComputeTask> {
         blob(),
         vec((task_key(), any::<u64>(), vec(text(), 0..3)), 0..4),
         any::<u64>(),
+        resources(),
     )
-        .prop_map(|(key, kernel, args, deps, priority)| ComputeTask {
-            key,
-            kernel: KernelName::new(kernel),
-            args,
-            deps,
-            priority,
+        .prop_map(
+            |(key, kernel, args, deps, priority, resources)| ComputeTask {
+                key,
+                kernel: KernelName::new(kernel),
+                args,
+                deps,
+                priority,
+                resources,
+            },
+        )
+}
+
+fn resources() -> impl Strategy<Value = ResourceRequest> {
+    (
+        1u32..64,
+        any::<u64>(),
+        vec((text(), any::<u32>()), 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(cpus, memory, generic, pin)| ResourceRequest {
+            cpus,
+            memory,
+            generic,
+            pin,
         })
 }
 
@@ -111,9 +131,19 @@ fn registration() -> impl Strategy<Value = WorkerRegistration> {
         option::of(any::<u64>()),
         text(),
         option::of(0.0f64..1e9),
+        vec((text(), any::<u32>()), 0..3),
     )
         .prop_map(
-            |(name, host, pid, nthreads, memory_limit, data_address, remaining_lifetime_secs)| {
+            |(
+                name,
+                host,
+                pid,
+                nthreads,
+                memory_limit,
+                data_address,
+                remaining_lifetime_secs,
+                resources,
+            )| {
                 WorkerRegistration {
                     name,
                     host,
@@ -122,6 +152,7 @@ fn registration() -> impl Strategy<Value = WorkerRegistration> {
                     memory_limit,
                     data_address,
                     remaining_lifetime_secs,
+                    resources,
                 }
             },
         )

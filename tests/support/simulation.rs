@@ -9,7 +9,10 @@
 //! failing kernels, steals racing with completion, clients releasing or cancelling keys.
 //! Placement inputs: some workers announce a lifetime (walltime) and workers report compute
 //! durations, so walltime-aware placement is exercised (it must never leave a task unplaced);
-//! workers randomly report results as spilled to disk or read back.
+//! workers randomly report results as spilled to disk or read back. Resources: some tasks ask
+//! for two CPUs or a GPU, workers have one or two GPUs; fake workers start a task only when its
+//! CPUs and GPUs are free, and the scheduler must never book more GPUs on a worker than it has
+//! nor more CPU units than its capacity.
 //!
 //! `run` returns `Err(description)` on the first broken invariant; every description starts
 //! with the seed so a failure can be replayed. It never reads the real clock for decisions.
@@ -21,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tessera::core::{
-    Action, ClientId, DepLocation, Event, Scheduler, SchedulerConfig, TaskKey, TaskSpec, WorkerId,
+    Action, ClientId, DepLocation, Event, ResourceRequest, Scheduler, SchedulerConfig, TaskKey,
+    TaskSpec, WorkerId,
 };
 
 /// SplitMix64: small, fast, good enough, reproducible.
@@ -134,6 +138,10 @@ pub struct SimConfig {
     /// `SchedulerConfig::steal_transfer_limit`: results are 1–1,000 bytes, so a few hundred
     /// makes placement and stealing keep many tasks waiting for their inputs' holders.
     pub steal_transfer_limit: u64,
+    /// Percent of tasks asking for more than the default (two CPUs and/or one GPU; workers
+    /// then have at least two threads and one or two GPUs). Drawn from the key's hash, so the
+    /// random stream of a seed is the same as without resources.
+    pub resource_percent: u32,
 }
 
 /// What happened during a simulation (for coverage checks).
@@ -157,11 +165,16 @@ pub struct SimReport {
     pub timed_workers: u64,
     /// `ResidencyChanged` reports sent.
     pub residency_reports: u64,
+    /// Tasks started that asked for more than one CPU or for a GPU.
+    pub resource_tasks: u64,
 }
 
 // ---------------------------------------------------------------- the task universe
 
 struct Node {
+    /// CPUs and GPUs it asks for.
+    cpus: u32,
+    gpus: u32,
     key: TaskKey,
     deps: Vec<usize>,
     fails: bool,
@@ -183,6 +196,8 @@ struct Universe {
     sinks: Vec<usize>,
     private_sinks: HashMap<u32, usize>,
     scattered_of: HashMap<u32, Vec<usize>>,
+    resource_percent: u32,
+    resource_salt: u64,
 }
 
 impl Universe {
@@ -197,7 +212,10 @@ impl Universe {
         let i = self.nodes.len();
         let key = TaskKey::new(key);
         let fails = rng.chance(fail_percent);
+        let (cpus, gpus) = self.request_of(&key);
         self.nodes.push(Node {
+            cpus,
+            gpus,
             key: key.clone(),
             deps,
             fails,
@@ -216,6 +234,8 @@ impl Universe {
         let i = self.nodes.len();
         let key = TaskKey::new(key);
         self.nodes.push(Node {
+            cpus: 1,
+            gpus: 0,
             key: key.clone(),
             deps: Vec::new(),
             fails: false,
@@ -248,6 +268,8 @@ impl Universe {
             sinks: Vec::new(),
             private_sinks: HashMap::new(),
             scattered_of: HashMap::new(),
+            resource_percent: config.resource_percent,
+            resource_salt: mix64(config.seed),
         };
         let fp = config.fail_percent;
         let mut shape = 0;
@@ -393,8 +415,29 @@ impl Universe {
         u
     }
 
+    /// CPUs and GPUs the task `key` asks for (from its hash; see `SimConfig::resource_percent`).
+    fn request_of(&self, key: &TaskKey) -> (u32, u32) {
+        let h = mix64(
+            key.as_str()
+                .bytes()
+                .fold(self.resource_salt, |a, b| mix64(a ^ u64::from(b))),
+        );
+        if self.resource_percent == 0 || h % 100 >= u64::from(self.resource_percent) {
+            return (1, 0);
+        }
+        match (h >> 8) % 3 {
+            0 => (2, 0),
+            1 => (1, 1),
+            _ => (2, 1),
+        }
+    }
+
     fn spec(&self, i: usize) -> TaskSpec {
         let node = &self.nodes[i];
+        let mut resources = ResourceRequest::cpus(node.cpus);
+        if node.gpus > 0 {
+            resources = resources.with_generic("gpus", node.gpus);
+        }
         TaskSpec::new(
             node.key.clone(),
             if node.fails { "fail" } else { "ok" },
@@ -404,6 +447,7 @@ impl Universe {
                 .map(|&d| self.nodes[d].key.clone())
                 .collect(),
         )
+        .with_resources(resources)
     }
 }
 
@@ -438,6 +482,8 @@ enum Delivery {
 }
 
 struct QueuedTask {
+    cpus: u32,
+    gpus: u32,
     /// This worker reported this key finished before: the scheduler may already count that
     /// (older) report against this assignment (no run ids in the protocol), see `assigned`.
     rerun: bool,
@@ -447,6 +493,8 @@ struct QueuedTask {
 }
 
 struct Running {
+    cpus: u32,
+    gpus: u32,
     rerun: bool,
     run: u64,
     /// Virtual microseconds it computes.
@@ -458,6 +506,7 @@ struct Running {
 struct FakeWorker {
     id: WorkerId,
     nthreads: u32,
+    gpus: u32,
     capacity: usize,
     alive: bool,
     store: HashMap<TaskKey, u64>,
@@ -473,12 +522,36 @@ impl FakeWorker {
     /// in flight while the scheduler cancels and re-sends the same key is indistinguishable,
     /// for the scheduler, from the result of the re-sent task (the protocol has no run ids).
     fn assigned(&self) -> usize {
-        self.queued.values().filter(|q| !q.rerun).count()
+        self.assigned_sum(|_| 1)
+    }
+
+    /// CPU units and GPUs of the tasks counted by `assigned`.
+    fn assigned_cpus_gpus(&self) -> (usize, usize) {
+        (
+            self.assigned_sum(|(c, _)| c as usize),
+            self.assigned_sum(|(_, g)| g as usize),
+        )
+    }
+
+    fn assigned_sum(&self, of: impl Fn((u32, u32)) -> usize) -> usize {
+        self.queued
+            .values()
+            .filter(|q| !q.rerun)
+            .map(|q| of((q.cpus, q.gpus)))
+            .sum::<usize>()
             + self
                 .running
                 .values()
                 .filter(|r| !r.cancelled && !r.rerun)
-                .count()
+                .map(|r| of((r.cpus, r.gpus)))
+                .sum::<usize>()
+    }
+
+    /// CPUs and GPUs busy with running tasks (cancelled ones still run).
+    fn busy(&self) -> (u32, u32) {
+        self.running
+            .values()
+            .fold((0, 0), |(c, g), r| (c + r.cpus, g + r.gpus))
     }
 }
 
@@ -638,7 +711,13 @@ impl Sim<'_> {
                 Ok(())
             }
             Delivery::StartWorker(w) => {
-                let nthreads = self.rng.range(1, u64::from(self.config.max_threads)) as u32;
+                let mut nthreads = self.rng.range(1, u64::from(self.config.max_threads)) as u32;
+                let gpus = if self.config.resource_percent > 0 {
+                    nthreads = nthreads.max(2);
+                    1 + w % 2
+                } else {
+                    0
+                };
                 let per_thread = if self.config.queue_horizon.is_zero() {
                     self.config.saturation
                 } else {
@@ -656,6 +735,7 @@ impl Sim<'_> {
                     FakeWorker {
                         id: WorkerId(w),
                         nthreads,
+                        gpus,
                         capacity,
                         alive: true,
                         store: HashMap::new(),
@@ -673,6 +753,11 @@ impl Sim<'_> {
                         nthreads,
                         memory_limit: None,
                         lifetime,
+                        generic: if gpus > 0 {
+                            vec![("gpus".to_string(), gpus)]
+                        } else {
+                            Vec::new()
+                        },
                     }),
                 );
                 Ok(())
@@ -941,8 +1026,21 @@ impl Sim<'_> {
                 args,
                 deps,
                 priority,
+                resources,
                 ..
             } => {
+                let gpus = resources
+                    .generic
+                    .iter()
+                    .find(|(n, _)| n == "gpus")
+                    .map_or(0, |(_, a)| *a);
+                if resources.cpus > w.nthreads || gpus > w.gpus {
+                    return Err(format!(
+                        "Compute {key} asking for {} CPUs and {gpus} GPUs sent to {worker}, \
+                         which has {} and {}",
+                        resources.cpus, w.nthreads, w.gpus
+                    ));
+                }
                 if w.queued_priority.contains_key(&key) {
                     return Err(format!(
                         "Compute {key} sent to {worker}, which already queues it"
@@ -972,6 +1070,8 @@ impl Sim<'_> {
                     w.queued.insert(
                         (priority, key.clone()),
                         QueuedTask {
+                            cpus: resources.cpus,
+                            gpus,
                             rerun: w.reported.contains(&key),
                             kernel: kernel.to_string(),
                             args,
@@ -980,14 +1080,29 @@ impl Sim<'_> {
                     );
                 }
                 let w = &self.workers[&worker.0];
-                if w.assigned() > w.capacity {
+                let (cpus, gpus) = w.assigned_cpus_gpus();
+                if cpus > w.capacity.max(w.nthreads as usize) {
                     return Err(format!(
-                        "{worker} has {} tasks assigned, capacity {}",
+                        "{worker} has {cpus} CPU units assigned ({} tasks), capacity {}",
                         w.assigned(),
                         w.capacity
                     ));
                 }
+                if gpus > w.gpus as usize {
+                    return Err(format!(
+                        "{worker} has {gpus} GPUs booked, it has {}",
+                        w.gpus
+                    ));
+                }
                 self.start_tasks(worker);
+                let w = &self.workers[&worker.0];
+                let (cpus, gpus) = w.busy();
+                if cpus > w.nthreads || gpus > w.gpus {
+                    return Err(format!(
+                        "{worker} runs tasks on {cpus} CPUs and {gpus} GPUs, it has {} and {}",
+                        w.nthreads, w.gpus
+                    ));
+                }
             }
             Action::Free { keys, .. } => {
                 for key in keys {
@@ -1030,13 +1145,28 @@ impl Sim<'_> {
     fn start_tasks(&mut self, worker: WorkerId) {
         loop {
             let w = &self.workers[&worker.0];
-            if !w.alive || w.running.len() >= w.nthreads as usize {
+            let (busy_cpus, busy_gpus) = w.busy();
+            if !w.alive || busy_cpus >= w.nthreads {
                 return;
             }
-            let w = self.workers.get_mut(&worker.0).expect("worker exists");
-            let Some(((_, key), task)) = w.queued.pop_first() else {
+            // The best task whose CPUs and GPUs are free now (like the real worker).
+            let Some(next) = w
+                .queued
+                .iter()
+                .find(|(_, q)| busy_cpus + q.cpus <= w.nthreads && busy_gpus + q.gpus <= w.gpus)
+                .map(|(k, _)| k.clone())
+            else {
                 return;
             };
+            let w = self.workers.get_mut(&worker.0).expect("worker exists");
+            let Some(task) = w.queued.remove(&next) else {
+                return;
+            };
+            let (_, key) = next;
+            if task.cpus > 1 || task.gpus > 0 {
+                self.report.resource_tasks += 1;
+            }
+
             w.queued_priority.remove(&key);
             let mut inputs = Vec::with_capacity(task.deps.len());
             let mut missing = Vec::new();
@@ -1082,6 +1212,8 @@ impl Sim<'_> {
             w.running.insert(
                 key.clone(),
                 Running {
+                    cpus: task.cpus,
+                    gpus: task.gpus,
                     rerun: task.rerun,
                     run,
                     duration,

@@ -64,6 +64,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     if rank == 0 {
         return super::scheduler::run(
             SchedulerArgs {
+                journal: None,
                 scheduler_file: args.scheduler_file,
                 network,
                 port: 0,
@@ -89,6 +90,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
             nthreads: args.nthreads,
             memory_limit,
             name: Some(format!("rank-{rank}")),
+            resources: Vec::new(),
             network,
             lifetime: args.lifetime,
             retire_timeout: Duration::from_secs(60),

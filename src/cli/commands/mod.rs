@@ -7,12 +7,14 @@ pub mod eval;
 mod eval_outputs;
 pub(crate) mod eval_source;
 pub mod info;
+pub mod job;
 pub mod jobqueue;
 pub mod launch;
 pub mod local;
 pub mod mpi;
 pub mod scheduler;
 pub mod shutdown;
+pub mod submit;
 pub mod worker;
 
 use std::time::Duration;

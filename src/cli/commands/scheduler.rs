@@ -45,7 +45,14 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     config.advertise_host = endpoint.advertise_host;
     config.worker_timeout = args.worker_timeout;
     config.policy.saturation = args.saturation;
-    let handle = start_scheduler(config)?;
+    config.journal = args.journal.clone();
+    let handle = match start_scheduler(config) {
+        Ok(h) => h,
+        Err(crate::runtime::ServerError::Journal(why)) => {
+            bail!(crate::cli::UsageError(why))
+        }
+        Err(e) => return Err(e.into()),
+    };
     SchedulerFile::new(handle.address().to_string(), secret.to_hex())
         .write(path)
         .context("cannot publish the scheduler")?;

@@ -73,6 +73,7 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         config.name = name;
     }
     config.lifetime = args.lifetime;
+    config.resources = args.resources;
     config.job_end = crate::deploy::job_end::batch_job_end();
     config.retire_timeout = args.retire_timeout;
     let handle = match start_worker(config) {

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use crate::core::resources::ResourceRequest;
 use crate::core::task::{ClientId, KernelName, TaskKey, WorkerId};
 
 /// Where one input of a task can be fetched from.
@@ -25,6 +26,8 @@ pub enum Action {
         args: Bytes,
         deps: Vec<DepLocation>,
         priority: u64,
+        /// What the task needs; the worker starts it when these are free.
+        resources: ResourceRequest,
     },
     /// Drop these keys on a worker: their data, or the queued task if not yet run.
     Free {

@@ -20,6 +20,9 @@ pub enum Event {
         /// walltime or `--lifetime`, as remaining time because node clocks differ); `None`
         /// when it has no known end. Tasks known to take longer go to other workers.
         lifetime: Option<Duration>,
+        /// Named generic resources it offers (`gpus` → 2); its CPUs are `nthreads` and the
+        /// memory tasks may claim is `memory_limit`.
+        generic: Vec<(String, u32)>,
     },
     /// A worker is gone (clean exit, crash, lost connection). Its data is gone with it.
     WorkerLeft { worker: WorkerId },

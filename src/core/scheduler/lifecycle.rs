@@ -279,7 +279,17 @@ impl Scheduler {
         if was_stealing {
             worker.stealing = worker.stealing.saturating_sub(1);
         }
-        if let Some(moved) = self.workers.swap_remove_processing(slot, position) {
+        let request = self.tasks[id].request;
+        let extra_cpus = if request == 0 {
+            0
+        } else {
+            self.release_resources(id, slot);
+            self.requests.extra_cpus(request)
+        };
+        if let Some(moved) = self
+            .workers
+            .swap_remove_processing(slot, position, extra_cpus)
+        {
             self.tasks[moved].position_on_worker = position;
         }
         if self.workers[slot].processing.is_empty() {

@@ -48,6 +48,7 @@ mod placement_tests;
 mod ready_queue;
 mod recovery;
 mod residency;
+mod resource_fit;
 mod retirement;
 #[cfg(test)]
 mod retirement_tests;
@@ -185,6 +186,8 @@ pub struct Scheduler {
     durations: duration_estimates::DurationEstimates,
     /// Results whose copy on some holders is spilled to disk.
     spilled: FastMap<TaskId, residency::SpilledCopies>,
+    /// Interned resource requests of tasks.
+    requests: resource_fit::Requests,
 }
 
 impl Scheduler {
@@ -211,6 +214,7 @@ impl Scheduler {
             now: None,
             durations: duration_estimates::DurationEstimates::default(),
             spilled: FastMap::default(),
+            requests: resource_fit::Requests::default(),
         }
     }
 
@@ -223,11 +227,13 @@ impl Scheduler {
                 nthreads,
                 memory_limit,
                 lifetime,
+                generic,
             } => self.on_worker_joined(
                 worker,
                 nthreads,
                 memory_limit,
                 Self::end_time(now, lifetime),
+                &generic,
             ),
             Event::WorkerLeft { worker } => {
                 self.on_worker_left(worker);
@@ -334,7 +340,7 @@ impl Scheduler {
     /// Tasks in flight on `worker` and the most it may have at once (`None` if not connected).
     pub fn worker_occupancy(&self, worker: WorkerId) -> Option<(usize, usize)> {
         let w = self.workers.get(self.workers.slot_of(worker)?)?;
-        Some((w.processing.len(), w.capacity as usize))
+        Some((w.in_flight(), w.capacity as usize))
     }
 
     /// Keys of the tasks in flight on `worker` (assigned and not yet reported back), in
@@ -371,18 +377,17 @@ impl Scheduler {
         nthreads: u32,
         memory_limit: Option<u64>,
         ends_at: Option<Instant>,
+        generic: &[(String, u32)],
     ) {
-        if self
-            .workers
-            .add(
-                worker,
-                nthreads,
-                memory_limit,
-                self.config.saturation,
-                ends_at,
-            )
-            .is_some()
-        {
+        let generic_total = self.generic_totals(generic);
+        if let Some(slot) = self.workers.add(
+            worker,
+            nthreads,
+            memory_limit,
+            self.config.saturation,
+            ends_at,
+        ) {
+            self.workers[slot].generic_total = generic_total;
             self.worker_joined = true;
         }
     }

@@ -86,6 +86,7 @@ impl Scheduler {
                     .get(preferred)
                     .is_some_and(|w| w.has_free_slot())
                     && (!timed || self.runs_in_time(top.task, preferred))
+                    && self.fits(top.task, preferred)
                 {
                     self.ready.pop_top();
                     self.assign(top.task, preferred);
@@ -97,13 +98,16 @@ impl Scheduler {
                 .preferred
                 .peek_valid(|e| is_preferred_entry(tasks, e, free));
             if let Some(entry) = local {
-                if !timed || self.runs_in_time(entry.task, free) {
+                if (!timed || self.runs_in_time(entry.task, free)) && self.fits(entry.task, free) {
                     self.workers[free].preferred.pop_top();
                     self.assign(entry.task, free);
                     continue;
                 }
             }
-            if (!timed || self.runs_in_time(top.task, free)) && self.worth_moving(top.task, free) {
+            if (!timed || self.runs_in_time(top.task, free))
+                && self.worth_moving(top.task, free)
+                && self.fits(top.task, free)
+            {
                 self.ready.pop_top();
                 self.assign(top.task, free);
                 continue;
@@ -133,7 +137,14 @@ impl Scheduler {
             return;
         }
         self.set_state(id, TaskState::Processing);
-        let position = self.workers.push_processing(slot, id);
+        let request = self.tasks[id].request;
+        let extra_cpus = if request == 0 {
+            0
+        } else {
+            self.reserve_resources(id, slot);
+            self.requests.extra_cpus(request)
+        };
+        let position = self.workers.push_processing(slot, id, extra_cpus);
         let task = &mut self.tasks[id];
         task.processing_on = Some(slot);
         task.position_on_worker = position;
@@ -167,6 +178,7 @@ impl Scheduler {
             args: task.args.clone(),
             deps,
             priority: task.priority,
+            resources: self.requests.get(task.request).clone(),
         });
     }
 }

@@ -49,6 +49,7 @@ impl Harness {
             nthreads: 1,
             memory_limit: None,
             lifetime,
+            generic: Vec::new(),
         })
     }
 

@@ -27,6 +27,7 @@ impl Harness {
                 nthreads: 1,
                 memory_limit: None,
                 lifetime: None,
+                generic: Vec::new(),
             });
         }
         h.event(Event::ClientJoined {
@@ -117,6 +118,7 @@ fn retiring_worker_gets_no_new_tasks_and_gives_back_queued_ones() {
         nthreads: 2,
         memory_limit: None,
         lifetime: None,
+        generic: Vec::new(),
     });
     let a = h.event(Event::GraphSubmitted {
         client: ClientId(1),
@@ -158,6 +160,7 @@ fn retiring_worker_gets_no_new_tasks_and_gives_back_queued_ones() {
         nthreads: 2,
         memory_limit: None,
         lifetime: None,
+        generic: Vec::new(),
     });
     let placed = computes(&a);
     assert!(placed.iter().all(|(w, _)| *w == 2), "{placed:?}");
@@ -224,6 +227,7 @@ fn last_worker_retiring_is_closed_when_idle() {
         nthreads: 1,
         memory_limit: None,
         lifetime: None,
+        generic: Vec::new(),
     });
     assert_eq!(computes(&a), vec![(3, "a".to_owned())]);
 }

@@ -31,7 +31,7 @@ impl Scheduler {
                 continue;
             }
             let worker = &self.workers[slot];
-            idle_threads += worker.busy_limit().saturating_sub(worker.processing.len());
+            idle_threads += worker.busy_limit().saturating_sub(worker.in_flight());
         }
         if idle_threads == 0 {
             return;
@@ -104,7 +104,10 @@ impl Scheduler {
             .all(|&d| self.tasks[d].state == TaskState::Memory);
         match self.workers.least_loaded_with_room_except(slot) {
             Some(thief)
-                if inputs_ready && self.runs_in_time(id, thief) && self.worth_moving(id, thief) =>
+                if inputs_ready
+                    && self.runs_in_time(id, thief)
+                    && self.worth_moving(id, thief)
+                    && self.fits(id, thief) =>
             {
                 self.assign(id, thief)
             }

@@ -57,6 +57,9 @@ impl Scheduler {
                 TaskState::Released,
             );
             created[index as usize] = id;
+            if !spec.resources.is_default() {
+                self.tasks[id].request = self.requests.intern(&spec.resources);
+            }
             let mut deps: InlineVec<TaskId, 4> = InlineVec::new();
             let mut problem: Option<String> = None;
             for (source, dep_key) in plan.deps_of(index, dep_keys.len()).iter().zip(&dep_keys) {

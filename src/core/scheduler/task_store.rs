@@ -121,6 +121,8 @@ pub(super) struct Task {
     pub state: TaskState,
     /// A steal request for this task is outstanding.
     pub steal_pending: bool,
+    /// Its resource request (interned; 0: one CPU, nothing else; see `resource_fit`).
+    pub request: u32,
 }
 
 impl Task {
@@ -147,6 +149,7 @@ impl Task {
             failures: 0,
             state: TaskState::Forgotten,
             steal_pending: false,
+            request: 0,
         }
     }
 

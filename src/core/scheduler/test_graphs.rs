@@ -17,5 +17,6 @@ pub(super) fn task(k: &str, deps: &[&str]) -> TaskSpec {
         kernel: KernelName::new("k"),
         args: Bytes::new(),
         deps: deps.iter().map(|d| key(d)).collect(),
+        resources: Default::default(),
     }
 }

@@ -70,7 +70,10 @@ impl Scheduler {
             let Some(entry) = self.ready.pop_valid(|e| is_ready_entry(tasks, e)) else {
                 break;
             };
-            if self.runs_in_time(entry.task, slot) && self.worth_moving(entry.task, slot) {
+            if self.runs_in_time(entry.task, slot)
+                && self.worth_moving(entry.task, slot)
+                && self.fits(entry.task, slot)
+            {
                 found = Some(entry.task);
                 break;
             }

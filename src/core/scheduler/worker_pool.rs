@@ -34,9 +34,16 @@ pub(super) struct Worker {
     rate_window_end: Option<Instant>,
     rate_count: u32,
     rate: f64,
-    /// Bytes it may hold (unused by placement so far).
-    #[allow(dead_code)]
+    /// Bytes it may hold; the memory tasks may claim (`resource_fit`).
     pub memory_limit: Option<u64>,
+    /// Memory claimed by its tasks in flight.
+    pub memory_used: u64,
+    /// Generic resources it has, by name index (`resource_fit`), and those given out.
+    pub generic_total: Vec<u32>,
+    pub generic_used: Vec<u32>,
+    /// CPUs beyond one per task of its tasks in flight: `processing.len() + extra_cpus` CPU
+    /// units are in flight.
+    pub extra_cpus: u32,
     /// Tasks sent to it and not finished; a task knows its position here.
     pub processing: Vec<TaskId>,
     /// Tasks whose result it holds (lazy: re-check `holders`).
@@ -68,24 +75,29 @@ impl Worker {
     /// It may receive another task.
     #[inline]
     pub(super) fn has_free_slot(&self) -> bool {
-        !self.retiring && !self.paused && self.processing.len() < self.capacity as usize
+        !self.retiring && !self.paused && self.in_flight() < self.capacity as usize
+    }
+
+    /// CPU units of the tasks sent to it and not finished (a one-CPU task is one unit).
+    #[inline]
+    pub(super) fn in_flight(&self) -> usize {
+        self.processing.len() + self.extra_cpus as usize
     }
 
     /// Tasks queued on it beyond its threads and not already asked back.
     #[inline]
     pub(super) fn stealable_excess(&self) -> usize {
-        self.processing
-            .len()
+        self.in_flight()
             .saturating_sub(self.busy_limit() + self.stealing as usize)
     }
 
     fn load_key(&self) -> LoadKey {
-        let load = ((self.processing.len() as u64) << 20) / u64::from(self.nthreads.max(1));
+        let load = ((self.in_flight() as u64) << 20) / u64::from(self.nthreads.max(1));
         (load, self.id.0)
     }
 
     fn is_overloaded(&self) -> bool {
-        self.processing.len() > self.busy_limit()
+        self.in_flight() > self.busy_limit()
     }
 }
 
@@ -150,6 +162,10 @@ impl WorkerPool {
             rate_count: 0,
             rate: 0.0,
             memory_limit,
+            memory_used: 0,
+            generic_total: Vec::new(),
+            generic_used: Vec::new(),
+            extra_cpus: 0,
             processing: Vec::new(),
             held: TaskRefList::default(),
             held_bytes: 0,
@@ -273,25 +289,35 @@ impl WorkerPool {
             .filter_map(|(i, w)| w.as_ref().map(|w| (WorkerSlot(i as u32), w)))
     }
 
-    /// Record a task sent to the worker; returns its position in the worker's list.
-    pub(super) fn push_processing(&mut self, slot: WorkerSlot, task: TaskId) -> u32 {
+    /// Record a task sent to the worker, using `extra_cpus` CPUs beyond one; returns its
+    /// position in the worker's list.
+    pub(super) fn push_processing(
+        &mut self,
+        slot: WorkerSlot,
+        task: TaskId,
+        extra_cpus: u32,
+    ) -> u32 {
         let worker = &mut self[slot];
         let was_overloaded = worker.is_overloaded();
         worker.processing.push(task);
+        worker.extra_cpus += extra_cpus;
         let position = (worker.processing.len() - 1) as u32;
         self.refresh(slot, was_overloaded);
         position
     }
 
-    /// Remove the task at `position` from the worker's list; returns the task moved into its
-    /// place (whose position must be updated), if any.
+    /// Remove the task at `position` (which used `extra_cpus` CPUs beyond one) from the
+    /// worker's list; returns the task moved into its place (whose position must be
+    /// updated), if any.
     pub(super) fn swap_remove_processing(
         &mut self,
         slot: WorkerSlot,
         position: u32,
+        extra_cpus: u32,
     ) -> Option<TaskId> {
         let worker = &mut self[slot];
         let was_overloaded = worker.is_overloaded();
+        worker.extra_cpus = worker.extra_cpus.saturating_sub(extra_cpus);
         let position = position as usize;
         let moved = if position < worker.processing.len() {
             worker.processing.swap_remove(position);
@@ -406,7 +432,7 @@ impl WorkerPool {
         } else {
             worker.base_capacity
         };
-        let target = target.max(worker.processing.len().min(u32::MAX as usize) as u32);
+        let target = target.max(worker.in_flight().min(u32::MAX as usize) as u32);
         if target != worker.capacity {
             let was_overloaded = worker.is_overloaded();
             worker.capacity = target;

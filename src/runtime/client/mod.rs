@@ -20,6 +20,7 @@ pub use task::Task;
 
 use crate::core::{KernelName, TaskKey, TaskSpec};
 use crate::deploy::{SchedulerFile, SchedulerFileError};
+use crate::protocol::job_control::{JobReply, JobRequest, JobSubmission};
 use crate::protocol::{ClusterInfo, Frame, Message, Secret};
 use crate::runtime::peer_pool::PeerPool;
 use crate::runtime::value::{DecodeError, Value};
@@ -44,6 +45,9 @@ pub enum ClientError {
     Disconnected(String),
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The scheduler refused a request (a job no worker could run, an unknown job...).
+    #[error("{0}")]
+    Refused(String),
     #[error("cannot fetch {key} from its workers: {reason}")]
     Fetch { key: TaskKey, reason: String },
     #[error("result of {key}: {source}")]
@@ -77,6 +81,10 @@ struct State {
     keys: HashMap<TaskKey, KeyRecord>,
     info: Option<(u64, ClusterInfo)>,
     info_replies: u64,
+    /// Answers to job requests, in order (one request at a time, see `Client::job_request`).
+    job_replies: std::collections::VecDeque<JobReply>,
+    /// A job request is in flight.
+    job_busy: bool,
     closed: Option<String>,
 }
 
@@ -96,6 +104,34 @@ impl Shared {
 
     fn send(&self, message: Message) {
         let _ = self.sender.send(Frame::single(message));
+    }
+
+    /// Wait (up to `wait`) until `ready` finds what it looks for in the state; an error when
+    /// the connection closes or the time is up.
+    fn wait_until<'a, T>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        wait: Duration,
+        mut ready: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<(MutexGuard<'a, State>, T), ClientError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(found) = ready(&mut st) {
+                return Ok((st, found));
+            }
+            if let Some(reason) = &st.closed {
+                return Err(ClientError::Disconnected(reason.clone()));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ClientError::Timeout(wait));
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     pub(crate) fn status(&self, key: &TaskKey) -> KeyStatus {
@@ -420,6 +456,7 @@ impl Client {
             kernel: KernelName::new(&task.kernel),
             args: task.args,
             deps: task.inputs,
+            resources: task.resources,
         };
         let mut futures = self.submit_graph(vec![spec], std::slice::from_ref(&key))?;
         Ok(futures.remove(0).cast())
@@ -438,6 +475,7 @@ impl Client {
                 kernel: KernelName::new(kernel),
                 args: a.encode(),
                 deps: Vec::new(),
+                resources: Default::default(),
             })
             .collect();
         let wanted: Vec<TaskKey> = tasks.iter().map(|t| t.key.clone()).collect();
@@ -633,27 +671,54 @@ impl Client {
             st.info_replies
         };
         self.shared.send(Message::InfoRequest);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let wait = Duration::from_secs(30);
+        let st = self.shared.lock();
+        let (_state, info) = self.shared.wait_until(st, wait, |st| {
+            st.info
+                .as_ref()
+                .filter(|(seq, _)| *seq >= target)
+                .map(|(_, info)| info.clone())
+        })?;
+        Ok(info)
+    }
+
+    /// Send a job request (submit, list, info, cancel) and wait for the scheduler's answer.
+    /// Requests from several threads take turns.
+    pub fn job_request(&self, request: JobRequest) -> Result<JobReply, ClientError> {
+        const WAIT: Duration = Duration::from_secs(60);
         let mut st = self.shared.lock();
-        loop {
-            if let Some((seq, info)) = &st.info {
-                if *seq >= target {
-                    return Ok(info.clone());
-                }
-            }
-            if let Some(reason) = &st.closed {
-                return Err(ClientError::Disconnected(reason.clone()));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ClientError::Timeout(Duration::from_secs(30)));
-            }
+        while st.job_busy {
             st = self
                 .shared
                 .changed
-                .wait_timeout(st, deadline - now)
+                .wait_timeout(st, Duration::from_millis(50))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+        st.job_busy = true;
+        st.job_replies.clear();
+        drop(st);
+        self.shared.send(Message::JobRequest(request));
+        let st = self.shared.lock();
+        let (mut st, result) = match self
+            .shared
+            .wait_until(st, WAIT, |st| st.job_replies.pop_front())
+        {
+            Ok((st, reply)) => (st, Ok(reply)),
+            Err(e) => (self.shared.lock(), Err(e)),
+        };
+        st.job_busy = false;
+        self.shared.changed.notify_all();
+        result
+    }
+
+    /// Submit a job of command tasks (see [`crate::protocol::job_control::JobSubmission`]);
+    /// returns the job id. The scheduler owns the job: it runs on if this client leaves.
+    pub fn submit_command(&self, job: JobSubmission) -> Result<u64, ClientError> {
+        match self.job_request(JobRequest::Submit(Box::new(job)))? {
+            JobReply::Submitted { job, .. } => Ok(job),
+            JobReply::Refused(why) => Err(ClientError::Refused(why)),
+            other => Err(ClientError::Refused(format!("unexpected answer {other:?}"))),
         }
     }
 
@@ -768,6 +833,7 @@ fn apply(shared: &Shared, frame: Frame) -> Option<String> {
                     let seq = st.info_replies;
                     st.info = Some((seq, info));
                 }
+                Message::JobReply(reply) => st.job_replies.push_back(reply),
                 Message::Shutdown { reason } => {
                     stop = Some(format!("the cluster shut down ({reason})"));
                 }

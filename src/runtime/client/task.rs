@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::core::TaskKey;
+use crate::core::{ResourceRequest, TaskKey};
 use crate::runtime::value::Value;
 
 use super::future::Future;
@@ -14,6 +14,7 @@ pub struct Task {
     pub(crate) args: Bytes,
     pub(crate) inputs: Vec<TaskKey>,
     pub(crate) key: Option<TaskKey>,
+    pub(crate) resources: ResourceRequest,
 }
 
 impl Task {
@@ -24,6 +25,7 @@ impl Task {
             args: Bytes::new(),
             inputs: Vec::new(),
             key: None,
+            resources: ResourceRequest::default(),
         }
     }
 
@@ -48,6 +50,12 @@ impl Task {
     /// Add an input by key (a key submitted earlier by this client).
     pub fn input_key(mut self, key: TaskKey) -> Self {
         self.inputs.push(key);
+        self
+    }
+
+    /// What the task needs while it runs (default: one CPU): `ResourceRequest::cpus(4)`.
+    pub fn resources(mut self, resources: ResourceRequest) -> Self {
+        self.resources = resources;
         self
     }
 

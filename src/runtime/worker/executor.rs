@@ -17,10 +17,11 @@ use bytes::Bytes;
 
 use crate::core::TaskKey;
 use crate::protocol::{ComputeTask, Frame, Message};
-use crate::runtime::kernel::{lookup_kernel, KernelContext};
+use crate::runtime::kernel::{lookup_kernel, KernelContext, RunPlace};
 use crate::store::{Residency, StoreError};
 use crate::transport::FrameSender;
 
+use super::local_resources::Grant;
 use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
 
@@ -31,7 +32,7 @@ pub fn run_executor(
     to_scheduler: FrameSender,
 ) {
     loop {
-        let task = {
+        let (task, grant, cancel) = {
             let mut tasks = state.tasks();
             loop {
                 if tasks.stopping {
@@ -51,11 +52,13 @@ pub fn run_executor(
         // One fewer task ready ahead: a held-back fetcher may go on.
         state.fetch_room.notify_one();
         let started = Instant::now();
-        let outcome = execute(&state, &monitor, &task);
+        let outcome = execute(&state, &monitor, &task, &grant, cancel);
         let compute_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let several = grant.cpus.len() > 1 || !grant.generic.is_empty() || grant.memory > 0;
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
+            tasks.resources.give_back(grant);
             let released = tasks
                 .entries
                 .remove(&task.key)
@@ -87,6 +90,10 @@ pub fn run_executor(
                 }),
             }
         };
+        if several {
+            // More than one task may fit in what this one gave back.
+            state.work_available.notify_all();
+        }
         state.completed.fetch_add(1, Ordering::Relaxed);
         monitor.after_task();
         if let Some(m) = message {
@@ -142,7 +149,13 @@ impl Drop for TransientReads<'_> {
     }
 }
 
-fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> Outcome {
+fn execute(
+    state: &WorkerState,
+    monitor: &MemoryMonitor,
+    task: &ComputeTask,
+    grant: &Grant,
+    cancel: Arc<std::sync::atomic::AtomicBool>,
+) -> Outcome {
     // The task holds a reference on each input, so none can be dropped while it is read.
     let missing: Vec<TaskKey> = {
         let data = state.data();
@@ -180,9 +193,17 @@ fn execute(state: &WorkerState, monitor: &MemoryMonitor, task: &ComputeTask) -> 
             task.kernel.as_str()
         ));
     };
+    let place = RunPlace {
+        worker: state.name.clone(),
+        cpus: grant.cpus.clone(),
+        pin: task.resources.pin,
+        generic: grant.generic.clone(),
+        cancel: Some(cancel),
+    };
     let ctx = KernelContext {
         key: &task.key,
         args: &task.args,
+        place: Some(&place),
     };
     match crate::runtime::kernel::call_kernel(|| kernel(&ctx, &inputs)) {
         Ok(Ok(value)) => Outcome::Done(value),

@@ -13,6 +13,7 @@
 mod data_server;
 mod executor;
 mod fetcher;
+mod local_resources;
 mod memory_monitor;
 mod metrics;
 mod residency;
@@ -79,6 +80,9 @@ pub struct WorkerConfig {
     /// [`crate::deploy::job_end::batch_job_end`]); told to the scheduler with the lifetime,
     /// so tasks known to take longer go elsewhere. `None`: unknown.
     pub job_end: Option<std::time::SystemTime>,
+    /// Named generic resources this worker offers to tasks (`gpus` → 2), handed out by index
+    /// (`CUDA_VISIBLE_DEVICES`, `TESSERA_RESOURCE_GPUS`).
+    pub resources: Vec<(String, u32)>,
 }
 
 impl WorkerConfig {
@@ -102,6 +106,7 @@ impl WorkerConfig {
             lifetime: None,
             retire_timeout: Duration::from_secs(60),
             job_end: None,
+            resources: Vec::new(),
         }
     }
 }
@@ -261,6 +266,7 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             std::time::SystemTime::now(),
         )
         .map(|left| left.as_secs_f64()),
+        resources: config.resources.clone(),
     };
     let lost = |reason: String| WorkerError::SchedulerLost {
         address: config.scheduler.to_string(),
@@ -287,7 +293,15 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         "spill directory"
     );
 
-    let state = Arc::new(WorkerState::new(store.clone()));
+    let state = Arc::new(WorkerState::new(
+        store.clone(),
+        config.name.clone(),
+        local_resources::LocalResources::new(
+            config.nthreads as u32,
+            config.memory_limit,
+            &config.resources,
+        ),
+    ));
     let (monitor, monitor_wake) = MemoryMonitor::start(
         memory,
         config.sample_rss,
@@ -468,6 +482,7 @@ fn control_loop(
                             release_inputs(&mut data, &entry.task, entry.holds_inputs);
                         } else if let Some(entry) = tasks.entries.get_mut(&key) {
                             entry.released = true;
+                            entry.cancel.store(true, Ordering::Relaxed);
                         }
                         data.free(&key);
                     }
@@ -525,6 +540,7 @@ fn accept_task(
         // would be dropped): the running execution is the same task, so its result now
         // answers the new request instead of being lost.
         entry.released = false;
+        entry.cancel.store(false, Ordering::Relaxed);
         return false;
     }
     let local = {

@@ -18,6 +18,8 @@ use crate::core::TaskKey;
 use crate::protocol::ComputeTask;
 use crate::store::ChunkStore;
 
+use super::local_resources::{Grant, LocalResources};
+
 /// Where a task given to this worker is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
@@ -36,6 +38,8 @@ pub struct TaskEntry {
     pub released: bool,
     /// The task holds a reference on each of its inputs (taken when it became ready).
     pub holds_inputs: bool,
+    /// Set with `released` while it runs: the kernel may stop early (see `RunPlace::cancel`).
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
     seq: u64,
 }
 
@@ -131,6 +135,10 @@ pub struct TaskTable {
     /// The memory monitor holds the executors (worker paused, or spills behind): they start
     /// no new task.
     pub paused: bool,
+    /// CPUs, memory and generic resources not given to running tasks.
+    pub resources: LocalResources,
+    /// Ready entries skipped by `pop_ready` because their resources were not free.
+    skipped: Vec<Reverse<(u64, u64, TaskKey)>>,
 }
 
 impl TaskTable {
@@ -149,6 +157,7 @@ impl TaskTable {
                 phase,
                 released: false,
                 holds_inputs: phase != Phase::Fetching,
+                cancel: Arc::default(),
                 seq,
             },
         );
@@ -168,18 +177,32 @@ impl TaskTable {
         }
     }
 
-    /// Take the highest-priority ready task and mark it running.
-    pub fn pop_ready(&mut self) -> Option<ComputeTask> {
-        while let Some(Reverse((_, seq, key))) = self.ready.pop() {
-            if let Some(e) = self.entries.get_mut(&key) {
-                if e.seq == seq && e.phase == Phase::Ready {
+    /// Take the highest-priority ready task whose resources are free, mark it running and
+    /// give it its resources (tasks that do not fit now keep their place).
+    pub fn pop_ready(
+        &mut self,
+    ) -> Option<(ComputeTask, Grant, Arc<std::sync::atomic::AtomicBool>)> {
+        let mut found = None;
+        while let Some(entry) = self.ready.pop() {
+            let Reverse((_, seq, key)) = &entry;
+            let Some(e) = self.entries.get_mut(key) else {
+                continue;
+            };
+            if e.seq != *seq || e.phase != Phase::Ready {
+                continue;
+            }
+            match self.resources.try_take(&e.task.resources) {
+                Some(grant) => {
                     e.phase = Phase::Running;
                     self.running += 1;
-                    return Some(e.task.clone());
+                    found = Some((e.task.clone(), grant, e.cancel.clone()));
+                    break;
                 }
+                None => self.skipped.push(entry),
             }
         }
-        None
+        self.ready.extend(self.skipped.drain(..));
+        found
     }
 
     /// Remove a task that is not running (stolen or freed); `None` if absent or running.
@@ -198,6 +221,8 @@ impl TaskTable {
 
 /// Everything the worker's threads share.
 pub struct WorkerState {
+    /// The worker's name (`%{WORKER}` of command tasks).
+    pub name: String,
     /// The bytes of the results (in memory or spilled); thread-safe on its own, so reading a
     /// value needs no other lock.
     pub store: Arc<ChunkStore>,
@@ -211,11 +236,15 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    pub fn new(store: Arc<ChunkStore>) -> Self {
+    pub fn new(store: Arc<ChunkStore>, name: String, resources: LocalResources) -> Self {
         WorkerState {
+            name,
             data: Mutex::new(DataTable::new(store.clone())),
             store,
-            tasks: Mutex::new(TaskTable::default()),
+            tasks: Mutex::new(TaskTable {
+                resources,
+                ..TaskTable::default()
+            }),
             work_available: Condvar::new(),
             fetch_room: Condvar::new(),
             completed: std::sync::atomic::AtomicU64::new(0),
@@ -242,19 +271,23 @@ mod tests {
             args: Bytes::new(),
             deps: vec![],
             priority,
+            resources: Default::default(),
         }
     }
 
     #[test]
     fn ready_queue_runs_lowest_priority_first_and_skips_removed() {
-        let mut t = TaskTable::default();
+        let mut t = TaskTable {
+            resources: LocalResources::new(4, None, &[]),
+            ..TaskTable::default()
+        };
         t.add(task("b", 5), Phase::Ready);
         t.add(task("a", 1), Phase::Ready);
         t.add(task("c", 3), Phase::Fetching);
         t.entries.remove(&TaskKey::new("a"));
         assert!(t.make_ready(&TaskKey::new("c")));
-        assert_eq!(t.pop_ready().unwrap().key.as_str(), "c");
-        assert_eq!(t.pop_ready().unwrap().key.as_str(), "b");
+        assert_eq!(t.pop_ready().unwrap().0.key.as_str(), "c");
+        assert_eq!(t.pop_ready().unwrap().0.key.as_str(), "b");
         assert!(t.pop_ready().is_none());
         assert_eq!(t.running, 2);
     }

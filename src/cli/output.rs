@@ -139,6 +139,7 @@ mod tests {
             address: format!("tcp://127.0.0.1:{id}"),
             nthreads: 1,
             memory_limit: Some(1 << 30),
+            memory_thresholds: Default::default(),
             metrics,
             remaining_lifetime_secs: None,
         }

@@ -411,6 +411,12 @@ impl LocalCluster {
             .unwrap_or(Address::InProc(String::new()))
     }
 
+    /// A reader of the scheduler's published view (what the dashboard shows); `None` once
+    /// the cluster is shut down.
+    pub fn view(&self) -> Option<crate::runtime::scheduler_view::SchedulerViewReader> {
+        self.scheduler.as_ref().map(|s| s.view())
+    }
+
     /// The cluster secret.
     pub fn secret(&self) -> &Secret {
         &self.secret

@@ -30,6 +30,18 @@ pub struct WorkerRegistration {
     /// Remaining time rather than a date, because the clocks of nodes differ. Added in
     /// protocol version 2.
     pub remaining_lifetime_secs: Option<f64>,
+    /// The worker's memory thresholds as fractions of `memory_limit` (protocol version 3),
+    /// shown by the dashboard next to its memory.
+    pub memory_thresholds: MemoryThresholds,
+}
+
+/// A worker's memory thresholds, fractions of its memory limit (`None`: disabled).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryThresholds {
+    pub target: Option<f64>,
+    pub spill: Option<f64>,
+    pub pause: Option<f64>,
+    pub terminate: Option<f64>,
 }
 
 /// One task for a worker, with where to find its inputs.
@@ -93,6 +105,10 @@ pub struct WorkerMetrics {
     /// Spilling has stopped: the spill directory is full or `--max-spill` is reached.
     #[serde(default)]
     pub disk_full: bool,
+    /// CPU time (user + system) the worker's process has used since it started, in seconds
+    /// (protocol version 3; the scheduler turns two samples into a CPU load).
+    #[serde(default)]
+    pub cpu_seconds: f64,
 }
 
 /// One worker as `tessera info` shows it.
@@ -105,6 +121,9 @@ pub struct WorkerInfo {
     pub address: String,
     pub nthreads: u32,
     pub memory_limit: Option<u64>,
+    /// Its memory thresholds (fractions of `memory_limit`; protocol version 3).
+    #[serde(default)]
+    pub memory_thresholds: MemoryThresholds,
     pub metrics: WorkerMetrics,
     /// Seconds until the worker's job ends (`--lifetime` or the batch system's end time), if
     /// known: it retires before then.
@@ -133,6 +152,12 @@ pub enum Message {
         /// Microseconds the kernel ran (protocol version 2): feeds the scheduler's duration
         /// estimates.
         compute_micros: u64,
+        /// Index of the executor thread that ran it (protocol version 3, for the dashboard's
+        /// task stream).
+        thread: u32,
+        /// Microseconds of `compute_micros` spent reading inputs from the worker's spill
+        /// directory (protocol version 3).
+        input_read_micros: u64,
     },
     TaskFailed {
         key: TaskKey,

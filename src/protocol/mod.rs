@@ -15,11 +15,14 @@ pub use cluster_control::{ClusterReply, ClusterRequest, ClusterStatus, JobLine, 
 pub use frame::{Frame, FrameError};
 pub use frame_codec::{decode_frame, encode_frame, read_frame, write_frame};
 pub use message::{
-    ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics, WorkerRegistration,
+    ClusterInfo, ComputeTask, MemoryThresholds, Message, PayloadIndex, WorkerInfo, WorkerMetrics,
+    WorkerRegistration,
 };
 
 /// Version of the wire protocol; peers with another version are refused at the handshake.
 ///
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: registrations carry the memory thresholds, heartbeats the CPU time, `TaskFinished` the
+/// executor thread and the time spent reading spilled inputs (the dashboard's task stream).
+pub const PROTOCOL_VERSION: u32 = 3;

@@ -7,6 +7,7 @@ pub mod kernel;
 pub mod kernels_builtin;
 pub mod peer_pool;
 pub mod scheduler_server;
+pub mod scheduler_view;
 pub mod sum_tree;
 pub mod value;
 pub mod worker;

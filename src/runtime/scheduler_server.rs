@@ -19,6 +19,8 @@ use crate::protocol::{
 };
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
+use super::scheduler_view::{SchedulerViewReader, ViewRecorder};
+
 /// How to start a scheduler server.
 #[derive(Clone, Debug)]
 pub struct SchedulerServerConfig {
@@ -164,6 +166,7 @@ pub struct SchedulerHandle {
     events: Sender<ServerEvent>,
     thread: Option<JoinHandle<String>>,
     status: Arc<SharedStatus>,
+    view: SchedulerViewReader,
 }
 
 impl SchedulerHandle {
@@ -193,6 +196,11 @@ impl SchedulerHandle {
     /// Workers registered right now.
     pub fn registered_workers(&self) -> usize {
         self.status.registered_workers.load(Ordering::Acquire)
+    }
+
+    /// A reader of the scheduler's published view (dashboard, `tessera top`, reports).
+    pub fn view(&self) -> SchedulerViewReader {
+        self.view.clone()
     }
 
     /// Why the scheduler stopped (`None` while it runs).
@@ -230,7 +238,10 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
             .spawn(move || accept_loop(listener, events))?;
     }
     let status = Arc::new(SharedStatus::default());
+    let view = ViewRecorder::new();
+    let view_reader = view.reader();
     let server = Server {
+        view,
         status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
         address: address.clone(),
@@ -254,6 +265,7 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         events: events_tx,
         thread: Some(thread),
         status,
+        view: view_reader,
     })
 }
 
@@ -401,6 +413,8 @@ struct Server {
     outbox_clients: HashMap<ClientId, Frame>,
     /// Task results reported since start (for progress displays).
     completed: u64,
+    /// The published view (dashboard): fed here, read elsewhere without blocking us.
+    view: ViewRecorder,
 }
 
 const BATCH: usize = 4096;
@@ -441,6 +455,10 @@ impl Server {
             }
             self.carry_out_actions();
             self.flush();
+            if self.view.due(now) {
+                let info = self.info();
+                self.view.publish(now, &self.core, info);
+            }
             if let Some(cause) = stop {
                 break cause;
             }
@@ -506,8 +524,19 @@ impl Server {
                             key,
                             nbytes,
                             compute_micros,
+                            thread,
+                            input_read_micros,
                         } => {
                             self.completed += 1;
+                            self.view.task_done(
+                                now,
+                                id,
+                                &key,
+                                thread,
+                                Duration::from_micros(compute_micros),
+                                Duration::from_micros(input_read_micros),
+                                false,
+                            );
                             Event::TaskFinished {
                                 worker: id,
                                 key,
@@ -522,11 +551,15 @@ impl Server {
                                 to_memory,
                             }
                         }
-                        Message::TaskFailed { key, error } => Event::TaskFailed {
-                            worker: id,
-                            key,
-                            message: error,
-                        },
+                        Message::TaskFailed { key, error } => {
+                            let zero = Duration::ZERO;
+                            self.view.task_done(now, id, &key, 0, zero, zero, true);
+                            Event::TaskFailed {
+                                worker: id,
+                                key,
+                                message: error,
+                            }
+                        }
                         Message::DepsMissing { key, missing } => Event::DepsMissing {
                             worker: id,
                             key,
@@ -539,6 +572,7 @@ impl Server {
                         },
                         Message::Retiring { reason } => {
                             tracing::info!(worker = id.0, %reason, "worker retiring");
+                            self.view.retiring(id);
                             Event::WorkerRetiring { worker: id }
                         }
                         Message::ReplicaStored { key, .. } => {
@@ -546,6 +580,7 @@ impl Server {
                         }
                         Message::ReplicaFailed { key } => Event::ReplicaFailed { worker: id, key },
                         Message::Heartbeat(m) => {
+                            self.view.heartbeat(now, id, &m);
                             if let Some(w) = self.workers.get_mut(&id) {
                                 w.metrics = m;
                             }
@@ -618,6 +653,7 @@ impl Server {
                         }
                         Message::RetireWorkers { workers } => {
                             for worker in workers {
+                                self.view.retiring(WorkerId(worker));
                                 self.core.handle(
                                     now,
                                     Event::WorkerRetiring {
@@ -672,6 +708,7 @@ impl Server {
         let running = self.core.processing_keys(id);
         self.worker_by_address.remove(&w.registration.data_address);
         self.outbox_workers.remove(&id);
+        self.view.worker_left(id);
         w.sender.close();
         self.core.handle(now, Event::WorkerLeft { worker: id });
         self.config.exit_on_worker_loss.then(|| {
@@ -848,6 +885,7 @@ impl Server {
                 address: w.registration.data_address.clone(),
                 nthreads: w.registration.nthreads,
                 memory_limit: w.registration.memory_limit,
+                memory_thresholds: w.registration.memory_thresholds,
                 metrics: w.metrics.clone(),
                 remaining_lifetime_secs: w
                     .ends_at

@@ -1,0 +1,314 @@
+//! The central thread's side of the view: notes task results, heartbeats and retirements as
+//! the scheduler server sees them, and publishes a [`SchedulerView`] when one is due. Every
+//! map is bounded (prefixes capped, workers removed when they leave); rings are appended
+//! with `try_lock` so a reader copying items never makes the central thread wait (a batch
+//! that finds the ring busy waits for the next publication, itself bounded).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::core::scheduler::task_prefix;
+use crate::core::{Scheduler, TaskKey, WorkerId};
+use crate::protocol::{ClusterInfo, WorkerMetrics};
+
+use super::{
+    lock, MemorySample, PrefixProgress, Ring, SchedulerView, SchedulerViewReader, TaskEvent,
+    ViewShared, WorkerLoad, MAX_PREFIXES, MEMORY_SAMPLES_KEPT, OTHER_PREFIX, TASK_EVENTS_KEPT,
+};
+
+/// How often a view is published.
+const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+/// How often a memory sample is taken.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// Prefix counts are computed while a view was read within this long.
+const READER_ACTIVE: Duration = Duration::from_secs(10);
+/// Tasks per second are counted over this window.
+const RATE_WINDOW: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+struct PrefixTotals {
+    done: u64,
+    compute_secs: f64,
+    input_read_secs: f64,
+}
+
+#[derive(Default)]
+struct CpuSample {
+    at: Option<Instant>,
+    cpu_seconds: f64,
+    percent: f64,
+}
+
+/// Owned by the scheduler's central thread. See the module docs.
+pub struct ViewRecorder {
+    shared: Arc<ViewShared>,
+    /// Interned prefix names with their totals (at most [`MAX_PREFIXES`] + 1).
+    prefixes: HashMap<Arc<str>, PrefixTotals>,
+    other: Arc<str>,
+    /// Task events not yet in the shared ring (bounded like the ring).
+    pending: VecDeque<TaskEvent>,
+    cpu: HashMap<WorkerId, CpuSample>,
+    retiring: Vec<WorkerId>,
+    /// `(when, results so far)`, over the rate window.
+    completions: VecDeque<(Instant, u64)>,
+    completed: u64,
+    last_publish: Option<Instant>,
+    last_sample: Option<Instant>,
+    pending_samples: VecDeque<Arc<MemorySample>>,
+}
+
+impl Default for ViewRecorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ViewRecorder {
+    /// A recorder with an empty view, the scheduler starting now.
+    pub fn new() -> Self {
+        let empty = SchedulerView {
+            now_ms: 0.0,
+            info: ClusterInfo {
+                scheduler_address: String::new(),
+                uptime_secs: 0.0,
+                clients: 0,
+                workers: Vec::new(),
+                tasks: Default::default(),
+            },
+            loads: Vec::new(),
+            prefixes: Vec::new(),
+            tasks_per_second: 0.0,
+            memory_bytes: 0,
+            spilled_bytes: 0,
+            task_events_next: 0,
+        };
+        ViewRecorder {
+            shared: Arc::new(ViewShared {
+                started: Instant::now(),
+                latest: Mutex::new(Arc::new(empty)),
+                events: Mutex::new(Ring::new(TASK_EVENTS_KEPT)),
+                memory: Mutex::new(Ring::new(MEMORY_SAMPLES_KEPT)),
+                last_read_ms: AtomicU64::new(0),
+            }),
+            prefixes: HashMap::new(),
+            other: Arc::from(OTHER_PREFIX),
+            pending: VecDeque::new(),
+            cpu: HashMap::new(),
+            retiring: Vec::new(),
+            completions: VecDeque::new(),
+            completed: 0,
+            last_publish: None,
+            last_sample: None,
+            pending_samples: VecDeque::new(),
+        }
+    }
+
+    /// A handle for readers.
+    pub fn reader(&self) -> SchedulerViewReader {
+        SchedulerViewReader {
+            shared: self.shared.clone(),
+        }
+    }
+
+    fn ms(&self, at: Instant) -> f64 {
+        at.saturating_duration_since(self.shared.started)
+            .as_secs_f64()
+            * 1e3
+    }
+
+    /// The interned name of `key`'s prefix (bounded: past the cap, the shared "other").
+    fn prefix_of(&mut self, key: &TaskKey) -> Arc<str> {
+        let name = task_prefix(key.as_str());
+        if let Some((k, _)) = self.prefixes.get_key_value(name) {
+            return k.clone();
+        }
+        if self.prefixes.len() >= MAX_PREFIXES {
+            return self.other.clone();
+        }
+        let k: Arc<str> = Arc::from(name);
+        self.prefixes.insert(k.clone(), PrefixTotals::default());
+        k
+    }
+
+    /// A worker reported a result (`erred`: a failure) at `now`, after `compute` on its
+    /// executor `thread`, `input_read` of which reading spilled inputs.
+    #[allow(clippy::too_many_arguments)]
+    pub fn task_done(
+        &mut self,
+        now: Instant,
+        worker: WorkerId,
+        key: &TaskKey,
+        thread: u32,
+        compute: Duration,
+        input_read: Duration,
+        erred: bool,
+    ) {
+        let prefix = self.prefix_of(key);
+        if !erred {
+            self.completed += 1;
+            let totals = self.prefixes.entry(prefix.clone()).or_default();
+            totals.done += 1;
+            totals.compute_secs += compute.as_secs_f64();
+            totals.input_read_secs += input_read.as_secs_f64();
+        }
+        let end_ms = self.ms(now);
+        if self.pending.len() == TASK_EVENTS_KEPT {
+            self.pending.pop_front();
+        }
+        self.pending.push_back(TaskEvent {
+            worker: worker.0,
+            thread,
+            prefix,
+            key: Arc::from(key.as_str()),
+            start_ms: (end_ms - compute.as_secs_f64() * 1e3).max(0.0),
+            end_ms,
+            input_read_ms: input_read.as_secs_f64() * 1e3,
+            erred,
+        });
+    }
+
+    /// A heartbeat arrived from `worker` (its CPU load is the CPU time used since the last).
+    pub fn heartbeat(&mut self, now: Instant, worker: WorkerId, metrics: &WorkerMetrics) {
+        let s = self.cpu.entry(worker).or_default();
+        if let Some(at) = s.at {
+            let wall = now.saturating_duration_since(at).as_secs_f64();
+            if wall > 0.0 {
+                s.percent = ((metrics.cpu_seconds - s.cpu_seconds) / wall * 100.0).max(0.0);
+            }
+        }
+        s.at = Some(now);
+        s.cpu_seconds = metrics.cpu_seconds;
+    }
+
+    /// `worker` is retiring.
+    pub fn retiring(&mut self, worker: WorkerId) {
+        if !self.retiring.contains(&worker) {
+            self.retiring.push(worker);
+        }
+    }
+
+    /// `worker` left: forget what is kept about it.
+    pub fn worker_left(&mut self, worker: WorkerId) {
+        self.cpu.remove(&worker);
+        self.retiring.retain(|w| *w != worker);
+    }
+
+    /// Whether a view is due at `now`.
+    pub fn due(&self, now: Instant) -> bool {
+        self.last_publish
+            .is_none_or(|at| now.saturating_duration_since(at) >= PUBLISH_EVERY)
+    }
+
+    /// Publish a view of `core` and `info` (what `tessera info` shows) taken at `now`.
+    pub fn publish(&mut self, now: Instant, core: &Scheduler, info: ClusterInfo) {
+        self.last_publish = Some(now);
+        self.completions.push_back((now, self.completed));
+        while self
+            .completions
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > RATE_WINDOW)
+        {
+            self.completions.pop_front();
+        }
+        let tasks_per_second = match (self.completions.front(), self.completions.back()) {
+            (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
+                (n1 - n0) as f64 / t1.saturating_duration_since(*t0).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        let now_ms = self.ms(now);
+        if self
+            .last_sample
+            .is_none_or(|at| now.saturating_duration_since(at) >= SAMPLE_EVERY)
+        {
+            self.last_sample = Some(now);
+            if self.pending_samples.len() == MEMORY_SAMPLES_KEPT {
+                self.pending_samples.pop_front();
+            }
+            self.pending_samples.push_back(Arc::new(MemorySample {
+                t_ms: now_ms,
+                workers: info
+                    .workers
+                    .iter()
+                    .map(|w| {
+                        let m = &w.metrics;
+                        (w.id, m.rss_bytes, m.memory_bytes, m.spilled_bytes)
+                    })
+                    .collect(),
+            }));
+        }
+        if let Ok(mut ring) = self.shared.memory.try_lock() {
+            ring.extend(self.pending_samples.drain(..));
+        }
+        let task_events_next = match self.shared.events.try_lock() {
+            Ok(mut ring) => {
+                ring.extend(self.pending.drain(..));
+                ring.next_seq()
+            }
+            Err(_) => lock(&self.shared.latest).task_events_next,
+        };
+        let last_read = self.shared.last_read_ms.load(Ordering::Relaxed);
+        let reader_active =
+            last_read > 0 && now_ms - last_read as f64 <= READER_ACTIVE.as_secs_f64() * 1e3;
+        let prefixes = if reader_active {
+            self.prefix_progress(core)
+        } else {
+            Vec::new()
+        };
+        let loads = info
+            .workers
+            .iter()
+            .map(|w| WorkerLoad {
+                id: w.id,
+                cpu_percent: self.cpu.get(&WorkerId(w.id)).map_or(0.0, |s| s.percent),
+                retiring: self.retiring.contains(&WorkerId(w.id)),
+            })
+            .collect();
+        let view = SchedulerView {
+            now_ms,
+            memory_bytes: info.workers.iter().map(|w| w.metrics.memory_bytes).sum(),
+            spilled_bytes: info.workers.iter().map(|w| w.metrics.spilled_bytes).sum(),
+            info,
+            loads,
+            prefixes,
+            tasks_per_second,
+            task_events_next,
+        };
+        *lock(&self.shared.latest) = Arc::new(view);
+    }
+
+    fn prefix_progress(&self, core: &Scheduler) -> Vec<PrefixProgress> {
+        let counts = core.counts_by_group(task_prefix, MAX_PREFIXES, OTHER_PREFIX);
+        let mut out: Vec<PrefixProgress> = counts
+            .into_iter()
+            .map(|(prefix, c)| {
+                let totals = self.prefixes.get(prefix.as_str());
+                PrefixProgress {
+                    done: totals.map_or(0, |t| t.done),
+                    compute_secs: totals.map_or(0.0, |t| t.compute_secs),
+                    input_read_secs: totals.map_or(0.0, |t| t.input_read_secs),
+                    waiting: c.waiting,
+                    processing: c.processing,
+                    in_memory: c.memory,
+                    erred: c.erred,
+                    prefix,
+                }
+            })
+            .collect();
+        // Prefixes done and forgotten by the core still show their totals.
+        for (name, t) in &self.prefixes {
+            if t.done > 0 && !out.iter().any(|p| p.prefix == **name) {
+                out.push(PrefixProgress {
+                    prefix: name.to_string(),
+                    done: t.done,
+                    compute_secs: t.compute_secs,
+                    input_read_secs: t.input_read_secs,
+                    ..PrefixProgress::default()
+                });
+            }
+        }
+        out
+    }
+}

@@ -99,6 +99,12 @@ pub enum Command {
     /// Stop a running cluster: the scheduler and every worker exit with code 0.
     #[command(after_help = "Example:\n    tessera shutdown --scheduler-file ~/s.json")]
     Shutdown(ShutdownArgs),
+
+    /// Print the URL of a cluster's web dashboard, with its access token.
+    #[command(
+        after_help = "Examples:\n    tessera dashboard --scheduler-file ~/s.json\n    tessera dashboard --scheduler-file ~/s.json --local-port 8787   # through an SSH tunnel\n\nThe token is derived from the cluster secret: treat the URL like the scheduler file. See\ndocs/dashboard.md for the SSH tunnel from a laptop."
+    )]
+    Dashboard(DashboardCommandArgs),
     /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
         after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n    tessera eval 'mean(nc(\"in.nc\", \"t2m\"), \"time\")' -o out.nc:t2m_mean\n    tessera eval 't = h5(\"in.h5\", \"/t\"); t.mean(axis=0), t.std(axis=0)' -o stats.nc:mean -o stats.nc:std\n    tessera eval 'x = randn((1000, 100), seed=1); x.min(axis=0), x.max(axis=0)' -o lo.h5:/min -o hi.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
@@ -130,6 +136,46 @@ pub struct NetworkArgs {
     /// IP-over-InfiniBand, --interface eth0).
     #[arg(long, env = "TESSERA_INTERFACE")]
     pub interface: Option<String>,
+}
+
+/// The scheduler's web dashboard.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    /// Where the web dashboard listens: PORT or :PORT (on the scheduler's address), or
+    /// HOST:PORT (default: the scheduler's address, any free port; the scheduler file and
+    /// `tessera dashboard` tell which). Example: --dashboard-address 8787.
+    #[arg(long, env = "TESSERA_DASHBOARD_ADDRESS", value_parser = dashboard_address_arg,
+          value_name = "ADDRESS", conflicts_with = "no_dashboard")]
+    pub dashboard_address: Option<crate::runtime::DashboardChoice>,
+
+    /// Run no web dashboard.
+    #[arg(long)]
+    pub no_dashboard: bool,
+}
+
+impl DashboardArgs {
+    /// What these flags ask for.
+    pub fn choice(&self) -> crate::runtime::DashboardChoice {
+        match (self.no_dashboard, self.dashboard_address) {
+            (true, _) => crate::runtime::DashboardChoice::Off,
+            (false, Some(c)) => c,
+            (false, None) => crate::runtime::DashboardChoice::Default,
+        }
+    }
+}
+
+fn dashboard_address_arg(s: &str) -> Result<crate::runtime::DashboardChoice, String> {
+    use crate::runtime::DashboardChoice;
+    use std::net::ToSocketAddrs;
+    let port_only = s.strip_prefix(':').unwrap_or(s);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(DashboardChoice::Port(port));
+    }
+    let bad = || format!("{s:?} is not PORT, :PORT or HOST:PORT (example: 8787, 127.0.0.1:8787)");
+    match s.to_socket_addrs() {
+        Ok(mut addresses) => addresses.next().map(DashboardChoice::At).ok_or_else(bad),
+        Err(_) => Err(bad()),
+    }
 }
 
 /// The scheduler to connect to.
@@ -168,6 +214,9 @@ pub struct SchedulerArgs {
     /// hides latency for tiny tasks; lower keeps memory down). Example: 2.
     #[arg(long, env = "TESSERA_SATURATION", default_value_t = 2.0)]
     pub saturation: f64,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +288,9 @@ pub struct LocalArgs {
     /// TCP port for the scheduler; 0 picks a free one.
     #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
     pub port: u16,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 /// Memory thresholds and spilling of a worker (docs/memory.md). Thresholds are fractions of
@@ -293,6 +345,18 @@ pub struct InfoArgs {
     /// Output format (example: --output json).
     #[arg(long, value_enum, default_value = "human")]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardCommandArgs {
+    /// The cluster's scheduler file (example: --scheduler-file ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    /// Print the URL for a tunnel ending on this port of this machine instead
+    /// (http://localhost:PORT/...; example: --local-port 8787 with `ssh -L 8787:NODE:PORT`).
+    #[arg(long, value_name = "PORT")]
+    pub local_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -456,4 +520,7 @@ pub struct MpiArgs {
     /// scheduler file anyway (example: 2m).
     #[arg(long, default_value = "120s", value_parser = duration_arg, value_name = "DURATION")]
     pub startup_timeout: Duration,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }

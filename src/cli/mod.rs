@@ -59,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Local(a) => commands::local::run(a, &signal),
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
+        Command::Dashboard(a) => commands::dashboard::run(a),
         Command::Eval(a) => commands::eval::run(a, &signal),
         Command::Demo(a) => commands::demo::run(a, &signal),
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),

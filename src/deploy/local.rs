@@ -61,6 +61,8 @@ pub struct LocalClusterConfig {
     /// How many times each worker process is started again after it died (processes
     /// placement only). Default [`DEFAULT_MAX_RESTARTS`].
     pub max_restarts: u32,
+    /// Where the scheduler's web dashboard listens (default: loopback, any free port).
+    pub dashboard: crate::runtime::DashboardChoice,
 }
 
 /// Default of [`LocalClusterConfig::max_restarts`].
@@ -82,6 +84,7 @@ impl LocalClusterConfig {
             scheduler_file: None,
             policy: Default::default(),
             max_restarts: DEFAULT_MAX_RESTARTS,
+            dashboard: Default::default(),
         }
     }
 
@@ -302,6 +305,7 @@ impl LocalCluster {
         let secret = Secret::generate();
         let mut server = SchedulerServerConfig::new(config.listen.clone(), secret.clone());
         server.policy = config.policy.clone();
+        server.dashboard = config.dashboard.resolve(&server.listen);
         let scheduler = start_scheduler(server)?;
         let address = scheduler.address().clone();
         let mut cluster = LocalCluster {
@@ -397,7 +401,11 @@ impl LocalCluster {
             }
         }
         if let Some(path) = &config.scheduler_file {
-            SchedulerFile::new(address.to_string(), secret.to_hex()).write(path)?;
+            let mut file = SchedulerFile::new(address.to_string(), secret.to_hex());
+            if let Some(s) = &cluster.scheduler {
+                file.services.extend(s.services());
+            }
+            file.write(path)?;
             cluster.scheduler_file = Some(path.clone());
         }
         Ok(cluster)
@@ -415,6 +423,11 @@ impl LocalCluster {
     /// the cluster is shut down.
     pub fn view(&self) -> Option<crate::runtime::scheduler_view::SchedulerViewReader> {
         self.scheduler.as_ref().map(|s| s.view())
+    }
+
+    /// The dashboard's URL (`http://host:port/`, without its token), if it runs.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.scheduler.as_ref().and_then(|s| s.dashboard_url())
     }
 
     /// The cluster secret.

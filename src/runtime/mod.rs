@@ -15,7 +15,8 @@ pub mod worker;
 pub use client::{AsCompleted, Client, ClientError, Future, KeyStatus, Task};
 pub use kernel::{kernel_names, lookup_kernel, register_kernel, KernelContext, KernelError};
 pub use scheduler_server::{
-    start_scheduler, LostWorker, SchedulerHandle, SchedulerServerConfig, ServerError, StopCause,
+    start_scheduler, DashboardChoice, LostWorker, SchedulerHandle, SchedulerServerConfig,
+    ServerError, StopCause,
 };
 pub use value::{DecodeError, Value};
 pub use worker::{start_worker, WorkerConfig, WorkerError, WorkerExit, WorkerHandle};

@@ -42,13 +42,16 @@ pub struct SchedulerServerConfig {
     /// Stop the cluster when the client registered under this name disconnects without
     /// having asked for a shutdown (the batch-mode client of an MPI program).
     pub stop_when_client_leaves: Option<String>,
+    /// Where the web dashboard listens (`None`: no dashboard). Defaults to the scheduler's
+    /// IP with any free port (127.0.0.1 for an in-process scheduler). A dashboard that
+    /// cannot listen is logged and left out; the scheduler runs without it.
+    pub dashboard: Option<std::net::SocketAddr>,
 }
 
 impl SchedulerServerConfig {
     /// Listen on `listen` with `secret` and default policy.
     pub fn new(listen: Address, secret: Secret) -> Self {
         SchedulerServerConfig {
-            listen,
             secret,
             advertise_host: None,
             policy: SchedulerConfig::default(),
@@ -56,6 +59,47 @@ impl SchedulerServerConfig {
             worker_timeout: Duration::from_secs(60),
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
+            dashboard: Some(default_dashboard_address(&listen)),
+            listen,
+        }
+    }
+}
+
+/// The dashboard's default address for a scheduler listening on `listen`: the same IP, any
+/// free port.
+pub fn default_dashboard_address(listen: &Address) -> std::net::SocketAddr {
+    DashboardChoice::Port(0)
+        .resolve(listen)
+        .unwrap_or_else(|| unreachable!())
+}
+
+/// Where a scheduler's dashboard goes, as users ask for it (`--dashboard-address`,
+/// `--no-dashboard`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DashboardChoice {
+    /// The scheduler's IP, any free port.
+    #[default]
+    Default,
+    /// No dashboard.
+    Off,
+    /// The scheduler's IP, this port.
+    Port(u16),
+    /// This address.
+    At(std::net::SocketAddr),
+}
+
+impl DashboardChoice {
+    /// The address to listen on for a scheduler listening on `listen` (`None`: off).
+    pub fn resolve(self, listen: &Address) -> Option<std::net::SocketAddr> {
+        let ip = match listen {
+            Address::Tcp(sa) => sa.ip(),
+            _ => std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        match self {
+            DashboardChoice::Default => Some(std::net::SocketAddr::new(ip, 0)),
+            DashboardChoice::Off => None,
+            DashboardChoice::Port(port) => Some(std::net::SocketAddr::new(ip, port)),
+            DashboardChoice::At(address) => Some(address),
         }
     }
 }
@@ -167,6 +211,8 @@ pub struct SchedulerHandle {
     thread: Option<JoinHandle<String>>,
     status: Arc<SharedStatus>,
     view: SchedulerViewReader,
+    #[cfg(feature = "dashboard")]
+    dashboard: Option<crate::dashboard::DashboardHandle>,
 }
 
 impl SchedulerHandle {
@@ -196,6 +242,22 @@ impl SchedulerHandle {
     /// Workers registered right now.
     pub fn registered_workers(&self) -> usize {
         self.status.registered_workers.load(Ordering::Acquire)
+    }
+
+    /// The dashboard's URL (`http://host:port/`, without its token), if it runs.
+    pub fn dashboard_url(&self) -> Option<String> {
+        #[cfg(feature = "dashboard")]
+        return self.dashboard.as_ref().map(|d| d.url().to_string());
+        #[cfg(not(feature = "dashboard"))]
+        None
+    }
+
+    /// Services to publish in the scheduler file (`dashboard` when it runs).
+    pub fn services(&self) -> std::collections::BTreeMap<String, String> {
+        self.dashboard_url()
+            .map(|url| ("dashboard".to_string(), url))
+            .into_iter()
+            .collect()
     }
 
     /// A reader of the scheduler's published view (dashboard, `tessera top`, reports).
@@ -240,6 +302,8 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
     let status = Arc::new(SharedStatus::default());
     let view = ViewRecorder::new();
     let view_reader = view.reader();
+    #[cfg(feature = "dashboard")]
+    let dashboard = start_dashboard(&config, &view_reader);
     let server = Server {
         view,
         status: status.clone(),
@@ -266,7 +330,26 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         thread: Some(thread),
         status,
         view: view_reader,
+        #[cfg(feature = "dashboard")]
+        dashboard,
     })
+}
+
+/// The scheduler's dashboard, if asked for; one that cannot start is logged and left out.
+#[cfg(feature = "dashboard")]
+fn start_dashboard(
+    config: &SchedulerServerConfig,
+    view: &SchedulerViewReader,
+) -> Option<crate::dashboard::DashboardHandle> {
+    let mut dashboard = crate::dashboard::DashboardConfig::new(config.dashboard?);
+    dashboard.advertise_host = config.advertise_host.clone();
+    match crate::dashboard::start_dashboard(dashboard, view.clone(), &config.secret) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!("{e}; the scheduler runs without a dashboard");
+            None
+        }
+    }
 }
 
 /// The address to publish for a listener bound to `bound`.

@@ -1,5 +1,6 @@
 //! One file per subcommand; each turns parsed arguments into library calls.
 
+pub mod dashboard;
 pub mod demo;
 mod demo_array;
 pub mod demo_tasks;

@@ -44,10 +44,11 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     config.advertise_host = endpoint.advertise_host;
     config.worker_timeout = args.worker_timeout;
     config.policy.saturation = args.saturation;
+    config.dashboard = args.dashboard.choice().resolve(&config.listen);
     let handle = start_scheduler(config)?;
-    SchedulerFile::new(handle.address().to_string(), secret.to_hex())
-        .write(path)
-        .context("cannot publish the scheduler")?;
+    let mut file = SchedulerFile::new(handle.address().to_string(), secret.to_hex());
+    file.services.extend(handle.services());
+    file.write(path).context("cannot publish the scheduler")?;
     eprintln!(
         "tessera scheduler listening at {} (scheduler file {})",
         handle.address(),

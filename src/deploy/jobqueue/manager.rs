@@ -76,6 +76,9 @@ pub struct ManagerConfig {
     pub retire_timeout: Duration,
     /// Shut down when this process exits (the owner on the same host).
     pub owner_pid: Option<u32>,
+    /// Where the scheduler's web dashboard listens (or none).
+    #[serde(default)]
+    pub dashboard: crate::runtime::DashboardChoice,
 }
 
 impl ManagerConfig {
@@ -107,6 +110,7 @@ impl ManagerConfig {
             max_consecutive_failures: scale.max_consecutive_failures,
             retire_timeout: Duration::from_secs(60),
             owner_pid: None,
+            dashboard: Default::default(),
         }
     }
 
@@ -250,6 +254,7 @@ impl Manager {
         let secret = Secret::generate();
         let mut server = SchedulerServerConfig::new(listen.clone(), secret.clone());
         server.advertise_host = advertise.clone();
+        server.dashboard = config.dashboard.resolve(&server.listen);
         let scheduler =
             start_scheduler(server).map_err(|e| ManagerError::Scheduler(e.to_string()))?;
         let control = ControlServer::bind(&listen, secret.clone())?;
@@ -258,6 +263,7 @@ impl Manager {
             advertise.as_deref(),
         );
         let mut file = SchedulerFile::new(scheduler.address().to_string(), secret.to_hex());
+        file.services.extend(scheduler.services());
         file.services
             .insert(CONTROL_SERVICE.to_owned(), control_address.to_string());
         let client = Client::connect(scheduler.address(), &secret)

@@ -1,0 +1,362 @@
+//! The web dashboard of a real cluster: headless Chromium loads every page during a
+//! computation and the DOM shows the right workers, per-prefix progress and task-stream
+//! entries (screenshots under target/tmp/dashboard/); the token guards every request; bad
+//! requests get clear statuses; many connections neither grow the scheduler nor stall it.
+
+mod browser;
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tessera::core::{TaskKey, TaskSpec};
+use tessera::dashboard::{dashboard_token, url_with_token};
+use tessera::deploy::{LocalCluster, LocalClusterConfig};
+use tessera::runtime::{register_kernel, Value};
+
+const NAP: &str = "dashboard-test.nap";
+
+fn register_nap() {
+    register_kernel(NAP, |_ctx, inputs| {
+        std::thread::sleep(Duration::from_millis(40));
+        let sum: i64 = inputs.iter().map(|b| i64::decode(b).unwrap_or(0)).sum();
+        Ok((sum + 1).encode())
+    });
+}
+
+/// `n` independent `nap-i` tasks and one `total-0` over them.
+fn nap_graph(n: usize) -> (Vec<TaskSpec>, TaskKey) {
+    let mut tasks: Vec<TaskSpec> = (0..n)
+        .map(|i| TaskSpec::new(format!("nap-{i}"), NAP, Bytes::new(), vec![]))
+        .collect();
+    let deps = tasks.iter().map(|t| t.key.clone()).collect();
+    let total = TaskKey::new("total-0");
+    tasks.push(TaskSpec::new(total.clone(), NAP, Bytes::new(), deps));
+    (tasks, total)
+}
+
+fn artifacts() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard")
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation() {
+    let Some(chromium) = browser::require_chromium() else {
+        return;
+    };
+    register_nap();
+    let cluster = LocalCluster::start(LocalClusterConfig::new(2, 2)).unwrap();
+    let url = cluster
+        .dashboard_url()
+        .expect("the local cluster runs a dashboard");
+    let client = cluster.client().unwrap();
+    // 300 naps of 40 ms on 4 threads: about 3 s of work.
+    let (tasks, total) = nap_graph(300);
+    let futures = client.submit_graph(tasks, &[total]).unwrap();
+
+    let mut b = browser::Browser::start(chromium);
+    let tab = b.open(&url_with_token(&url, cluster.secret()));
+    // The token in the URL set a cookie and the browser landed on the status page.
+    b.wait_for(
+        &tab,
+        "location.pathname === '/status'",
+        WAIT,
+        "the status page",
+    );
+    b.wait_for(
+        &tab,
+        "document.getElementById('worker-count')?.textContent === '2'",
+        WAIT,
+        "two workers in the summary",
+    );
+    b.wait_for(
+        &tab,
+        "(() => { const r = document.querySelector('tr[data-prefix=\"nap\"]'); \
+         return !!r && Number(r.querySelector('.done').textContent) > 0 \
+         && Number(r.querySelector('.done').textContent) < 300; })()",
+        WAIT,
+        "nap tasks in progress",
+    );
+    let total_waiting = b.eval(
+        &tab,
+        "document.querySelector('tr[data-prefix=\"total\"] .waiting')?.textContent",
+    );
+    assert_eq!(total_waiting, "1", "total waits for the naps");
+    b.screenshot(&tab, &artifacts().join("status.png"));
+
+    b.navigate(&tab, &format!("{url}tasks"));
+    b.wait_for(
+        &tab,
+        "document.querySelectorAll('#task-stream rect.task[data-prefix=\"nap\"]').length > 0",
+        WAIT,
+        "nap tasks in the task stream",
+    );
+    let lanes = b.eval(
+        &tab,
+        "document.querySelectorAll('#task-stream text.lane').length",
+    );
+    assert_eq!(
+        lanes, 4,
+        "one lane per worker thread (2 workers × 2 threads)"
+    );
+    let workers = b.eval(
+        &tab,
+        "[...new Set([...document.querySelectorAll('#task-stream rect.task')]\
+         .map(r => r.dataset.worker))].length",
+    );
+    assert_eq!(workers, 2, "both workers ran tasks");
+    b.screenshot(&tab, &artifacts().join("tasks.png"));
+
+    b.navigate(&tab, &format!("{url}workers"));
+    b.wait_for(
+        &tab,
+        "document.querySelectorAll('#workers tr[data-worker-id]').length === 2",
+        WAIT,
+        "two worker rows",
+    );
+    let threshold_marks = b.eval(
+        &tab,
+        "document.querySelectorAll('line.threshold-pause').length",
+    );
+    // Threads-mode local workers have no memory limit: no bar to mark.
+    assert_eq!(threshold_marks, 0);
+    b.screenshot(&tab, &artifacts().join("workers.png"));
+
+    b.navigate(&tab, &format!("{url}memory"));
+    b.wait_for(
+        &tab,
+        "document.querySelectorAll('#memory-chart polyline.mem-line').length === 2",
+        WAIT,
+        "a memory line per worker",
+    );
+    b.screenshot(&tab, &artifacts().join("memory.png"));
+
+    assert_eq!(i64::decode(&futures[0].result().unwrap()).unwrap(), 301);
+    b.navigate(&tab, &format!("{url}status"));
+    b.wait_for(
+        &tab,
+        "document.querySelector('tr[data-prefix=\"nap\"] .done')?.textContent === '300' && \
+         document.querySelector('tr[data-prefix=\"total\"] .done')?.textContent === '1'",
+        WAIT,
+        "every task done",
+    );
+    let errors = b.errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    let foreign: Vec<String> = b
+        .requested_urls()
+        .into_iter()
+        .filter(|u| !u.starts_with(&url) && !u.starts_with("data:") && u != "about:blank")
+        .collect();
+    assert!(foreign.is_empty(), "requests elsewhere: {foreign:?}");
+}
+
+/// Send raw bytes, read the whole answer (the server closes).
+fn exchange(address: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(address).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn get(address: SocketAddr, target: &str, cookie: Option<&str>) -> String {
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    exchange(
+        address,
+        format!("GET {target} HTTP/1.1\r\nHost: x\r\n{cookie}\r\n").as_bytes(),
+    )
+}
+
+fn status(response: &str) -> u16 {
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {response:?}"))
+}
+
+fn dashboard_address(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_token_guards_every_page_and_bad_requests_get_clear_statuses() {
+    let cluster = LocalCluster::start(LocalClusterConfig::new(1, 1)).unwrap();
+    let url = cluster.dashboard_url().unwrap();
+    let address = dashboard_address(&url);
+    let token = dashboard_token(cluster.secret());
+    let port = address.port();
+    let cookie = format!("tessera_dashboard_{port}={token}");
+
+    for target in [
+        "/",
+        "/status",
+        "/api/view",
+        "/api/events",
+        "/static/dashboard.js",
+        "/nope",
+    ] {
+        assert_eq!(
+            status(&get(address, target, None)),
+            403,
+            "{target} without a token"
+        );
+        let wrong = format!("tessera_dashboard_{port}={}", "0".repeat(64));
+        assert_eq!(
+            status(&get(address, target, Some(&wrong))),
+            403,
+            "{target}, wrong cookie"
+        );
+    }
+    for bad in [
+        "0",
+        "zz",
+        &"f".repeat(5000),
+        &token[..63],
+        &format!("{token}0"),
+    ] {
+        let r = get(address, &format!("/status?token={bad}"), None);
+        assert_eq!(status(&r), 403, "token {bad:.20}…");
+    }
+    // Another cluster's token does not open this one.
+    let other = tessera::protocol::Secret::generate();
+    assert_eq!(
+        status(&get(
+            address,
+            &format!("/?token={}", dashboard_token(&other)),
+            None
+        )),
+        403
+    );
+    // The right token sets the cookie and sends the browser on.
+    let r = get(address, &format!("/status?token={token}"), None);
+    assert_eq!(status(&r), 303, "{r}");
+    assert!(r.contains(&format!("Set-Cookie: {cookie};")), "{r}");
+    assert!(r.contains("HttpOnly") && r.contains("SameSite=Strict"));
+    assert!(r.contains("Location: /status\r\n"));
+
+    let page = get(address, "/status", Some(&cookie));
+    assert_eq!(status(&page), 200);
+    assert!(page.contains("<title>Tessera · Status</title>"));
+    let view = get(address, "/api/view", Some(&cookie));
+    let body = view.split("\r\n\r\n").nth(1).unwrap();
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(json["view"]["info"]["workers"].is_array(), "{json}");
+    assert_eq!(status(&get(address, "/nope", Some(&cookie))), 404);
+    assert_eq!(
+        status(&exchange(
+            address,
+            format!("POST /status HTTP/1.1\r\nCookie: {cookie}\r\n\r\n").as_bytes()
+        )),
+        405
+    );
+    // Bytes that are not HTTP, and a head too large: clear statuses, and the server goes on.
+    assert_eq!(
+        status(&exchange(address, b"\x16\x03\x01\x02\x00hello\r\n\r\n")),
+        400
+    );
+    let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(40_000));
+    assert_eq!(status(&exchange(address, huge.as_bytes())), 431);
+    // A client that connects and sends nothing is simply closed later; others are served.
+    let _idle = TcpStream::connect(address).unwrap();
+    assert_eq!(status(&get(address, "/workers", Some(&cookie))), 200);
+    // The event stream starts with an update.
+    let mut s = TcpStream::connect(address).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(format!("GET /api/events HTTP/1.1\r\nCookie: {cookie}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("event: update\ndata: {") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).contains("Content-Type: text/event-stream"));
+}
+
+/// Resident set size of a process, in bytes.
+fn rss_of(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap();
+    let pages: u64 = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[test]
+fn a_hundred_connections_neither_grow_the_scheduler_nor_stall_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let file_arg = file.to_str().unwrap();
+    let mut local = common::tessera()
+        .args(["local", "--workers", "1", "--scheduler-file", file_arg])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for_file(&file, Duration::from_secs(60));
+    let out = common::run(&["dashboard", "--scheduler-file", file_arg], WAIT);
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let (base, token) = printed.trim().split_once("?token=").unwrap();
+    let address = dashboard_address(base);
+    let cookie = format!("tessera_dashboard_{}={token}", address.port());
+
+    let mut rss = Vec::new();
+    for round in 0..3 {
+        // 100 at once: half event streams that are never read, half that send nothing.
+        let mut open = Vec::new();
+        let mut refused = 0;
+        for i in 0..100 {
+            let mut s = TcpStream::connect(address).unwrap();
+            if i % 2 == 0 {
+                let _ = s.write_all(
+                    format!("GET /api/events HTTP/1.1\r\nCookie: {cookie}\r\n\r\n").as_bytes(),
+                );
+            }
+            open.push(s);
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        // `tessera info` still answers while they hang on.
+        let info = common::run(
+            &["info", "--scheduler-file", file_arg, "--output", "json"],
+            WAIT,
+        );
+        assert!(info.status.success(), "round {round}: {info:?}");
+        let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert_eq!(json["workers"].as_array().unwrap().len(), 1);
+        for s in &mut open {
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut head = [0u8; 12];
+            if let Ok(12) = s.read(&mut head) {
+                if &head[9..12] == b"503" {
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            refused >= 100 - 64,
+            "round {round}: the connection cap answers 503"
+        );
+        rss.push(rss_of(local.id()));
+        drop(open);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    // Once they are gone the dashboard serves again.
+    assert_eq!(status(&get(address, "/status", Some(&cookie))), 200);
+    assert!(
+        rss[2] < rss[0] + (32 << 20),
+        "scheduler RSS keeps growing with connections: {rss:?}"
+    );
+    let down = common::run(&["shutdown", "--scheduler-file", file_arg], WAIT);
+    assert!(down.status.success(), "{down:?}");
+    let _ = local.wait();
+}

@@ -181,11 +181,144 @@ fn status(response: &str) -> u16 {
         .unwrap_or_else(|| panic!("not an HTTP answer: {response:?}"))
 }
 
+/// The socket address of a dashboard URL (`http://host:port/`).
 fn dashboard_address(url: &str) -> SocketAddr {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .parse()
+    use std::net::ToSocketAddrs;
+    let host_port = url.trim_start_matches("http://").trim_end_matches('/');
+    host_port
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+        .next()
         .unwrap()
+}
+
+fn scheduler_file(path: &std::path::Path) -> tessera::deploy::schedfile::SchedulerFile {
+    tessera::deploy::schedfile::SchedulerFile::read(path).unwrap()
+}
+
+#[test]
+fn tessera_scheduler_publishes_its_dashboard_and_no_dashboard_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let _scheduler = common::start_scheduler(&file);
+    let published = scheduler_file(&file);
+    let url = published
+        .services
+        .get("dashboard")
+        .expect("services.dashboard");
+    let address = dashboard_address(url);
+    assert_eq!(status(&get(address, "/status", None)), 403);
+    let out = common::run(
+        &["dashboard", "--scheduler-file", file.to_str().unwrap()],
+        WAIT,
+    );
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let token = dashboard_token(&published.secret().unwrap());
+    assert_eq!(printed, format!("{url}?token={token}\n"));
+    let tunnel = common::run(
+        &[
+            "dashboard",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+            "--local-port",
+            "8787",
+        ],
+        WAIT,
+    );
+    assert_eq!(
+        String::from_utf8(tunnel.stdout).unwrap(),
+        format!("http://localhost:8787/?token={token}\n")
+    );
+
+    let off = dir.path().join("off.json");
+    let mut local = common::tessera()
+        .args([
+            "local",
+            "--workers",
+            "1",
+            "--no-dashboard",
+            "--scheduler-file",
+        ])
+        .arg(&off)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for_file(&off, WAIT);
+    assert!(scheduler_file(&off).services.is_empty());
+    let out = common::run(
+        &["dashboard", "--scheduler-file", off.to_str().unwrap()],
+        WAIT,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("publishes no dashboard") && err.contains("--no-dashboard"),
+        "{err}"
+    );
+    let down = common::run(
+        &["shutdown", "--scheduler-file", off.to_str().unwrap()],
+        WAIT,
+    );
+    assert!(down.status.success());
+    let _ = local.wait();
+}
+
+#[test]
+fn a_dashboard_port_in_use_leaves_the_scheduler_running_without_a_dashboard() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let scheduler = common::tessera()
+        .args([
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--dashboard-address",
+            &port,
+        ])
+        .arg("--scheduler-file")
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for_file(&file, WAIT);
+    assert!(scheduler_file(&file).services.is_empty());
+    let info = common::run(&["info", "--scheduler-file", file.to_str().unwrap()], WAIT);
+    assert!(info.status.success(), "the scheduler runs: {info:?}");
+    let down = common::run(
+        &["shutdown", "--scheduler-file", file.to_str().unwrap()],
+        WAIT,
+    );
+    assert!(down.status.success());
+    let out = common::wait_output(scheduler, WAIT);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("dashboard: cannot listen on 127.0.0.1:{port}"))
+            && err.contains("the scheduler runs without a dashboard"),
+        "{err}"
+    );
+    assert!(out.status.success());
+
+    // A malformed address is a usage error.
+    let bad = common::run(
+        &[
+            "scheduler",
+            "--scheduler-file",
+            "/nonexistent/x.json",
+            "--dashboard-address",
+            "nowhere:port",
+        ],
+        WAIT,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("--dashboard-address") && err.contains("nowhere:port"),
+        "{err}"
+    );
+    drop(taken);
 }
 
 #[test]

@@ -5,7 +5,7 @@
   const page = document.body.dataset.page;
   const MAX_EVENTS = 20000, MAX_SAMPLES = 900, MAX_DRAWN = 5000;
   const NS = "http://www.w3.org/2000/svg";
-  const state = { view: null, events: [], eventsNext: 0, memory: [], memoryNext: 0, windowMin: 5 };
+  const state = { view: null, events: [], eventsNext: 0, memory: [], memoryNext: 0, windowMin: null };
   const main = document.getElementById("main");
   const summary = document.getElementById("summary");
   const connection = document.getElementById("connection");
@@ -116,12 +116,18 @@
   function renderTasks(v) {
     const controls = el("div", { class: "controls" });
     controls.appendChild(el("span", null, "last"));
-    [1, 5, 15].forEach(function (m) {
-      const b = el("button", { "data-window": m, class: state.windowMin === m ? "on" : "" }, m + " min");
+    [null, 1, 5, 15].forEach(function (m) {
+      const b = el("button", { "data-window": m == null ? "fit" : m, class: state.windowMin === m ? "on" : "" },
+        m == null ? "all" : m + " min");
       b.onclick = function () { state.windowMin = m; render(); };
       controls.appendChild(b);
     });
-    const now = v.now_ms, span = state.windowMin * 60000, t0 = now - span;
+    const now = v.now_ms;
+    // "all": from the oldest task kept (at least 10 s); otherwise the last N minutes.
+    const oldest = state.events.length ? state.events[0].start_ms : now - 10000;
+    const span = state.windowMin == null ? Math.max(10000, (now - oldest) * 1.02) : state.windowMin * 60000;
+    const t0 = now - span;
+    const spanLabel = span >= 120000 ? (span / 60000).toFixed(0) + " min" : (span / 1000).toFixed(0) + " s";
     const shown = state.events.filter(function (e) { return e.end_ms >= t0; }).slice(-MAX_DRAWN);
     const lanes = {};
     state.events.forEach(function (e) { lanes[e.worker + ":" + e.thread] = [e.worker, e.thread]; });
@@ -157,12 +163,12 @@
       }
     });
     const axis = sv("text", { x: left, y: H - 6 }, s);
-    axis.textContent = "−" + state.windowMin + " min";
+    axis.textContent = "−" + spanLabel;
     const nowLabel = sv("text", { x: W - 40, y: H - 6 }, s);
     nowLabel.textContent = "now";
     s.addEventListener("wheel", function (ev) {
       ev.preventDefault();
-      state.windowMin = Math.min(60, Math.max(0.25, state.windowMin * (ev.deltaY > 0 ? 1.25 : 0.8)));
+      state.windowMin = Math.min(60, Math.max(0.1, span / 60000 * (ev.deltaY > 0 ? 1.25 : 0.8)));
       render();
     }, { passive: false });
     const legend = el("div", { class: "legend" });
@@ -175,7 +181,7 @@
       legend.appendChild(item);
     });
     const count = el("p", { id: "task-stream-count" }, shown.length + " tasks in the last " +
-      state.windowMin + " min on " + keys.length + " threads");
+      spanLabel + " on " + keys.length + " threads (mouse wheel over the plot zooms)");
     main.replaceChildren(controls, s, legend, count);
   }
 

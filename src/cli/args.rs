@@ -105,6 +105,13 @@ pub enum Command {
         after_help = "Examples:\n    tessera dashboard --scheduler-file ~/s.json\n    tessera dashboard --scheduler-file ~/s.json --local-port 8787   # through an SSH tunnel\n\nThe token is derived from the cluster secret: treat the URL like the scheduler file. See\ndocs/dashboard.md for the SSH tunnel from a laptop."
     )]
     Dashboard(DashboardCommandArgs),
+
+    /// A terminal view of a running cluster (workers, load, memory, tasks, rates),
+    /// refreshed every second; usable over SSH. Reads the scheduler's dashboard.
+    #[command(
+        after_help = "Examples:\n    tessera top --scheduler-file ~/s.json\n    tessera top --scheduler-file ~/s.json --once    # one screen, then exit\n\nCtrl-C quits. Needs the scheduler's dashboard (not --no-dashboard)."
+    )]
+    Top(TopArgs),
     /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
         after_help = "Examples:\n    tessera eval 'x = random((1000, 1000), chunks=(100, 100), seed=1); std(x)'\n    tessera eval 'mean(ones((4, 6), chunks=2) * 3, axis=0)' --output json\n    tessera eval --scheduler-file ~/s.json 'sum(arange(10**8, chunks=10**7))'\n    tessera eval 'random((4000, 4000), chunks=1000) + 1' -o big.npy\n    tessera eval 'mean(nc(\"in.nc\", \"t2m\"), \"time\")' -o out.nc:t2m_mean\n    tessera eval 't = h5(\"in.h5\", \"/t\"); t.mean(axis=0), t.std(axis=0)' -o stats.nc:mean -o stats.nc:std\n    tessera eval 'x = randn((1000, 100), seed=1); x.min(axis=0), x.max(axis=0)' -o lo.h5:/min -o hi.npy\n\nThe language is documented in docs/eval.md. Without --scheduler-file a local cluster of\n--local workers (default 2) runs in this process. Exit codes: 2 for a mistake in the program\n(syntax, names, shapes: one error with a caret on stderr), 4 when a task fails."
@@ -357,6 +364,21 @@ pub struct DashboardCommandArgs {
     /// (http://localhost:PORT/...; example: --local-port 8787 with `ssh -L 8787:NODE:PORT`).
     #[arg(long, value_name = "PORT")]
     pub local_port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The cluster's scheduler file (example: --scheduler-file ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    /// Time between two screens (example: 2s).
+    #[arg(long, default_value = "1s", value_parser = duration_arg, value_name = "DURATION")]
+    pub interval: Duration,
+
+    /// Print one screen and exit (for scripts and logs).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod jobqueue_args;
 mod output;
 pub mod signals;
 mod stdout;
+mod top_output;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
         Command::Dashboard(a) => commands::dashboard::run(a),
+        Command::Top(a) => commands::top::run(a, &signal),
         Command::Eval(a) => commands::eval::run(a, &signal),
         Command::Demo(a) => commands::demo::run(a, &signal),
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),

@@ -55,9 +55,14 @@ fn update(view: &SchedulerViewReader, seen: &mut Seen) -> Vec<u8> {
     serde_json::to_vec(&update).unwrap_or_else(|_| b"{}".to_vec())
 }
 
-/// The view with the recent task events and memory samples, as JSON.
-pub(super) fn snapshot_json(view: &SchedulerViewReader) -> Vec<u8> {
-    update(view, &mut Seen::default())
+/// The view, with the recent task events and memory samples when `rings`, as JSON.
+pub(super) fn snapshot_json(view: &SchedulerViewReader, rings: bool) -> Vec<u8> {
+    let mut seen = Seen::default();
+    if !rings {
+        seen.events = u64::MAX;
+        seen.memory = u64::MAX;
+    }
+    update(view, &mut seen)
 }
 
 /// Send updates until the client leaves, is too slow, or the dashboard stops.

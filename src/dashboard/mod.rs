@@ -13,6 +13,7 @@
 //! thread: it only reads the published view.
 
 mod assets;
+pub mod client;
 mod events;
 mod http;
 mod routes;

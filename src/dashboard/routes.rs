@@ -125,7 +125,10 @@ fn route(request: &Request, shared: &Shared) -> Answer {
     }
     match path {
         "/api/view" => {
-            Response::new(200, "application/json", events::snapshot_json(&shared.view)).into()
+            // `?events=0`: the view alone (`tessera top`), without the rings.
+            let rings = request.query_param("events") != Some("0");
+            let body = events::snapshot_json(&shared.view, rings);
+            Response::new(200, "application/json", body).into()
         }
         "/api/events" if !shared.stopping.load(Ordering::Relaxed) => Answer::EventStream,
         _ => Response::text(404, &format!("no page {path}")).into(),

@@ -538,7 +538,7 @@ impl Server {
             }
             self.carry_out_actions();
             self.flush();
-            if self.view.due(now) {
+            if self.view.due(now, self.workers.len()) {
                 let info = self.info();
                 self.view.publish(now, &self.core, info);
             }

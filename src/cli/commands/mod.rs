@@ -13,6 +13,7 @@ pub mod local;
 pub mod mpi;
 pub mod scheduler;
 pub mod shutdown;
+pub mod top;
 pub mod worker;
 
 use std::time::Duration;

@@ -123,9 +123,9 @@
       controls.appendChild(b);
     });
     const now = v.now_ms;
-    // "all": from the oldest task kept (at least 10 s); otherwise the last N minutes.
+    // "all": from the oldest task kept (at least 2 s); otherwise the last N minutes.
     const oldest = state.events.length ? state.events[0].start_ms : now - 10000;
-    const span = state.windowMin == null ? Math.max(10000, (now - oldest) * 1.02) : state.windowMin * 60000;
+    const span = state.windowMin == null ? Math.max(2000, (now - oldest) * 1.02) : state.windowMin * 60000;
     const t0 = now - span;
     const spanLabel = span >= 120000 ? (span / 60000).toFixed(0) + " min" : (span / 1000).toFixed(0) + " s";
     const shown = state.events.filter(function (e) { return e.end_ms >= t0; }).slice(-MAX_DRAWN);

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::ClusterInfo;
 
@@ -34,7 +34,7 @@ pub const MAX_PREFIXES: usize = 128;
 pub const OTHER_PREFIX: &str = "(other)";
 
 /// Progress of one task prefix.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrefixProgress {
     pub prefix: String,
     /// Results reported since the scheduler started (recomputations count again).
@@ -53,7 +53,7 @@ pub struct PrefixProgress {
 }
 
 /// Dashboard figures of one worker that `tessera info` does not carry.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerLoad {
     pub id: u32,
     /// CPU use of the worker's process between its last two heartbeats, in percent of one
@@ -65,7 +65,7 @@ pub struct WorkerLoad {
 }
 
 /// The published picture of the scheduler.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SchedulerView {
     /// Milliseconds since the scheduler started, when this view was taken.
     pub now_ms: f64,
@@ -85,7 +85,7 @@ pub struct SchedulerView {
 }
 
 /// One finished (or failed) task, for the task stream.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskEvent {
     pub worker: u32,
     /// Executor thread of the worker.
@@ -102,7 +102,7 @@ pub struct TaskEvent {
 }
 
 /// Memory of every worker at one moment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemorySample {
     pub t_ms: f64,
     /// `(worker id, RSS, bytes of results in memory, bytes spilled)`.

@@ -55,6 +55,8 @@ pub struct ViewRecorder {
     completions: VecDeque<(Instant, u64)>,
     completed: u64,
     last_publish: Option<Instant>,
+    /// Workers in the last published view.
+    published_workers: usize,
     last_sample: Option<Instant>,
     pending_samples: VecDeque<Arc<MemorySample>>,
 }
@@ -100,6 +102,7 @@ impl ViewRecorder {
             completions: VecDeque::new(),
             completed: 0,
             last_publish: None,
+            published_workers: 0,
             last_sample: None,
             pending_samples: VecDeque::new(),
         }
@@ -195,15 +198,19 @@ impl ViewRecorder {
         self.retiring.retain(|w| *w != worker);
     }
 
-    /// Whether a view is due at `now`.
-    pub fn due(&self, now: Instant) -> bool {
-        self.last_publish
-            .is_none_or(|at| now.saturating_duration_since(at) >= PUBLISH_EVERY)
+    /// Whether a view is due at `now` with `workers` connected (at once when workers came
+    /// or went, otherwise every [`PUBLISH_EVERY`]).
+    pub fn due(&self, now: Instant, workers: usize) -> bool {
+        workers != self.published_workers
+            || self
+                .last_publish
+                .is_none_or(|at| now.saturating_duration_since(at) >= PUBLISH_EVERY)
     }
 
     /// Publish a view of `core` and `info` (what `tessera info` shows) taken at `now`.
     pub fn publish(&mut self, now: Instant, core: &Scheduler, info: ClusterInfo) {
         self.last_publish = Some(now);
+        self.published_workers = info.workers.len();
         self.completions.push_back((now, self.completed));
         while self
             .completions

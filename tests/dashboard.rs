@@ -493,3 +493,120 @@ fn a_hundred_connections_neither_grow_the_scheduler_nor_stall_it() {
     assert!(down.status.success(), "{down:?}");
     let _ = local.wait();
 }
+
+/// Split a documented command line into words (no quoting needed in docs/dashboard.md).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[test]
+fn every_command_in_docs_dashboard_md_runs_as_shown() {
+    let docs = include_str!("../docs/dashboard.md");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.json");
+    let mut background: Vec<std::process::Child> = Vec::new();
+    let mut commands = 0;
+    for block in docs.split("```console\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        let lines: Vec<&str> = block.lines().collect();
+        // A block that talks to a cluster gets one if the previous block shut it down.
+        if !file.exists() {
+            let child = common::tessera()
+                .args(["local", "--workers", "2", "--scheduler-file", "s.json"])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            background.push(child);
+            common::wait_for_file(&file, WAIT);
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let Some(command) = line.strip_prefix("$ ") else {
+                continue;
+            };
+            commands += 1;
+            let shown: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| !l.starts_with("$ "))
+                .copied()
+                .collect();
+            let w = words(command);
+            if w[0] == "ssh" {
+                // The tunnel runs on a laptop: here its options are checked (`ssh -G` parses
+                // them and prints the configuration without connecting).
+                let out = std::process::Command::new("ssh")
+                    .arg("-G")
+                    .args(&w[1..])
+                    .output()
+                    .expect("ssh");
+                assert!(out.status.success(), "{command}: {out:?}");
+                let config = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    config.contains("localforward 8787 [node042]:41234"),
+                    "{config}"
+                );
+                continue;
+            }
+            assert_eq!(w[0], "tessera", "{command}");
+            if w.last() == Some(&"&") {
+                if file.exists() {
+                    continue; // started above for this block
+                }
+                let child = common::tessera()
+                    .args(&w[1..w.len() - 1])
+                    .current_dir(dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap();
+                background.push(child);
+                common::wait_for_file(&file, WAIT);
+                continue;
+            }
+            let child = common::tessera()
+                .args(&w[1..])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let out = common::wait_output(child, WAIT);
+            assert!(out.status.success(), "{command}: {out:?}");
+            let printed = String::from_utf8(out.stdout).unwrap();
+            for (want, got) in shown.iter().zip(printed.lines()) {
+                // URLs: the same form; host and port are this machine's unless shown as
+                // localhost (the tunnel's end).
+                let (want_base, _) = want.split_once("?token=").expect("a URL is shown");
+                let (got_base, token) = got.split_once("?token=").expect("a URL is printed");
+                assert!(
+                    got_base.starts_with("http://") && got_base.ends_with('/'),
+                    "{got}"
+                );
+                if want_base.contains("localhost") {
+                    assert_eq!(got_base, want_base);
+                }
+                assert!(token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+            if w[1] == "top" {
+                assert!(printed.contains("workers 2 ("), "{printed}");
+            }
+            if w[1] == "shutdown" {
+                for mut child in background.drain(..) {
+                    assert!(common::wait_status(&mut child, WAIT).success());
+                }
+            }
+        }
+    }
+    assert!(commands >= 7, "docs/dashboard.md shows the commands");
+    if file.exists() {
+        let down = common::run(
+            &["shutdown", "--scheduler-file", file.to_str().unwrap()],
+            WAIT,
+        );
+        assert!(down.status.success());
+    }
+    for mut child in background {
+        let _ = common::wait_status(&mut child, WAIT);
+    }
+}

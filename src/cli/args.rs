@@ -427,6 +427,12 @@ pub struct EvalArgs {
     #[arg(long, short = 'q', env = "TESSERA_QUIET")]
     pub quiet: bool,
 
+    /// Also write a performance report here: one HTML file that opens offline (task stream,
+    /// time per task prefix, workers, memory over time, the program). Example:
+    /// --report report.html.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     /// Largest result, in elements, printed to stdout; a larger one needs -o
     /// (example: --max-print 1000000).
     #[arg(long, env = "TESSERA_MAX_PRINT", default_value_t = 10_000)]

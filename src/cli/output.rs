@@ -172,6 +172,7 @@ mod tests {
                 },
             ],
             tasks: Default::default(),
+            dashboard: None,
         };
         let text = render_info(&info);
         let lines: Vec<&str> = text.lines().collect();

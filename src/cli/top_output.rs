@@ -137,6 +137,7 @@ mod tests {
                 clients: 1,
                 workers: vec![worker(1, false), worker(2, true)],
                 tasks: [("processing".to_string(), 8)].into_iter().collect(),
+                dashboard: None,
             },
             loads: vec![WorkerLoad {
                 id: 1,

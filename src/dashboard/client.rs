@@ -1,5 +1,5 @@
-//! Reading a dashboard's view over HTTP, for `tessera top`: one `GET /api/view?events=0`
-//! with the token cookie, parsed back into a [`SchedulerView`]. Must not keep connections.
+//! Reading a dashboard's view over HTTP, for `tessera top` and performance reports: one
+//! `GET /api/view` with the token cookie. Must not keep connections.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -31,6 +31,36 @@ struct Wrapped {
 
 /// The latest view of the dashboard at `url` (`http://host:port/`), opened with `token`.
 pub fn fetch_view(url: &str, token: &str, timeout: Duration) -> Result<SchedulerView, FetchError> {
+    let body = fetch(url, token, "/api/view?events=0", timeout)?;
+    serde_json::from_str::<Wrapped>(&body)
+        .map(|w| w.view)
+        .map_err(|e| FetchError::BadView {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The view with its rings (task events, memory samples) as the dashboard's JSON, once the
+/// scheduler has published a view taken after this call began (so that it holds every task
+/// that ended before). For performance reports.
+pub fn fetch_report_data(url: &str, token: &str, timeout: Duration) -> Result<String, FetchError> {
+    let first = fetch_view(url, token, timeout)?.now_ms;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let body = fetch(url, token, "/api/view", timeout)?;
+        let view = serde_json::from_str::<Wrapped>(&body).map_err(|e| FetchError::BadView {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        if view.view.now_ms > first || std::time::Instant::now() >= deadline {
+            return Ok(body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The body of `GET target` on the dashboard at `url`, with the token cookie.
+fn fetch(url: &str, token: &str, target: &str, timeout: Duration) -> Result<String, FetchError> {
     let host_port = url
         .strip_prefix("http://")
         .map(|r| r.trim_end_matches('/'))
@@ -58,7 +88,7 @@ pub fn fetch_view(url: &str, token: &str, timeout: Duration) -> Result<Scheduler
         .set_write_timeout(Some(timeout))
         .map_err(unreachable)?;
     let request = format!(
-        "GET /api/view?events=0 HTTP/1.1\r\nHost: {host_port}\r\n\
+        "GET {target} HTTP/1.1\r\nHost: {host_port}\r\n\
          Cookie: tessera_dashboard_{port}={token}\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).map_err(unreachable)?;
@@ -73,10 +103,5 @@ pub fn fetch_view(url: &str, token: &str, timeout: Duration) -> Result<Scheduler
             status,
         });
     }
-    serde_json::from_str::<Wrapped>(body)
-        .map(|w| w.view)
-        .map_err(|e| FetchError::BadView {
-            url: url.to_string(),
-            reason: e.to_string(),
-        })
+    Ok(body.to_string())
 }

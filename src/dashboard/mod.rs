@@ -16,6 +16,7 @@ mod assets;
 pub mod client;
 mod events;
 mod http;
+pub mod report;
 mod routes;
 
 use std::io;

@@ -139,6 +139,10 @@ pub struct ClusterInfo {
     pub workers: Vec<WorkerInfo>,
     /// Task counts by state name (waiting, ready, processing, memory, erred).
     pub tasks: BTreeMap<String, u64>,
+    /// The web dashboard's URL (without its token), if the scheduler runs one (protocol
+    /// version 3).
+    #[serde(default)]
+    pub dashboard: Option<String>,
 }
 
 /// Every message of the protocol.

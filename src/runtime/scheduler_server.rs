@@ -304,8 +304,13 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
     let view_reader = view.reader();
     #[cfg(feature = "dashboard")]
     let dashboard = start_dashboard(&config, &view_reader);
+    #[cfg(feature = "dashboard")]
+    let dashboard_url = dashboard.as_ref().map(|d| d.url().to_string());
+    #[cfg(not(feature = "dashboard"))]
+    let dashboard_url = None;
     let server = Server {
         view,
+        dashboard_url,
         status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
         address: address.clone(),
@@ -498,6 +503,8 @@ struct Server {
     completed: u64,
     /// The published view (dashboard): fed here, read elsewhere without blocking us.
     view: ViewRecorder,
+    /// The dashboard's URL, told to clients asking for `Info`.
+    dashboard_url: Option<String>,
 }
 
 const BATCH: usize = 4096;
@@ -993,6 +1000,7 @@ impl Server {
             clients: self.clients.len() as u32,
             workers,
             tasks,
+            dashboard: self.dashboard_url.clone(),
         }
     }
 

@@ -178,6 +178,7 @@ fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
                 clients,
                 workers,
                 tasks,
+                dashboard: None,
             },
         )
 }

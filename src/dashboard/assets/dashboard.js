@@ -24,6 +24,7 @@
   }
   function secs(s) {
     if (s == null) return "–";
+    if (s < 10) return s.toFixed(2) + " s";
     if (s < 120) return s.toFixed(0) + " s";
     if (s < 7200) return (s / 60).toFixed(0) + " min";
     return (s / 3600).toFixed(1) + " h";
@@ -79,7 +80,7 @@
       card("uptime", "uptime", secs(v.info.uptime_secs)));
   }
 
-  function renderStatus(v) {
+  function renderStatus(v, main) {
     const t = table("progress", ["prefix", "progress", "done", "in memory", "processing", "waiting", "erred", "compute", "spill reads"]);
     const body = t.tBodies[0];
     v.prefixes.forEach(function (p) {
@@ -113,7 +114,7 @@
     if (!v.prefixes.length) main.appendChild(el("p", { class: "empty" }, "No tasks yet."));
   }
 
-  function renderTasks(v) {
+  function renderTasks(v, main) {
     const controls = el("div", { class: "controls" });
     controls.appendChild(el("span", null, "last"));
     [null, 1, 5, 15].forEach(function (m) {
@@ -137,7 +138,7 @@
     const keys = Object.keys(lanes).sort(function (a, b) {
       return lanes[a][0] - lanes[b][0] || lanes[a][1] - lanes[b][1];
     });
-    const left = 70, W = Math.max(600, main.clientWidth - 20) , lh = 18;
+    const left = 70, W = Math.max(600, (main.clientWidth || 1200) - 20), lh = 18;
     const H = keys.length * lh + 24;
     const s = sv("svg", { id: "task-stream", width: W, height: H, "data-window-min": state.windowMin });
     const plotW = W - left - 10;
@@ -203,7 +204,7 @@
     return s;
   }
 
-  function renderWorkers(v) {
+  function renderWorkers(v, main) {
     const t = table("workers", ["worker", "host", "threads", "CPU", "memory (RSS and stored vs limit)", "RSS", "limit", "stored", "spilled", "running", "queued", "done", "time left", "state"]);
     const loads = {};
     v.loads.forEach(function (l) { loads[l.id] = l; });
@@ -232,8 +233,8 @@
     main.replaceChildren(t);
   }
 
-  function renderMemory(v) {
-    const W = Math.max(600, main.clientWidth - 20), H = 320, left = 70, bottom = 24;
+  function renderMemory(v, main) {
+    const W = Math.max(600, (main.clientWidth || 1200) - 20), H = 320, left = 70, bottom = 24;
     const samples = state.memory;
     const s = sv("svg", { id: "memory-chart", width: W, height: H });
     const limits = v.info.workers.map(function (w) { return w.memory_limit || 0; });
@@ -269,13 +270,47 @@
     main.replaceChildren(s, legend);
   }
 
+  function renderReportFigures(v) {
+    const ev = state.events;
+    const first = ev.length ? Math.min.apply(null, ev.map(function (e) { return e.start_ms; })) : 0;
+    const last = ev.length ? Math.max.apply(null, ev.map(function (e) { return e.end_ms; })) : 0;
+    const compute = v.prefixes.reduce(function (a, p) { return a + p.compute_secs; }, 0);
+    const reads = v.prefixes.reduce(function (a, p) { return a + p.input_read_secs; }, 0);
+    const done = v.prefixes.reduce(function (a, p) { return a + p.done; }, 0);
+    let peak = 0;
+    state.memory.forEach(function (m) { m.workers.forEach(function (w) { peak = Math.max(peak, w[1]); }); });
+    const threads = v.info.workers.reduce(function (a, w) { return a + w.nthreads; }, 0);
+    const t = document.getElementById("report-figures");
+    t.replaceChildren(
+      card("report-tasks-done", "tasks done", String(done)),
+      card("report-wall", "task stream span", secs((last - first) / 1000)),
+      card("report-compute", "compute (all threads)", secs(compute)),
+      card("report-spill-reads", "reading spilled inputs", secs(reads)),
+      card("report-threads", "worker threads", String(threads)),
+      card("report-peak-rss", "peak worker RSS", bytes(peak)),
+      card("report-spilled", "spilled at the end", bytes(v.spilled_bytes)));
+  }
+
   function render() {
     const v = state.view;
     if (!v) return;
     renderSummary(v);
-    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory })[page](v);
+    if (page === "report") {
+      renderReportFigures(v);
+      renderStatus(v, document.getElementById("report-status"));
+      renderTasks(v, document.getElementById("report-tasks"));
+      renderWorkers(v, document.getElementById("report-workers"));
+      renderMemory(v, document.getElementById("report-memory"));
+      return;
+    }
+    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory })[page](v, main);
   }
 
+  if (page === "report") {
+    // A performance report: the data is in the page, nothing is fetched.
+    apply(JSON.parse(document.getElementById("report-data").textContent));
+    return;
+  }
   const source = new EventSource("/api/events");
   source.addEventListener("update", function (ev) {
     connection.textContent = "live";

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::ClusterInfo;
 
-pub use recorder::ViewRecorder;
+pub use recorder::{view_prefix, ViewRecorder};
 pub use ring::Ring;
 
 /// Task events kept for the task stream.

@@ -27,6 +27,26 @@ const READER_ACTIVE: Duration = Duration::from_secs(10);
 /// Tasks per second are counted over this window.
 const RATE_WINDOW: Duration = Duration::from_secs(5);
 
+/// The group a key is shown under: its [`task_prefix`] up to the first segment that looks
+/// like a hash (8 or more hex digits with a digit among them), so `mean-partial-f678b5c5-3`
+/// and `std-combine-23f9c26a-l0-g1` show as `mean-partial` and `std-combine`, as dask does.
+pub fn view_prefix(key: &str) -> &str {
+    let prefix = task_prefix(key);
+    let is_hash = |s: &str| {
+        s.len() >= 8
+            && s.bytes().all(|b| b.is_ascii_hexdigit())
+            && s.bytes().any(|b| b.is_ascii_digit())
+    };
+    let mut end = 0;
+    for (i, segment) in prefix.split('-').enumerate() {
+        if i > 0 && is_hash(segment) {
+            return &prefix[..end];
+        }
+        end += segment.len() + usize::from(i > 0);
+    }
+    prefix
+}
+
 #[derive(Default)]
 struct PrefixTotals {
     done: u64,
@@ -78,6 +98,7 @@ impl ViewRecorder {
                 clients: 0,
                 workers: Vec::new(),
                 tasks: Default::default(),
+                dashboard: None,
             },
             loads: Vec::new(),
             prefixes: Vec::new(),
@@ -123,7 +144,7 @@ impl ViewRecorder {
 
     /// The interned name of `key`'s prefix (bounded: past the cap, the shared "other").
     fn prefix_of(&mut self, key: &TaskKey) -> Arc<str> {
-        let name = task_prefix(key.as_str());
+        let name = view_prefix(key.as_str());
         if let Some((k, _)) = self.prefixes.get_key_value(name) {
             return k.clone();
         }
@@ -287,7 +308,7 @@ impl ViewRecorder {
     }
 
     fn prefix_progress(&self, core: &Scheduler) -> Vec<PrefixProgress> {
-        let counts = core.counts_by_group(task_prefix, MAX_PREFIXES, OTHER_PREFIX);
+        let counts = core.counts_by_group(view_prefix, MAX_PREFIXES, OTHER_PREFIX);
         let mut out: Vec<PrefixProgress> = counts
             .into_iter()
             .map(|(prefix, c)| {
@@ -317,5 +338,32 @@ impl ViewRecorder {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::view_prefix;
+
+    #[test]
+    fn keys_are_grouped_without_hashes_and_indices() {
+        assert_eq!(
+            view_prefix("mean-partial-f678b5c5027cc15c-3-1"),
+            "mean-partial"
+        );
+        assert_eq!(
+            view_prefix("std-combine-23f9c26ad1321881-l0-g1"),
+            "std-combine"
+        );
+        assert_eq!(view_prefix("tessera.inc-0a1b2c3d-17"), "tessera.inc");
+        assert_eq!(view_prefix("nap-3"), "nap");
+        assert_eq!(view_prefix("total-0"), "total");
+        assert_eq!(
+            view_prefix("deadbeefcafe"),
+            "deadbeefcafe",
+            "a hash alone stays"
+        );
+        assert_eq!(view_prefix("load-abcdefgh"), "load-abcdefgh", "not hex");
+        assert_eq!(view_prefix("io-write-all-out"), "io-write-all-out");
     }
 }

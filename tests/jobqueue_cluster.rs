@@ -231,6 +231,16 @@ fn real_batch_slurm_sigkill_of_owner_cancels_its_jobs() {
         .wait_for_workers(2, Duration::from_secs(45))
         .expect("2 workers");
     client.close();
+    // The manager's scheduler serves a dashboard; `tessera top` reads it.
+    let top = common::run(
+        &["top", "--once", "--scheduler-file", file.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    let screen = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.status.success() && screen.contains("workers 2 ("),
+        "{top:?}"
+    );
     let out = common::run(
         &[
             "jobqueue",

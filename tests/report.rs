@@ -17,16 +17,20 @@ const WAIT: Duration = Duration::from_secs(120);
 fn eval_report_opens_offline_in_chromium_with_the_task_stream_and_the_program() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.html");
+    // The command of README.md, as written.
     let program = "x = random((2000, 2000), chunks=500, seed=1); std(x - x.mean(axis=0))";
-    let out = common::run(
-        &[
-            "eval",
-            program,
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-        WAIT,
+    let child = common::tessera()
+        .args(["eval", program, "--report", "report.html"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = common::wait_output(child, WAIT);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("performance report written to report.html"),
+        "{said}"
     );
     assert!(out.status.success(), "{out:?}");
     let html = std::fs::read_to_string(&report).unwrap();

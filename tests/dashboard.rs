@@ -11,32 +11,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tessera::core::{TaskKey, TaskSpec};
+use common::naps::{nap_graph, register_nap};
 use tessera::dashboard::{dashboard_token, url_with_token};
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
-use tessera::runtime::{register_kernel, Value};
+use tessera::runtime::Value;
 
 const NAP: &str = "dashboard-test.nap";
-
-fn register_nap() {
-    register_kernel(NAP, |_ctx, inputs| {
-        std::thread::sleep(Duration::from_millis(40));
-        let sum: i64 = inputs.iter().map(|b| i64::decode(b).unwrap_or(0)).sum();
-        Ok((sum + 1).encode())
-    });
-}
-
-/// `n` independent `nap-i` tasks and one `total-0` over them.
-fn nap_graph(n: usize) -> (Vec<TaskSpec>, TaskKey) {
-    let mut tasks: Vec<TaskSpec> = (0..n)
-        .map(|i| TaskSpec::new(format!("nap-{i}"), NAP, Bytes::new(), vec![]))
-        .collect();
-    let deps = tasks.iter().map(|t| t.key.clone()).collect();
-    let total = TaskKey::new("total-0");
-    tasks.push(TaskSpec::new(total.clone(), NAP, Bytes::new(), deps));
-    (tasks, total)
-}
 
 fn artifacts() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dashboard")
@@ -49,14 +29,14 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     let Some(chromium) = browser::require_chromium() else {
         return;
     };
-    register_nap();
+    register_nap(NAP, 40);
     let cluster = LocalCluster::start(LocalClusterConfig::new(2, 2)).unwrap();
     let url = cluster
         .dashboard_url()
         .expect("the local cluster runs a dashboard");
     let client = cluster.client().unwrap();
     // 300 naps of 40 ms on 4 threads: about 3 s of work.
-    let (tasks, total) = nap_graph(300);
+    let (tasks, total) = nap_graph(NAP, 300);
     let futures = client.submit_graph(tasks, &[total]).unwrap();
 
     let mut b = browser::Browser::start(chromium);
@@ -89,11 +69,10 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     assert_eq!(total_waiting, "1", "total waits for the naps");
     b.screenshot(&tab, &artifacts().join("status.png"));
 
-    b.navigate(&tab, &format!("{url}tasks"));
-    b.wait_for(
+    b.show(
         &tab,
+        &format!("{url}tasks"),
         "document.querySelectorAll('#task-stream rect.task[data-prefix=\"nap\"]').length > 0",
-        WAIT,
         "nap tasks in the task stream",
     );
     let lanes = b.eval(
@@ -112,11 +91,10 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     assert_eq!(workers, 2, "both workers ran tasks");
     b.screenshot(&tab, &artifacts().join("tasks.png"));
 
-    b.navigate(&tab, &format!("{url}workers"));
-    b.wait_for(
+    b.show(
         &tab,
+        &format!("{url}workers"),
         "document.querySelectorAll('#workers tr[data-worker-id]').length === 2",
-        WAIT,
         "two worker rows",
     );
     let threshold_marks = b.eval(
@@ -127,22 +105,20 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     assert_eq!(threshold_marks, 0);
     b.screenshot(&tab, &artifacts().join("workers.png"));
 
-    b.navigate(&tab, &format!("{url}memory"));
-    b.wait_for(
+    b.show(
         &tab,
+        &format!("{url}memory"),
         "document.querySelectorAll('#memory-chart polyline.mem-line').length === 2",
-        WAIT,
         "a memory line per worker",
     );
     b.screenshot(&tab, &artifacts().join("memory.png"));
 
     assert_eq!(i64::decode(&futures[0].result().unwrap()).unwrap(), 301);
-    b.navigate(&tab, &format!("{url}status"));
-    b.wait_for(
+    b.show(
         &tab,
+        &format!("{url}status"),
         "document.querySelector('tr[data-prefix=\"nap\"] .done')?.textContent === '300' && \
          document.querySelector('tr[data-prefix=\"total\"] .done')?.textContent === '1'",
-        WAIT,
         "every task done",
     );
     let errors = b.errors();
@@ -232,19 +208,7 @@ fn tessera_scheduler_publishes_its_dashboard_and_no_dashboard_turns_it_off() {
     );
 
     let off = dir.path().join("off.json");
-    let mut local = common::tessera()
-        .args([
-            "local",
-            "--workers",
-            "1",
-            "--no-dashboard",
-            "--scheduler-file",
-        ])
-        .arg(&off)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_file(&off, WAIT);
+    let mut local = common::start_local(&off, 1, &["--no-dashboard"]);
     assert!(scheduler_file(&off).services.is_empty());
     let out = common::run(
         &["dashboard", "--scheduler-file", off.to_str().unwrap()],
@@ -429,13 +393,7 @@ fn a_hundred_connections_neither_grow_the_scheduler_nor_stall_it() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.json");
     let file_arg = file.to_str().unwrap();
-    let mut local = common::tessera()
-        .args(["local", "--workers", "1", "--scheduler-file", file_arg])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_file(&file, Duration::from_secs(60));
+    let mut local = common::start_local(&file, 1, &[]);
     let out = common::run(&["dashboard", "--scheduler-file", file_arg], WAIT);
     assert!(out.status.success(), "{out:?}");
     let printed = String::from_utf8(out.stdout).unwrap();
@@ -509,17 +467,11 @@ fn every_command_in_docs_dashboard_md_runs_as_shown() {
     for block in docs.split("```console\n").skip(1) {
         let block = block.split("```").next().unwrap();
         let lines: Vec<&str> = block.lines().collect();
-        // A block that talks to a cluster gets one if the previous block shut it down.
-        if !file.exists() {
-            let child = common::tessera()
-                .args(["local", "--workers", "2", "--scheduler-file", "s.json"])
-                .current_dir(dir.path())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            background.push(child);
-            common::wait_for_file(&file, WAIT);
+        // A block that talks to a cluster without starting one gets one (the cluster of the
+        // previous block was shut down).
+        let starts_one = lines.iter().any(|l| l.ends_with(" &"));
+        if !file.exists() && !starts_one {
+            background.push(common::start_local(&file, 2, &[]));
         }
         for (i, line) in lines.iter().enumerate() {
             let Some(command) = line.strip_prefix("$ ") else {
@@ -550,9 +502,6 @@ fn every_command_in_docs_dashboard_md_runs_as_shown() {
             }
             assert_eq!(w[0], "tessera", "{command}");
             if w.last() == Some(&"&") {
-                if file.exists() {
-                    continue; // started above for this block
-                }
                 let child = common::tessera()
                     .args(&w[1..w.len() - 1])
                     .current_dir(dir.path())
@@ -564,14 +513,7 @@ fn every_command_in_docs_dashboard_md_runs_as_shown() {
                 common::wait_for_file(&file, WAIT);
                 continue;
             }
-            let child = common::tessera()
-                .args(&w[1..])
-                .current_dir(dir.path())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let out = common::wait_output(child, WAIT);
+            let out = common::run_in(dir.path(), &w[1..], WAIT);
             assert!(out.status.success(), "{command}: {out:?}");
             let printed = String::from_utf8(out.stdout).unwrap();
             for (want, got) in shown.iter().zip(printed.lines()) {

@@ -19,14 +19,11 @@ fn eval_report_opens_offline_in_chromium_with_the_task_stream_and_the_program() 
     let report = dir.path().join("report.html");
     // The command of README.md, as written.
     let program = "x = random((2000, 2000), chunks=500, seed=1); std(x - x.mean(axis=0))";
-    let child = common::tessera()
-        .args(["eval", program, "--report", "report.html"])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = common::wait_output(child, WAIT);
+    let out = common::run_in(
+        dir.path(),
+        &["eval", program, "--report", "report.html"],
+        WAIT,
+    );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         said.contains("performance report written to report.html"),
@@ -135,19 +132,7 @@ fn a_report_is_refused_up_front_where_it_cannot_be_written_or_without_a_dashboar
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.json");
-    let mut local = common::tessera()
-        .args([
-            "local",
-            "--workers",
-            "1",
-            "--no-dashboard",
-            "--scheduler-file",
-        ])
-        .arg(&file)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_file(&file, WAIT);
+    let mut local = common::start_local(&file, 1, &["--no-dashboard"]);
     let report = dir.path().join("r.html");
     let f = file.to_str().unwrap();
     let out = common::run(

@@ -6,32 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use tessera::core::{TaskKey, TaskSpec};
+mod common;
+
+use common::naps::{nap_graph, register_nap};
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::scheduler_view::{SchedulerView, SchedulerViewReader, TASK_EVENTS_KEPT};
-use tessera::runtime::{register_kernel, Value};
+use tessera::runtime::Value;
 
 const NAP: &str = "scheduler-view-test.nap";
-
-fn register_nap() {
-    register_kernel(NAP, |_ctx, inputs| {
-        std::thread::sleep(Duration::from_millis(20));
-        let sum: i64 = inputs.iter().map(|b| i64::decode(b).unwrap_or(0)).sum();
-        Ok((sum + 1).encode())
-    });
-}
-
-/// `n` independent `nap-i` tasks and one `total-0` over them.
-fn nap_graph(n: usize) -> (Vec<TaskSpec>, TaskKey) {
-    let mut tasks: Vec<TaskSpec> = (0..n)
-        .map(|i| TaskSpec::new(format!("nap-{i}"), NAP, Bytes::new(), vec![]))
-        .collect();
-    let deps = tasks.iter().map(|t| t.key.clone()).collect();
-    let total = TaskKey::new("total-0");
-    tasks.push(TaskSpec::new(total.clone(), NAP, Bytes::new(), deps));
-    (tasks, total)
-}
 
 /// Poll the view until `ok` holds (at most 30 s); the last view read.
 fn wait_for(view: &SchedulerViewReader, ok: impl Fn(&SchedulerView) -> bool) -> Arc<SchedulerView> {
@@ -51,14 +33,14 @@ fn wait_for(view: &SchedulerViewReader, ok: impl Fn(&SchedulerView) -> bool) -> 
 
 #[test]
 fn the_view_shows_workers_progress_per_prefix_and_the_task_stream() {
-    register_nap();
+    register_nap(NAP, 20);
     let cluster = LocalCluster::start(LocalClusterConfig::new(2, 2)).unwrap();
     let view = cluster.view().unwrap();
     // A reader is looking from the start (per-prefix counts are kept while someone looks).
     assert!(view.latest().info.workers.len() <= 2);
     let client = cluster.client().unwrap();
     // 200 naps of 20 ms on 4 threads: about a second of work.
-    let (tasks, total) = nap_graph(200);
+    let (tasks, total) = nap_graph(NAP, 200);
     let futures = client.submit_graph(tasks, &[total]).unwrap();
 
     // While it runs: both workers, nap tasks being processed, total waiting for them.

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,23 +19,11 @@ fn tmux(socket: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn start_local(file: &Path, workers: &str) -> std::process::Child {
-    let child = common::tessera()
-        .args(["local", "--workers", workers, "--scheduler-file"])
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for_file(file, WAIT);
-    child
-}
-
 #[test]
 fn top_once_prints_the_workers_and_task_counts() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.json");
-    let mut local = start_local(&file, "3");
+    let mut local = common::start_local(&file, 3, &[]);
     let f = file.to_str().unwrap();
     let out = common::run(&["top", "--scheduler-file", f, "--once"], WAIT);
     assert!(out.status.success(), "{out:?}");
@@ -60,7 +47,7 @@ fn top_in_a_terminal_shows_the_cluster_and_refreshes() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("s.json");
-    let mut local = start_local(&file, "2");
+    let mut local = common::start_local(&file, 2, &[]);
     let socket = format!("tessera-top-test-{}", std::process::id());
     let command = format!(
         "{} top --scheduler-file {}",

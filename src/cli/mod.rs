@@ -11,6 +11,7 @@ pub mod jobqueue_args;
 mod output;
 pub mod signals;
 mod stdout;
+#[cfg(feature = "dashboard")]
 mod top_output;
 
 use std::ffi::OsString;

@@ -193,6 +193,12 @@ impl Browser {
         }
     }
 
+    /// Go to `url` and wait until `ready` (a JavaScript expression) is true.
+    pub fn show(&mut self, tab: &Tab, url: &str, ready: &str, what: &str) {
+        self.navigate(tab, url);
+        self.wait_for(tab, ready, Duration::from_secs(30), what);
+    }
+
     /// Save a PNG screenshot of the tab.
     pub fn screenshot(&mut self, tab: &Tab, path: &Path) {
         let r = self.call(

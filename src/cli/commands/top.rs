@@ -1,27 +1,11 @@
 //! `tessera top`: a terminal view of a running cluster, refreshed every `--interval`, read
 //! from the scheduler's dashboard (the token comes from the scheduler file).
 
-use std::io::Write;
-use std::time::Duration;
-
-use anyhow::{bail, Context};
-
 use crate::cli::args::TopArgs;
 use crate::cli::signals::ShutdownSignal;
-use crate::deploy::schedfile::SchedulerFile;
 
 pub fn run(args: TopArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
-    let path = &args.scheduler_file;
-    let file = SchedulerFile::read(path)
-        .with_context(|| format!("cannot read scheduler file {}", path.display()))?;
-    let Some(url) = file.services.get("dashboard").cloned() else {
-        bail!(
-            "the scheduler of {} publishes no dashboard, which `tessera top` reads (it was \
-             started with --no-dashboard, or its dashboard address could not be bound)",
-            path.display()
-        );
-    };
-    let secret = file.secret()?;
+    let (url, secret) = super::dashboard::published_dashboard(&args.scheduler_file)?;
     screens(&url, &secret, &args, signal)
 }
 
@@ -32,8 +16,9 @@ fn screens(
     args: &TopArgs,
     signal: &ShutdownSignal,
 ) -> anyhow::Result<()> {
+    use std::io::Write;
     let token = crate::dashboard::dashboard_token(secret);
-    let timeout = Duration::from_secs(10);
+    let timeout = std::time::Duration::from_secs(10);
     let mut out = std::io::stdout();
     loop {
         let view = crate::dashboard::client::fetch_view(url, &token, timeout)?;
@@ -59,5 +44,7 @@ fn screens(
     _args: &TopArgs,
     _signal: &ShutdownSignal,
 ) -> anyhow::Result<()> {
-    bail!("this tessera was built without the `dashboard` feature, which `tessera top` needs")
+    anyhow::bail!(
+        "this tessera was built without the `dashboard` feature, which `tessera top` needs"
+    )
 }

@@ -55,6 +55,13 @@
     t.appendChild(el("tbody"));
     return t;
   }
+  // A colour swatch followed by text, in a new `tag` element with `attrs`.
+  function swatched(tag, attrs, color, text) {
+    const e = el(tag, attrs);
+    e.appendChild(el("span", { class: "swatch", style: "background:" + color }));
+    e.appendChild(document.createTextNode(text));
+    return e;
+  }
   function cell(tr, text, cls) { tr.appendChild(el("td", cls ? { class: cls } : null, text)); }
 
   function apply(u) {
@@ -85,10 +92,7 @@
     const body = t.tBodies[0];
     v.prefixes.forEach(function (p) {
       const tr = el("tr", { "data-prefix": p.prefix });
-      const name = el("td");
-      name.appendChild(el("span", { class: "swatch", style: "background:" + colorOf(p.prefix) }));
-      name.appendChild(document.createTextNode(p.prefix));
-      tr.appendChild(name);
+      tr.appendChild(swatched("td", null, colorOf(p.prefix), p.prefix));
       const total = p.done + p.processing + p.waiting + p.erred;
       const bar = el("td");
       const s = sv("svg", { width: 240, height: 14, class: "progress-bar" });
@@ -176,10 +180,7 @@
     const prefixes = {};
     shown.forEach(function (e) { prefixes[e.prefix] = (prefixes[e.prefix] || 0) + 1; });
     Object.keys(prefixes).sort().forEach(function (p) {
-      const item = el("span", { "data-prefix": p });
-      item.appendChild(el("span", { class: "swatch", style: "background:" + colorOf(p) }));
-      item.appendChild(document.createTextNode(p + " (" + prefixes[p] + ")"));
-      legend.appendChild(item);
+      legend.appendChild(swatched("span", { "data-prefix": p }, colorOf(p), p + " (" + prefixes[p] + ")"));
     });
     const count = el("p", { id: "task-stream-count" }, shown.length + " tasks in the last " +
       spanLabel + " on " + keys.length + " threads (mouse wheel over the plot zooms)");
@@ -256,10 +257,7 @@
       const color = colorOf("worker-" + id);
       sv("polyline", { points: lines[id].map(function (p) { return x(p[0]) + "," + y(p[1]); }).join(" "),
         fill: "none", stroke: color, "stroke-width": 2, class: "mem-line", "data-worker": id }, s);
-      const item = el("span", { "data-worker": id });
-      item.appendChild(el("span", { class: "swatch", style: "background:" + color }));
-      item.appendChild(document.createTextNode("worker " + id + " RSS"));
-      legend.appendChild(item);
+      legend.appendChild(swatched("span", { "data-worker": id }, color, "worker " + id + " RSS"));
     });
     v.info.workers.forEach(function (w) {
       if (!w.memory_limit) return;

@@ -31,14 +31,16 @@ fn arg(name: &str, default: usize) -> usize {
 fn watch_dashboard(cluster: &LocalCluster) {
     use std::io::{Read, Write};
     let url = cluster.dashboard_url().expect("a dashboard");
-    let address = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let port = address.rsplit(':').next().unwrap().to_string();
     let token = tessera::dashboard::dashboard_token(cluster.secret());
     std::thread::spawn(move || {
         let mut s = std::net::TcpStream::connect(&address).expect("dashboard");
-        let request = format!(
-            "GET /api/events HTTP/1.1\r\nCookie: tessera_dashboard_{port}={token}\r\n\r\n"
-        );
+        let request =
+            format!("GET /api/events HTTP/1.1\r\nCookie: tessera_dashboard_{port}={token}\r\n\r\n");
         s.write_all(request.as_bytes()).unwrap();
         let mut buf = vec![0u8; 1 << 16];
         while let Ok(n) = s.read(&mut buf) {

@@ -552,3 +552,38 @@ fn every_command_in_docs_dashboard_md_runs_as_shown() {
         let _ = common::wait_status(&mut child, WAIT);
     }
 }
+
+#[test]
+fn a_client_that_stops_reading_its_event_stream_is_dropped() {
+    use tessera::dashboard::{start_dashboard, DashboardConfig};
+    let cluster = LocalCluster::start(LocalClusterConfig::new(1, 1)).unwrap();
+    let mut config = DashboardConfig::new("127.0.0.1:0".parse().unwrap());
+    // Updates as fast as possible, little patience: the socket buffers fill in seconds.
+    config.update_interval = Duration::from_millis(1);
+    config.write_timeout = Duration::from_millis(200);
+    let dashboard = start_dashboard(config, cluster.view().unwrap(), cluster.secret()).unwrap();
+    let address = dashboard.local_address();
+    let cookie = format!(
+        "tessera_dashboard_{}={}",
+        address.port(),
+        dashboard_token(cluster.secret())
+    );
+    let mut stalled = TcpStream::connect(address).unwrap();
+    stalled
+        .write_all(format!("GET /api/events HTTP/1.1\r\nCookie: {cookie}\r\n\r\n").as_bytes())
+        .unwrap();
+    // It is served, then never read again: the server must give up on it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(dashboard.open_connections(), 1);
+    while dashboard.open_connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a stalled event-stream client is still held"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The dashboard serves others meanwhile, and the stalled socket is still open on our side.
+    assert_eq!(status(&get(address, "/status", Some(&cookie))), 200);
+    drop(stalled);
+}

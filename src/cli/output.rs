@@ -28,6 +28,12 @@ pub fn render_info(info: &ClusterInfo) -> String {
         )),
         info.clients
     );
+    if let Some(url) = &info.dashboard {
+        let _ = writeln!(
+            out,
+            "Dashboard  {url}  (`tessera dashboard` prints it with its token)"
+        );
+    }
     let _ = writeln!(
         out,
         "Workers    {} ({} threads)",
@@ -172,12 +178,16 @@ mod tests {
                 },
             ],
             tasks: Default::default(),
-            dashboard: None,
+            dashboard: Some("http://node1:8787/".into()),
         };
         let text = render_info(&info);
         let lines: Vec<&str> = text.lines().collect();
         let w1 = lines.iter().find(|l| l.contains("w1")).unwrap();
         let w2 = lines.iter().find(|l| l.contains("w2")).unwrap();
+        assert!(
+            text.contains("Dashboard  http://node1:8787/  (`tessera dashboard`"),
+            "{text}"
+        );
         assert!(w1.ends_with("running"), "{w1}");
         assert!(w2.contains("600 MiB") && w2.contains("3 GiB"), "{w2}");
         assert!(w2.ends_with("paused,disk-full"), "{w2}");

@@ -441,6 +441,7 @@ fn a_hundred_connections_neither_grow_the_scheduler_nor_stall_it() {
         drop(open);
         std::thread::sleep(Duration::from_millis(1500));
     }
+    eprintln!("scheduler RSS after each round of 100 connections: {rss:?}");
     // Once they are gone the dashboard serves again.
     assert_eq!(status(&get(address, "/status", Some(&cookie))), 200);
     assert!(

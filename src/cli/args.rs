@@ -152,10 +152,10 @@ pub struct DashboardArgs {
     /// HOST:PORT (default: the scheduler's address, any free port; the scheduler file and
     /// `tessera dashboard` tell which). Example: --dashboard-address 8787.
     #[arg(long, env = "TESSERA_DASHBOARD_ADDRESS", value_parser = dashboard_address_arg,
-          value_name = "ADDRESS", conflicts_with = "no_dashboard")]
+          value_name = "ADDRESS")]
     pub dashboard_address: Option<crate::runtime::DashboardChoice>,
 
-    /// Run no web dashboard.
+    /// Run no web dashboard (wins over --dashboard-address and its environment variable).
     #[arg(long)]
     pub no_dashboard: bool,
 }

@@ -93,7 +93,13 @@ fn the_view_shows_workers_progress_per_prefix_and_the_task_stream() {
         assert!(!e.erred);
     }
     assert_eq!(events.iter().filter(|e| &*e.prefix == "nap").count(), 200);
-    assert_eq!(&*events.last().unwrap().key, "total-0");
+    let total = events.last().unwrap();
+    assert_eq!(&*total.key, "total-0");
+    // Half its 200 inputs were on the other worker: fetched before it ran.
+    assert!(total.transfer_bytes >= 8 * 50, "{total:?}");
+    assert!(total.transfer_ms > 0.0, "{total:?}");
+    let total_row = done.prefixes.iter().find(|p| p.prefix == "total").unwrap();
+    assert!(total_row.transfer_secs > 0.0, "{total_row:?}");
     // Asking again from `next` gives nothing new.
     assert!(view.task_events_since(next, 1000).0.is_empty());
 }

@@ -64,6 +64,8 @@ fn finished(key: String, nbytes: u64) -> Frame {
         compute_micros: 0,
         thread: 0,
         input_read_micros: 0,
+        transfer_micros: 0,
+        transfer_bytes: 0,
     })
 }
 

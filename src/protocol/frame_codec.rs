@@ -274,6 +274,8 @@ mod tests {
             compute_micros: 1_500,
             thread: 1,
             input_read_micros: 500,
+            transfer_micros: 700,
+            transfer_bytes: 4096,
         });
         let index = frame.push_payload(Bytes::from_static(b"xyz"));
         frame.push(Message::Data {

@@ -162,6 +162,10 @@ pub enum Message {
         /// Microseconds of `compute_micros` spent reading inputs from the worker's spill
         /// directory (protocol version 3).
         input_read_micros: u64,
+        /// Microseconds spent fetching its inputs from peers before it could run, and the
+        /// bytes fetched (protocol version 3).
+        transfer_micros: u64,
+        transfer_bytes: u64,
     },
     TaskFailed {
         key: TaskKey,

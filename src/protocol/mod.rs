@@ -24,5 +24,6 @@ pub use message::{
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
 /// 3: registrations carry the memory thresholds, heartbeats the CPU time, `TaskFinished` the
-/// executor thread and the time spent reading spilled inputs (the dashboard's task stream).
+/// executor thread, the time spent reading spilled inputs and fetching inputs from peers
+/// (the dashboard's task stream).
 pub const PROTOCOL_VERSION: u32 = 3;

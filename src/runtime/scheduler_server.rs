@@ -19,7 +19,7 @@ use crate::protocol::{
 };
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
-use super::scheduler_view::{SchedulerViewReader, ViewRecorder};
+use super::scheduler_view::{SchedulerViewReader, TaskTimes, ViewRecorder};
 
 /// How to start a scheduler server.
 #[derive(Clone, Debug)]
@@ -616,15 +616,21 @@ impl Server {
                             compute_micros,
                             thread,
                             input_read_micros,
+                            transfer_micros,
+                            transfer_bytes,
                         } => {
                             self.completed += 1;
                             self.view.task_done(
                                 now,
                                 id,
                                 &key,
-                                thread,
-                                Duration::from_micros(compute_micros),
-                                Duration::from_micros(input_read_micros),
+                                TaskTimes {
+                                    thread,
+                                    compute: Duration::from_micros(compute_micros),
+                                    input_read: Duration::from_micros(input_read_micros),
+                                    transfer: Duration::from_micros(transfer_micros),
+                                    transfer_bytes,
+                                },
                                 false,
                             );
                             Event::TaskFinished {
@@ -642,8 +648,8 @@ impl Server {
                             }
                         }
                         Message::TaskFailed { key, error } => {
-                            let zero = Duration::ZERO;
-                            self.view.task_done(now, id, &key, 0, zero, zero, true);
+                            let times = TaskTimes::default();
+                            self.view.task_done(now, id, &key, times, true);
                             Event::TaskFailed {
                                 worker: id,
                                 key,

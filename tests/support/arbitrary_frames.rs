@@ -195,6 +195,8 @@ pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
                 compute_micros,
                 thread,
                 input_read_micros: compute_micros / 2,
+                transfer_micros: compute_micros / 3,
+                transfer_bytes: nbytes / 2,
             }
         ),
         (task_key(), text()).prop_map(|(key, error)| Message::TaskFailed { key, error }),

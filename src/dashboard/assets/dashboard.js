@@ -88,7 +88,7 @@
   }
 
   function renderStatus(v, main) {
-    const t = table("progress", ["prefix", "progress", "done", "in memory", "processing", "waiting", "erred", "compute", "spill reads"]);
+    const t = table("progress", ["prefix", "progress", "done", "in memory", "processing", "waiting", "erred", "compute", "spill reads", "fetching inputs"]);
     const body = t.tBodies[0];
     v.prefixes.forEach(function (p) {
       const tr = el("tr", { "data-prefix": p.prefix });
@@ -112,6 +112,7 @@
       cell(tr, String(p.erred), "num erred");
       cell(tr, secs(p.compute_secs), "num");
       cell(tr, secs(p.input_read_secs), "num");
+      cell(tr, secs(p.transfer_secs || 0), "num transfer");
       body.appendChild(tr);
     });
     main.replaceChildren(t);
@@ -162,6 +163,13 @@
         "data-prefix": e.prefix, "data-worker": e.worker, "data-thread": e.thread }, s);
       sv("title", null, r).textContent = e.key + " · " + (e.end_ms - e.start_ms).toFixed(1) + " ms" +
         (e.input_read_ms > 0 ? " (" + e.input_read_ms.toFixed(1) + " ms reading spilled inputs)" : "");
+      if (e.transfer_ms > 0) {
+        const tx = left + Math.max(0, (e.start_ms - e.transfer_ms - t0) / span * plotW);
+        const t = sv("rect", { x: tx, y: i * lh + 7, width: Math.max(1, x - tx), height: lh - 13,
+          class: "transfer", "data-prefix": e.prefix }, s);
+        sv("title", null, t).textContent = e.key + ": fetching inputs from other workers, " +
+          e.transfer_ms.toFixed(1) + " ms, " + bytes(e.transfer_bytes);
+      }
       if (e.input_read_ms > 0) {
         sv("rect", { x: x, y: i * lh + 3, width: Math.max(1, e.input_read_ms / span * plotW),
           height: lh - 5, class: "spill-read" }, s);
@@ -284,6 +292,7 @@
       card("report-wall", "task stream span", secs((last - first) / 1000)),
       card("report-compute", "compute (all threads)", secs(compute)),
       card("report-spill-reads", "reading spilled inputs", secs(reads)),
+      card("report-transfers", "fetching inputs", secs(v.prefixes.reduce(function (a, p) { return a + (p.transfer_secs || 0); }, 0))),
       card("report-threads", "worker threads", String(threads)),
       card("report-peak-rss", "peak worker RSS", bytes(peak)),
       card("report-spilled", "spilled at the end", bytes(v.spilled_bytes)));

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::ClusterInfo;
 
-pub use recorder::{view_prefix, ViewRecorder};
+pub use recorder::{view_prefix, TaskTimes, ViewRecorder};
 pub use ring::Ring;
 
 /// Task events kept for the task stream.
@@ -50,6 +50,9 @@ pub struct PrefixProgress {
     pub compute_secs: f64,
     /// Of which reading spilled inputs back from disk.
     pub input_read_secs: f64,
+    /// Seconds spent fetching inputs from other workers before tasks could run.
+    #[serde(default)]
+    pub transfer_secs: f64,
 }
 
 /// Dashboard figures of one worker that `tessera info` does not carry.
@@ -98,6 +101,12 @@ pub struct TaskEvent {
     pub end_ms: f64,
     /// Milliseconds of the task spent reading spilled inputs from disk.
     pub input_read_ms: f64,
+    /// Milliseconds spent fetching its inputs from other workers before it started, and
+    /// the bytes fetched.
+    #[serde(default)]
+    pub transfer_ms: f64,
+    #[serde(default)]
+    pub transfer_bytes: u64,
     pub erred: bool,
 }
 

@@ -47,11 +47,26 @@ pub fn view_prefix(key: &str) -> &str {
     prefix
 }
 
+/// What a worker reported about how one task ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TaskTimes {
+    /// The executor thread that ran it.
+    pub thread: u32,
+    /// Time it ran, reading spilled inputs included.
+    pub compute: Duration,
+    /// Of which reading spilled inputs back from disk.
+    pub input_read: Duration,
+    /// Time spent fetching its inputs from peers before it could run, and the bytes.
+    pub transfer: Duration,
+    pub transfer_bytes: u64,
+}
+
 #[derive(Default)]
 struct PrefixTotals {
     done: u64,
     compute_secs: f64,
     input_read_secs: f64,
+    transfer_secs: f64,
 }
 
 #[derive(Default)]
@@ -156,19 +171,22 @@ impl ViewRecorder {
         k
     }
 
-    /// A worker reported a result (`erred`: a failure) at `now`, after `compute` on its
-    /// executor `thread`, `input_read` of which reading spilled inputs.
-    #[allow(clippy::too_many_arguments)]
+    /// A worker reported a result (`erred`: a failure) at `now`, with its `times`.
     pub fn task_done(
         &mut self,
         now: Instant,
         worker: WorkerId,
         key: &TaskKey,
-        thread: u32,
-        compute: Duration,
-        input_read: Duration,
+        times: TaskTimes,
         erred: bool,
     ) {
+        let TaskTimes {
+            thread,
+            compute,
+            input_read,
+            transfer,
+            transfer_bytes,
+        } = times;
         let prefix = self.prefix_of(key);
         if !erred {
             self.completed += 1;
@@ -176,6 +194,7 @@ impl ViewRecorder {
             totals.done += 1;
             totals.compute_secs += compute.as_secs_f64();
             totals.input_read_secs += input_read.as_secs_f64();
+            totals.transfer_secs += transfer.as_secs_f64();
         }
         let end_ms = self.ms(now);
         if self.pending.len() == TASK_EVENTS_KEPT {
@@ -189,6 +208,8 @@ impl ViewRecorder {
             start_ms: (end_ms - compute.as_secs_f64() * 1e3).max(0.0),
             end_ms,
             input_read_ms: input_read.as_secs_f64() * 1e3,
+            transfer_ms: transfer.as_secs_f64() * 1e3,
+            transfer_bytes,
             erred,
         });
     }
@@ -317,6 +338,7 @@ impl ViewRecorder {
                     done: totals.map_or(0, |t| t.done),
                     compute_secs: totals.map_or(0.0, |t| t.compute_secs),
                     input_read_secs: totals.map_or(0.0, |t| t.input_read_secs),
+                    transfer_secs: totals.map_or(0.0, |t| t.transfer_secs),
                     waiting: c.waiting,
                     processing: c.processing,
                     in_memory: c.memory,
@@ -333,6 +355,7 @@ impl ViewRecorder {
                     done: t.done,
                     compute_secs: t.compute_secs,
                     input_read_secs: t.input_read_secs,
+                    transfer_secs: t.transfer_secs,
                     ..PrefixProgress::default()
                 });
             }

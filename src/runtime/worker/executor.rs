@@ -60,11 +60,12 @@ pub fn run_executor(
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
-            let released = tasks
+            let (released, transfer, transfer_bytes) = tasks
                 .entries
                 .remove(&task.key)
-                .map(|e| e.released)
-                .unwrap_or(true);
+                .map_or((true, Duration::ZERO, 0), |e| {
+                    (e.released, e.transfer, e.transfer_bytes)
+                });
             let mut data = state.data();
             for (dep, _, _) in &task.deps {
                 data.release_replica(dep);
@@ -79,6 +80,8 @@ pub fn run_executor(
                         compute_micros,
                         thread,
                         input_read_micros: micros(input_read),
+                        transfer_micros: micros(transfer),
+                        transfer_bytes,
                     })
                 }
                 Outcome::Done(_) => None,

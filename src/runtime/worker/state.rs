@@ -36,6 +36,10 @@ pub struct TaskEntry {
     pub released: bool,
     /// The task holds a reference on each of its inputs (taken when it became ready).
     pub holds_inputs: bool,
+    /// Time spent fetching its inputs from peers, and the bytes fetched (reported with the
+    /// result, for the dashboard's task stream).
+    pub transfer: std::time::Duration,
+    pub transfer_bytes: u64,
     seq: u64,
 }
 
@@ -149,6 +153,8 @@ impl TaskTable {
                 phase,
                 released: false,
                 holds_inputs: phase != Phase::Fetching,
+                transfer: std::time::Duration::ZERO,
+                transfer_bytes: 0,
                 seq,
             },
         );

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::core::scheduler::task_prefix;
+use crate::core::scheduler::StateCounts;
 use crate::core::{Scheduler, TaskKey, WorkerId};
 use crate::protocol::{ClusterInfo, WorkerMetrics};
 
@@ -24,6 +25,10 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// Prefix counts are computed while a view was read within this long.
 const READER_ACTIVE: Duration = Duration::from_secs(10);
+/// With more known tasks than this, tasks are counted per prefix at most once per
+/// [`LARGE_SCAN_EVERY`] (a pass over them all); below, at every publication.
+const LARGE_GRAPH: usize = 10_000;
+const LARGE_SCAN_EVERY: Duration = Duration::from_secs(1);
 /// Tasks per second are counted over this window.
 const RATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -90,6 +95,9 @@ pub struct ViewRecorder {
     completions: VecDeque<(Instant, u64)>,
     completed: u64,
     last_publish: Option<Instant>,
+    /// The last count of known tasks per prefix and when it was taken.
+    counts: Vec<(String, StateCounts)>,
+    last_scan: Option<Instant>,
     /// Workers in the last published view.
     published_workers: usize,
     last_sample: Option<Instant>,
@@ -138,6 +146,8 @@ impl ViewRecorder {
             completions: VecDeque::new(),
             completed: 0,
             last_publish: None,
+            counts: Vec::new(),
+            last_scan: None,
             published_workers: 0,
             last_sample: None,
             pending_samples: VecDeque::new(),
@@ -302,7 +312,7 @@ impl ViewRecorder {
         let reader_active =
             last_read > 0 && now_ms - last_read as f64 <= READER_ACTIVE.as_secs_f64() * 1e3;
         let prefixes = if reader_active {
-            self.prefix_progress(core)
+            self.prefix_progress(now, core)
         } else {
             Vec::new()
         };
@@ -328,10 +338,19 @@ impl ViewRecorder {
         *lock(&self.shared.latest) = Arc::new(view);
     }
 
-    fn prefix_progress(&self, core: &Scheduler) -> Vec<PrefixProgress> {
-        let counts = core.counts_by_group(view_prefix, MAX_PREFIXES, OTHER_PREFIX);
-        let mut out: Vec<PrefixProgress> = counts
-            .into_iter()
+    fn prefix_progress(&mut self, now: Instant, core: &Scheduler) -> Vec<PrefixProgress> {
+        let scan_due = core.snapshot().total_tasks <= LARGE_GRAPH
+            || self
+                .last_scan
+                .is_none_or(|at| now.saturating_duration_since(at) >= LARGE_SCAN_EVERY);
+        if scan_due {
+            self.counts = core.counts_by_group(view_prefix, MAX_PREFIXES, OTHER_PREFIX);
+            self.last_scan = Some(now);
+        }
+        let mut out: Vec<PrefixProgress> = self
+            .counts
+            .iter()
+            .cloned()
             .map(|(prefix, c)| {
                 let totals = self.prefixes.get(prefix.as_str());
                 PrefixProgress {
@@ -366,7 +385,64 @@ impl ViewRecorder {
 
 #[cfg(test)]
 mod tests {
-    use super::view_prefix;
+    use super::*;
+    use crate::core::{ClientId, Event, TaskSpec};
+
+    fn submit(core: &mut Scheduler, now: Instant, keys: impl Iterator<Item = String>) {
+        let tasks: Vec<TaskSpec> = keys
+            .map(|k| TaskSpec::new(k, "k", bytes::Bytes::new(), vec![]))
+            .collect();
+        let wanted = tasks.iter().map(|t| t.key.clone()).collect();
+        core.handle(
+            now,
+            Event::GraphSubmitted {
+                client: ClientId(1),
+                tasks,
+                wanted,
+            },
+        );
+    }
+
+    fn prefixes(recorder: &ViewRecorder) -> Vec<String> {
+        let view = recorder.reader().latest();
+        view.prefixes.iter().map(|p| p.prefix.clone()).collect()
+    }
+
+    #[test]
+    fn large_graphs_are_counted_per_prefix_at_most_once_a_second() {
+        let t0 = Instant::now();
+        let mut core = Scheduler::new(Default::default());
+        core.handle(
+            t0,
+            Event::ClientJoined {
+                client: ClientId(1),
+            },
+        );
+        submit(&mut core, t0, (0..=LARGE_GRAPH).map(|i| format!("big-{i}")));
+        let mut recorder = ViewRecorder::new();
+        let info = || ClusterInfo {
+            scheduler_address: String::new(),
+            uptime_secs: 0.0,
+            clients: 1,
+            workers: Vec::new(),
+            tasks: Default::default(),
+            dashboard: None,
+        };
+        assert!(prefixes(&recorder).is_empty(), "nobody looked yet");
+        // A reader looked (`latest` above): counted at the next publication.
+        let t1 = t0 + Duration::from_millis(1);
+        recorder.publish(t1, &core, info());
+        assert_eq!(prefixes(&recorder), ["big"]);
+        submit(&mut core, t1, (0..3).map(|i| format!("late-{i}")));
+        recorder.publish(t1 + PUBLISH_EVERY, &core, info());
+        assert_eq!(
+            prefixes(&recorder),
+            ["big"],
+            "not counted again within the second"
+        );
+        recorder.publish(t1 + LARGE_SCAN_EVERY, &core, info());
+        assert_eq!(prefixes(&recorder), ["big", "late"]);
+    }
 
     #[test]
     fn keys_are_grouped_without_hashes_and_indices() {

@@ -113,7 +113,48 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     );
     b.screenshot(&tab, &artifacts().join("memory.png"));
 
+    // 301 tasks: one more than the graph page draws.
+    b.show(
+        &tab,
+        &format!("{url}graph"),
+        "!!document.getElementById('graph-too-large')",
+        "the graph page saying the graph is too large",
+    );
     assert_eq!(i64::decode(&futures[0].result().unwrap()).unwrap(), 301);
+    // A small submission is drawn: 10 naps into one total, states and edges.
+    let (small, small_total) = {
+        let (mut tasks, _) = nap_graph(NAP, 10);
+        for t in &mut tasks {
+            t.key = tessera::core::TaskKey::new(format!("small-{}", t.key));
+            t.deps = t
+                .deps
+                .iter()
+                .map(|d| tessera::core::TaskKey::new(format!("small-{d}")))
+                .collect();
+        }
+        let total = tasks.last().unwrap().key.clone();
+        (tasks, total)
+    };
+    drop(futures);
+    let small_futures = client.submit_graph(small, &[small_total]).unwrap();
+    b.show(
+        &tab,
+        &format!("{url}graph"),
+        "document.querySelectorAll('#task-graph circle.node').length === 11 && \
+         document.querySelectorAll('#task-graph line.edge').length === 10",
+        "the small graph: 11 tasks, 10 edges",
+    );
+    b.screenshot(&tab, &artifacts().join("graph.png"));
+    assert_eq!(
+        i64::decode(&small_futures[0].result().unwrap()).unwrap(),
+        11
+    );
+    b.wait_for(
+        &tab,
+        "document.querySelectorAll('#task-graph circle.state-memory').length >= 1",
+        WAIT,
+        "the total in memory",
+    );
     b.show(
         &tab,
         &format!("{url}status"),

@@ -154,6 +154,7 @@ mod tests {
             memory_bytes: 0,
             spilled_bytes: 0,
             task_events_next: 0,
+            graph: None,
         };
         let text = render_top(&view);
         assert!(text.contains("workers 2 (8 threads)"), "{text}");

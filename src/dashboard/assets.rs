@@ -2,11 +2,12 @@
 //! run time.
 
 /// The pages, by path, with their titles.
-pub const PAGES: [(&str, &str); 4] = [
+pub const PAGES: [(&str, &str); 5] = [
     ("/status", "Status"),
     ("/tasks", "Task stream"),
     ("/workers", "Workers"),
     ("/memory", "Memory"),
+    ("/graph", "Graph"),
 ];
 
 const SHELL: &str = include_str!("assets/page.html");

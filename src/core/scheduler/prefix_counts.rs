@@ -1,4 +1,5 @@
-//! Task counts by state for each group of keys (the dashboard's progress per task prefix).
+//! Task counts by state for each group of keys (the dashboard's progress per task prefix),
+//! and the tasks of a small graph with their inputs (its graph page).
 //!
 //! One pass over the known tasks, asked for by the scheduler's driver a few times a second
 //! at most and only while someone looks. It must not keep any state of its own or change
@@ -61,6 +62,52 @@ impl Scheduler {
         }
         out.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
         out
+    }
+}
+
+/// One known task of a small graph (see [`Scheduler::small_graph`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GraphNode {
+    pub key: String,
+    /// `waiting`, `processing`, `memory`, `erred` or `released`.
+    pub state: &'static str,
+    /// Indices (in the returned list) of its inputs that are known.
+    pub deps: Vec<u32>,
+}
+
+impl Scheduler {
+    /// Every known task with its state and inputs, if there are at most `max_tasks` of them
+    /// (the dashboard draws the graph of a small submission); `None` for a larger graph.
+    pub fn small_graph(&self, max_tasks: usize) -> Option<Vec<GraphNode>> {
+        if self.tasks.len() > max_tasks {
+            return None;
+        }
+        let live: Vec<&super::task_store::Task> = self.tasks.live().collect();
+        let index: HashMap<&str, u32> = live
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.key.as_str(), i as u32))
+            .collect();
+        Some(
+            live.iter()
+                .map(|t| GraphNode {
+                    key: t.key.to_string(),
+                    state: match t.state {
+                        TaskState::Waiting | TaskState::Ready => "waiting",
+                        TaskState::Processing => "processing",
+                        TaskState::Memory => "memory",
+                        TaskState::Erred => "erred",
+                        TaskState::Released | TaskState::Forgotten => "released",
+                    },
+                    deps: t
+                        .deps
+                        .as_slice()
+                        .iter()
+                        .filter_map(|d| index.get(self.tasks[*d].key.as_str()).copied())
+                        .collect(),
+                })
+                .collect(),
+        )
     }
 }
 
@@ -130,5 +177,20 @@ mod tests {
         assert_eq!(capped.len(), 3);
         let other = &capped.iter().find(|(n, _)| n == "other").unwrap().1;
         assert_eq!(other.waiting + other.processing, 1);
+
+        let graph = s.small_graph(10).unwrap();
+        assert_eq!(graph.len(), 4);
+        let sum = graph.iter().find(|n| n.key == "sum-0").unwrap();
+        let inputs: Vec<&str> = sum
+            .deps
+            .iter()
+            .map(|&i| graph[i as usize].key.as_str())
+            .collect();
+        assert_eq!(inputs, ["load-0", "load-1"]);
+        assert_eq!(sum.state, "waiting");
+        assert!(
+            s.small_graph(3).is_none(),
+            "too large a graph is not listed"
+        );
     }
 }

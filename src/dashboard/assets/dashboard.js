@@ -276,6 +276,52 @@
     main.replaceChildren(s, legend);
   }
 
+  const STATE_COLORS = { waiting: "#c5cad6", processing: "#6f8fd1", memory: "#2e9d57", erred: "#c62828", released: "#eef0f5" };
+
+  function renderGraph(v, main) {
+    if (!v.graph) {
+      main.replaceChildren(el("p", { class: "empty", id: "graph-too-large" },
+        "The graph is drawn while at most 300 tasks are known (a small submission)."));
+      return;
+    }
+    const nodes = v.graph, depth = new Array(nodes.length).fill(-1);
+    function depthOf(i) {
+      if (depth[i] >= 0) return depth[i];
+      depth[i] = 0; // guards against a cycle, which the scheduler refuses anyway
+      let d = 0;
+      nodes[i].deps.forEach(function (j) { d = Math.max(d, depthOf(j) + 1); });
+      depth[i] = d;
+      return d;
+    }
+    nodes.forEach(function (_, i) { depthOf(i); });
+    const layers = [];
+    nodes.forEach(function (n, i) { (layers[depth[i]] = layers[depth[i]] || []).push(i); });
+    const dx = 140, dy = 16, pad = 20, pos = [];
+    layers.forEach(function (layer, d) {
+      layer.sort(function (a, b) { return nodes[a].key < nodes[b].key ? -1 : 1; });
+      layer.forEach(function (i, k) { pos[i] = [pad + d * dx, pad + k * dy]; });
+    });
+    const tallest = Math.max.apply(null, layers.map(function (l) { return l.length; }));
+    const s = sv("svg", { id: "task-graph", width: pad * 2 + (layers.length - 1) * dx + 120,
+      height: pad * 2 + tallest * dy });
+    nodes.forEach(function (n, i) {
+      n.deps.forEach(function (j) {
+        sv("line", { x1: pos[j][0], y1: pos[j][1], x2: pos[i][0], y2: pos[i][1], stroke: "#c9ced9", class: "edge" }, s);
+      });
+    });
+    nodes.forEach(function (n, i) {
+      const c = sv("circle", { cx: pos[i][0], cy: pos[i][1], r: 6, fill: STATE_COLORS[n.state] || "#999",
+        stroke: colorOf(n.key.replace(/-\d+$/, "")), "stroke-width": 2, class: "node state-" + n.state, "data-key": n.key }, s);
+      sv("title", null, c).textContent = n.key + " · " + n.state;
+    });
+    const legend = el("div", { class: "legend" });
+    Object.keys(STATE_COLORS).forEach(function (st) {
+      legend.appendChild(swatched("span", { "data-state": st }, STATE_COLORS[st],
+        st + " (" + nodes.filter(function (n) { return n.state === st; }).length + ")"));
+    });
+    main.replaceChildren(legend, s);
+  }
+
   function renderReportFigures(v) {
     const ev = state.events;
     const first = ev.length ? Math.min.apply(null, ev.map(function (e) { return e.start_ms; })) : 0;
@@ -310,7 +356,7 @@
       renderMemory(v, document.getElementById("report-memory"));
       return;
     }
-    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory })[page](v, main);
+    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory, graph: renderGraph })[page](v, main);
   }
 
   if (page === "report") {

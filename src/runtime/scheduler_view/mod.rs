@@ -85,6 +85,21 @@ pub struct SchedulerView {
     pub spilled_bytes: u64,
     /// Number the next task event will get (see [`SchedulerViewReader::task_events_since`]).
     pub task_events_next: u64,
+    /// Every known task with its state and inputs while at most [`SMALL_GRAPH_TASKS`] are
+    /// known (and someone reads the view); `None` otherwise.
+    #[serde(default)]
+    pub graph: Option<Vec<GraphNodeView>>,
+}
+
+/// Largest graph whose tasks the view lists (the dashboard draws it).
+pub const SMALL_GRAPH_TASKS: usize = 300;
+
+/// One task of a small graph: key, state, indices of its inputs in the list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GraphNodeView {
+    pub key: String,
+    pub state: String,
+    pub deps: Vec<u32>,
 }
 
 /// One finished (or failed) task, for the task stream.

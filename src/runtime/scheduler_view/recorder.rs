@@ -15,8 +15,9 @@ use crate::core::{Scheduler, TaskKey, WorkerId};
 use crate::protocol::{ClusterInfo, WorkerMetrics};
 
 use super::{
-    lock, MemorySample, PrefixProgress, Ring, SchedulerView, SchedulerViewReader, TaskEvent,
-    ViewShared, WorkerLoad, MAX_PREFIXES, MEMORY_SAMPLES_KEPT, OTHER_PREFIX, TASK_EVENTS_KEPT,
+    lock, GraphNodeView, MemorySample, PrefixProgress, Ring, SchedulerView, SchedulerViewReader,
+    TaskEvent, ViewShared, WorkerLoad, MAX_PREFIXES, MEMORY_SAMPLES_KEPT, OTHER_PREFIX,
+    SMALL_GRAPH_TASKS, TASK_EVENTS_KEPT,
 };
 
 /// How often a view is published.
@@ -129,6 +130,7 @@ impl ViewRecorder {
             memory_bytes: 0,
             spilled_bytes: 0,
             task_events_next: 0,
+            graph: None,
         };
         ViewRecorder {
             shared: Arc::new(ViewShared {
@@ -316,6 +318,20 @@ impl ViewRecorder {
         } else {
             Vec::new()
         };
+        let graph = if reader_active {
+            core.small_graph(SMALL_GRAPH_TASKS).map(|nodes| {
+                nodes
+                    .into_iter()
+                    .map(|n| GraphNodeView {
+                        key: n.key,
+                        state: n.state.to_string(),
+                        deps: n.deps,
+                    })
+                    .collect()
+            })
+        } else {
+            None
+        };
         let loads = info
             .workers
             .iter()
@@ -334,6 +350,7 @@ impl ViewRecorder {
             prefixes,
             tasks_per_second,
             task_events_next,
+            graph,
         };
         *lock(&self.shared.latest) = Arc::new(view);
     }

@@ -113,6 +113,12 @@ fn chromium_shows_workers_progress_and_the_task_stream_of_a_running_computation(
     );
     b.screenshot(&tab, &artifacts().join("memory.png"));
 
+    b.show(
+        &tab,
+        &format!("{url}jobs"),
+        "!!document.getElementById('no-job-queue')",
+        "the jobs page of a cluster without a job queue",
+    );
     // 301 tasks: one more than the graph page draws.
     b.show(
         &tab,

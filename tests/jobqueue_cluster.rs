@@ -241,6 +241,29 @@ fn real_batch_slurm_sigkill_of_owner_cancels_its_jobs() {
         top.status.success() && screen.contains("workers 2 ("),
         "{top:?}"
     );
+    // Its jobs are on the dashboard (the `jobqueue` panel of the view).
+    let published = tessera::deploy::schedfile::SchedulerFile::read(&file).expect("file");
+    let url = published.services.get("dashboard").expect("a dashboard");
+    let token = tessera::dashboard::dashboard_token(&published.secret().expect("secret"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let body =
+            tessera::dashboard::client::fetch_report_data(url, &token, Duration::from_secs(10))
+                .expect("the dashboard's view");
+        let view: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let jobs = view["panels"]["jobqueue"]["jobs"]
+            .as_array()
+            .map_or(0, |j| j.len());
+        if jobs == 2 {
+            assert_eq!(view["panels"]["jobqueue"]["system"], "slurm", "{view}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs never on the dashboard: {view}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let out = common::run(
         &[
             "jobqueue",

@@ -2,12 +2,13 @@
 //! run time.
 
 /// The pages, by path, with their titles.
-pub const PAGES: [(&str, &str); 5] = [
+pub const PAGES: [(&str, &str); 6] = [
     ("/status", "Status"),
     ("/tasks", "Task stream"),
     ("/workers", "Workers"),
     ("/memory", "Memory"),
     ("/graph", "Graph"),
+    ("/jobs", "Jobs"),
 ];
 
 const SHELL: &str = include_str!("assets/page.html");

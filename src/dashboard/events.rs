@@ -31,6 +31,8 @@ struct Update {
     /// Memory samples since the previous update.
     memory: Vec<Arc<MemorySample>>,
     memory_next: u64,
+    /// Panels of other parts of the scheduler's process (the job-queue manager's jobs).
+    panels: std::collections::BTreeMap<String, Arc<serde_json::Value>>,
 }
 
 /// Sequence numbers of what a client has seen.
@@ -51,6 +53,7 @@ fn update(view: &SchedulerViewReader, seen: &mut Seen) -> Vec<u8> {
         events_next: next_events,
         memory,
         memory_next: next_memory,
+        panels: view.panels(),
     };
     serde_json::to_vec(&update).unwrap_or_else(|_| b"{}".to_vec())
 }

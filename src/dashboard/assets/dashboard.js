@@ -5,7 +5,7 @@
   const page = document.body.dataset.page;
   const MAX_EVENTS = 20000, MAX_SAMPLES = 900, MAX_DRAWN = 5000;
   const NS = "http://www.w3.org/2000/svg";
-  const state = { view: null, events: [], eventsNext: 0, memory: [], memoryNext: 0, windowMin: null };
+  const state = { panels: {}, view: null, events: [], eventsNext: 0, memory: [], memoryNext: 0, windowMin: null };
   const main = document.getElementById("main");
   const summary = document.getElementById("summary");
   const connection = document.getElementById("connection");
@@ -66,6 +66,7 @@
 
   function apply(u) {
     state.view = u.view;
+    state.panels = u.panels || {};
     const first = u.events_next - u.events.length;
     u.events.forEach(function (e, i) { if (first + i >= state.eventsNext) state.events.push(e); });
     state.eventsNext = Math.max(state.eventsNext, u.events_next);
@@ -322,6 +323,32 @@
     main.replaceChildren(legend, s);
   }
 
+  function renderJobs(v, main) {
+    const q = state.panels.jobqueue;
+    if (!q) {
+      main.replaceChildren(el("p", { class: "empty", id: "no-job-queue" },
+        "No job queue: this scheduler was not started by `tessera jobqueue … up`."));
+      return;
+    }
+    const target = q.target.Adaptive ? "adaptive " + q.target.Adaptive.minimum + "–" + q.target.Adaptive.maximum
+      : q.target.Jobs != null ? q.target.Jobs + " jobs" : (q.target.Workers || 0) + " workers";
+    const figures = el("div", { class: "summary" });
+    figures.append(card("jobs-system", "batch system", q.system), card("jobs-target", "target", target),
+      card("jobs-desired", "jobs wanted now", String(q.desired_jobs)),
+      card("jobs-submitted", "submitted", String(q.submitted_total)),
+      card("jobs-failures", "failures in a row", String(q.consecutive_failures)));
+    const t = table("jobs", ["job", "state", "workers connected", "age"]);
+    q.jobs.forEach(function (j) {
+      const tr = el("tr", { "data-job": j.id, "data-state": j.state });
+      cell(tr, j.id); cell(tr, j.state, "state"); cell(tr, String(j.workers), "num"); cell(tr, secs(j.age_secs), "num");
+      t.tBodies[0].appendChild(tr);
+    });
+    const notes = el("div");
+    if (q.gave_up) notes.appendChild(el("p", { class: "state-disk-full" }, "gave up: " + q.gave_up));
+    (q.messages || []).forEach(function (m) { notes.appendChild(el("p", { class: "empty" }, m)); });
+    main.replaceChildren(figures, t, notes);
+  }
+
   function renderReportFigures(v) {
     const ev = state.events;
     const first = ev.length ? Math.min.apply(null, ev.map(function (e) { return e.start_ms; })) : 0;
@@ -356,7 +383,7 @@
       renderMemory(v, document.getElementById("report-memory"));
       return;
     }
-    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory, graph: renderGraph })[page](v, main);
+    ({ status: renderStatus, tasks: renderTasks, workers: renderWorkers, memory: renderMemory, graph: renderGraph, jobs: renderJobs })[page](v, main);
   }
 
   if (page === "report") {

@@ -353,6 +353,7 @@ impl Manager {
             if now >= next_poll {
                 self.poll_jobs();
                 next_poll = Instant::now() + self.config.poll_interval;
+                self.publish_to_dashboard(now);
             }
             self.expire_retirements(now);
             self.scaler.handle(now, AutoscaleEvent::Tick);
@@ -679,6 +680,15 @@ impl Manager {
             }
             self.scaler
                 .handle(now, AutoscaleEvent::JobPhase(job, phase));
+        }
+    }
+
+    /// Show the jobs on the scheduler's dashboard (its `jobqueue` panel).
+    fn publish_to_dashboard(&self, now: Instant) {
+        if let (Some(scheduler), Ok(status)) =
+            (&self.scheduler, serde_json::to_value(self.status(now)))
+        {
+            scheduler.view().publish_panel("jobqueue", status);
         }
     }
 

@@ -142,6 +142,9 @@ struct ViewShared {
     /// Milliseconds since start of the last read of a view (prefix counts are only computed
     /// while someone reads).
     last_read_ms: AtomicU64,
+    /// Panels published by other parts of the process running the scheduler (the job-queue
+    /// manager's jobs), by name; one value each, replaced on every publication.
+    panels: Mutex<std::collections::BTreeMap<String, Arc<serde_json::Value>>>,
 }
 
 /// A handle for reading the published view; cheap to clone, never blocks the scheduler.
@@ -172,6 +175,18 @@ impl SchedulerViewReader {
     /// At most `max` memory samples numbered `seq` and later, and the next number.
     pub fn memory_since(&self, seq: u64, max: usize) -> (Vec<Arc<MemorySample>>, u64) {
         lock(&self.shared.memory).since(seq, max)
+    }
+
+    /// Publish (replace) the panel `name`: figures another part of this process wants the
+    /// dashboard to show next to the scheduler's (the job-queue manager's jobs). Bounded: one
+    /// value per name.
+    pub fn publish_panel(&self, name: &str, value: serde_json::Value) {
+        lock(&self.shared.panels).insert(name.to_string(), Arc::new(value));
+    }
+
+    /// The published panels, by name.
+    pub fn panels(&self) -> std::collections::BTreeMap<String, Arc<serde_json::Value>> {
+        lock(&self.shared.panels).clone()
     }
 
     /// Milliseconds since the scheduler started.

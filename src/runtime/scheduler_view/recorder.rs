@@ -139,6 +139,7 @@ impl ViewRecorder {
                 events: Mutex::new(Ring::new(TASK_EVENTS_KEPT)),
                 memory: Mutex::new(Ring::new(MEMORY_SAMPLES_KEPT)),
                 last_read_ms: AtomicU64::new(0),
+                panels: Mutex::new(Default::default()),
             }),
             prefixes: HashMap::new(),
             other: Arc::from(OTHER_PREFIX),

@@ -5,7 +5,9 @@
 //! - chain: N dependent tasks (per-step latency);
 //! - tree: binary-tree reduction of 2^k leaves.
 //!
-//! Run: `cargo bench --bench runtime_e2e -- [--workers 2] [--nthreads 1] [--repeat 5]`.
+//! Run: `cargo bench --bench runtime_e2e -- [--workers 2] [--nthreads 1] [--repeat 5]
+//! [--dashboard off|on|watched]` (`watched`: two clients follow the dashboard's event stream
+//! all along, like two open browser tabs; default `on`, the default of every scheduler).
 //! Prints one JSON line per workload with the median of the repeats.
 
 use std::path::PathBuf;
@@ -23,6 +25,30 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Follow the dashboard's event stream in a thread until the cluster stops (a browser tab).
+fn watch_dashboard(cluster: &LocalCluster) {
+    use std::io::{Read, Write};
+    let url = cluster.dashboard_url().expect("a dashboard");
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let port = address.rsplit(':').next().unwrap().to_string();
+    let token = tessera::dashboard::dashboard_token(cluster.secret());
+    std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(&address).expect("dashboard");
+        let request =
+            format!("GET /api/events HTTP/1.1\r\nCookie: tessera_dashboard_{port}={token}\r\n\r\n");
+        s.write_all(request.as_bytes()).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+        }
+    });
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -84,11 +110,23 @@ fn main() {
 
     let t = Instant::now();
     let mut config = LocalClusterConfig::new(workers, nthreads).processes(exe);
+    let dashboard = std::env::args()
+        .skip_while(|a| a != "--dashboard")
+        .nth(1)
+        .unwrap_or_else(|| "on".into());
+    if dashboard == "off" {
+        config.dashboard = tessera::runtime::DashboardChoice::Off;
+    }
     if let Ok(s) = std::env::var("TESSERA_SATURATION") {
         config.policy.saturation = s.parse().expect("TESSERA_SATURATION must be a number");
     }
     let cluster = LocalCluster::start(config).expect("cluster");
     let startup = t.elapsed();
+    if dashboard == "watched" {
+        for _ in 0..2 {
+            watch_dashboard(&cluster);
+        }
+    }
     let client = cluster.client().expect("client");
     println!(
         "{{\"workload\":\"startup\",\"workers\":{workers},\"seconds\":{:.4}}}",

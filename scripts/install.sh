@@ -3,7 +3,7 @@
 #
 # Usage: scripts/install.sh [--with-tests] [--with-batch] [--with-testbed] [--with-python] [--with-dask]
 #   (no flag)      system libraries (MPI, HDF5, NetCDF, libclang, pkg-config) and Rust >= 1.95
-#   --with-tests   also rustfmt, clippy and cargo-nextest
+#   --with-tests   also rustfmt, clippy, cargo-nextest, and chromium + tmux (dashboard tests)
 #   --with-batch   also start one-node Slurm, PBS-syntax-via-Slurm and Grid Engine for the
 #                  batch-system tests (scripts/batch/all.sh up; needs root)
 #   --with-testbed also the multi-host test bed: hosts login, node1, node2 as network
@@ -147,6 +147,11 @@ fi
 step "Rust: rustc $v ($(command -v cargo)) ($(elapsed "$t"))"
 
 if [ "$with_tests" = 1 ]; then
+  t=$(date +%s.%N)
+  # headless Chromium for the dashboard and report tests, tmux for `tessera top`'s
+  APT_ENSURE_TAG=install as_root "$ROOT/scripts/apt-ensure.sh" chromium tmux \
+    || fail "could not install chromium and tmux (the dashboard tests need them)"
+  step "test tools: chromium, tmux ($(elapsed "$t"))"
   t=$(date +%s.%N)
   comps=()
   cargo fmt --version >/dev/null 2>&1 || comps+=(rustfmt)

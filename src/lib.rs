@@ -25,6 +25,8 @@ pub mod array;
 pub mod cli;
 pub mod config;
 pub mod core;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 pub mod deploy;
 pub mod eval;
 pub mod expr;

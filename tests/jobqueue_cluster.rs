@@ -231,6 +231,39 @@ fn real_batch_slurm_sigkill_of_owner_cancels_its_jobs() {
         .wait_for_workers(2, Duration::from_secs(45))
         .expect("2 workers");
     client.close();
+    // The manager's scheduler serves a dashboard; `tessera top` reads it.
+    let top = common::run(
+        &["top", "--once", "--scheduler-file", file.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    let screen = String::from_utf8_lossy(&top.stdout);
+    assert!(
+        top.status.success() && screen.contains("workers 2 ("),
+        "{top:?}"
+    );
+    // Its jobs are on the dashboard (the `jobqueue` panel of the view).
+    let published = tessera::deploy::schedfile::SchedulerFile::read(&file).expect("file");
+    let url = published.services.get("dashboard").expect("a dashboard");
+    let token = tessera::dashboard::dashboard_token(&published.secret().expect("secret"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let body =
+            tessera::dashboard::client::fetch_report_data(url, &token, Duration::from_secs(10))
+                .expect("the dashboard's view");
+        let view: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let jobs = view["panels"]["jobqueue"]["jobs"]
+            .as_array()
+            .map_or(0, |j| j.len());
+        if jobs == 2 {
+            assert_eq!(view["panels"]["jobqueue"]["system"], "slurm", "{view}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs never on the dashboard: {view}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let out = common::run(
         &[
             "jobqueue",

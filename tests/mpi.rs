@@ -95,6 +95,18 @@ fn real_mpi_cli_four_ranks_serve_an_external_client_through_the_scheduler_file()
         assert!(w.address.starts_with("tcp://"), "{}", w.address);
         assert!(w.address.contains(",mpi://"), "{}", w.address);
     }
+    // The scheduler rank publishes its dashboard, closed without the token.
+    let published = tessera::deploy::schedfile::SchedulerFile::read(&file).unwrap();
+    let url = published
+        .services
+        .get("dashboard")
+        .expect("services.dashboard");
+    let host_port = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut http = std::net::TcpStream::connect(host_port).expect("dashboard");
+    std::io::Write::write_all(&mut http, b"GET /status HTTP/1.1\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut http, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     // An external client computes and gathers over TCP.
     let xs = client.map::<i64, i64>(names::INC, 0..50).expect("map");
     let total: i64 = client.gather(&xs).expect("gather").iter().sum();

@@ -62,6 +62,10 @@ fn finished(key: String, nbytes: u64) -> Frame {
         key: TaskKey::new(key),
         nbytes,
         compute_micros: 0,
+        thread: 0,
+        input_read_micros: 0,
+        transfer_micros: 0,
+        transfer_bytes: 0,
     })
 }
 

@@ -99,6 +99,19 @@ pub enum Command {
     /// Stop a running cluster: the scheduler and every worker exit with code 0.
     #[command(after_help = "Example:\n    tessera shutdown --scheduler-file ~/s.json")]
     Shutdown(ShutdownArgs),
+
+    /// Print the URL of a cluster's web dashboard, with its access token.
+    #[command(
+        after_help = "Examples:\n    tessera dashboard --scheduler-file ~/s.json\n    tessera dashboard --scheduler-file ~/s.json --local-port 8787   # through an SSH tunnel\n\nThe token is derived from the cluster secret: treat the URL like the scheduler file. See\ndocs/dashboard.md for the SSH tunnel from a laptop."
+    )]
+    Dashboard(DashboardCommandArgs),
+
+    /// A terminal view of a running cluster (workers, load, memory, tasks, rates),
+    /// refreshed every second; usable over SSH. Reads the scheduler's dashboard.
+    #[command(
+        after_help = "Examples:\n    tessera top --scheduler-file ~/s.json\n    tessera top --scheduler-file ~/s.json --once    # one screen, then exit\n\nCtrl-C quits. Needs the scheduler's dashboard (not --no-dashboard)."
+    )]
+    Top(TopArgs),
     /// Evaluate a NumPy-like array program on a cluster and print or save the result.
     #[command(
         override_usage = "tessera eval [OPTIONS] <PROGRAM>\n       tessera eval [OPTIONS] -f <FILE>",
@@ -146,6 +159,46 @@ pub struct NetworkArgs {
     pub advertise_host: Option<String>,
 }
 
+/// The scheduler's web dashboard.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    /// Where the web dashboard listens: PORT or :PORT (on the scheduler's address), or
+    /// HOST:PORT (default: the scheduler's address, any free port; the scheduler file and
+    /// `tessera dashboard` tell which). Example: --dashboard-address 8787.
+    #[arg(long, env = "TESSERA_DASHBOARD_ADDRESS", value_parser = dashboard_address_arg,
+          value_name = "ADDRESS")]
+    pub dashboard_address: Option<crate::runtime::DashboardChoice>,
+
+    /// Run no web dashboard (wins over --dashboard-address and its environment variable).
+    #[arg(long)]
+    pub no_dashboard: bool,
+}
+
+impl DashboardArgs {
+    /// What these flags ask for.
+    pub fn choice(&self) -> crate::runtime::DashboardChoice {
+        match (self.no_dashboard, self.dashboard_address) {
+            (true, _) => crate::runtime::DashboardChoice::Off,
+            (false, Some(c)) => c,
+            (false, None) => crate::runtime::DashboardChoice::Default,
+        }
+    }
+}
+
+fn dashboard_address_arg(s: &str) -> Result<crate::runtime::DashboardChoice, String> {
+    use crate::runtime::DashboardChoice;
+    use std::net::ToSocketAddrs;
+    let port_only = s.strip_prefix(':').unwrap_or(s);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(DashboardChoice::Port(port));
+    }
+    let bad = || format!("{s:?} is not PORT, :PORT or HOST:PORT (example: 8787, 127.0.0.1:8787)");
+    match s.to_socket_addrs() {
+        Ok(mut addresses) => addresses.next().map(DashboardChoice::At).ok_or_else(bad),
+        Err(_) => Err(bad()),
+    }
+}
+
 /// The scheduler to connect to.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
@@ -187,6 +240,9 @@ pub struct SchedulerArgs {
     /// hides latency for tiny tasks; lower keeps memory down). Example: 2.
     #[arg(long, env = "TESSERA_SATURATION", default_value_t = 2.0)]
     pub saturation: f64,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +319,9 @@ pub struct LocalArgs {
     /// TCP port for the scheduler; 0 picks a free one.
     #[arg(long, env = "TESSERA_PORT", default_value_t = 0)]
     pub port: u16,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }
 
 /// Memory thresholds and spilling of a worker (docs/memory.md). Thresholds are fractions of
@@ -317,6 +376,33 @@ pub struct InfoArgs {
     /// Output format (example: --output json).
     #[arg(long, value_enum, default_value = "human")]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardCommandArgs {
+    /// The cluster's scheduler file (example: --scheduler-file ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    /// Print the URL for a tunnel ending on this port of this machine instead
+    /// (http://localhost:PORT/...; example: --local-port 8787 with `ssh -L 8787:NODE:PORT`).
+    #[arg(long, value_name = "PORT")]
+    pub local_port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The cluster's scheduler file (example: --scheduler-file ~/s.json).
+    #[arg(long, env = "TESSERA_SCHEDULER_FILE", value_name = "PATH")]
+    pub scheduler_file: PathBuf,
+
+    /// Time between two screens (example: 2s).
+    #[arg(long, default_value = "1s", value_parser = duration_arg, value_name = "DURATION")]
+    pub interval: Duration,
+
+    /// Print one screen and exit (for scripts and logs).
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -375,6 +461,12 @@ pub struct EvalArgs {
     /// No progress bar (it is also hidden when stderr is not a terminal).
     #[arg(long, short = 'q', env = "TESSERA_QUIET")]
     pub quiet: bool,
+
+    /// Also write a performance report here: one HTML file that opens offline (task stream,
+    /// time per task prefix, workers, memory over time, the program). Example:
+    /// --report report.html.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     /// Largest result, in elements, printed to stdout; a larger one needs -o
     /// (example: --max-print 1000000).
@@ -491,4 +583,7 @@ pub struct MpiArgs {
     /// scheduler file anyway (example: 2m).
     #[arg(long, default_value = "120s", value_parser = duration_arg, value_name = "DURATION")]
     pub startup_timeout: Duration,
+
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 }

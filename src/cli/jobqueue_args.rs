@@ -351,6 +351,9 @@ pub struct ClusterOptions {
     #[arg(long, value_name = "PID")]
     pub owner_pid: Option<u32>,
 
+    #[command(flatten)]
+    pub dashboard: crate::cli::args::DashboardArgs,
+
     /// How long `up` waits for the manager to start (example: 60s).
     #[arg(long, default_value = "60s", value_parser = duration_arg)]
     pub timeout: Duration,
@@ -461,4 +464,8 @@ pub struct LaunchArgs {
 
     #[command(flatten)]
     pub spill: crate::cli::args::SpillArgs,
+
+    /// The scheduler's web dashboard (rank 0).
+    #[command(flatten)]
+    pub dashboard: crate::cli::args::DashboardArgs,
 }

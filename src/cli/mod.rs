@@ -13,6 +13,8 @@ mod output;
 mod panic_hook;
 pub mod signals;
 mod stdout;
+#[cfg(feature = "dashboard")]
+mod top_output;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -63,6 +65,8 @@ pub fn main() -> ExitCode {
         Command::Local(a) => commands::local::run(a, &signal),
         Command::Info(a) => commands::info::run(a),
         Command::Shutdown(a) => commands::shutdown::run(a),
+        Command::Dashboard(a) => commands::dashboard::run(a),
+        Command::Top(a) => commands::top::run(a, &signal),
         Command::Eval(a) => commands::eval::run(a, &signal),
         Command::Demo(a) => commands::demo::run(a, &signal),
         Command::Jobqueue(a) => commands::jobqueue::run(*a, &signal),

@@ -37,6 +37,12 @@ pub fn render_info(info: &ClusterInfo) -> String {
         uptime(info.uptime_secs),
         info.clients
     );
+    if let Some(url) = &info.dashboard {
+        let _ = writeln!(
+            out,
+            "Dashboard  {url}  (`tessera dashboard` prints it with its token)"
+        );
+    }
     let _ = writeln!(
         out,
         "Workers    {} ({} threads)",
@@ -148,6 +154,7 @@ mod tests {
             address: format!("tcp://127.0.0.1:{id}"),
             nthreads: 1,
             memory_limit: Some(1 << 30),
+            memory_thresholds: Default::default(),
             metrics,
             remaining_lifetime_secs: None,
         }
@@ -189,11 +196,16 @@ mod tests {
                 },
             ],
             tasks: Default::default(),
+            dashboard: Some("http://node1:8787/".into()),
         };
         let text = render_info(&info);
         let lines: Vec<&str> = text.lines().collect();
         let w1 = lines.iter().find(|l| l.contains("w1")).unwrap();
         let w2 = lines.iter().find(|l| l.contains("w2")).unwrap();
+        assert!(
+            text.contains("Dashboard  http://node1:8787/  (`tessera dashboard`"),
+            "{text}"
+        );
         assert!(w1.ends_with("running"), "{w1}");
         assert!(w2.contains("600 MiB") && w2.contains("3 GiB"), "{w2}");
         assert!(w2.ends_with("paused,disk-full"), "{w2}");

@@ -64,6 +64,8 @@ pub struct LocalClusterConfig {
     /// Named resources every worker offers to tasks (`gpus` → 2; see
     /// [`WorkerConfig::resources`]).
     pub worker_resources: Vec<(String, u32)>,
+    /// Where the scheduler's web dashboard listens (default: loopback, any free port).
+    pub dashboard: crate::runtime::DashboardChoice,
 }
 
 /// Default of [`LocalClusterConfig::max_restarts`].
@@ -86,6 +88,7 @@ impl LocalClusterConfig {
             policy: Default::default(),
             max_restarts: DEFAULT_MAX_RESTARTS,
             worker_resources: Vec::new(),
+            dashboard: Default::default(),
         }
     }
 
@@ -309,6 +312,7 @@ impl LocalCluster {
         let secret = Secret::generate();
         let mut server = SchedulerServerConfig::new(config.listen.clone(), secret.clone());
         server.policy = config.policy.clone();
+        server.dashboard = config.dashboard.resolve(&server.listen);
         let scheduler = start_scheduler(server)?;
         let address = scheduler.address().clone();
         let mut cluster = LocalCluster {
@@ -405,7 +409,11 @@ impl LocalCluster {
             }
         }
         if let Some(path) = &config.scheduler_file {
-            SchedulerFile::new(address.to_string(), secret.to_hex()).write(path)?;
+            let mut file = SchedulerFile::new(address.to_string(), secret.to_hex());
+            if let Some(s) = &cluster.scheduler {
+                file.services.extend(s.services());
+            }
+            file.write(path)?;
             cluster.scheduler_file = Some(path.clone());
         }
         Ok(cluster)
@@ -417,6 +425,17 @@ impl LocalCluster {
             .as_ref()
             .map(|s| s.address().clone())
             .unwrap_or(Address::InProc(String::new()))
+    }
+
+    /// A reader of the scheduler's published view (what the dashboard shows); `None` once
+    /// the cluster is shut down.
+    pub fn view(&self) -> Option<crate::runtime::scheduler_view::SchedulerViewReader> {
+        self.scheduler.as_ref().map(|s| s.view())
+    }
+
+    /// The dashboard's URL (`http://host:port/`, without its token), if it runs.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.scheduler.as_ref().and_then(|s| s.dashboard_url())
     }
 
     /// The cluster secret.

@@ -115,6 +115,8 @@ pub struct MpiConfig {
     pub worker_timeout: Duration,
     /// Tasks per worker thread before the rest wait at the scheduler.
     pub saturation: f64,
+    /// Where the scheduler's web dashboard listens (or none).
+    pub dashboard: crate::runtime::DashboardChoice,
 }
 
 impl Default for MpiConfig {
@@ -133,6 +135,7 @@ impl Default for MpiConfig {
             startup_timeout: Duration::from_secs(120),
             worker_timeout: Duration::from_secs(60),
             saturation: 2.0,
+            dashboard: Default::default(),
         }
     }
 }

@@ -85,6 +85,7 @@ pub(super) fn start_scheduler_role(
     server.policy.saturation = config.saturation;
     server.exit_on_worker_loss = true;
     server.stop_when_client_leaves = batch_client;
+    server.dashboard = config.dashboard.resolve(&server.listen);
     let handle = start_scheduler(server).map_err(|e| StartError::failure(e.to_string()))?;
     Ok((handle, secret))
 }
@@ -117,9 +118,9 @@ pub(super) fn publish_when_ready(
     let Some(path) = &config.scheduler_file else {
         return Ok(None);
     };
-    SchedulerFile::new(handle.address().to_string(), secret.to_hex())
-        .write(path)
-        .map_err(|e| e.to_string())?;
+    let mut file = SchedulerFile::new(handle.address().to_string(), secret.to_hex());
+    file.services.extend(handle.services());
+    file.write(path).map_err(|e| e.to_string())?;
     Ok(Some(path.clone()))
 }
 

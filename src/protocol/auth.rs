@@ -97,6 +97,13 @@ impl Secret {
         Some(Secret(bytes))
     }
 
+    /// A secret derived from this one for another use (HMAC-SHA256 of `label`): knowing
+    /// it reveals nothing about this secret. The dashboard's access token is one.
+    pub fn derive(&self, label: &str) -> Secret {
+        let mac = self.keyed_mac(label.as_bytes(), &[], &[]);
+        Secret(mac.finalize().into_bytes().into())
+    }
+
     /// 64 lowercase hex digits.
     pub fn to_hex(&self) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";

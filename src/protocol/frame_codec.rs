@@ -272,6 +272,10 @@ mod tests {
             key: TaskKey::new("a"),
             nbytes: 3,
             compute_micros: 1_500,
+            thread: 1,
+            input_read_micros: 500,
+            transfer_micros: 700,
+            transfer_bytes: 4096,
         });
         let index = frame.push_payload(Bytes::from_static(b"xyz"));
         frame.push(Message::Data {

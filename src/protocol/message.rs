@@ -33,6 +33,18 @@ pub struct WorkerRegistration {
     /// Named generic resources the worker offers to tasks (`gpus` → 2). Protocol version 3.
     #[serde(default)]
     pub resources: Vec<(String, u32)>,
+    /// The worker's memory thresholds as fractions of `memory_limit` (protocol version 3),
+    /// shown by the dashboard next to its memory.
+    pub memory_thresholds: MemoryThresholds,
+}
+
+/// A worker's memory thresholds, fractions of its memory limit (`None`: disabled).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryThresholds {
+    pub target: Option<f64>,
+    pub spill: Option<f64>,
+    pub pause: Option<f64>,
+    pub terminate: Option<f64>,
 }
 
 /// One task for a worker, with where to find its inputs.
@@ -99,6 +111,10 @@ pub struct WorkerMetrics {
     /// Spilling has stopped: the spill directory is full or `--max-spill` is reached.
     #[serde(default)]
     pub disk_full: bool,
+    /// CPU time (user + system) the worker's process has used since it started, in seconds
+    /// (protocol version 3; the scheduler turns two samples into a CPU load).
+    #[serde(default)]
+    pub cpu_seconds: f64,
 }
 
 /// One worker as `tessera info` shows it.
@@ -111,6 +127,9 @@ pub struct WorkerInfo {
     pub address: String,
     pub nthreads: u32,
     pub memory_limit: Option<u64>,
+    /// Its memory thresholds (fractions of `memory_limit`; protocol version 3).
+    #[serde(default)]
+    pub memory_thresholds: MemoryThresholds,
     pub metrics: WorkerMetrics,
     /// Seconds until the worker's job ends (`--lifetime` or the batch system's end time), if
     /// known: it retires before then.
@@ -126,6 +145,10 @@ pub struct ClusterInfo {
     pub workers: Vec<WorkerInfo>,
     /// Task counts by state name (waiting, ready, processing, memory, erred).
     pub tasks: BTreeMap<String, u64>,
+    /// The web dashboard's URL (without its token), if the scheduler runs one (protocol
+    /// version 3).
+    #[serde(default)]
+    pub dashboard: Option<String>,
 }
 
 /// Every message of the protocol.
@@ -139,6 +162,16 @@ pub enum Message {
         /// Microseconds the kernel ran (protocol version 2): feeds the scheduler's duration
         /// estimates.
         compute_micros: u64,
+        /// Index of the executor thread that ran it (protocol version 3, for the dashboard's
+        /// task stream).
+        thread: u32,
+        /// Microseconds of `compute_micros` spent reading inputs from the worker's spill
+        /// directory (protocol version 3).
+        input_read_micros: u64,
+        /// Microseconds spent fetching its inputs from peers before it could run, and the
+        /// bytes fetched (protocol version 3).
+        transfer_micros: u64,
+        transfer_bytes: u64,
     },
     TaskFailed {
         key: TaskKey,

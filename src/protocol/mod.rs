@@ -16,7 +16,8 @@ pub use cluster_control::{ClusterReply, ClusterRequest, ClusterStatus, JobLine, 
 pub use frame::{Frame, FrameError};
 pub use frame_codec::{decode_frame, encode_frame, read_frame, write_frame};
 pub use message::{
-    ClusterInfo, ComputeTask, Message, PayloadIndex, WorkerInfo, WorkerMetrics, WorkerRegistration,
+    ClusterInfo, ComputeTask, MemoryThresholds, Message, PayloadIndex, WorkerInfo, WorkerMetrics,
+    WorkerRegistration,
 };
 
 /// Version of the wire protocol; peers with another version are refused at the handshake.
@@ -24,5 +25,8 @@ pub use message::{
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
 /// 3: tasks carry resource requests, workers offer generic resources, jobs of command tasks
-/// (`JobRequest`, `JobReply`).
+/// (`JobRequest`, `JobReply`);
+/// registrations carry the memory thresholds, heartbeats the CPU time, `TaskFinished` the
+/// executor thread, the time spent reading spilled inputs and fetching inputs from peers
+/// (the dashboard's task stream).
 pub const PROTOCOL_VERSION: u32 = 3;

@@ -8,6 +8,7 @@ pub mod kernel;
 pub mod kernels_builtin;
 pub mod peer_pool;
 pub mod scheduler_server;
+pub mod scheduler_view;
 pub mod sum_tree;
 pub mod value;
 pub mod worker;
@@ -18,7 +19,8 @@ pub use kernel::{
     KernelContext, KernelError,
 };
 pub use scheduler_server::{
-    start_scheduler, LostWorker, SchedulerHandle, SchedulerServerConfig, ServerError, StopCause,
+    start_scheduler, DashboardChoice, LostWorker, SchedulerHandle, SchedulerServerConfig,
+    ServerError, StopCause,
 };
 pub use value::{DecodeError, Value};
 pub use worker::{start_worker, WorkerConfig, WorkerError, WorkerExit, WorkerHandle};

@@ -21,6 +21,8 @@ use crate::protocol::{
 };
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
+use super::scheduler_view::{SchedulerViewReader, TaskTimes, ViewRecorder};
+
 /// How to start a scheduler server.
 #[derive(Clone, Debug)]
 pub struct SchedulerServerConfig {
@@ -45,13 +47,16 @@ pub struct SchedulerServerConfig {
     /// Record jobs of command tasks here and resume the unfinished ones found there at start
     /// (see `jobs::journal`).
     pub journal: Option<std::path::PathBuf>,
+    /// Where the web dashboard listens (`None`: no dashboard). Defaults to the scheduler's
+    /// IP with any free port (127.0.0.1 for an in-process scheduler). A dashboard that
+    /// cannot listen is logged and left out; the scheduler runs without it.
+    pub dashboard: Option<std::net::SocketAddr>,
 }
 
 impl SchedulerServerConfig {
     /// Listen on `listen` with `secret` and default policy.
     pub fn new(listen: Address, secret: Secret) -> Self {
         SchedulerServerConfig {
-            listen,
             secret,
             advertise_host: None,
             policy: SchedulerConfig::default(),
@@ -60,6 +65,47 @@ impl SchedulerServerConfig {
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
             journal: None,
+            dashboard: Some(default_dashboard_address(&listen)),
+            listen,
+        }
+    }
+}
+
+/// The dashboard's default address for a scheduler listening on `listen`: the same IP, any
+/// free port.
+pub fn default_dashboard_address(listen: &Address) -> std::net::SocketAddr {
+    DashboardChoice::Port(0)
+        .resolve(listen)
+        .unwrap_or_else(|| unreachable!())
+}
+
+/// Where a scheduler's dashboard goes, as users ask for it (`--dashboard-address`,
+/// `--no-dashboard`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum DashboardChoice {
+    /// The scheduler's IP, any free port.
+    #[default]
+    Default,
+    /// No dashboard.
+    Off,
+    /// The scheduler's IP, this port.
+    Port(u16),
+    /// This address.
+    At(std::net::SocketAddr),
+}
+
+impl DashboardChoice {
+    /// The address to listen on for a scheduler listening on `listen` (`None`: off).
+    pub fn resolve(self, listen: &Address) -> Option<std::net::SocketAddr> {
+        let ip = match listen {
+            Address::Tcp(sa) => sa.ip(),
+            _ => std::net::Ipv4Addr::LOCALHOST.into(),
+        };
+        match self {
+            DashboardChoice::Default => Some(std::net::SocketAddr::new(ip, 0)),
+            DashboardChoice::Off => None,
+            DashboardChoice::Port(port) => Some(std::net::SocketAddr::new(ip, port)),
+            DashboardChoice::At(address) => Some(address),
         }
     }
 }
@@ -173,6 +219,9 @@ pub struct SchedulerHandle {
     events: Sender<ServerEvent>,
     thread: Option<JoinHandle<String>>,
     status: Arc<SharedStatus>,
+    view: SchedulerViewReader,
+    #[cfg(feature = "dashboard")]
+    dashboard: Option<crate::dashboard::DashboardHandle>,
 }
 
 impl SchedulerHandle {
@@ -202,6 +251,27 @@ impl SchedulerHandle {
     /// Workers registered right now.
     pub fn registered_workers(&self) -> usize {
         self.status.registered_workers.load(Ordering::Acquire)
+    }
+
+    /// The dashboard's URL (`http://host:port/`, without its token), if it runs.
+    pub fn dashboard_url(&self) -> Option<String> {
+        #[cfg(feature = "dashboard")]
+        return self.dashboard.as_ref().map(|d| d.url().to_string());
+        #[cfg(not(feature = "dashboard"))]
+        None
+    }
+
+    /// Services to publish in the scheduler file (`dashboard` when it runs).
+    pub fn services(&self) -> std::collections::BTreeMap<String, String> {
+        self.dashboard_url()
+            .map(|url| ("dashboard".to_string(), url))
+            .into_iter()
+            .collect()
+    }
+
+    /// A reader of the scheduler's published view (dashboard, `tessera top`, reports).
+    pub fn view(&self) -> SchedulerViewReader {
+        self.view.clone()
     }
 
     /// Why the scheduler stopped (`None` while it runs).
@@ -243,7 +313,17 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
             .spawn(move || accept_loop(listener, events))?;
     }
     let status = Arc::new(SharedStatus::default());
+    let view = ViewRecorder::new();
+    let view_reader = view.reader();
+    #[cfg(feature = "dashboard")]
+    let dashboard = start_dashboard(&config, &view_reader);
+    #[cfg(feature = "dashboard")]
+    let dashboard_url = dashboard.as_ref().map(|d| d.url().to_string());
+    #[cfg(not(feature = "dashboard"))]
+    let dashboard_url = None;
     let server = Server {
+        view,
+        dashboard_url,
         status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
         address: address.clone(),
@@ -272,7 +352,27 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         events: events_tx,
         thread: Some(thread),
         status,
+        view: view_reader,
+        #[cfg(feature = "dashboard")]
+        dashboard,
     })
+}
+
+/// The scheduler's dashboard, if asked for; one that cannot start is logged and left out.
+#[cfg(feature = "dashboard")]
+fn start_dashboard(
+    config: &SchedulerServerConfig,
+    view: &SchedulerViewReader,
+) -> Option<crate::dashboard::DashboardHandle> {
+    let mut dashboard = crate::dashboard::DashboardConfig::new(config.dashboard?);
+    dashboard.advertise_host = config.advertise_host.clone();
+    match crate::dashboard::start_dashboard(dashboard, view.clone(), &config.secret) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            tracing::warn!("{e}; the scheduler runs without a dashboard");
+            None
+        }
+    }
 }
 
 /// The address to publish for a listener bound to `bound`.
@@ -421,6 +521,10 @@ struct Server {
     completed: u64,
     /// Jobs of command tasks (`jobs.rs`).
     jobs: jobs::JobsState,
+    /// The published view (dashboard): fed here, read elsewhere without blocking us.
+    view: ViewRecorder,
+    /// The dashboard's URL, told to clients asking for `Info`.
+    dashboard_url: Option<String>,
 }
 
 const BATCH: usize = 4096;
@@ -462,6 +566,10 @@ impl Server {
             self.carry_out_actions();
             self.flush();
             self.sync_journal();
+            if self.view.due(now, self.workers.len()) {
+                let info = self.info();
+                self.view.publish(now, &self.core, info);
+            }
             if let Some(cause) = stop {
                 break cause;
             }
@@ -529,8 +637,25 @@ impl Server {
                             key,
                             nbytes,
                             compute_micros,
+                            thread,
+                            input_read_micros,
+                            transfer_micros,
+                            transfer_bytes,
                         } => {
                             self.completed += 1;
+                            self.view.task_done(
+                                now,
+                                id,
+                                &key,
+                                TaskTimes {
+                                    thread,
+                                    compute: Duration::from_micros(compute_micros),
+                                    input_read: Duration::from_micros(input_read_micros),
+                                    transfer: Duration::from_micros(transfer_micros),
+                                    transfer_bytes,
+                                },
+                                false,
+                            );
                             Event::TaskFinished {
                                 worker: id,
                                 key,
@@ -545,11 +670,15 @@ impl Server {
                                 to_memory,
                             }
                         }
-                        Message::TaskFailed { key, error } => Event::TaskFailed {
-                            worker: id,
-                            key,
-                            message: error,
-                        },
+                        Message::TaskFailed { key, error } => {
+                            let times = TaskTimes::default();
+                            self.view.task_done(now, id, &key, times, true);
+                            Event::TaskFailed {
+                                worker: id,
+                                key,
+                                message: error,
+                            }
+                        }
                         Message::DepsMissing { key, missing } => Event::DepsMissing {
                             worker: id,
                             key,
@@ -562,6 +691,7 @@ impl Server {
                         },
                         Message::Retiring { reason } => {
                             tracing::info!(worker = id.0, %reason, "worker retiring");
+                            self.view.retiring(id);
                             Event::WorkerRetiring { worker: id }
                         }
                         Message::ReplicaStored { key, .. } => {
@@ -569,6 +699,7 @@ impl Server {
                         }
                         Message::ReplicaFailed { key } => Event::ReplicaFailed { worker: id, key },
                         Message::Heartbeat(m) => {
+                            self.view.heartbeat(now, id, &m);
                             if let Some(w) = self.workers.get_mut(&id) {
                                 w.metrics = m;
                             }
@@ -641,6 +772,7 @@ impl Server {
                         }
                         Message::RetireWorkers { workers } => {
                             for worker in workers {
+                                self.view.retiring(WorkerId(worker));
                                 self.core.handle(
                                     now,
                                     Event::WorkerRetiring {
@@ -699,6 +831,7 @@ impl Server {
         let running = self.core.processing_keys(id);
         self.worker_by_address.remove(&w.registration.data_address);
         self.outbox_workers.remove(&id);
+        self.view.worker_left(id);
         w.sender.close();
         self.core.handle(now, Event::WorkerLeft { worker: id });
         self.config.exit_on_worker_loss.then(|| {
@@ -890,6 +1023,7 @@ impl Server {
                 address: w.registration.data_address.clone(),
                 nthreads: w.registration.nthreads,
                 memory_limit: w.registration.memory_limit,
+                memory_thresholds: w.registration.memory_thresholds,
                 metrics: w.metrics.clone(),
                 remaining_lifetime_secs: w
                     .ends_at
@@ -914,6 +1048,7 @@ impl Server {
             clients: self.clients.len() as u32,
             workers,
             tasks,
+            dashboard: self.dashboard_url.clone(),
         }
     }
 

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod naps;
+
 /// The `tessera` binary built for these tests.
 pub fn tessera() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
@@ -20,6 +22,18 @@ pub fn tessera() -> Command {
 pub fn run(args: &[&str], timeout: Duration) -> Output {
     let child = tessera()
         .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tessera");
+    wait_output(child, timeout)
+}
+
+/// Run `tessera ARGS` in directory `dir` to completion with a deadline.
+pub fn run_in(dir: &Path, args: &[&str], timeout: Duration) -> Output {
+    let child = tessera()
+        .args(args)
+        .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -134,6 +148,22 @@ impl Drop for ProcessGuard {
             let _ = self.0.wait();
         }
     }
+}
+
+/// `tessera local --workers N [extra…] --scheduler-file FILE` (output discarded); returns
+/// once the file exists.
+pub fn start_local(file: &Path, workers: usize, extra: &[&str]) -> Child {
+    let child = tessera()
+        .args(["local", "--workers", &workers.to_string()])
+        .args(extra)
+        .arg("--scheduler-file")
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn tessera local");
+    wait_for_file(file, Duration::from_secs(60));
+    child
 }
 
 /// `tessera scheduler` on 127.0.0.1 writing `file`; returns once the file exists.

@@ -9,7 +9,8 @@ use proptest::option;
 use proptest::prelude::*;
 use tessera::core::{KernelName, ResourceRequest, TaskKey, TaskSpec};
 use tessera::protocol::{
-    ClusterInfo, ComputeTask, Frame, Message, WorkerInfo, WorkerMetrics, WorkerRegistration,
+    ClusterInfo, ComputeTask, Frame, MemoryThresholds, Message, WorkerInfo, WorkerMetrics,
+    WorkerRegistration,
 };
 
 pub fn task_key() -> impl Strategy<Value = TaskKey> {
@@ -104,7 +105,7 @@ fn spill_metrics() -> impl Strategy<Value = WorkerMetrics> {
     (
         (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
         (any::<u64>(), 0.0..1e12f64, any::<u64>(), 0.0..1e12f64),
-        (any::<u64>(), any::<bool>(), any::<bool>()),
+        (any::<u64>(), any::<bool>(), any::<bool>(), 0.0..1e9f64),
     )
         .prop_map(|(a, b, c)| WorkerMetrics {
             memory_chunks: a.0,
@@ -118,6 +119,7 @@ fn spill_metrics() -> impl Strategy<Value = WorkerMetrics> {
             peak_rss_bytes: c.0,
             paused: c.1,
             disk_full: c.2,
+            cpu_seconds: c.3,
             ..WorkerMetrics::default()
         })
 }
@@ -153,6 +155,12 @@ fn registration() -> impl Strategy<Value = WorkerRegistration> {
                     data_address,
                     remaining_lifetime_secs,
                     resources,
+                    memory_thresholds: MemoryThresholds {
+                        target: Some(0.6),
+                        spill: None,
+                        pause: Some(0.8),
+                        terminate: Some(0.95),
+                    },
                 }
             },
         )
@@ -176,6 +184,7 @@ fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
                 pid,
                 nthreads: 4,
                 memory_limit,
+                memory_thresholds: MemoryThresholds::default(),
                 metrics,
                 remaining_lifetime_secs,
             },
@@ -200,6 +209,7 @@ fn cluster_info() -> impl Strategy<Value = ClusterInfo> {
                 clients,
                 workers,
                 tasks,
+                dashboard: None,
             },
         )
 }
@@ -209,13 +219,17 @@ pub fn message(payloads: u32) -> impl Strategy<Value = Message> {
     let index = 0..payloads.max(1);
     prop_oneof![
         registration().prop_map(Message::RegisterWorker),
-        (task_key(), any::<u64>(), any::<u64>()).prop_map(|(key, nbytes, compute_micros)| {
-            Message::TaskFinished {
+        (task_key(), any::<u64>(), any::<u64>(), any::<u32>()).prop_map(
+            |(key, nbytes, compute_micros, thread)| Message::TaskFinished {
                 key,
                 nbytes,
                 compute_micros,
+                thread,
+                input_read_micros: compute_micros / 2,
+                transfer_micros: compute_micros / 3,
+                transfer_bytes: nbytes / 2,
             }
-        }),
+        ),
         (task_key(), text()).prop_map(|(key, error)| Message::TaskFailed { key, error }),
         (task_key(), keys()).prop_map(|(key, missing)| Message::DepsMissing { key, missing }),
         (task_key(), any::<bool>()).prop_map(|(key, stolen)| Message::StealReply { key, stolen }),

@@ -46,6 +46,9 @@ fn run_source(
             refuse_existing(out)?;
         }
     }
+    if let Some(report) = &args.report {
+        check_report_path(report)?;
+    }
     #[cfg(feature = "mpi")]
     if args.scheduler_file.is_none() && args.local.is_none() {
         let env = |name: &str| std::env::var(name).ok();
@@ -54,7 +57,8 @@ fn run_source(
         }
     }
     let (cluster, client) = connect(args)?;
-    let result = evaluate_and_write(args, &source.text, &program, &client, signal);
+    let result = evaluate_and_write(args, &source.text, &program, &client, signal)
+        .and_then(|()| write_report(args, &client));
     client.close();
     if let Some(cluster) = cluster {
         cluster.shutdown();
@@ -74,6 +78,7 @@ fn run_under_mpi(
     let config = crate::mpi::MpiConfig::from_env()?;
     let code = crate::mpi::run(config, |client| {
         evaluate_and_write(args, &source.text, program, client, signal)
+            .and_then(|()| write_report(args, client))
             .map_err(|e| format!("{:#}", source.locate(e)))
     });
     if code == std::process::ExitCode::SUCCESS {
@@ -81,6 +86,47 @@ fn run_under_mpi(
     } else {
         // The error was printed once, on the evaluating rank; MPI is finalised.
         std::process::exit(1)
+    }
+}
+
+/// `--report FILE` must be writable where it is: its directory exists.
+fn check_report_path(report: &Path) -> Result<(), UsageError> {
+    let dir = match report.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "--report {}: directory {} does not exist",
+            report.display(),
+            dir.display()
+        )));
+    }
+    if cfg!(not(feature = "dashboard")) {
+        return Err(UsageError(
+            "--report needs a tessera built with the `dashboard` feature".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The performance report of `--report`, if asked for.
+fn write_report(args: &EvalArgs, client: &Client) -> anyhow::Result<()> {
+    let Some(path) = &args.report else {
+        return Ok(());
+    };
+    #[cfg(feature = "dashboard")]
+    {
+        client.performance_report_of(path, Some(&args.program))?;
+        if !args.quiet {
+            eprintln!("tessera: performance report written to {}", path.display());
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "dashboard"))]
+    {
+        let _ = (path, client);
+        unreachable!("check_report_path refuses --report without the dashboard feature")
     }
 }
 

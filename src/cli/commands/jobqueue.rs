@@ -312,6 +312,7 @@ fn manager_config(
     config.max_consecutive_failures = cluster.max_failures;
     config.retire_timeout = cluster.retire_timeout;
     config.owner_pid = cluster.owner_pid;
+    config.dashboard = cluster.dashboard.choice();
     Ok(config)
 }
 

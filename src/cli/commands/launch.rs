@@ -70,6 +70,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
                 port: 0,
                 worker_timeout: Duration::from_secs(60),
                 saturation: 2.0,
+                dashboard: args.dashboard,
             },
             signal,
         );

@@ -20,6 +20,7 @@ pub fn run(args: LocalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     })?;
     config.listen = Address::Tcp(SocketAddr::new(ip, args.port));
     config.scheduler_file = args.scheduler_file.clone();
+    config.dashboard = args.dashboard.choice();
     config.memory_limit = args.memory_limit.resolve(
         crate::deploy::node_memory::node_memory_bytes(),
         args.workers as u32,

@@ -1,5 +1,6 @@
 //! One file per subcommand; each turns parsed arguments into library calls.
 
+pub mod dashboard;
 pub mod demo;
 mod demo_array;
 pub mod demo_tasks;
@@ -15,6 +16,7 @@ pub mod mpi;
 pub mod scheduler;
 pub mod shutdown;
 pub mod submit;
+pub mod top;
 pub mod worker;
 
 use std::time::Duration;

@@ -23,6 +23,7 @@ pub fn config(args: MpiArgs) -> MpiConfig {
         scheduler_file: args.scheduler_file,
         startup_timeout: args.startup_timeout,
         worker_timeout: args.worker_timeout,
+        dashboard: args.dashboard.choice(),
         ..MpiConfig::default()
     }
 }

@@ -56,6 +56,11 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     SchedulerFile::new(handle.address().to_string(), secret.to_hex())
         .write(path)
         .context("cannot publish the scheduler")?;
+    config.dashboard = args.dashboard.choice().resolve(&config.listen);
+    let handle = start_scheduler(config)?;
+    let mut file = SchedulerFile::new(handle.address().to_string(), secret.to_hex());
+    file.services.extend(handle.services());
+    file.write(path).context("cannot publish the scheduler")?;
     eprintln!(
         "tessera scheduler listening at {} (scheduler file {})",
         handle.address(),

@@ -24,7 +24,9 @@
 //! - `retirement`: workers leaving gracefully (queued tasks back, sole copies replicated);
 //! - `completion`: results and failures reported by workers;
 //! - `clients`: who wants what, `KeyReady`/`KeyErred`/`Located` reports;
-//! - `outbox`: the action list and batching of `Free` per worker.
+//! - `outbox`: the action list and batching of `Free` per worker;
+//! - `prefix_counts`: task counts by state per group of keys, the tasks of a small graph
+//!   (the dashboard's progress and graph pages).
 //!
 //! Events from unknown (or already departed) workers and clients are ignored: they are late
 //! messages. Every event is handled in time logarithmic in the number of workers (amortised),
@@ -45,6 +47,7 @@ mod outbox;
 mod placement;
 #[cfg(test)]
 mod placement_tests;
+mod prefix_counts;
 mod ready_queue;
 mod recovery;
 mod residency;
@@ -67,6 +70,7 @@ use std::time::{Duration, Instant};
 pub use action::{Action, DepLocation};
 pub use duration_estimates::task_prefix;
 pub use event::Event;
+pub use prefix_counts::{GraphNode, StateCounts};
 
 use crate::core::task::{ClientId, TaskKey, WorkerId};
 use clients::ClientState;

@@ -283,6 +283,13 @@ impl TaskStore {
         self.counts[state as usize]
     }
 
+    /// The known (not forgotten) tasks, in slot order.
+    pub(super) fn live(&self) -> impl Iterator<Item = &Task> {
+        self.tasks
+            .iter()
+            .filter(|t| t.state != TaskState::Forgotten)
+    }
+
     /// Number of known (not forgotten) tasks.
     pub(super) fn len(&self) -> usize {
         self.by_key.len()

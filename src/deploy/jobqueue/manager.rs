@@ -83,6 +83,9 @@ pub struct ManagerConfig {
     pub retire_timeout: Duration,
     /// Shut down when this process exits (the owner on the same host).
     pub owner_pid: Option<u32>,
+    /// Where the scheduler's web dashboard listens (or none).
+    #[serde(default)]
+    pub dashboard: crate::runtime::DashboardChoice,
 }
 
 impl ManagerConfig {
@@ -116,6 +119,7 @@ impl ManagerConfig {
             max_consecutive_failures: scale.max_consecutive_failures,
             retire_timeout: Duration::from_secs(60),
             owner_pid: None,
+            dashboard: Default::default(),
         }
     }
 
@@ -295,6 +299,7 @@ impl Manager {
         let secret = Secret::generate();
         let mut server = SchedulerServerConfig::new(listen.clone(), secret.clone());
         server.advertise_host = advertise.clone();
+        server.dashboard = config.dashboard.resolve(&server.listen);
         let scheduler =
             start_scheduler(server).map_err(|e| ManagerError::Scheduler(e.to_string()))?;
         let control = ControlServer::bind(&control_listen, secret.clone())?;
@@ -303,6 +308,7 @@ impl Manager {
             advertise.as_deref(),
         );
         let mut file = SchedulerFile::new(scheduler.address().to_string(), secret.to_hex());
+        file.services.extend(scheduler.services());
         file.services
             .insert(CONTROL_SERVICE.to_owned(), control_address.to_string());
         let client = Client::connect(scheduler.address(), &secret)
@@ -392,6 +398,7 @@ impl Manager {
             if now >= next_poll {
                 self.poll_jobs();
                 next_poll = Instant::now() + self.config.poll_interval;
+                self.publish_to_dashboard(now);
             }
             self.expire_retirements(now);
             self.scaler.handle(now, AutoscaleEvent::Tick);
@@ -729,6 +736,15 @@ impl Manager {
             }
             self.scaler
                 .handle(now, AutoscaleEvent::JobPhase(job, phase));
+        }
+    }
+
+    /// Show the jobs on the scheduler's dashboard (its `jobqueue` panel).
+    fn publish_to_dashboard(&self, now: Instant) {
+        if let (Some(scheduler), Ok(status)) =
+            (&self.scheduler, serde_json::to_value(self.status(now)))
+        {
+            scheduler.view().publish_panel("jobqueue", status);
         }
     }
 

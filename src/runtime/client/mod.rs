@@ -5,6 +5,8 @@
 //! state; callers wait on a condition variable. This module must not schedule anything.
 
 mod future;
+#[cfg(feature = "dashboard")]
+mod report;
 mod task;
 
 use std::collections::HashMap;
@@ -58,6 +60,8 @@ pub enum ClientError {
     },
     #[error("cannot start client thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("cannot write the performance report: {0}")]
+    Report(String),
 }
 
 fn root_note(key: &TaskKey, root: &TaskKey) -> String {
@@ -341,6 +345,10 @@ impl Shared {
 pub struct Client {
     shared: Arc<Shared>,
     address: String,
+    /// The cluster secret (the performance report opens the dashboard with a token derived
+    /// from it).
+    #[cfg_attr(not(feature = "dashboard"), allow(dead_code))]
+    secret: Secret,
 }
 
 impl Client {
@@ -422,6 +430,7 @@ impl Client {
         Ok(Client {
             shared,
             address: address.to_string(),
+            secret: secret.clone(),
         })
     }
 

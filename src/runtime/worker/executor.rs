@@ -11,7 +11,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -25,8 +25,10 @@ use super::local_resources::Grant;
 use super::memory_monitor::MemoryMonitor;
 use super::state::WorkerState;
 
-/// Run tasks until the worker stops.
+/// Run tasks until the worker stops; `thread` is this executor's index (reported with each
+/// result for the dashboard's task stream).
 pub fn run_executor(
+    thread: u32,
     state: Arc<WorkerState>,
     monitor: Arc<MemoryMonitor>,
     to_scheduler: FrameSender,
@@ -52,18 +54,20 @@ pub fn run_executor(
         // One fewer task ready ahead: a held-back fetcher may go on.
         state.fetch_room.notify_one();
         let started = Instant::now();
-        let outcome = execute(&state, &monitor, &task, &grant, cancel);
-        let compute_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut input_read = Duration::ZERO;
+        let outcome = execute(&state, &monitor, &task, &grant, cancel, &mut input_read);
+        let compute_micros = micros(started.elapsed());
         let several = grant.cpus.len() > 1 || !grant.generic.is_empty() || grant.memory > 0;
         let message = {
             let mut tasks = state.tasks();
             tasks.running -= 1;
             tasks.resources.give_back(grant);
-            let released = tasks
+            let (released, transfer, transfer_bytes) = tasks
                 .entries
                 .remove(&task.key)
-                .map(|e| e.released)
-                .unwrap_or(true);
+                .map_or((true, Duration::ZERO, 0), |e| {
+                    (e.released, e.transfer, e.transfer_bytes)
+                });
             let mut data = state.data();
             for (dep, _, _) in &task.deps {
                 data.release_replica(dep);
@@ -76,6 +80,10 @@ pub fn run_executor(
                         key: task.key.clone(),
                         nbytes,
                         compute_micros,
+                        thread,
+                        input_read_micros: micros(input_read),
+                        transfer_micros: micros(transfer),
+                        transfer_bytes,
                     })
                 }
                 Outcome::Done(_) => None,
@@ -102,6 +110,10 @@ pub fn run_executor(
             }
         }
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 enum Outcome {
@@ -149,12 +161,14 @@ impl Drop for TransientReads<'_> {
     }
 }
 
+/// Run `task`; `input_read` gets the time spent reading spilled inputs from disk.
 fn execute(
     state: &WorkerState,
     monitor: &MemoryMonitor,
     task: &ComputeTask,
     grant: &Grant,
     cancel: Arc<std::sync::atomic::AtomicBool>,
+    input_read: &mut Duration,
 ) -> Outcome {
     // The task holds a reference on each input, so none can be dropped while it is read.
     let missing: Vec<TaskKey> = {
@@ -173,7 +187,13 @@ fn execute(
     let mut inputs = Vec::with_capacity(task.deps.len());
     let mut missing = Vec::new();
     for (dep, nbytes, _) in &task.deps {
-        match load_input(state, monitor, dep, *nbytes, &mut transient) {
+        let on_disk = matches!(state.store.residency(dep), Some(Residency::Disk));
+        let reading = Instant::now();
+        let loaded = load_input(state, monitor, dep, *nbytes, &mut transient);
+        if on_disk {
+            *input_read += reading.elapsed();
+        }
+        match loaded {
             Ok(v) => inputs.push(v),
             Err(e) => {
                 // A spill file that cannot be read: the chunk is lost here, so the scheduler

@@ -93,6 +93,7 @@ pub fn run_fetcher(
             monitor.wait_for_room(incoming, 0);
         }
         monitor.transient_read(incoming);
+        let fetch_started = std::time::Instant::now();
         let mut fetched = HashMap::new();
         let mut attempt = 0;
         while !missing_now.is_empty() && attempt < 4 {
@@ -162,6 +163,10 @@ pub fn run_fetcher(
             continue;
         }
         if missing_now.is_empty() {
+            if let Some(e) = tasks.entries.get_mut(&key) {
+                e.transfer = fetch_started.elapsed();
+                e.transfer_bytes = incoming;
+            }
             tasks.make_ready(&key);
             drop(tasks);
             state.work_available.notify_one();

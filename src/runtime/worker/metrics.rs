@@ -1,6 +1,6 @@
 //! Worker figures for heartbeats and `tessera info`: stored and spilled bytes, spill
-//! throughput, RSS, memory state, task counts. Reads `/proc/self/statm` and
-//! `/proc/self/status`; must not block on anything else.
+//! throughput, RSS, CPU time, memory state, task counts. Reads `/proc/self/statm`,
+//! `/proc/self/stat` and `/proc/self/status`; must not block on anything else.
 
 use std::sync::atomic::Ordering;
 
@@ -34,6 +34,27 @@ pub fn process_peak_rss_bytes() -> u64 {
         .and_then(|v| v.split_whitespace().next())
         .and_then(|kib| kib.parse::<u64>().ok())
         .map_or(0, |kib| kib * 1024)
+}
+
+/// CPU time (user + system) this process has used, in seconds (0 where `/proc` is
+/// unavailable).
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let Some(after) = s.rfind(')').map(|i| &s[i + 1..]) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ticks as f64 / hz.max(1) as f64
 }
 
 fn rate(bytes: u64, seconds: f64) -> f64 {
@@ -70,5 +91,6 @@ pub(super) fn collect(state: &WorkerState, monitor: &MemoryMonitor) -> WorkerMet
         peak_rss_bytes: process_peak_rss_bytes(),
         paused,
         disk_full,
+        cpu_seconds: process_cpu_seconds(),
     }
 }

@@ -267,6 +267,12 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
         )
         .map(|left| left.as_secs_f64()),
         resources: config.resources.clone(),
+        memory_thresholds: crate::protocol::MemoryThresholds {
+            target: memory.target,
+            spill: memory.spill,
+            pause: memory.pause,
+            terminate: memory.terminate,
+        },
     };
     let lost = |reason: String| WorkerError::SchedulerLost {
         address: config.scheduler.to_string(),
@@ -327,7 +333,7 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
     for i in 0..config.nthreads {
         let (state, monitor, tx) = (state.clone(), monitor.clone(), to_scheduler.clone());
         spawn(&format!("tessera-exec-{i}"), move || {
-            executor::run_executor(state, monitor, tx)
+            executor::run_executor(i as u32, state, monitor, tx)
         })?;
     }
     let (fetch_tx, fetch_rx) = mpsc::channel();

@@ -40,6 +40,10 @@ pub struct TaskEntry {
     pub holds_inputs: bool,
     /// Set with `released` while it runs: the kernel may stop early (see `RunPlace::cancel`).
     pub cancel: Arc<std::sync::atomic::AtomicBool>,
+    /// Time spent fetching its inputs from peers, and the bytes fetched (reported with the
+    /// result, for the dashboard's task stream).
+    pub transfer: std::time::Duration,
+    pub transfer_bytes: u64,
     seq: u64,
 }
 
@@ -158,6 +162,8 @@ impl TaskTable {
                 released: false,
                 holds_inputs: phase != Phase::Fetching,
                 cancel: Arc::default(),
+                transfer: std::time::Duration::ZERO,
+                transfer_bytes: 0,
                 seq,
             },
         );

@@ -212,7 +212,7 @@ fn output_file_is_npy_that_numpy_reads() {
     assert!(header.contains("'descr': '|b1'") && header.contains("(5,)"));
     assert_eq!(&bytes[offset..], &[0, 0, 0, 1, 1]);
 
-    if let Some(python) = test_python("reading the .npy with NumPy") {
+    if let Some(python) = python() {
         let check = std::process::Command::new(python)
             .arg("-c")
             .arg(
@@ -453,7 +453,7 @@ print("labels-ok")
 #[cfg(feature = "io")]
 #[test]
 fn file_outputs_carry_dimensions_coordinates_and_attributes() {
-    let Some(python) = test_python("reading the .npy with NumPy") else {
+    let Some(python) = python() else {
         return;
     };
     let dir = temp_dir();
@@ -555,7 +555,7 @@ fn values_of(program: &str) -> Vec<f64> {
 #[cfg(feature = "io")]
 #[test]
 fn two_results_go_to_two_variables_of_one_netcdf_file() {
-    let Some(python) = test_python("reading the .npy with NumPy") else {
+    let Some(python) = python() else {
         return;
     };
     let dir = temp_dir();

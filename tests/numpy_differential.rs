@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::test_python;
+use common::python;
 use serde_json::Value as Json;
 use tessera::eval::{evaluate, render_json, short_dtype_name, Value};
 
@@ -373,7 +373,7 @@ const SPECIFIC: &[&str] = &[
 
 #[test]
 fn generated_programs_agree_with_numpy() {
-    let Some(py) = test_python("NumPy differential tests") else {
+    let Some(py) = python() else {
         return;
     };
     let cases = generated_cases();
@@ -390,7 +390,7 @@ fn generated_programs_agree_with_numpy() {
 
 #[test]
 fn the_issue_programs_agree_with_numpy() {
-    let Some(py) = test_python("NumPy differential tests") else {
+    let Some(py) = python() else {
         return;
     };
     let cases: Vec<Case> = SPECIFIC

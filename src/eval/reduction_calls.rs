@@ -236,11 +236,10 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         "nanmean" => ReduceKind::NanMean,
         "nanmin" => ReduceKind::NanMin,
         "nanmax" => ReduceKind::NanMax,
-        "count_nonzero" => ReduceKind::CountNonzero,
+        "count_nonzero" | "count" => ReduceKind::CountNonzero,
         // Composites: their labels follow the reduction they are built on.
         "nanprod" => ReduceKind::Prod,
         "ptp" => ReduceKind::Max,
-        "count_nonzero" | "count" => ReduceKind::CountNonzero,
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,

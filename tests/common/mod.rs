@@ -196,17 +196,6 @@ pub fn start_worker(file: &std::path::Path, name: &str) -> ProcessGuard {
     ProcessGuard(child)
 }
 
-/// The Python with NumPy from scripts/test-env.sh (`TESSERA_TEST_PYTHON`); without it the
-/// caller's test prints `skipped: <purpose> …` and returns, unless TESSERA_TEST_STRICT=1,
-/// which makes its absence a failure.
-pub fn test_python(purpose: &str) -> Option<std::path::PathBuf> {
-    match std::env::var_os("TESSERA_TEST_PYTHON") {
-        Some(p) if std::path::Path::new(&p).exists() => Some(std::path::PathBuf::from(p)),
-        _ if std::env::var_os("TESSERA_TEST_STRICT").is_some_and(|v| v == "1") => {
-            panic!("TESSERA_TEST_PYTHON is not set to a Python with NumPy (TESSERA_TEST_STRICT=1)")
-        }
-        _ => {
-            eprintln!("skipped: {purpose} (TESSERA_TEST_PYTHON is not set)");
 /// Reports a missing facility: fails under `TESSERA_TEST_STRICT`, else prints `skipped: why`.
 pub fn skip(why: &str) {
     assert!(

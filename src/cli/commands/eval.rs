@@ -58,7 +58,7 @@ fn run_source(
     }
     let (cluster, client) = connect(args)?;
     let result = evaluate_and_write(args, &source.text, &program, &client, signal)
-        .and_then(|()| write_report(args, &client));
+        .and_then(|()| write_report(args, &source.text, &client));
     client.close();
     if let Some(cluster) = cluster {
         cluster.shutdown();
@@ -78,7 +78,7 @@ fn run_under_mpi(
     let config = crate::mpi::MpiConfig::from_env()?;
     let code = crate::mpi::run(config, |client| {
         evaluate_and_write(args, &source.text, program, client, signal)
-            .and_then(|()| write_report(args, client))
+            .and_then(|()| write_report(args, &source.text, client))
             .map_err(|e| format!("{:#}", source.locate(e)))
     });
     if code == std::process::ExitCode::SUCCESS {
@@ -111,13 +111,13 @@ fn check_report_path(report: &Path) -> Result<(), UsageError> {
 }
 
 /// The performance report of `--report`, if asked for.
-fn write_report(args: &EvalArgs, client: &Client) -> anyhow::Result<()> {
+fn write_report(args: &EvalArgs, program: &str, client: &Client) -> anyhow::Result<()> {
     let Some(path) = &args.report else {
         return Ok(());
     };
     #[cfg(feature = "dashboard")]
     {
-        client.performance_report_of(path, Some(&args.program))?;
+        client.performance_report_of(path, Some(program))?;
         if !args.quiet {
             eprintln!("tessera: performance report written to {}", path.display());
         }

@@ -46,6 +46,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     config.worker_timeout = args.worker_timeout;
     config.policy.saturation = args.saturation;
     config.journal = args.journal.clone();
+    config.dashboard = args.dashboard.choice().resolve(&config.listen);
     let handle = match start_scheduler(config) {
         Ok(h) => h,
         Err(crate::runtime::ServerError::Journal(why)) => {
@@ -53,11 +54,6 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    SchedulerFile::new(handle.address().to_string(), secret.to_hex())
-        .write(path)
-        .context("cannot publish the scheduler")?;
-    config.dashboard = args.dashboard.choice().resolve(&config.listen);
-    let handle = start_scheduler(config)?;
     let mut file = SchedulerFile::new(handle.address().to_string(), secret.to_hex());
     file.services.extend(handle.services());
     file.write(path).context("cannot publish the scheduler")?;

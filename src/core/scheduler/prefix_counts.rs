@@ -129,6 +129,7 @@ mod tests {
             kernel: KernelName::new("k"),
             args: Default::default(),
             deps: deps.iter().map(|d| TaskKey::new(*d)).collect(),
+            resources: Default::default(),
         }
     }
 
@@ -149,6 +150,7 @@ mod tests {
                 nthreads: 1,
                 memory_limit: None,
                 lifetime: None,
+                generic: Vec::new(),
             },
         );
         let tasks = vec![

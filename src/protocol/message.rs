@@ -274,4 +274,12 @@ pub enum Message {
         to_disk: Vec<TaskKey>,
         to_memory: Vec<TaskKey>,
     },
+
+    // ---- lost peers (appended in protocol version 3)
+    /// Scheduler → workers: the worker with this data address was dropped (no heartbeat,
+    /// disconnected). Fetches from it are cancelled and its connections closed; a task
+    /// whose inputs were there reports them missing and the scheduler recomputes them.
+    PeerGone {
+        address: String,
+    },
 }

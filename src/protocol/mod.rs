@@ -22,4 +22,5 @@ pub use message::{
 ///
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: the scheduler tells workers about a dropped peer (`PeerGone`).
+pub const PROTOCOL_VERSION: u32 = 3;

@@ -673,6 +673,16 @@ impl Server {
         self.worker_by_address.remove(&w.registration.data_address);
         self.outbox_workers.remove(&id);
         w.sender.close();
+        // Fetches from it on other workers would wait for ever on a hung peer: cancel them.
+        let others: Vec<WorkerId> = self.workers.keys().copied().collect();
+        for other in others {
+            self.queue_for_worker(
+                other,
+                Message::PeerGone {
+                    address: w.registration.data_address.clone(),
+                },
+            );
+        }
         self.core.handle(now, Event::WorkerLeft { worker: id });
         self.config.exit_on_worker_loss.then(|| {
             StopCause::WorkerLost(LostWorker {

@@ -1,0 +1,153 @@
+//! Faults injected into real `tessera scheduler` / `tessera worker` / `tessera eval`
+//! processes on loopback: a hung (SIGSTOPped) worker, a cluster whose workers are all gone,
+//! a FIFO at the scheduler-file path, bad CLI values. Each test names the finding of the
+//! fault probe (issue 17) it guards.
+
+mod common;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tessera::core::{TaskKey, TaskSpec};
+use tessera::runtime::kernels_builtin::names;
+use tessera::runtime::{Client, Value};
+
+/// `tessera scheduler` on 127.0.0.1 writing `file`, with `extra` flags; its log goes to
+/// `log` (a file, so a chatty log never fills a pipe).
+fn scheduler_with(file: &Path, log: &Path, extra: &[&str]) -> ProcessGuard {
+    let child = tessera()
+        .args(["scheduler", "--host", "127.0.0.1", "--scheduler-file"])
+        .arg(file)
+        .args(extra)
+        .stderr(File::create(log).expect("scheduler log"))
+        .spawn()
+        .expect("spawn scheduler");
+    wait_for_file(file, Duration::from_secs(20));
+    ProcessGuard(child)
+}
+
+/// `tessera worker --nthreads 1 --name NAME` joining through `file`, log to `log`.
+fn worker_logged(file: &Path, name: &str, log: &Path) -> ProcessGuard {
+    let child = tessera()
+        .args(["worker", "--nthreads", "1", "--name", name])
+        .arg("--scheduler-file")
+        .arg(file)
+        .stderr(File::create(log).expect("worker log"))
+        .spawn()
+        .expect("spawn worker");
+    ProcessGuard(child)
+}
+
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Finding: a SIGSTOPped worker stalled the computation. Another worker's fetch from it sat in
+/// a socket read forever, even after the scheduler dropped the stopped worker. Now the scheduler
+/// tells the remaining workers the peer is gone and their fetches from it are cancelled (and
+/// every peer fetch has an idle timeout): the result is exact and arrives long before SIGCONT.
+#[test]
+fn a_stopped_worker_is_dropped_and_the_result_arrives_before_sigcont() {
+    let dir = temp_dir();
+    let file = path_in(&dir, "s.json");
+    let _scheduler = scheduler_with(
+        &file,
+        &path_in(&dir, "scheduler.log"),
+        &["--worker-timeout", "5s"],
+    );
+    let mut workers: Vec<ProcessGuard> = (1..=3)
+        .map(|i| {
+            let name = format!("w{i}");
+            worker_logged(&file, &name, &path_in(&dir, &format!("{name}.log")))
+        })
+        .collect();
+    let client = Client::from_scheduler_file(&file, Duration::from_secs(20)).unwrap();
+    client.wait_for_workers(3, Duration::from_secs(20)).unwrap();
+
+    // Phase 1: 30 leaves spread over the three workers, all in memory before the stop.
+    let n = 30i64;
+    let leaves: Vec<TaskKey> = (0..n).map(|i| TaskKey::new(format!("leaf-{i}"))).collect();
+    let tasks: Vec<TaskSpec> = (0..n)
+        .map(|i| TaskSpec::new(leaves[i as usize].clone(), names::INC, i.encode(), vec![]))
+        .collect();
+    let leaf_futures = client.submit_graph(tasks, &leaves).unwrap();
+    for f in &leaf_futures {
+        f.wait_timeout(Duration::from_secs(30)).unwrap();
+    }
+
+    // Sums of leaf pairs: the ones placed away from an input's holder fetch it from a peer.
+    let pair_sums = |client: &Client, pairs: &[(i64, i64)]| {
+        let sums: Vec<TaskKey> = pairs
+            .iter()
+            .map(|(a, b)| TaskKey::new(format!("pair-{a}-{b}")))
+            .collect();
+        let tasks: Vec<TaskSpec> = pairs
+            .iter()
+            .zip(&sums)
+            .map(|((a, b), key)| {
+                TaskSpec::new(
+                    key.clone(),
+                    names::ADD,
+                    bytes::Bytes::new(),
+                    vec![leaves[*a as usize].clone(), leaves[*b as usize].clone()],
+                )
+            })
+            .collect();
+        client.submit_graph(tasks, &sums).unwrap()
+    };
+    // Phase 1b: the workers fetch from each other once, so each holds an open connection to
+    // every peer's data server (a new connection to a stopped peer fails its handshake; the
+    // hang was on a connection already open).
+    let warm: Vec<(i64, i64)> = (0..n).map(|i| (i, (i + 1) % n)).collect();
+    let warm_futures = pair_sums(&client, &warm);
+    for f in &warm_futures {
+        f.wait_timeout(Duration::from_secs(30)).unwrap();
+    }
+
+    // Phase 2: stop w1, then ask for other sums: the ones placed on w2/w3 fetch inputs held by
+    // the stopped w1 over those open connections.
+    signal(&workers[0], libc::SIGSTOP);
+    let stopped_at = Instant::now();
+    let pairs: Vec<(i64, i64)> = (0..n).map(|i| (i, (i * 7 + 3) % n)).collect();
+    let futures = pair_sums(&client, &pairs);
+    let (tx, rx) = mpsc::channel();
+    let gatherer = std::thread::spawn(move || {
+        let got = client.gather(&futures).map(|values| {
+            values
+                .iter()
+                .map(|v| i64::decode(v).unwrap())
+                .collect::<Vec<_>>()
+        });
+        let _ = tx.send(got);
+        client
+    });
+    // SIGCONT would come at 60 s; the answer must come well before.
+    let got = rx.recv_timeout(Duration::from_secs(40));
+    let elapsed = stopped_at.elapsed();
+    signal(&workers[0], libc::SIGCONT);
+    let got = got.unwrap_or_else(|_| {
+        for w in &workers {
+            signal(w, libc::SIGKILL);
+        }
+        panic!(
+            "no result 40 s after SIGSTOP (worker-timeout 5 s); scheduler log:\n{}\nw2 log:\n{}",
+            read_log(&path_in(&dir, "scheduler.log")),
+            read_log(&path_in(&dir, "w2.log"))
+        )
+    });
+    let expected: Vec<i64> = pairs.iter().map(|(a, b)| (a + 1) + (b + 1)).collect();
+    assert_eq!(got.unwrap(), expected);
+    eprintln!("result {elapsed:?} after SIGSTOP");
+    assert!(
+        elapsed < Duration::from_secs(25),
+        "result took {elapsed:?} after SIGSTOP"
+    );
+    let client = gatherer.join().unwrap();
+    client.shutdown_cluster();
+    for w in workers.iter_mut().skip(1) {
+        wait_status(w, Duration::from_secs(20));
+    }
+}

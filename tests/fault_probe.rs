@@ -151,3 +151,55 @@ fn a_stopped_worker_is_dropped_and_the_result_arrives_before_sigcont() {
         wait_status(w, Duration::from_secs(20));
     }
 }
+
+/// Finding: when every worker of a `tessera scheduler` cluster had gone, the client waited for
+/// ever and printed nothing. Now, after `--no-workers-grace` without a worker, `tessera eval`
+/// exits 1 with one line saying so, and the scheduler logs the grace period it grants.
+#[test]
+fn eval_on_a_cluster_whose_workers_all_left_exits_with_a_clear_line() {
+    let dir = temp_dir();
+    let file = path_in(&dir, "s.json");
+    let scheduler_log = path_in(&dir, "scheduler.log");
+    let _scheduler = scheduler_with(&file, &scheduler_log, &["--no-workers-grace", "3s"]);
+    let mut worker = worker_logged(&file, "only", &path_in(&dir, "w.log"));
+    let client = Client::from_scheduler_file(&file, Duration::from_secs(20)).unwrap();
+    client.wait_for_workers(1, Duration::from_secs(20)).unwrap();
+    client.close();
+
+    // Thousands of tasks: far more than the worker finishes before it is killed.
+    let eval = tessera()
+        .args([
+            "eval",
+            "sum(random((40000, 40000), chunks=(200, 200), seed=1))",
+            "--scheduler-file",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn eval");
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&worker, libc::SIGKILL);
+    wait_status(&mut worker, Duration::from_secs(5));
+    let killed_at = Instant::now();
+    let out = wait_output(eval, Duration::from_secs(30));
+    let waited = killed_at.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    assert!(
+        lines[0].contains("no workers for 3s while") && lines[0].contains("--no-workers-grace"),
+        "{stderr}"
+    );
+    assert!(
+        waited >= Duration::from_secs(3),
+        "told before the grace: {waited:?}"
+    );
+    eprintln!("eval exited {waited:?} after the last worker was killed");
+    let log = read_log(&scheduler_log);
+    assert!(
+        log.contains("clients are told in 3s unless a worker joins"),
+        "scheduler log: {log}"
+    );
+}

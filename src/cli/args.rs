@@ -13,6 +13,17 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// A duration or `none` (an alias: clap would take a plain `Option` as "flag may be absent").
+type DurationOrNone = Option<Duration>;
+
+/// A duration, or `none` for never.
+fn optional_duration_arg(s: &str) -> Result<DurationOrNone, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    duration_arg(s).map(Some)
+}
+
 fn memory_limit_arg(s: &str) -> Result<MemoryLimit, String> {
     s.parse::<MemoryLimit>().map_err(|e| e.to_string())
 }
@@ -164,6 +175,12 @@ pub struct SchedulerArgs {
     /// Declare a worker dead after this long without a heartbeat (example: 60s).
     #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
     pub worker_timeout: Duration,
+
+    /// When every worker has gone while tasks wait, tell the clients (`tessera eval` then
+    /// exits 1) unless a worker joins within this long; `none` waits for ever. A cluster
+    /// that never had a worker is not affected (example: 10m).
+    #[arg(long, default_value = "60s", value_parser = optional_duration_arg, value_name = "DURATION")]
+    pub no_workers_grace: DurationOrNone,
 
     /// Tasks given to a worker per thread before the rest wait at the scheduler (higher
     /// hides latency for tiny tasks; lower keeps memory down). Example: 2.

@@ -282,4 +282,11 @@ pub enum Message {
     PeerGone {
         address: String,
     },
+    /// Scheduler → clients: every worker has gone and none joined within the scheduler's
+    /// `--no-workers-grace` while tasks wait; waits for results fail with `reason`.
+    NoWorkers {
+        reason: String,
+    },
+    /// Scheduler → clients: a worker joined after [`Message::NoWorkers`]; waits go on.
+    WorkersBack,
 }

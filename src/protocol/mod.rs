@@ -22,5 +22,6 @@ pub use message::{
 ///
 /// 2: worker registrations carry the remaining lifetime, `TaskFinished` the compute time, and
 /// workers report spilled results (`ResidencyChanged`).
-/// 3: the scheduler tells workers about a dropped peer (`PeerGone`).
+/// 3: the scheduler tells workers about a dropped peer (`PeerGone`) and clients about a
+/// cluster left without workers (`NoWorkers`, `WorkersBack`).
 pub const PROTOCOL_VERSION: u32 = 3;

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod kernel;
 pub mod kernels_builtin;
+mod no_workers;
 pub mod peer_pool;
 pub mod scheduler_server;
 pub mod sum_tree;

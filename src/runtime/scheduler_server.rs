@@ -17,6 +17,7 @@ use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, TaskKey, 
 use crate::protocol::{
     ClusterInfo, ComputeTask, Frame, Message, Secret, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
+use crate::runtime::no_workers::{NoWorkersWatch, Notice, Observation};
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
 /// How to start a scheduler server.
@@ -40,6 +41,10 @@ pub struct SchedulerServerConfig {
     /// Stop the cluster when the client registered under this name disconnects without
     /// having asked for a shutdown (the batch-mode client of an MPI program).
     pub stop_when_client_leaves: Option<String>,
+    /// When every worker has gone while tasks wait, tell the clients after this long (no
+    /// worker joined meanwhile); `None` (the default) never does (see
+    /// `tessera scheduler --no-workers-grace`).
+    pub no_workers_grace: Option<Duration>,
 }
 
 impl SchedulerServerConfig {
@@ -54,6 +59,7 @@ impl SchedulerServerConfig {
             worker_timeout: Duration::from_secs(60),
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
+            no_workers_grace: None,
         }
     }
 }
@@ -233,6 +239,7 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
     let server = Server {
         status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
+        no_workers: NoWorkersWatch::new(config.no_workers_grace),
         address: address.clone(),
         workers: HashMap::new(),
         worker_by_address: HashMap::new(),
@@ -401,6 +408,7 @@ struct Server {
     outbox_clients: HashMap<ClientId, Frame>,
     /// Task results reported since start (for progress displays).
     completed: u64,
+    no_workers: NoWorkersWatch,
 }
 
 const BATCH: usize = 4096;
@@ -437,6 +445,7 @@ impl Server {
                     stop = stop.or(Some(cause));
                 }
                 self.core.handle(now, Event::Tick);
+                self.watch_for_no_workers(now);
                 next_tick = now + self.config.tick;
             }
             self.carry_out_actions();
@@ -693,6 +702,41 @@ impl Server {
                 running,
             })
         })
+    }
+
+    /// Clients must not wait in silence on a cluster without workers (see `no_workers`).
+    fn watch_for_no_workers(&mut self, now: Instant) {
+        let pending = if self.workers.is_empty() {
+            let snap = self.core.snapshot();
+            snap.waiting + snap.ready + snap.processing
+        } else {
+            0
+        };
+        let seen = Observation {
+            workers: self.workers.len(),
+            pending,
+        };
+        let message = match self.no_workers.observe(now, seen) {
+            None => return,
+            Some(Notice::GraceStarted { pending, grace }) => {
+                tracing::warn!(
+                    pending,
+                    "no workers left while tasks wait; clients are told in {}s unless a worker \
+                     joins (--no-workers-grace)",
+                    grace.as_secs_f64()
+                );
+                return;
+            }
+            Some(Notice::TellClients { reason }) => {
+                tracing::warn!("{reason}");
+                Message::NoWorkers { reason }
+            }
+            Some(Notice::WorkersBack) => Message::WorkersBack,
+        };
+        let clients: Vec<ClientId> = self.clients.keys().copied().collect();
+        for client in clients {
+            self.queue_for_client(client, message.clone());
+        }
     }
 
     fn check_heartbeats(&mut self, now: Instant) -> Option<StopCause> {

@@ -43,6 +43,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let mut config = SchedulerServerConfig::new(endpoint.listen, secret.clone());
     config.advertise_host = endpoint.advertise_host;
     config.worker_timeout = args.worker_timeout;
+    config.no_workers_grace = args.no_workers_grace;
     config.policy.saturation = args.saturation;
     let handle = start_scheduler(config)?;
     SchedulerFile::new(handle.address().to_string(), secret.to_hex())

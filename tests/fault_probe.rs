@@ -203,3 +203,100 @@ fn eval_on_a_cluster_whose_workers_all_left_exits_with_a_clear_line() {
         "scheduler log: {log}"
     );
 }
+
+fn make_fifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: c is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// Finding: a FIFO at the scheduler-file path hung `info`, `worker`, `eval` and `scheduler`
+/// in open(), ignoring `--timeout` and SIGTERM. Now the type is checked before opening: the
+/// clients give up after `--timeout` naming the FIFO, the scheduler replaces it, and one
+/// SIGTERM ends a command still waiting for its scheduler file.
+#[test]
+fn a_fifo_at_the_scheduler_file_path_hangs_nothing() {
+    let dir = temp_dir();
+    let fifo = path_in(&dir, "s.json");
+    make_fifo(&fifo);
+    let fifo_arg = fifo.to_str().unwrap();
+    for args in [
+        vec!["info", "--scheduler-file", fifo_arg, "--timeout", "1s"],
+        vec!["worker", "--scheduler-file", fifo_arg, "--timeout", "1s"],
+        vec![
+            "eval",
+            "1 + 1",
+            "--scheduler-file",
+            fifo_arg,
+            "--timeout",
+            "1s",
+        ],
+    ] {
+        let started = Instant::now();
+        let out = run(&args, Duration::from_secs(15));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("is not a regular file (a FIFO)") && stderr.contains(fifo_arg),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(started.elapsed() < Duration::from_secs(8), "{args:?}");
+    }
+
+    // One SIGTERM ends a worker still waiting for a usable scheduler file.
+    let mut worker = ProcessGuard(
+        tessera()
+            .args(["worker", "--scheduler-file", fifo_arg, "--timeout", "60s"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&worker, libc::SIGTERM);
+    let status = wait_status(&mut worker, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130));
+
+    // The scheduler replaces the FIFO with its file and stops on SIGTERM.
+    let log = path_in(&dir, "scheduler.log");
+    let mut scheduler = scheduler_with(&fifo, &log, &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::metadata(&fifo).is_ok_and(|m| m.is_file()) {
+        assert!(Instant::now() < deadline, "{}", read_log(&log));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&scheduler, libc::SIGTERM);
+    assert!(wait_status(&mut scheduler, Duration::from_secs(10)).success());
+}
+
+/// Finding: a world-writable scheduler-file directory without the sticky bit (mode 0777)
+/// gave no warning, yet anyone there can replace the file.
+#[test]
+fn a_world_writable_directory_without_sticky_bit_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let open_dir = path_in(&dir, "open");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = open_dir.join("s.json");
+    let log = path_in(&dir, "scheduler.log");
+    let mut scheduler = scheduler_with(&file, &log, &[]);
+    let out = run(
+        &["info", "--scheduler-file", file.to_str().unwrap()],
+        Duration::from_secs(20),
+    );
+    let warning = "writable by everyone without the sticky bit (mode 0777)";
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(warning), "info: {stderr}");
+    signal(&scheduler, libc::SIGTERM);
+    assert!(wait_status(&mut scheduler, Duration::from_secs(10)).success());
+    assert!(read_log(&log).contains(warning), "{}", read_log(&log));
+
+    // The sticky bit (as on /tmp) silences it.
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut scheduler = scheduler_with(&file, &log, &[]);
+    signal(&scheduler, libc::SIGTERM);
+    assert!(wait_status(&mut scheduler, Duration::from_secs(10)).success());
+    assert!(!read_log(&log).contains(warning), "{}", read_log(&log));
+}

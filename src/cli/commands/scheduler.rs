@@ -12,6 +12,8 @@ use crate::runtime::{start_scheduler, SchedulerServerConfig};
 use crate::transport::resolve_endpoint;
 
 pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    // It writes a scheduler file: a signal from now on removes it (clean shutdown).
+    signal.watch();
     let path = &args.scheduler_file;
     if let Ok(existing) = SchedulerFile::read(path) {
         if existing.check_alive().is_ok() {

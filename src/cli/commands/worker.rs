@@ -82,6 +82,8 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
+    // Registered: a signal now retires it (before, it ended the process at once).
+    signal.watch();
     tracing::info!(id = handle.id, address = %handle.data_address, "worker running");
     if super::wait_until(signal, || handle.is_finished()) {
         // SIGTERM (the batch system ending the job) or Ctrl-C: hand results over first.

@@ -300,3 +300,87 @@ fn a_world_writable_directory_without_sticky_bit_is_warned_about() {
     assert!(wait_status(&mut scheduler, Duration::from_secs(10)).success());
     assert!(!read_log(&log).contains(warning), "{}", read_log(&log));
 }
+
+/// Findings: `--memory-limit 1.5` was taken as 2 bytes, `--nthreads 99999999999` started
+/// threads until EAGAIN, `--worker-timeout 0s` dropped every worker at once. Each is now a
+/// usage error (exit 2) naming the flag, before anything starts.
+#[test]
+fn impossible_cli_values_are_refused_naming_the_flag() {
+    for (args, flag, says) in [
+        (
+            vec![
+                "worker",
+                "--scheduler-file",
+                "/nonexistent/s.json",
+                "--memory-limit",
+                "1.5",
+            ],
+            "--memory-limit",
+            "example: 1.5GiB",
+        ),
+        (
+            vec![
+                "worker",
+                "--scheduler-file",
+                "/nonexistent/s.json",
+                "--nthreads",
+                "99999999999",
+            ],
+            "--nthreads",
+            "more than the 4096",
+        ),
+        (
+            vec!["local", "--nthreads", "5000"],
+            "--nthreads",
+            "more than the 4096",
+        ),
+        (
+            vec![
+                "scheduler",
+                "--scheduler-file",
+                "/nonexistent/s.json",
+                "--worker-timeout",
+                "0s",
+            ],
+            "--worker-timeout",
+            "longer than 0",
+        ),
+    ] {
+        let out = run(&args, Duration::from_secs(10));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// Finding: with an unreadable home every command failed on the config file. A config file at
+/// the default place that cannot be read is now one warning, and the command goes on.
+#[test]
+fn an_unreadable_default_config_file_is_a_warning() {
+    let dir = temp_dir();
+    // HOME is a regular file, so $HOME/.config/tessera/tessera.toml cannot be read (ENOTDIR;
+    // a mode-000 home would not stop root).
+    let home = path_in(&dir, "home");
+    std::fs::write(&home, "not a directory").unwrap();
+    let out = tessera()
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", &home)
+        .args(["eval", "1 + 1", "--local", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim().lines().last(),
+        Some("2")
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("warning: cannot read the config file")
+            && stderr.contains("going on without it"),
+        "{stderr}"
+    );
+}

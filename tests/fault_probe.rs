@@ -384,3 +384,76 @@ fn an_unreadable_default_config_file_is_a_warning() {
         "{stderr}"
     );
 }
+
+fn scheduler_socket(file: &Path) -> std::net::SocketAddr {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let address = json["address"].as_str().unwrap();
+    address.trim_start_matches("tcp://").parse().unwrap()
+}
+
+fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
+}
+
+/// Finding: 500 connections that send nothing grew the scheduler to 508 threads (one per
+/// connection before the handshake), and each refused handshake wrote a WARN line (2,674
+/// during the probe). Now at most 128 connections wait for their handshake (more are closed)
+/// and refusals are logged at most once per 10 s with the count left out.
+#[test]
+fn silent_and_garbage_connections_cost_bounded_threads_and_log_lines() {
+    use std::io::Write;
+    let dir = temp_dir();
+    let file = path_in(&dir, "s.json");
+    let log = path_in(&dir, "scheduler.log");
+    let scheduler = scheduler_with(&file, &log, &[]);
+    let address = scheduler_socket(&file);
+    let before = thread_count(scheduler.id());
+
+    let silent: Vec<std::net::TcpStream> = (0..400)
+        .filter_map(|_| std::net::TcpStream::connect(address).ok())
+        .collect();
+    assert!(silent.len() >= 300, "only {} connections", silent.len());
+    std::thread::sleep(Duration::from_secs(1));
+    let during = thread_count(scheduler.id());
+    eprintln!(
+        "scheduler threads: {before} before, {during} with {} silent connections",
+        silent.len()
+    );
+    assert!(
+        during <= before + 128 + 8,
+        "{during} threads with {} silent connections (before: {before})",
+        silent.len()
+    );
+    drop(silent);
+
+    for _ in 0..200 {
+        if let Ok(mut s) = std::net::TcpStream::connect(address) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n0123456789abcdef0123456789abcdef");
+        }
+    }
+    // Once the attack is over, the cluster answers.
+    std::thread::sleep(Duration::from_millis(500));
+    let out = run(
+        &[
+            "info",
+            "--scheduler-file",
+            file.to_str().unwrap(),
+            "--timeout",
+            "20s",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = read_log(&log);
+    let warnings = text.lines().filter(|l| l.contains("WARN")).count();
+    eprintln!("{warnings} WARN lines after 400 silent and 200 garbage connections");
+    assert!(warnings <= 4, "{warnings} WARN lines:\n{text}");
+    assert!(text.contains("not_logged="), "{text}");
+}

@@ -2,6 +2,7 @@
 //! transports and the pure core, run kernels, and hold data. They must not make scheduling
 //! decisions (that is [`crate::core`]).
 
+mod accept_guard;
 pub mod client;
 pub mod kernel;
 pub mod kernels_builtin;

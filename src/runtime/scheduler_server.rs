@@ -17,6 +17,7 @@ use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, TaskKey, 
 use crate::protocol::{
     ClusterInfo, ComputeTask, Frame, Message, Secret, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
+use crate::runtime::accept_guard::{HandshakeGate, RefusalLog, MAX_PENDING_HANDSHAKES};
 use crate::runtime::no_workers::{NoWorkersWatch, Notice, Observation};
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
@@ -282,12 +283,14 @@ pub fn advertise(bound: Address, host: Option<&str>) -> Address {
 fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     static NEXT_WORKER: AtomicU32 = AtomicU32::new(1);
     static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
+    let gate = HandshakeGate::default();
+    let refusals = Arc::new(RefusalLog::default());
     loop {
         let incoming = match listener.accept_incoming() {
             Ok(c) => c,
             Err(TransportError::Closed) => return,
             Err(TransportError::Refused { peer, source }) => {
-                tracing::warn!(%peer, reason = %source, "refused a connection");
+                log_refusal(&refusals, &peer, &source);
                 continue;
             }
             Err(e) => {
@@ -295,15 +298,31 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
                 continue;
             }
         };
+        // A thread per connection in its handshake, but only so many: silent connections
+        // (slowloris) must not pile up threads and descriptors.
+        let Some(permit) = gate.enter() else {
+            if let Some(left_out) = refusals.admit(Instant::now()) {
+                tracing::warn!(
+                    peer = %incoming.peer(),
+                    waiting = MAX_PENDING_HANDSHAKES,
+                    not_logged = left_out,
+                    "closed a connection: too many connections are waiting for their handshake"
+                );
+            }
+            continue;
+        };
         let events = events.clone();
+        let refusals = refusals.clone();
         let spawned = std::thread::Builder::new()
             .name("tessera-sched-conn".into())
             .spawn(move || {
                 let peer = incoming.peer();
-                let conn = match incoming.authenticate() {
+                let authenticated = incoming.authenticate();
+                drop(permit);
+                let conn = match authenticated {
                     Ok(c) => c,
                     Err(TransportError::Refused { peer, source }) => {
-                        log_refusal(&peer, &source);
+                        log_refusal(&refusals, &peer, &source);
                         return;
                     }
                     Err(e) => {
@@ -370,15 +389,24 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     }
 }
 
-/// A failed handshake is worth a warning, unless the peer merely connected and left (a
-/// liveness probe, a port scanner): that is only logged at debug level.
-fn log_refusal(peer: &str, source: &crate::protocol::AuthError) {
+/// A failed handshake is worth a warning (at most one line per `WARN_INTERVAL`, with the
+/// count left out), unless the peer merely connected and left (a liveness probe, a port
+/// scanner): that is only logged at debug level.
+fn log_refusal(log: &RefusalLog, peer: &str, source: &crate::protocol::AuthError) {
     use crate::protocol::AuthError;
     match source {
         AuthError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             tracing::debug!(%peer, "connection closed before the handshake")
         }
-        _ => tracing::warn!(%peer, reason = %source, "refused a connection"),
+        _ => match log.admit(Instant::now()) {
+            Some(left_out) => tracing::warn!(
+                %peer,
+                reason = %source,
+                not_logged = left_out,
+                "refused a connection"
+            ),
+            None => tracing::debug!(%peer, reason = %source, "refused a connection"),
+        },
     }
 }
 

@@ -107,8 +107,28 @@ fn a_stopped_worker_is_dropped_and_the_result_arrives_before_sigcont() {
         f.wait_timeout(Duration::from_secs(30)).unwrap();
     }
 
-    // Phase 2: stop w1, then ask for other sums: the ones placed on w2/w3 fetch inputs held by
-    // the stopped w1 over those open connections.
+    // Phase 2: stop the worker holding most leaves, then ask for other sums: the ones placed
+    // on the other two fetch inputs held by the stopped one over those open connections.
+    let mut held: std::collections::HashMap<String, usize> = Default::default();
+    for f in &leaf_futures {
+        if let tessera::runtime::KeyStatus::Ready { holders, .. } = f.status() {
+            for h in holders {
+                *held.entry(h).or_default() += 1;
+            }
+        }
+    }
+    let (busiest, leaves_held) = held.into_iter().max_by_key(|(_, n)| *n).unwrap();
+    assert!(leaves_held >= 3, "{leaves_held} leaves on {busiest}");
+    let pid = client
+        .info()
+        .unwrap()
+        .workers
+        .into_iter()
+        .find(|w| w.address == busiest)
+        .expect("holder registered")
+        .pid;
+    let victim = workers.iter().position(|w| w.id() == pid).unwrap();
+    workers.swap(0, victim);
     signal(&workers[0], libc::SIGSTOP);
     let stopped_at = Instant::now();
     let pairs: Vec<(i64, i64)> = (0..n).map(|i| (i, (i * 7 + 3) % n)).collect();
@@ -144,6 +164,11 @@ fn a_stopped_worker_is_dropped_and_the_result_arrives_before_sigcont() {
     assert!(
         elapsed < Duration::from_secs(25),
         "result took {elapsed:?} after SIGSTOP"
+    );
+    // Inputs on the stopped worker were needed: nothing could finish before it was dropped.
+    assert!(
+        elapsed >= Duration::from_secs(4),
+        "result {elapsed:?} after SIGSTOP: the stopped worker's data was not needed"
     );
     let client = gatherer.join().unwrap();
     client.shutdown_cluster();
@@ -456,4 +481,62 @@ fn silent_and_garbage_connections_cost_bounded_threads_and_log_lines() {
     eprintln!("{warnings} WARN lines after 400 silent and 200 garbage connections");
     assert!(warnings <= 4, "{warnings} WARN lines:\n{text}");
     assert!(text.contains("not_logged="), "{text}");
+}
+
+/// Finding: a worker started while a stale scheduler file was still there kept retrying the
+/// old address; when a new scheduler replaced the file it never joined, and exited 3 after
+/// `--timeout` (with a scheduler job and worker jobs submitted together, workers that start
+/// first were lost). Now it reads the file again between attempts and joins the new scheduler.
+#[test]
+fn a_worker_started_on_a_stale_file_joins_the_scheduler_that_replaces_it() {
+    let dir = temp_dir();
+    let file = path_in(&dir, "s.json");
+    let log = path_in(&dir, "old.log");
+    let mut old = scheduler_with(&file, &log, &[]);
+    signal(&old, libc::SIGKILL);
+    wait_status(&mut old, Duration::from_secs(5));
+    assert!(file.exists(), "SIGKILL leaves the file behind");
+
+    let worker_log = path_in(&dir, "w.log");
+    let mut worker = ProcessGuard(
+        tessera()
+            .args([
+                "worker",
+                "--nthreads",
+                "1",
+                "--timeout",
+                "30s",
+                "--scheduler-file",
+            ])
+            .arg(&file)
+            .stderr(File::create(&worker_log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let stale = std::fs::read_to_string(&file).unwrap();
+    let _new = scheduler_with(&file, &path_in(&dir, "new.log"), &[]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&file).is_ok_and(|text| text == stale) {
+        assert!(
+            Instant::now() < deadline,
+            "the new scheduler did not replace the file"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = Instant::now();
+    let client = Client::from_scheduler_file(&file, Duration::from_secs(20)).unwrap();
+    client
+        .wait_for_workers(1, Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}; worker log:\n{}", read_log(&worker_log)));
+    eprintln!(
+        "the worker joined {:?} after the new scheduler started",
+        started.elapsed()
+    );
+    client.shutdown_cluster();
+    assert!(
+        wait_status(&mut worker, Duration::from_secs(20)).success(),
+        "{}",
+        read_log(&worker_log)
+    );
 }

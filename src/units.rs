@@ -467,6 +467,13 @@ impl FromStr for MemoryLimit {
             if value > 0.0 && value <= 1.0 {
                 return Ok(MemoryLimit::Fraction(value));
             }
+            if value.fract() != 0.0 {
+                return Err(memory_error(
+                    s,
+                    "a number without a unit is a fraction of the node (at most 1) or whole \
+                     bytes; write a unit for a size (example: 1.5GiB)",
+                ));
+            }
         }
         match parse_bytes(t).map_err(|r| memory_error(s, &r))? {
             0 => Ok(MemoryLimit::Unlimited),

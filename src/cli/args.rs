@@ -13,6 +13,17 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// A duration or `none` (an alias: clap would take a plain `Option` as "flag may be absent").
+type DurationOrNone = Option<Duration>;
+
+/// A duration, or `none` for never.
+fn optional_duration_arg(s: &str) -> Result<DurationOrNone, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    duration_arg(s).map(Some)
+}
+
 fn memory_limit_arg(s: &str) -> Result<MemoryLimit, String> {
     s.parse::<MemoryLimit>().map_err(|e| e.to_string())
 }
@@ -23,6 +34,27 @@ fn threshold_arg(s: &str) -> Result<Threshold, String> {
 
 fn size_cap_arg(s: &str) -> Result<SizeCap, String> {
     s.parse::<SizeCap>().map_err(|e| e.to_string())
+}
+
+/// Most threads one worker may run (far above any node's cores; a typo such as
+/// 99999999999 must not start threads until the system refuses).
+pub const MAX_THREADS: usize = 4096;
+
+pub(crate) fn thread_count(s: &str) -> Result<usize, String> {
+    match positive_usize(s)? {
+        n if n > MAX_THREADS => Err(format!(
+            "{n} threads is more than the {MAX_THREADS} a worker may run (example: 8)"
+        )),
+        n => Ok(n),
+    }
+}
+
+/// A duration longer than zero.
+fn positive_duration_arg(s: &str) -> Result<Duration, String> {
+    match duration_arg(s)? {
+        d if d.is_zero() => Err("must be longer than 0 (example: 60s)".into()),
+        d => Ok(d),
+    }
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {
@@ -233,8 +265,14 @@ pub struct SchedulerArgs {
     pub port: u16,
 
     /// Declare a worker dead after this long without a heartbeat (example: 60s).
-    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    #[arg(long, default_value = "60s", value_parser = positive_duration_arg, value_name = "DURATION")]
     pub worker_timeout: Duration,
+
+    /// When every worker has gone while tasks wait, tell the clients (`tessera eval` then
+    /// exits 1) unless a worker joins within this long; `none` waits for ever. A cluster
+    /// that never had a worker is not affected (example: 10m).
+    #[arg(long, default_value = "60s", value_parser = optional_duration_arg, value_name = "DURATION")]
+    pub no_workers_grace: DurationOrNone,
 
     /// Tasks given to a worker per thread before the rest wait at the scheduler (higher
     /// hides latency for tiny tasks; lower keeps memory down). Example: 2.
@@ -251,12 +289,13 @@ pub struct WorkerArgs {
     pub connect: ConnectArgs,
 
     /// Threads running tasks (default: the cores of this machine). Example: --nthreads 8.
-    #[arg(long, env = "TESSERA_NTHREADS", value_parser = positive_usize)]
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = thread_count)]
     pub nthreads: Option<usize>,
 
     /// Memory this worker may use: bytes (4GiB, 4GB, 4e9), a fraction of the node (0.25),
     /// auto (the node's memory, capped by the cgroup limit, divided by the MPI ranks on the
-    /// node) or none (never spill). Example: --memory-limit 16GiB.
+    /// node) or none (never spill; 0 means the same, as in Dask). A number without a unit
+    /// above 1 must be whole bytes (1.5 is refused). Example: --memory-limit 16GiB.
     #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
     pub memory_limit: MemoryLimit,
 
@@ -293,7 +332,7 @@ pub struct LocalArgs {
     pub workers: usize,
 
     /// Threads per worker (example: --nthreads 1).
-    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = positive_usize)]
+    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = thread_count)]
     pub nthreads: usize,
 
     /// Run workers as threads of this process instead of separate processes.
@@ -305,7 +344,8 @@ pub struct LocalArgs {
     pub scheduler_file: Option<PathBuf>,
 
     /// Memory per worker: bytes (4GiB), a fraction of the node (0.25), auto (the node's
-    /// memory, capped by the cgroup limit, divided by --workers), or none (never spill).
+    /// memory, capped by the cgroup limit, divided by --workers), or none (never spill; 0
+    /// means the same).
     #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
     pub memory_limit: MemoryLimit,
 
@@ -435,7 +475,7 @@ pub struct EvalArgs {
     pub local: Option<usize>,
 
     /// Threads per local worker (example: --nthreads 2).
-    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = positive_usize)]
+    #[arg(long, env = "TESSERA_NTHREADS", default_value_t = 1, value_parser = thread_count)]
     pub nthreads: usize,
 
     /// Write the result to a file instead of printing it: FILE.npy (NumPy), FILE.nc:VAR
@@ -494,7 +534,7 @@ pub struct DemoArgs {
     pub workers: usize,
 
     /// Threads per worker.
-    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
+    #[arg(long, default_value_t = 1, value_parser = thread_count)]
     pub nthreads: usize,
 
     /// What to run: an array analysis, or a plain task graph (map + tree reduction).
@@ -545,11 +585,12 @@ pub struct MpiArgs {
 
     /// Threads running tasks per worker rank (default: the node's cores divided by the ranks
     /// on the node). Example: --nthreads 8.
-    #[arg(long, env = "TESSERA_NTHREADS", value_parser = positive_usize)]
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = thread_count)]
     pub nthreads: Option<usize>,
 
     /// Memory per worker rank: bytes (4GiB), a fraction of the node (0.25), auto (the node's
-    /// memory, capped by the job's cgroup limit, divided by the ranks on the node) or none.
+    /// memory, capped by the job's cgroup limit, divided by the ranks on the node) or none
+    /// (0 means the same).
     #[arg(long, env = "TESSERA_MEMORY_LIMIT", default_value = "auto", value_parser = memory_limit_arg)]
     pub memory_limit: MemoryLimit,
 
@@ -576,7 +617,7 @@ pub struct MpiArgs {
 
     /// Declare a worker dead after this long without a heartbeat (example: 60s). A dead
     /// worker rank ends the run.
-    #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
+    #[arg(long, default_value = "60s", value_parser = positive_duration_arg, value_name = "DURATION")]
     pub worker_timeout: Duration,
 
     /// How long the scheduler waits for every worker rank to register before publishing the

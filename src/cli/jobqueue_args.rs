@@ -443,7 +443,7 @@ pub struct LaunchArgs {
     pub client_command: Option<String>,
 
     /// Threads per worker (default: the cores given to the task; example: --nthreads 8).
-    #[arg(long, env = "TESSERA_NTHREADS")]
+    #[arg(long, env = "TESSERA_NTHREADS", value_parser = super::args::thread_count)]
     pub nthreads: Option<usize>,
 
     /// Memory per worker: bytes (4GiB), a fraction of the node (0.25), auto, or none.

@@ -117,7 +117,15 @@ pub(super) fn load_config_file_in(
     match std::fs::read_to_string(&path) {
         Ok(text) => ConfigFile::parse(&text, &path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::empty()),
-        Err(source) => Err(ConfigError::Read { path, source }),
+        // Nobody asked for this file: an unreadable home (a batch job under another uid, a
+        // home directory not mounted on the node) must not make every command fail.
+        Err(e) => {
+            eprintln!(
+                "warning: cannot read the config file {}: {e}; going on without it",
+                path.display()
+            );
+            Ok(ConfigFile::empty())
+        }
     }
 }
 

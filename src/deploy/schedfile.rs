@@ -154,6 +154,7 @@ impl SchedulerFile {
                 format!("cannot create directory {}: {e}", dir.display()),
             ))
         })?;
+        warn_if_directory_is_open(path);
         let mut contents = serde_json::to_vec_pretty(self)
             .map_err(|e| invalid(format!("cannot encode as JSON: {e}")))?;
         contents.push(b'\n');
@@ -203,19 +204,20 @@ impl SchedulerFile {
             path: path.to_path_buf(),
             reason,
         };
-        let mut file = File::open(path).map_err(io_error)?;
+        // Type and owner are checked before opening: opening a FIFO blocks until a writer
+        // comes (anyone can put one at a predictable path in /tmp), a device may act on open.
+        warn_if_directory_is_open(path);
+        let (checked, via_link) = checked_metadata(path).map_err(|e| match e {
+            Refusal::Io(source) => io_error(source),
+            Refusal::Invalid(reason) => invalid(reason),
+        })?;
+        let mut file = open_checked(path, via_link).map_err(io_error)?;
         // Check the file we opened (fstat), not whatever the path names a moment later.
         let meta = file.metadata().map_err(io_error)?;
-        if !meta.is_file() {
-            return Err(invalid("is not a regular file".into()));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
-            return Err(invalid(format!(
-                "owned by uid {}, not you (uid {me})",
-                meta.uid()
-            )));
+        if (meta.dev(), meta.ino()) != (checked.dev(), checked.ino()) || !meta.is_file() {
+            return Err(invalid(
+                "was replaced while being opened; not reading it".into(),
+            ));
         }
         let mode = meta.mode() & 0o7777;
         if mode & 0o077 != 0 {
@@ -458,6 +460,93 @@ impl SchedulerFile {
 }
 
 /// Parse the JSON text of a scheduler file; `Err` holds the reason.
+/// Warn (once per process) when the scheduler file's directory lets anyone replace the file:
+/// writable by others without the sticky bit (mode 0777 instead of /tmp's 1777).
+fn warn_if_directory_is_open(path: &Path) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(meta) = fs::metadata(dir) else {
+        return;
+    };
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "directory {} of the scheduler file is writable by everyone without the sticky \
+                 bit (mode {mode:04o}): any user can replace the file; use a private directory \
+                 or chmod +t it",
+                dir.display()
+            )
+        });
+    }
+}
+
+/// Why a scheduler file is not opened.
+enum Refusal {
+    Io(io::Error),
+    Invalid(String),
+}
+
+/// The metadata of the file `path` names, checked before it is opened: a symbolic link is
+/// followed only when it is ours (then `true`), and the file must be a regular file of ours.
+fn checked_metadata(path: &Path) -> Result<(fs::Metadata, bool), Refusal> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let not_ours = |what: &str, uid: u32| {
+        Refusal::Invalid(format!("{what}owned by uid {uid}, not you (uid {me})"))
+    };
+    let link = fs::symlink_metadata(path).map_err(Refusal::Io)?;
+    let via_link = link.file_type().is_symlink();
+    let meta = if via_link {
+        if link.uid() != me {
+            return Err(not_ours("is a symbolic link ", link.uid()));
+        }
+        fs::metadata(path).map_err(Refusal::Io)?
+    } else {
+        link
+    };
+    if !meta.is_file() {
+        return Err(Refusal::Invalid(format!(
+            "is not a regular file (a {})",
+            file_kind(&meta)
+        )));
+    }
+    if meta.uid() != me {
+        return Err(not_ours("", meta.uid()));
+    }
+    Ok((meta, via_link))
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_char_device() || t.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+/// Open what [`checked_metadata`] checked, without blocking (a FIFO swapped in meanwhile
+/// opens at once and is refused by the caller's fstat comparison) and without following a
+/// link the check did not see.
+fn open_checked(path: &Path, via_link: bool) -> io::Result<File> {
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if !via_link {
+        flags |= libc::O_NOFOLLOW;
+    }
+    OpenOptions::new().read(true).custom_flags(flags).open(path)
+}
+
 fn parse(text: &str) -> Result<SchedulerFile, String> {
     if text.trim().is_empty() {
         return Err("not valid JSON: the file is empty".into());

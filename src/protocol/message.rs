@@ -319,4 +319,18 @@ pub enum Message {
     JobRequest(super::job_control::JobRequest),
     /// Scheduler → client.
     JobReply(super::job_control::JobReply),
+    // ---- lost peers (appended in protocol version 3)
+    /// Scheduler → workers: the worker with this data address was dropped (no heartbeat,
+    /// disconnected). Fetches from it are cancelled and its connections closed; a task
+    /// whose inputs were there reports them missing and the scheduler recomputes them.
+    PeerGone {
+        address: String,
+    },
+    /// Scheduler → clients: every worker has gone and none joined within the scheduler's
+    /// `--no-workers-grace` while tasks wait; waits for results fail with `reason`.
+    NoWorkers {
+        reason: String,
+    },
+    /// Scheduler → clients: a worker joined after [`Message::NoWorkers`]; waits go on.
+    WorkersBack,
 }

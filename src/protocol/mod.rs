@@ -28,5 +28,7 @@ pub use message::{
 /// (`JobRequest`, `JobReply`);
 /// registrations carry the memory thresholds, heartbeats the CPU time, `TaskFinished` the
 /// executor thread, the time spent reading spilled inputs and fetching inputs from peers
-/// (the dashboard's task stream).
+/// (the dashboard's task stream);
+/// the scheduler tells workers about a dropped peer (`PeerGone`) and clients about a
+/// cluster left without workers (`NoWorkers`, `WorkersBack`).
 pub const PROTOCOL_VERSION: u32 = 3;

@@ -2,10 +2,12 @@
 //! transports and the pure core, run kernels, and hold data. They must not make scheduling
 //! decisions (that is [`crate::core`]).
 
+mod accept_guard;
 pub mod client;
 pub mod command;
 pub mod kernel;
 pub mod kernels_builtin;
+mod no_workers;
 pub mod peer_pool;
 pub mod scheduler_server;
 pub mod scheduler_view;

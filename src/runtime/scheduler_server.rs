@@ -19,6 +19,8 @@ use crate::core::{Action, ClientId, Event, Scheduler, SchedulerConfig, TaskKey, 
 use crate::protocol::{
     ClusterInfo, ComputeTask, Frame, Message, Secret, WorkerInfo, WorkerMetrics, WorkerRegistration,
 };
+use crate::runtime::accept_guard::{HandshakeGate, RefusalLog, MAX_PENDING_HANDSHAKES};
+use crate::runtime::no_workers::{NoWorkersWatch, Notice, Observation};
 use crate::transport::{Address, FrameSender, Listener, ListenerCloser, TransportError};
 
 use super::scheduler_view::{SchedulerViewReader, TaskTimes, ViewRecorder};
@@ -51,6 +53,10 @@ pub struct SchedulerServerConfig {
     /// IP with any free port (127.0.0.1 for an in-process scheduler). A dashboard that
     /// cannot listen is logged and left out; the scheduler runs without it.
     pub dashboard: Option<std::net::SocketAddr>,
+    /// When every worker has gone while tasks wait, tell the clients after this long (no
+    /// worker joined meanwhile); `None` (the default) never does (see
+    /// `tessera scheduler --no-workers-grace`).
+    pub no_workers_grace: Option<Duration>,
 }
 
 impl SchedulerServerConfig {
@@ -64,6 +70,7 @@ impl SchedulerServerConfig {
             worker_timeout: Duration::from_secs(60),
             exit_on_worker_loss: false,
             stop_when_client_leaves: None,
+            no_workers_grace: None,
             journal: None,
             dashboard: Some(default_dashboard_address(&listen)),
             listen,
@@ -326,6 +333,7 @@ pub fn start_scheduler(config: SchedulerServerConfig) -> Result<SchedulerHandle,
         dashboard_url,
         status: status.clone(),
         core: Scheduler::new(config.policy.clone()),
+        no_workers: NoWorkersWatch::new(config.no_workers_grace),
         address: address.clone(),
         workers: HashMap::new(),
         worker_by_address: HashMap::new(),
@@ -393,12 +401,14 @@ pub fn advertise(bound: Address, host: Option<&str>) -> Address {
 fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     static NEXT_WORKER: AtomicU32 = AtomicU32::new(1);
     static NEXT_CLIENT: AtomicU32 = AtomicU32::new(1);
+    let gate = HandshakeGate::default();
+    let refusals = Arc::new(RefusalLog::default());
     loop {
         let incoming = match listener.accept_incoming() {
             Ok(c) => c,
             Err(TransportError::Closed) => return,
             Err(TransportError::Refused { peer, source }) => {
-                tracing::warn!(%peer, reason = %source, "refused a connection");
+                log_refusal(&refusals, &peer, &source);
                 continue;
             }
             Err(e) => {
@@ -406,15 +416,31 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
                 continue;
             }
         };
+        // A thread per connection in its handshake, but only so many: silent connections
+        // (slowloris) must not pile up threads and descriptors.
+        let Some(permit) = gate.enter() else {
+            if let Some(left_out) = refusals.admit(Instant::now()) {
+                tracing::warn!(
+                    peer = %incoming.peer(),
+                    waiting = MAX_PENDING_HANDSHAKES,
+                    not_logged = left_out,
+                    "closed a connection: too many connections are waiting for their handshake"
+                );
+            }
+            continue;
+        };
         let events = events.clone();
+        let refusals = refusals.clone();
         let spawned = std::thread::Builder::new()
             .name("tessera-sched-conn".into())
             .spawn(move || {
                 let peer = incoming.peer();
-                let conn = match incoming.authenticate() {
+                let authenticated = incoming.authenticate();
+                drop(permit);
+                let conn = match authenticated {
                     Ok(c) => c,
                     Err(TransportError::Refused { peer, source }) => {
-                        log_refusal(&peer, &source);
+                        log_refusal(&refusals, &peer, &source);
                         return;
                     }
                     Err(e) => {
@@ -481,15 +507,24 @@ fn accept_loop(listener: Listener, events: Sender<ServerEvent>) {
     }
 }
 
-/// A failed handshake is worth a warning, unless the peer merely connected and left (a
-/// liveness probe, a port scanner): that is only logged at debug level.
-fn log_refusal(peer: &str, source: &crate::protocol::AuthError) {
+/// A failed handshake is worth a warning (at most one line per `WARN_INTERVAL`, with the
+/// count left out), unless the peer merely connected and left (a liveness probe, a port
+/// scanner): that is only logged at debug level.
+fn log_refusal(log: &RefusalLog, peer: &str, source: &crate::protocol::AuthError) {
     use crate::protocol::AuthError;
     match source {
         AuthError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             tracing::debug!(%peer, "connection closed before the handshake")
         }
-        _ => tracing::warn!(%peer, reason = %source, "refused a connection"),
+        _ => match log.admit(Instant::now()) {
+            Some(left_out) => tracing::warn!(
+                %peer,
+                reason = %source,
+                not_logged = left_out,
+                "refused a connection"
+            ),
+            None => tracing::debug!(%peer, reason = %source, "refused a connection"),
+        },
     }
 }
 
@@ -525,6 +560,7 @@ struct Server {
     view: ViewRecorder,
     /// The dashboard's URL, told to clients asking for `Info`.
     dashboard_url: Option<String>,
+    no_workers: NoWorkersWatch,
 }
 
 const BATCH: usize = 4096;
@@ -561,6 +597,7 @@ impl Server {
                     stop = stop.or(Some(cause));
                 }
                 self.core.handle(now, Event::Tick);
+                self.watch_for_no_workers(now);
                 next_tick = now + self.config.tick;
             }
             self.carry_out_actions();
@@ -833,6 +870,16 @@ impl Server {
         self.outbox_workers.remove(&id);
         self.view.worker_left(id);
         w.sender.close();
+        // Fetches from it on other workers would wait for ever on a hung peer: cancel them.
+        let others: Vec<WorkerId> = self.workers.keys().copied().collect();
+        for other in others {
+            self.queue_for_worker(
+                other,
+                Message::PeerGone {
+                    address: w.registration.data_address.clone(),
+                },
+            );
+        }
         self.core.handle(now, Event::WorkerLeft { worker: id });
         self.config.exit_on_worker_loss.then(|| {
             StopCause::WorkerLost(LostWorker {
@@ -843,6 +890,41 @@ impl Server {
                 running,
             })
         })
+    }
+
+    /// Clients must not wait in silence on a cluster without workers (see `no_workers`).
+    fn watch_for_no_workers(&mut self, now: Instant) {
+        let pending = if self.workers.is_empty() {
+            let snap = self.core.snapshot();
+            snap.waiting + snap.ready + snap.processing
+        } else {
+            0
+        };
+        let seen = Observation {
+            workers: self.workers.len(),
+            pending,
+        };
+        let message = match self.no_workers.observe(now, seen) {
+            None => return,
+            Some(Notice::GraceStarted { pending, grace }) => {
+                tracing::warn!(
+                    pending,
+                    "no workers left while tasks wait; clients are told in {}s unless a worker \
+                     joins (--no-workers-grace)",
+                    grace.as_secs_f64()
+                );
+                return;
+            }
+            Some(Notice::TellClients { reason }) => {
+                tracing::warn!("{reason}");
+                Message::NoWorkers { reason }
+            }
+            Some(Notice::WorkersBack) => Message::WorkersBack,
+        };
+        let clients: Vec<ClientId> = self.clients.keys().copied().collect();
+        for client in clients {
+            self.queue_for_client(client, message.clone());
+        }
     }
 
     fn check_heartbeats(&mut self, now: Instant) -> Option<StopCause> {

@@ -358,6 +358,44 @@ impl FrameReceiver {
     }
 }
 
+impl FrameReceiver {
+    /// Make a TCP `recv` fail with [`TransportError::Frame`] (a timed-out read) when no byte
+    /// arrives for `timeout`; `None` waits forever. The stream is unusable after such a
+    /// failure. In-process and MPI receivers ignore it (their peer cannot hang apart from
+    /// this process, or MPI has its own failure handling).
+    pub fn set_idle_timeout(&self, timeout: Option<Duration>) -> Result<(), TransportError> {
+        match &self.kind {
+            ReceiverKind::Tcp(receiver) => receiver
+                .set_idle_timeout(timeout)
+                .map_err(|e| TransportError::Frame(crate::protocol::FrameError::Io(e))),
+            _ => Ok(()),
+        }
+    }
+
+    /// A handle that ends a `recv` blocked in another thread (TCP: shuts the socket down);
+    /// `None` for in-process and MPI receivers.
+    pub fn aborter(&self) -> Option<ReceiveAborter> {
+        match &self.kind {
+            ReceiverKind::Tcp(receiver) => {
+                receiver.aborter().map(|stream| ReceiveAborter { stream })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Ends a blocked [`FrameReceiver::recv`] from another thread.
+pub struct ReceiveAborter {
+    stream: std::net::TcpStream,
+}
+
+impl ReceiveAborter {
+    /// Shut the connection down both ways; the blocked `recv` returns an error.
+    pub fn abort(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 /// The MPI world this process belongs to while its MPI transport runs (`None` otherwise, and
 /// always without the `mpi` feature). Data addresses of that world are reached over MPI.
 pub fn local_mpi_world() -> Option<u64> {

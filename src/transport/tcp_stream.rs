@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -114,6 +115,19 @@ impl TcpSender {
 }
 
 impl TcpReceiver {
+    /// Fail a `recv` that waits longer than `timeout` for the next bytes (`None`: wait).
+    pub(super) fn set_idle_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match &self.reader {
+            Ok(reader) => reader.get_ref().set_read_timeout(timeout),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// A handle that shuts the socket down, ending a `recv` blocked in another thread.
+    pub(super) fn aborter(&self) -> Option<TcpStream> {
+        self.reader.as_ref().ok()?.get_ref().try_clone().ok()
+    }
+
     pub(super) fn recv(&mut self) -> Result<Option<Frame>, TransportError> {
         if self.failed {
             return Err(TransportError::Closed);

@@ -57,6 +57,8 @@ fn run_source(
         }
     }
     let (cluster, client) = connect(args)?;
+    // Connected: a signal now cancels the work and removes partial outputs.
+    signal.watch();
     let result = evaluate_and_write(args, &source.text, &program, &client, signal)
         .and_then(|()| write_report(args, &source.text, &client));
     client.close();

@@ -22,6 +22,8 @@ use crate::protocol::{ClusterReply, ClusterRequest, ClusterStatus, ScaleTarget};
 use crate::units::ByteSize;
 
 pub fn run(args: JobqueueArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    // Submitted jobs must be cancelled on a signal.
+    signal.watch();
     let (system, args) = match args.command {
         JobqueueCommand::Slurm(a) => (BatchSystem::Slurm, a),
         JobqueueCommand::Pbs(a) => (BatchSystem::Pbs, a),

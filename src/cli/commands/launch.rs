@@ -69,6 +69,7 @@ pub fn run(args: LaunchArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
                 network,
                 port: 0,
                 worker_timeout: Duration::from_secs(60),
+                no_workers_grace: Some(Duration::from_secs(60)),
                 saturation: 2.0,
                 dashboard: args.dashboard,
             },

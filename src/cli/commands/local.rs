@@ -10,6 +10,8 @@ use crate::deploy::{LocalCluster, LocalClusterConfig};
 use crate::transport::Address;
 
 pub fn run(args: LocalArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    // Its workers and scheduler file must be cleaned up on a signal.
+    signal.watch();
     let started = std::time::Instant::now();
     let mut config = LocalClusterConfig::new(args.workers, args.nthreads);
     let ip: std::net::IpAddr = args.host.parse().map_err(|_| {

@@ -29,6 +29,8 @@ pub fn config(args: MpiArgs) -> MpiConfig {
 }
 
 pub fn run(args: MpiArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    // Every rank must take part in the shutdown.
+    signal.watch();
     let config = config(args);
     #[cfg(feature = "mpi")]
     {

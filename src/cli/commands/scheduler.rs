@@ -12,6 +12,8 @@ use crate::runtime::{start_scheduler, SchedulerServerConfig};
 use crate::transport::resolve_endpoint;
 
 pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
+    // It writes a scheduler file: a signal from now on removes it (clean shutdown).
+    signal.watch();
     let path = &args.scheduler_file;
     if let Ok(existing) = SchedulerFile::read(path) {
         if existing.check_alive().is_ok() {
@@ -44,6 +46,7 @@ pub fn run(args: SchedulerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let mut config = SchedulerServerConfig::new(endpoint.listen, secret.clone());
     config.advertise_host = endpoint.advertise_host;
     config.worker_timeout = args.worker_timeout;
+    config.no_workers_grace = args.no_workers_grace;
     config.policy.saturation = args.saturation;
     config.journal = args.journal.clone();
     config.dashboard = args.dashboard.choice().resolve(&config.listen);

@@ -1,6 +1,7 @@
 //! `tessera worker`: connect to a scheduler through its scheduler file and run tasks.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -40,50 +41,40 @@ pub(super) fn memory_settings(
     Ok((memory, store))
 }
 
+/// How long one attempt to reach the scheduler named by the file lasts before the file is
+/// read again (a new scheduler may have replaced a stale file meanwhile).
+const CONNECT_ATTEMPT: Duration = Duration::from_secs(2);
+
 pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let (memory, store) = memory_settings(&args.spill)?;
     let path = &args.connect.scheduler_file;
-    let file = SchedulerFile::wait(path, args.connect.timeout)?;
-    let scheduler = file.address()?;
-    let secret = file.secret()?;
-    let scheduler_ip = match &scheduler {
-        Address::Tcp(sa) => Some(sa.ip()),
-        _ => None,
-    };
-    let endpoint = resolve_endpoint(
-        args.network.host.as_deref(),
-        args.network.interface.as_deref(),
-        args.network.advertise_host.as_deref(),
-        0,
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        scheduler_ip,
-    )?;
-    let nthreads = args
-        .nthreads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut config = WorkerConfig::new(scheduler.clone(), secret, nthreads);
-    config.listen = endpoint.listen;
-    config.advertise_host = endpoint.advertise_host;
-    config.memory_limit = args
-        .memory_limit
-        .resolve(node_memory_bytes(), launcher_ranks_on_node().unwrap_or(1));
-    (config.memory, config.store) = (memory, store);
-    config.connect_timeout = args.connect.timeout;
-    if let Some(name) = args.name {
-        config.name = name;
-    }
-    config.lifetime = args.lifetime;
-    config.resources = args.resources;
-    config.job_end = crate::deploy::job_end::batch_job_end();
-    config.retire_timeout = args.retire_timeout;
-    let handle = match start_worker(config) {
-        Ok(h) => h,
-        Err(WorkerError::Connect(e)) => {
+    let deadline = Instant::now() + args.connect.timeout;
+    let mut file = SchedulerFile::wait(path, args.connect.timeout)?;
+    let handle = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut config = worker_config(&args, &file, memory.clone(), store.clone())?;
+        config.connect_timeout = left.clamp(Duration::from_millis(100), CONNECT_ATTEMPT);
+        let e = match start_worker(config) {
+            Ok(h) => break h,
+            Err(WorkerError::Connect(e)) => e,
+            Err(e) => return Err(e.into()),
+        };
+        if Instant::now() >= deadline {
             file.check_alive()?;
             return Err(e).with_context(|| format!("scheduler file {}", path.display()));
         }
-        Err(e) => return Err(e.into()),
+        // A stale file (a scheduler job and worker jobs submitted together, the workers
+        // first) is replaced when the new scheduler starts: read it again.
+        match SchedulerFile::read(path) {
+            Ok(newer) if newer != file => {
+                tracing::info!(address = %newer.address, "the scheduler file was replaced; joining the new scheduler");
+                file = newer;
+            }
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
     };
+    // Registered: a signal now retires it (before, it ended the process at once).
+    signal.watch();
     tracing::info!(id = handle.id, address = %handle.data_address, "worker running");
     if super::wait_until(signal, || handle.is_finished()) {
         // SIGTERM (the batch system ending the job) or Ctrl-C: hand results over first.
@@ -101,4 +92,45 @@ pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
         WorkerExit::Stopped => tracing::info!("worker stopped"),
     }
     Ok(())
+}
+
+/// The worker's settings for the scheduler named by `file`.
+fn worker_config(
+    args: &WorkerArgs,
+    file: &SchedulerFile,
+    memory: MemoryConfig,
+    store: StoreConfig,
+) -> anyhow::Result<WorkerConfig> {
+    let scheduler = file.address()?;
+    let secret = file.secret()?;
+    let scheduler_ip = match &scheduler {
+        Address::Tcp(sa) => Some(sa.ip()),
+        _ => None,
+    };
+    let endpoint = resolve_endpoint(
+        args.network.host.as_deref(),
+        args.network.interface.as_deref(),
+        args.network.advertise_host.as_deref(),
+        0,
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        scheduler_ip,
+    )?;
+    let nthreads = args
+        .nthreads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut config = WorkerConfig::new(scheduler, secret, nthreads);
+    config.listen = endpoint.listen;
+    config.advertise_host = endpoint.advertise_host;
+    config.memory_limit = args
+        .memory_limit
+        .resolve(node_memory_bytes(), launcher_ranks_on_node().unwrap_or(1));
+    (config.memory, config.store) = (memory, store);
+    if let Some(name) = &args.name {
+        config.name = name.clone();
+    }
+    config.lifetime = args.lifetime;
+    config.resources = args.resources.clone();
+    config.job_end = crate::deploy::job_end::batch_job_end();
+    config.retire_timeout = args.retire_timeout;
+    Ok(config)
 }

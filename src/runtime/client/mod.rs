@@ -50,6 +50,9 @@ pub enum ClientError {
     /// The scheduler refused a request (a job no worker could run, an unknown job...).
     #[error("{0}")]
     Refused(String),
+    /// The scheduler has no workers left and none joined within its grace period.
+    #[error("{0}")]
+    NoWorkers(String),
     #[error("cannot fetch {key} from its workers: {reason}")]
     Fetch { key: TaskKey, reason: String },
     #[error("result of {key}: {source}")]
@@ -90,6 +93,8 @@ struct State {
     /// A job request is in flight.
     job_busy: bool,
     closed: Option<String>,
+    /// Why waits fail: the scheduler said it has no workers (until it says they are back).
+    no_workers: Option<String>,
 }
 
 pub(crate) struct Shared {
@@ -226,6 +231,9 @@ impl Shared {
             }
             if let Some(reason) = &st.closed {
                 return Err(ClientError::Disconnected(reason.clone()));
+            }
+            if let Some(reason) = &st.no_workers {
+                return Err(ClientError::NoWorkers(reason.clone()));
             }
             st = match deadline {
                 None => self.changed.wait(st).unwrap_or_else(|e| e.into_inner()),
@@ -846,6 +854,8 @@ fn apply(shared: &Shared, frame: Frame) -> Option<String> {
                 Message::Shutdown { reason } => {
                     stop = Some(format!("the cluster shut down ({reason})"));
                 }
+                Message::NoWorkers { reason } => st.no_workers = Some(reason),
+                Message::WorkersBack => st.no_workers = None,
                 other => tracing::debug!(?other, "client ignores unexpected message"),
             }
         }

@@ -404,7 +404,14 @@ pub fn start_worker(config: WorkerConfig) -> Result<WorkerHandle, WorkerError> {
             })?;
         }
         spawn("tessera-worker-control", move || {
-            let result = control_loop(&state, &mut from_scheduler, &tx, fetch_tx, &replicate_tx);
+            let result = control_loop(
+                &state,
+                &mut from_scheduler,
+                &tx,
+                &peers,
+                fetch_tx,
+                &replicate_tx,
+            );
             drop(replicate_tx);
             drop(lifetime_stop_tx);
             // Stop everything, whatever the reason.
@@ -467,6 +474,7 @@ fn control_loop(
     state: &Arc<WorkerState>,
     from_scheduler: &mut crate::transport::FrameReceiver,
     to_scheduler: &FrameSender,
+    peers: &PeerPool,
     fetch_tx: mpsc::Sender<crate::core::TaskKey>,
     replicate_tx: &mpsc::Sender<(crate::core::TaskKey, String)>,
 ) -> Result<Option<String>, TransportError> {
@@ -476,6 +484,11 @@ fn control_loop(
         for message in frame.messages {
             match message {
                 Message::Compute(task) => {
+                    for (_, _, holders) in &task.deps {
+                        for holder in holders {
+                            peers.revive(holder);
+                        }
+                    }
                     if accept_task(state, task, &fetch_tx) {
                         woke += 1;
                     }
@@ -509,6 +522,10 @@ fn control_loop(
                     if replicate_tx.send((key, from)).is_err() {
                         tracing::debug!("replicator stopped");
                     }
+                }
+                Message::PeerGone { address } => {
+                    tracing::debug!(%address, "the scheduler dropped a peer; cancelling fetches");
+                    peers.forget(&address);
                 }
                 Message::Shutdown { reason } => return Ok(Some(reason)),
                 other => tracing::debug!(?other, "worker ignores unexpected message"),

@@ -253,6 +253,37 @@ fn an_unknown_interface_or_advertise_host_is_a_usage_error() {
             assert!(stderr.contains(name.as_str()), "{name} missing: {stderr}");
         }
     }
+    // No scheduler at all: the worker does not wait for the file to find its flags wrong.
+    let _ = std::fs::remove_file(file);
+    for (flag, value, needle) in [
+        ("--interface", "nosuch0", "no such network interface"),
+        ("--host", "no-such-host.invalid", "cannot resolve"),
+        ("--advertise-host", "no-such-host.invalid", "cannot resolve"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = run(
+            &[
+                "worker",
+                flag,
+                value,
+                "--scheduler-file",
+                file,
+                "--timeout",
+                "20s",
+            ],
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(needle) && stderr.contains(flag),
+            "{flag}: {stderr}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{flag}: the worker waited for the scheduler file before checking its flags"
+        );
+    }
     let _ = std::fs::remove_file(file);
     for args in [
         vec!["scheduler", "--scheduler-file", file],

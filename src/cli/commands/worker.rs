@@ -48,6 +48,16 @@ const CONNECT_ATTEMPT: Duration = Duration::from_secs(2);
 pub fn run(args: WorkerArgs, signal: &ShutdownSignal) -> anyhow::Result<()> {
     let (memory, store) = memory_settings(&args.spill)?;
     let path = &args.connect.scheduler_file;
+    // Mistakes in the network flags are found before waiting for the scheduler (exit 2).
+    if let Some(name) = &args.network.interface {
+        crate::transport::interface_address(name)?;
+    }
+    if let Some(host) = &args.network.host {
+        crate::transport::check_resolves("--host", host)?;
+    }
+    if let Some(host) = &args.network.advertise_host {
+        crate::transport::check_resolves("--advertise-host", host)?;
+    }
     let deadline = Instant::now() + args.connect.timeout;
     let mut file = SchedulerFile::wait(path, args.connect.timeout)?;
     let handle = loop {

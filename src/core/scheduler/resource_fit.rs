@@ -8,7 +8,7 @@
 //! has. This module must not choose between workers or emit actions.
 
 use super::fast_hash::FastMap;
-use super::task_store::TaskId;
+use super::task_store::{TaskId, TaskState};
 use super::worker_pool::WorkerSlot;
 use super::Scheduler;
 use crate::core::resources::ResourceRequest;
@@ -168,5 +168,70 @@ impl Scheduler {
                 used.saturating_sub(amount)
             };
         }
+    }
+}
+
+impl Scheduler {
+    /// CPUs requested by the ready and processing tasks together (one for a task with the
+    /// default request): what an autoscaler has to provide. One pass over the known tasks,
+    /// for status requests, never on the placement path.
+    pub fn requested_cpus(&self) -> u64 {
+        self.tasks
+            .live()
+            .filter(|t| matches!(t.state, TaskState::Ready | TaskState::Processing))
+            .map(|t| u64::from(self.requests.resolved[t.request as usize].cpus))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::{Event, Scheduler, SchedulerConfig};
+    use crate::core::resources::ResourceRequest;
+    use crate::core::task::{ClientId, TaskSpec, WorkerId};
+
+    #[test]
+    fn requested_cpus_counts_ready_and_processing_tasks_by_their_request() {
+        let mut core = Scheduler::new(SchedulerConfig::default());
+        let now = Instant::now();
+        core.handle(
+            now,
+            Event::ClientJoined {
+                client: ClientId(1),
+            },
+        );
+        let mut tasks: Vec<TaskSpec> = (0..3)
+            .map(|i| {
+                TaskSpec::new(format!("big-{i}"), "k", Vec::new(), Vec::new())
+                    .with_resources(ResourceRequest::cpus(4))
+            })
+            .collect();
+        tasks.push(TaskSpec::new("small", "k", Vec::new(), Vec::new()));
+        let wanted = tasks.iter().map(|t| t.key.clone()).collect();
+        core.handle(
+            now,
+            Event::GraphSubmitted {
+                client: ClientId(1),
+                tasks,
+                wanted,
+            },
+        );
+        assert_eq!(core.requested_cpus(), 13, "no worker: all four wait, ready");
+        core.handle(
+            now,
+            Event::WorkerJoined {
+                worker: WorkerId(1),
+                nthreads: 4,
+                memory_limit: None,
+                lifetime: None,
+                generic: Vec::new(),
+            },
+        );
+        let snap = core.snapshot();
+        assert!(snap.processing > 0, "{snap:?}");
+        assert_eq!(snap.ready + snap.processing, 4, "{snap:?}");
+        assert_eq!(core.requested_cpus(), 13, "processing tasks still count");
     }
 }

@@ -123,6 +123,31 @@ fn task_known_to_be_long_avoids_the_worker_about_to_end() {
 }
 
 #[test]
+fn requested_cpus_counts_ready_and_processing_tasks_by_their_request() {
+    let mut h = Harness::new();
+    let mut tasks: Vec<TaskSpec> = (0..3)
+        .map(|i| {
+            task(&format!("big-{i}"), &[])
+                .with_resources(crate::core::resources::ResourceRequest::cpus(4))
+        })
+        .collect();
+    tasks.push(task("small", &[]));
+    h.submit(tasks);
+    assert_eq!(h.core.requested_cpus(), 13, "no worker: all four wait, ready");
+    h.event(Event::WorkerJoined {
+        worker: WorkerId(1),
+        nthreads: 4,
+        memory_limit: None,
+        lifetime: None,
+        generic: Vec::new(),
+    });
+    let snap = h.core.snapshot();
+    assert!(snap.processing > 0, "{snap:?}");
+    assert_eq!(snap.ready + snap.processing, 4, "{snap:?}");
+    assert_eq!(h.core.requested_cpus(), 13, "processing tasks still count");
+}
+
+#[test]
 fn declared_duration_keeps_a_task_off_the_worker_about_to_end() {
     let mut h = Harness::new();
     h.join(1, Some(secs(10)));

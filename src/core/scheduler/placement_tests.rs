@@ -133,7 +133,11 @@ fn requested_cpus_counts_ready_and_processing_tasks_by_their_request() {
         .collect();
     tasks.push(task("small", &[]));
     h.submit(tasks);
-    assert_eq!(h.core.requested_cpus(), 13, "no worker: all four wait, ready");
+    assert_eq!(
+        h.core.requested_cpus(),
+        13,
+        "no worker: all four wait, ready"
+    );
     h.event(Event::WorkerJoined {
         worker: WorkerId(1),
         nthreads: 4,

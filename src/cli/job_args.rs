@@ -61,6 +61,11 @@ pub struct SubmitArgs {
     #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
     pub time_limit: Option<Duration>,
 
+    /// How long each task runs at most, as declared: tasks go to workers with at least this
+    /// much walltime left while one exists (example: --time-request 30m).
+    #[arg(long, value_parser = duration_arg, value_name = "DURATION")]
+    pub time_request: Option<Duration>,
+
     /// Run a failing task again until it failed this many times (example: --max-fails 3).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_fails: u32,

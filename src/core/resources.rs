@@ -27,6 +27,11 @@ pub struct ResourceRequest {
     pub generic: Vec<(String, u32)>,
     /// Pin the task's processes to the CPUs it was given.
     pub pin: bool,
+    /// How long the task is declared to run (`tessera submit --time-request`): it goes to a
+    /// worker with at least this much walltime left while one exists (see the scheduler's
+    /// walltime placement). `None`: the duration observed for its prefix, if any, is used.
+    #[serde(default)]
+    pub time_request: Option<std::time::Duration>,
 }
 
 impl Default for ResourceRequest {
@@ -36,6 +41,7 @@ impl Default for ResourceRequest {
             memory: 0,
             generic: Vec::new(),
             pin: false,
+            time_request: None,
         }
     }
 }
@@ -69,7 +75,11 @@ impl ResourceRequest {
     /// One CPU, nothing else, unpinned.
     #[inline]
     pub fn is_default(&self) -> bool {
-        self.cpus == 1 && self.memory == 0 && self.generic.is_empty() && !self.pin
+        self.cpus == 1
+            && self.memory == 0
+            && self.generic.is_empty()
+            && !self.pin
+            && self.time_request.is_none()
     }
 
     /// Why a worker with `has` could never run this task (`None`: it could).

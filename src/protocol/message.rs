@@ -143,7 +143,8 @@ pub struct ClusterInfo {
     pub uptime_secs: f64,
     pub clients: u32,
     pub workers: Vec<WorkerInfo>,
-    /// Task counts by state name (waiting, ready, processing, memory, erred).
+    /// Task counts by state name (waiting, ready, processing, memory, erred), and
+    /// `requested_cpus`: the CPUs the ready and processing tasks ask for together.
     pub tasks: BTreeMap<String, u64>,
     /// The web dashboard's URL (without its token), if the scheduler runs one (protocol
     /// version 3).

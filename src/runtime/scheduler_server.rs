@@ -1123,6 +1123,7 @@ impl Server {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v as u64))
+        .chain([("requested_cpus".to_string(), self.core.requested_cpus())])
         .collect();
         ClusterInfo {
             scheduler_address: self.address.to_string(),

@@ -72,6 +72,7 @@ fn resources() -> impl Strategy<Value = ResourceRequest> {
             memory,
             generic,
             pin,
+            time_request: (cpus % 2 == 0).then(|| std::time::Duration::from_millis(memory >> 8)),
         })
 }
 

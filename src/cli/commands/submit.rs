@@ -87,6 +87,7 @@ fn build(args: &SubmitArgs) -> anyhow::Result<JobSubmission> {
     }
     let mut resources = ResourceRequest::cpus(args.cpus);
     resources.pin = args.pin;
+    resources.time_request = args.time_request;
     if let Some(memory) = &args.memory {
         let bytes: crate::units::ByteSize = memory
             .parse()

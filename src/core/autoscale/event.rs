@@ -39,6 +39,9 @@ pub struct BacklogSample {
     pub threads: u32,
     /// Mean duration of recently finished tasks, when known.
     pub mean_task_duration: Option<Duration>,
+    /// CPUs requested by the ready and processing tasks together (a command task asking for
+    /// `--cpus 4` counts 4); 0 when not reported, then every task counts as one CPU.
+    pub requested_cpus: u64,
 }
 
 /// Where a job is, as far as the autoscaler cares.

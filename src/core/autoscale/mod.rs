@@ -8,7 +8,8 @@
 //! - **fixed targets** are met at once: missing jobs are submitted, surplus jobs are cancelled
 //!   while queued (newest first) and retired once running (newest first);
 //! - **adaptive** asks for enough threads to clear the ready and processing tasks in about
-//!   `target_duration` (mean observed task duration, or a default), clamped to the bounds;
+//!   `target_duration` (mean observed task duration, or a default), counting the CPUs the
+//!   tasks request (a 4-CPU command task needs 4 threads), clamped to the bounds;
 //!   it scales up at once and down only after `wait_count` consecutive decisions agree;
 //! - at most `max_pending_jobs` jobs wait in the batch queue at once;
 //! - a failed submission, or a job that ends before any of its workers connected (whatever
@@ -273,10 +274,10 @@ impl Autoscaler {
             .filter(|d| !d.is_zero())
             .unwrap_or(self.config.default_task_duration);
         let target = self.config.target_duration.max(Duration::from_millis(1));
-        let work = duration.as_secs_f64() * tasks as f64;
-        let threads = (work / target.as_secs_f64())
-            .ceil()
-            .clamp(1.0, tasks as f64);
+        // CPUs, not tasks, are what workers provide: a 4-CPU task occupies 4 threads.
+        let cpus = sample.requested_cpus.max(tasks);
+        let work = duration.as_secs_f64() * cpus as f64;
+        let threads = (work / target.as_secs_f64()).ceil().clamp(1.0, cpus as f64);
         let per_worker = f64::from(self.config.threads_per_worker.max(1));
         Some((threads / per_worker).ceil().min(f64::from(u32::MAX)) as u32)
     }

@@ -53,6 +53,11 @@ impl Sim {
     }
 
     fn backlog(&mut self, ready: u64, processing: u64, workers: u32) {
+        self.backlog_cpus(ready, processing, workers, 0);
+    }
+
+    /// A backlog whose ready and processing tasks request `cpus` CPUs in all.
+    fn backlog_cpus(&mut self, ready: u64, processing: u64, workers: u32, cpus: u64) {
         self.scaler.handle(
             self.now,
             AutoscaleEvent::Backlog(BacklogSample {
@@ -62,6 +67,7 @@ impl Sim {
                 workers,
                 threads: workers,
                 mean_task_duration: Some(Duration::from_secs(1)),
+                requested_cpus: cpus,
             }),
         );
     }
@@ -272,6 +278,43 @@ fn adaptive_scales_up_at_once_and_down_after_wait_count() {
         }
         other => panic!("expected a retirement, got {other:?}"),
     }
+}
+
+#[test]
+fn adaptive_counts_the_cpus_tasks_request() {
+    let config = AutoscaleConfig {
+        threads_per_worker: 4,
+        max_pending_jobs: 100,
+        target_duration: Duration::from_secs(5),
+        ..AutoscaleConfig::default()
+    };
+    // 10 tasks of 1 s asking for 4 CPUs each: 40 CPU-seconds / 5 s = 8 threads = 2 workers
+    // of 4 threads; counted as tasks they would be 10 s of work, 2 threads, 1 worker.
+    let mut sim = Sim::new(config.clone());
+    sim.backlog_cpus(10, 0, 0, 40);
+    let a = sim.event(AutoscaleEvent::SetTarget(Target::Adaptive {
+        minimum: 0,
+        maximum: 10,
+    }));
+    assert_eq!(submitted(&a), 2);
+    let mut sim = Sim::new(config.clone());
+    sim.backlog_cpus(10, 0, 0, 0);
+    let a = sim.event(AutoscaleEvent::SetTarget(Target::Adaptive {
+        minimum: 0,
+        maximum: 10,
+    }));
+    assert_eq!(submitted(&a), 1, "unreported CPUs count one per task");
+    // Two 16-CPU tasks of 1 s: at most 32 CPUs are useful even with a short target.
+    let mut sim = Sim::new(AutoscaleConfig {
+        target_duration: Duration::from_millis(100),
+        ..config
+    });
+    sim.backlog_cpus(2, 0, 0, 32);
+    let a = sim.event(AutoscaleEvent::SetTarget(Target::Adaptive {
+        minimum: 0,
+        maximum: 100,
+    }));
+    assert_eq!(submitted(&a), 8, "32 CPUs = 8 workers of 4 threads");
 }
 
 #[test]

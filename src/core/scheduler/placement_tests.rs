@@ -123,6 +123,60 @@ fn task_known_to_be_long_avoids_the_worker_about_to_end() {
 }
 
 #[test]
+fn requested_cpus_counts_ready_and_processing_tasks_by_their_request() {
+    let mut h = Harness::new();
+    let mut tasks: Vec<TaskSpec> = (0..3)
+        .map(|i| {
+            task(&format!("big-{i}"), &[])
+                .with_resources(crate::core::resources::ResourceRequest::cpus(4))
+        })
+        .collect();
+    tasks.push(task("small", &[]));
+    h.submit(tasks);
+    assert_eq!(
+        h.core.requested_cpus(),
+        13,
+        "no worker: all four wait, ready"
+    );
+    h.event(Event::WorkerJoined {
+        worker: WorkerId(1),
+        nthreads: 4,
+        memory_limit: None,
+        lifetime: None,
+        generic: Vec::new(),
+    });
+    let snap = h.core.snapshot();
+    assert!(snap.processing > 0, "{snap:?}");
+    assert_eq!(snap.ready + snap.processing, 4, "{snap:?}");
+    assert_eq!(h.core.requested_cpus(), 13, "processing tasks still count");
+}
+
+#[test]
+fn declared_duration_keeps_a_task_off_the_worker_about_to_end() {
+    let mut h = Harness::new();
+    h.join(1, Some(secs(10)));
+    h.join(2, Some(secs(3600)));
+    // Nothing observed for the prefix: only the declared 30 s (`--time-request 30s`) tells.
+    let long = |k: &str| {
+        let mut r = crate::core::resources::ResourceRequest::cpus(1);
+        r.time_request = Some(secs(30));
+        task(k, &[]).with_resources(r)
+    };
+    let a = h.submit(vec![long("cmd-1"), long("cmd-2"), task("short-1", &[])]);
+    let mut placed = computes(&a);
+    placed.sort();
+    assert_eq!(
+        placed,
+        vec![(1, "short-1".to_owned()), (2, "cmd-1".to_owned())],
+        "the undeclared task may use worker 1; the declared ones wait for worker 2"
+    );
+    let a = h.finish(1, "short-1", 8, None);
+    assert!(computes(&a).is_empty(), "{a:?}");
+    let a = h.finish(2, "cmd-1", 8, None);
+    assert_eq!(computes(&a), vec![(2, "cmd-2".to_owned())]);
+}
+
+#[test]
 fn worker_about_to_end_takes_tasks_it_has_time_for_from_deeper_in_the_queue() {
     let mut h = Harness::new();
     h.join(1, Some(secs(10)));

@@ -8,7 +8,7 @@
 //! has. This module must not choose between workers or emit actions.
 
 use super::fast_hash::FastMap;
-use super::task_store::TaskId;
+use super::task_store::{TaskId, TaskState};
 use super::worker_pool::WorkerSlot;
 use super::Scheduler;
 use crate::core::resources::ResourceRequest;
@@ -27,6 +27,8 @@ pub(super) struct Requests {
     resolved: Vec<Resolved>,
     index: FastMap<ResourceRequest, u32>,
     names: Vec<String>,
+    /// The longest declared duration (`time_request`) of any request seen.
+    longest_declared: std::time::Duration,
 }
 
 impl Default for Requests {
@@ -39,6 +41,7 @@ impl Default for Requests {
             }],
             index: FastMap::default(),
             names: Vec::new(),
+            longest_declared: std::time::Duration::ZERO,
         }
     }
 }
@@ -59,6 +62,9 @@ impl Requests {
             .map(|(name, amount)| (self.name_index(name), *amount))
             .collect();
         let id = self.table.len() as u32;
+        if let Some(declared) = request.time_request {
+            self.longest_declared = self.longest_declared.max(declared);
+        }
         self.resolved.push(Resolved {
             cpus: request.cpus.max(1),
             memory: request.memory,
@@ -84,6 +90,20 @@ impl Requests {
     #[inline]
     pub(super) fn get(&self, id: u32) -> &ResourceRequest {
         &self.table[id as usize]
+    }
+
+    /// The declared duration of the request with this id (`--time-request`), if any.
+    #[inline]
+    pub(super) fn declared(&self, id: u32) -> Option<std::time::Duration> {
+        if id == 0 {
+            return None;
+        }
+        self.table[id as usize].time_request
+    }
+
+    /// The longest declared duration of any request seen (zero when none).
+    pub(super) fn longest_declared(&self) -> std::time::Duration {
+        self.longest_declared
     }
 
     /// CPUs beyond the first of the request with this id.
@@ -168,5 +188,18 @@ impl Scheduler {
                 used.saturating_sub(amount)
             };
         }
+    }
+}
+
+impl Scheduler {
+    /// CPUs requested by the ready and processing tasks together (one for a task with the
+    /// default request): what an autoscaler has to provide. One pass over the known tasks,
+    /// for status requests, never on the placement path.
+    pub fn requested_cpus(&self) -> u64 {
+        self.tasks
+            .live()
+            .filter(|t| matches!(t.state, TaskState::Ready | TaskState::Processing))
+            .map(|t| u64::from(self.requests.resolved[t.request as usize].cpus))
+            .sum()
     }
 }

@@ -3,11 +3,12 @@
 //!
 //! Workers report how long they will still take tasks when they register (their job's
 //! walltime or `--lifetime`); the scheduler turns that into an end time on its own clock.
-//! A task's duration is estimated from the observed durations of its prefix
-//! ([`DurationEstimates`](super::duration_estimates::DurationEstimates)); a task with no
-//! estimate yet, and every worker without an end time, skip the check. When no worker that
-//! takes tasks lasts long enough, the task is placed as usual (retirement then hands it over),
-//! so a task never stays unplaced because of this rule. This module answers "may this task
+//! A task's duration is the one it declares (`ResourceRequest::time_request`, from
+//! `tessera submit --time-request`), else estimated from the observed durations of its
+//! prefix ([`DurationEstimates`](super::duration_estimates::DurationEstimates)); a task with
+//! neither, and every worker without an end time, skip the check. When no worker that takes
+//! tasks lasts long enough, the task is placed as usual (retirement then hands it over), so a
+//! task never stays unplaced because of this rule. This module answers "may this task
 //! go there?" and looks for another ready task a worker has time for; it must not assign.
 
 use std::time::Instant;
@@ -40,15 +41,16 @@ impl Scheduler {
         };
         // Common case: more time left than any task is known to take.
         let left = end.saturating_duration_since(now);
-        if left
-            > self
-                .durations
-                .longest()
-                .saturating_add(self.config.walltime_margin)
-        {
+        let longest = self
+            .durations
+            .longest()
+            .max(self.requests.longest_declared());
+        if left > longest.saturating_add(self.config.walltime_margin) {
             return true;
         }
-        let Some(estimate) = self.durations.estimate(self.tasks[id].key.as_str()) else {
+        let task = &self.tasks[id];
+        let declared = self.requests.declared(task.request);
+        let Some(estimate) = declared.or_else(|| self.durations.estimate(task.key.as_str())) else {
             return true;
         };
         let needed = estimate.saturating_add(self.config.walltime_margin);

@@ -663,6 +663,7 @@ impl Manager {
                 workers: info.workers.len() as u32,
                 threads,
                 mean_task_duration: self.mean_task,
+                requested_cpus: count("requested_cpus"),
             }),
         );
         let mut per_job: BTreeMap<JobRef, u32> = BTreeMap::new();

@@ -536,3 +536,90 @@ print(json.dumps([x.time.dt.year.values.tolist(), x.time.dt.dayofyear.values.tol
         "{err}"
     );
 }
+
+#[test]
+fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    // Chunks of 7 steps (the last one 4): windows of 5 cross chunk borders and are longer
+    // than the last chunk, windows of 30 and 100 are longer than every chunk, and the outage
+    // (days 10-40) spans chunks; lat and lon are cut unevenly too.
+    let y = "y = x.rechunk((7, 2, 3)); ";
+    let pairs: Vec<(String, String)> = [
+        ("rolling(y, time=5).mean()", "x.rolling(time=5).mean()"),
+        ("rolling(y, time=5).sum()", "x.rolling(time=5).sum()"),
+        ("rolling(y, time=5).min()", "x.rolling(time=5).min()"),
+        ("rolling(y, time=5).max()", "x.rolling(time=5).max()"),
+        ("rolling(y, time=5).std()", "x.rolling(time=5).std()"),
+        ("y.rolling(time=30).mean()", "x.rolling(time=30).mean()"),
+        (
+            "rolling(y, time=30, center=True).mean()",
+            "x.rolling(time=30, center=True).mean()",
+        ),
+        (
+            "rolling(y, time=4, center=True, min_periods=1).sum()",
+            "x.rolling(time=4, center=True, min_periods=1).sum()",
+        ),
+        (
+            "rolling(y, time=7, min_periods=3).mean()",
+            "x.rolling(time=7, min_periods=3).mean()",
+        ),
+        (
+            "rolling(y, time=100, min_periods=1).max()",
+            "x.rolling(time=100, min_periods=1).max()",
+        ),
+        (
+            "rolling(y, lon=3, center=True).mean()",
+            "x.rolling(lon=3, center=True).mean()",
+        ),
+        ("rolling(y, lat=2).sum()", "x.rolling(lat=2).sum()"),
+        ("rolling(y, time=1).mean()", "x.rolling(time=1).mean()"),
+    ]
+    .iter()
+    .map(|(ours, theirs)| (format!("{y}{ours}"), theirs.to_string()))
+    .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    compare(&py, dir.path(), &file, &pairs);
+    // Labels and descriptive attributes stay, as xarray keeps them.
+    let program = format!(
+        "x = nc('{}', 'tas'); m = rolling(x, time=3).mean(); (m.dims, m.attrs)",
+        file.display()
+    );
+    let out = eval_json(&program);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("\"time\"") && text.contains("\"K\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_rolling_windows_are_one_line_errors() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    for (program, needle) in [
+        ("rolling(x, depth=3).mean()", "depth"),
+        ("rolling(x, time=0).mean()", "at least 1"),
+        ("rolling(x, time=3, min_periods=5).mean()", "min_periods"),
+        ("rolling(x, time=3, lat=2).mean()", "one dimension"),
+        ("rolling(x, time=3).median()", "median"),
+    ] {
+        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+        assert!(err.contains(needle), "{program}: {err}");
+        assert!(!err.contains("panicked"), "{program}: {err}");
+    }
+}

@@ -11,7 +11,8 @@ use crate::expr::suggest::did_you_mean;
 use crate::expr::{ErrorKind, ExprError, Ident, Span};
 use crate::labeled::time::Component;
 use crate::labeled::{
-    AttrValue, GroupBy, GroupReduce, Label, LabelError, LabeledArray, Method, Selector,
+    AttrValue, GroupBy, GroupReduce, Label, LabelError, LabeledArray, Method, Rolling,
+    RollingReduce, Selector,
 };
 
 use super::bind::BoundArgs;
@@ -75,6 +76,30 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
                 .map(|g| Value::Groups(Box::new(g)))
                 .map_err(|e| at(args.span(), e))
         }
+        "rolling" => {
+            let x = labeled(args)?;
+            let [(dim, window)] = args.extra_keywords() else {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    args.span(),
+                    "rolling() takes one dimension and a window: rolling(x, time=30)",
+                ));
+            };
+            let window = count_of(window, &format!("the window along {dim}"))?;
+            let center = match args.get("center") {
+                Some(c) => c.to_bool(&args.what("center"))?,
+                None => false,
+            };
+            let min_periods = match args.get("min_periods") {
+                Some(m) if !matches!(m.value, Value::None) => {
+                    Some(count_of(m, &args.what("min_periods"))?)
+                }
+                _ => None,
+            };
+            x.rolling(dim, window, center, min_periods)
+                .map(|r| Value::Rolling(Box::new(r)))
+                .map_err(|e| at(args.span(), e))
+        }
         other => Err(ExprError::new(
             ErrorKind::UnknownFunction,
             args.span(),
@@ -117,6 +142,62 @@ pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, Ex
         }
     };
     groups.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
+}
+
+/// A reduction of moving windows (`rolling(x, time=30).mean()`): sum, mean, min, max, var,
+/// std.
+pub fn rolling_reduction(args: &BoundArgs, windows: &Rolling) -> Result<Value, ExprError> {
+    if args.get("axis").is_some() {
+        return Err(ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!(
+                "{} of moving windows reduces within each window; it takes no axis",
+                args.operation()
+            ),
+        ));
+    }
+    let ddof = match args.get("ddof") {
+        Some(d) => d.to_f64(&args.what("ddof"))?,
+        None => 0.0,
+    };
+    let how = match args.function() {
+        "sum" => RollingReduce::Sum,
+        "mean" => RollingReduce::Mean,
+        "min" => RollingReduce::Min,
+        "max" => RollingReduce::Max,
+        "var" => RollingReduce::Var(ddof),
+        "std" => RollingReduce::Std(ddof),
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!(
+                    "{other}() of moving windows is not available; windows offer sum, mean, \
+                     min, max, var and std"
+                ),
+            ))
+        }
+    };
+    windows
+        .reduce(how)
+        .map(wrap)
+        .map_err(|e| at(args.span(), e))
+}
+
+/// A whole number of at least 1 (a window, a `min_periods`); `what` names it in the error.
+fn count_of(value: &Spanned, what: &str) -> Result<usize, ExprError> {
+    match value.value {
+        Value::Scalar(Scalar::Int(n)) if n >= 1 => Ok(n as usize),
+        _ => Err(ExprError::new(
+            ErrorKind::Value,
+            value.span,
+            format!(
+                "{what} must be a whole number of at least 1, got {}",
+                value.value.describe()
+            ),
+        )),
+    }
 }
 
 /// `value.attr` on a labeled array: `None` when the name is not a label attribute.

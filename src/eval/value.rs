@@ -30,6 +30,8 @@ pub enum Value {
     /// An array split into groups (`groupby`, `resample`), waiting for a reduction or an
     /// operator.
     Groups(Box<crate::labeled::GroupBy>),
+    /// An array seen through moving windows (`rolling`), waiting for a reduction.
+    Rolling(Box<crate::labeled::Rolling>),
 }
 
 impl Value {
@@ -64,6 +66,12 @@ impl Value {
                 g.array().name(),
                 g.labels().len(),
                 g.name()
+            ),
+            Value::Rolling(r) => format!(
+                "{} in moving windows of {} along {}",
+                r.array().name(),
+                r.window(),
+                r.dim()
             ),
         }
     }

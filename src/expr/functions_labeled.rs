@@ -38,6 +38,13 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "split time into periods: resample(x, time=\"MS\").mean() (\"D\", \"MS\", \"QS-DEC\", \"YS\")",
     },
     FunctionSpec {
+        name: "rolling",
+        category: Category::Labels,
+        params: &[req("x"), kw("center"), kw("min_periods"), var_kw("indexers")],
+        method: true,
+        summary: "moving windows along a dimension: rolling(x, time=30, center=True, min_periods=10).mean() (sum, mean, min, max, std, var)",
+    },
+    FunctionSpec {
         name: "count",
         category: Category::Reduction,
         params: &[req("x"), opt("axis"), kw("keepdims")],

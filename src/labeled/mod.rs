@@ -32,6 +32,7 @@ mod attr_rules;
 mod attrs;
 mod error;
 mod groupby;
+pub(crate) mod rolling;
 mod select;
 pub mod time;
 
@@ -41,6 +42,7 @@ pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
 pub use error::LabelError;
 pub use groupby::{GroupBy, GroupReduce};
+pub use rolling::{Rolling, RollingReduce};
 pub use select::{coordinate_data, Label, Method, Selector};
 
 /// Default dimension names `dim_0, dim_1, ...` (xarray's).

@@ -623,3 +623,54 @@ fn bad_rolling_windows_are_one_line_errors() {
         assert!(!err.contains("panicked"), "{program}: {err}");
     }
 }
+
+#[test]
+fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    // Time chunks of 7 (blocks of 4 and 7 straddle them); the outage makes blocks partly
+    // and wholly missing.
+    let y = "y = x.rechunk((7, 2, 3)); ";
+    let pairs: Vec<(String, String)> = [
+        (
+            "coarsen(y, lat=3, lon=2).mean()",
+            "x.coarsen(lat=3, lon=2).mean()",
+        ),
+        ("coarsen(y, time=4).sum()", "x.coarsen(time=4).sum()"),
+        ("coarsen(y, time=4).min()", "x.coarsen(time=4).min()"),
+        (
+            "coarsen(y, time=4, lon=2).max()",
+            "x.coarsen(time=4, lon=2).max()",
+        ),
+        (
+            "coarsen(y, time=7, lat=2, boundary='trim').mean()",
+            "x.coarsen(time=7, lat=2, boundary='trim').mean()",
+        ),
+        (
+            "coarsen(y, lat=2, lon=3, boundary='trim').mean().lat",
+            "x.coarsen(lat=2, lon=3, boundary='trim').mean().lat",
+        ),
+        ("y.coarsen(lon=2).mean().lon", "x.coarsen(lon=2).mean().lon"),
+    ]
+    .iter()
+    .map(|(ours, theirs)| (format!("{y}{ours}"), theirs.to_string()))
+    .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    compare(&py, dir.path(), &file, &pairs);
+    for (program, needle) in [
+        ("coarsen(x, lat=2).mean()", "not a multiple of 2"),
+        ("coarsen(x, lat=3, boundary='pad').mean()", "boundary"),
+        ("coarsen(x, depth=3).mean()", "depth"),
+        ("coarsen(x, lat=3).std()", "std"),
+    ] {
+        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+        assert!(err.contains(needle), "{program}: {err}");
+    }
+}

@@ -11,8 +11,8 @@ use crate::expr::suggest::did_you_mean;
 use crate::expr::{ErrorKind, ExprError, Ident, Span};
 use crate::labeled::time::Component;
 use crate::labeled::{
-    AttrValue, GroupBy, GroupReduce, Label, LabelError, LabeledArray, Method, Rolling,
-    RollingReduce, Selector,
+    AttrValue, Coarsen, CoarsenBoundary, CoarsenReduce, GroupBy, GroupReduce, Label, LabelError,
+    LabeledArray, Method, Rolling, RollingReduce, Selector,
 };
 
 use super::bind::BoundArgs;
@@ -100,6 +100,24 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
                 .map(|r| Value::Rolling(Box::new(r)))
                 .map_err(|e| at(args.span(), e))
         }
+        "coarsen" => {
+            let x = labeled(args)?;
+            let boundary = match args.get("boundary") {
+                Some(b) => b.to_str(&args.what("boundary"))?,
+                None => "exact",
+            };
+            let boundary = CoarsenBoundary::parse(boundary).map_err(|e| at(args.span(), e))?;
+            let mut factors = Vec::new();
+            for (dim, k) in args.extra_keywords() {
+                factors.push((
+                    dim.as_str(),
+                    count_of(k, &format!("the block size of {dim}"))?,
+                ));
+            }
+            x.coarsen(&factors, boundary)
+                .map(|c| Value::Coarsen(Box::new(c)))
+                .map_err(|e| at(args.span(), e))
+        }
         other => Err(ExprError::new(
             ErrorKind::UnknownFunction,
             args.span(),
@@ -183,6 +201,36 @@ pub fn rolling_reduction(args: &BoundArgs, windows: &Rolling) -> Result<Value, E
         .reduce(how)
         .map(wrap)
         .map_err(|e| at(args.span(), e))
+}
+
+/// A reduction of blocks (`coarsen(x, lat=2).mean()`): sum, mean, min, max.
+pub fn coarsen_reduction(args: &BoundArgs, blocks: &Coarsen) -> Result<Value, ExprError> {
+    if args.get("axis").is_some() {
+        return Err(ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!(
+                "{} of blocks reduces within each block; it takes no axis",
+                args.operation()
+            ),
+        ));
+    }
+    let how = match args.function() {
+        "sum" => CoarsenReduce::Sum,
+        "mean" => CoarsenReduce::Mean,
+        "min" => CoarsenReduce::Min,
+        "max" => CoarsenReduce::Max,
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!(
+                    "{other}() of blocks is not available; blocks offer sum, mean, min and max"
+                ),
+            ))
+        }
+    };
+    blocks.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
 }
 
 /// A whole number of at least 1 (a window, a `min_periods`); `what` names it in the error.

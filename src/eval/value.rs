@@ -32,6 +32,8 @@ pub enum Value {
     Groups(Box<crate::labeled::GroupBy>),
     /// An array seen through moving windows (`rolling`), waiting for a reduction.
     Rolling(Box<crate::labeled::Rolling>),
+    /// An array cut into blocks (`coarsen`), waiting for a reduction.
+    Coarsen(Box<crate::labeled::Coarsen>),
 }
 
 impl Value {
@@ -73,6 +75,7 @@ impl Value {
                 r.window(),
                 r.dim()
             ),
+            Value::Coarsen(_) => "an array cut into blocks (coarsen)".to_string(),
         }
     }
 

@@ -45,6 +45,13 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "moving windows along a dimension: rolling(x, time=30, center=True, min_periods=10).mean() (sum, mean, min, max, std, var)",
     },
     FunctionSpec {
+        name: "coarsen",
+        category: Category::Labels,
+        params: &[req("x"), kw("boundary"), var_kw("indexers")],
+        method: true,
+        summary: "blocks along dimensions: coarsen(x, lat=2, lon=2, boundary=\"trim\").mean() (sum, mean, min, max; boundary \"exact\" or \"trim\")",
+    },
+    FunctionSpec {
         name: "count",
         category: Category::Reduction,
         params: &[req("x"), opt("axis"), kw("keepdims")],

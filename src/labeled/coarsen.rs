@@ -103,7 +103,7 @@ impl LabeledArray {
                     "coarsen names dimension {dim} twice"
                 )));
             }
-            if n % k != 0 {
+            if !n.is_multiple_of(k) {
                 if boundary == CoarsenBoundary::Exact {
                     return Err(LabelError::Invalid(format!(
                         "coarsen: dimension {dim} of length {n} is not a multiple of {k} \
@@ -185,7 +185,7 @@ fn whole_blocks(blocks: &[usize], k: usize) -> Vec<usize> {
     let total: usize = blocks.iter().sum();
     let size = (blocks.iter().copied().max().unwrap_or(0) / k).max(1) * k;
     let mut out = vec![size; total / size];
-    if total % size > 0 {
+    if !total.is_multiple_of(size) {
         out.push(total % size);
     }
     out

@@ -674,3 +674,55 @@ fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
         assert!(err.contains(needle), "{program}: {err}");
     }
 }
+
+#[test]
+fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_weights() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    let w = "w = cos(deg2rad(x.lat)); ";
+    let pairs: Vec<(String, String)> = [
+        (
+            "weighted(x, w).mean(('lat', 'lon'))",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).mean(('lat', 'lon'))",
+        ),
+        (
+            "weighted(x, w).sum(('lat', 'lon'))",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).sum(('lat', 'lon'))",
+        ),
+        (
+            "x.weighted(w).mean('lat')",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).mean('lat')",
+        ),
+        (
+            "weighted(x, w * (x.lon + 1)).mean()",
+            "x.weighted(np.cos(np.deg2rad(x.lat)) * (x.lon + 1)).mean()",
+        ),
+        (
+            "weighted(x, x.time * 0 + 1).mean('time')",
+            "x.weighted(x.time.dt.day * 0 + 1).mean('time')",
+        ),
+    ]
+    .iter()
+    .map(|(ours, theirs)| (format!("{w}{ours}"), theirs.to_string()))
+    .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    compare(&py, dir.path(), &file, &pairs);
+    for (program, needle) in [
+        (
+            "weighted(x, 2.0).mean()",
+            "weights must be an array with dimension names",
+        ),
+        ("weighted(x, cos(x.lat)).std('lat')", "std"),
+        ("weighted(x, cos(x.lat)).mean('height')", "height"),
+    ] {
+        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+        assert!(err.contains(needle), "{program}: {err}");
+    }
+}

@@ -12,7 +12,7 @@ use crate::expr::{ErrorKind, ExprError, Ident, Span};
 use crate::labeled::time::Component;
 use crate::labeled::{
     AttrValue, Coarsen, CoarsenBoundary, CoarsenReduce, GroupBy, GroupReduce, Label, LabelError,
-    LabeledArray, Method, Rolling, RollingReduce, Selector,
+    LabeledArray, Method, Rolling, RollingReduce, Selector, Weighted, WeightedReduce,
 };
 
 use super::bind::BoundArgs;
@@ -117,6 +117,25 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
             x.coarsen(&factors, boundary)
                 .map(|c| Value::Coarsen(Box::new(c)))
                 .map_err(|e| at(args.span(), e))
+        }
+        "weighted" => {
+            let x = labeled(args)?;
+            let w = args.required("weights")?;
+            let Value::Labeled(weights) = &w.value else {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    w.span,
+                    format!(
+                        "weights must be an array with dimension names (a coordinate such as \
+                         x.lat, or a function of one), not {}",
+                        w.value.describe()
+                    ),
+                ));
+            };
+            Ok(Value::Weighted(Box::new(Weighted {
+                array: x.clone(),
+                weights: (**weights).clone(),
+            })))
         }
         other => Err(ExprError::new(
             ErrorKind::UnknownFunction,
@@ -231,6 +250,58 @@ pub fn coarsen_reduction(args: &BoundArgs, blocks: &Coarsen) -> Result<Value, Ex
         }
     };
     blocks.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
+}
+
+/// A weighted reduction (`weighted(x, w).mean(("lat", "lon"))`): sum, mean, over named
+/// dimensions (all when none are given).
+pub fn weighted_reduction(args: &BoundArgs, weighted: &Weighted) -> Result<Value, ExprError> {
+    let how = match args.function() {
+        "sum" => WeightedReduce::Sum,
+        "mean" => WeightedReduce::Mean,
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!("{other}() of weighted data is not available; it offers sum and mean"),
+            ))
+        }
+    };
+    let dims: Vec<String> = match args.get("axis") {
+        None => Vec::new(),
+        Some(a) => match &a.value {
+            Value::None => Vec::new(),
+            Value::Str(d) => vec![d.clone()],
+            Value::Tuple(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::Str(d) => Ok(d.clone()),
+                    other => Err(ExprError::new(
+                        ErrorKind::Value,
+                        a.span,
+                        format!(
+                            "weighted reductions take dimension names, not {}",
+                            other.describe()
+                        ),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    a.span,
+                    format!(
+                        "weighted reductions take dimension names, not {}",
+                        other.describe()
+                    ),
+                ))
+            }
+        },
+    };
+    let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+    weighted
+        .reduce(&dims, how)
+        .map(wrap)
+        .map_err(|e| at(args.span(), e))
 }
 
 /// A whole number of at least 1 (a window, a `min_periods`); `what` names it in the error.

@@ -34,6 +34,8 @@ pub enum Value {
     Rolling(Box<crate::labeled::Rolling>),
     /// An array cut into blocks (`coarsen`), waiting for a reduction.
     Coarsen(Box<crate::labeled::Coarsen>),
+    /// An array with weights (`weighted`), waiting for a reduction.
+    Weighted(Box<crate::labeled::Weighted>),
 }
 
 impl Value {
@@ -76,6 +78,7 @@ impl Value {
                 r.dim()
             ),
             Value::Coarsen(_) => "an array cut into blocks (coarsen)".to_string(),
+            Value::Weighted(w) => format!("{} with weights", w.array.name()),
         }
     }
 

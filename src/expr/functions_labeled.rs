@@ -52,6 +52,13 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "blocks along dimensions: coarsen(x, lat=2, lon=2, boundary=\"trim\").mean() (sum, mean, min, max; boundary \"exact\" or \"trim\")",
     },
     FunctionSpec {
+        name: "weighted",
+        category: Category::Labels,
+        params: &[req("x"), req("weights")],
+        method: true,
+        summary: "weights lined up by dimension name: weighted(x, cos(deg2rad(x.lat))).mean((\"lat\", \"lon\")) (sum, mean; missing values excluded from the weight sum)",
+    },
+    FunctionSpec {
         name: "count",
         category: Category::Reduction,
         params: &[req("x"), opt("axis"), kw("keepdims")],

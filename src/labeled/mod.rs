@@ -36,6 +36,7 @@ mod groupby;
 pub(crate) mod rolling;
 mod select;
 pub mod time;
+mod weighted;
 
 pub use align::{align, Aligned};
 pub use array::{Coordinate, KeepAttrs, LabeledArray};
@@ -46,6 +47,7 @@ pub use error::LabelError;
 pub use groupby::{GroupBy, GroupReduce};
 pub use rolling::{Rolling, RollingReduce};
 pub use select::{coordinate_data, Label, Method, Selector};
+pub use weighted::{Weighted, WeightedReduce};
 
 /// Default dimension names `dim_0, dim_1, ...` (xarray's).
 pub fn default_dims(ndim: usize) -> Vec<String> {

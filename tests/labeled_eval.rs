@@ -537,6 +537,27 @@ print(json.dumps([x.time.dt.year.values.tolist(), x.time.dt.dayofyear.values.tol
     );
 }
 
+/// [`compare`] with `setup` (`"y = ...; "`) before each of our programs.
+fn compare_after(py: &Path, dir: &Path, file: &Path, setup: &str, pairs: &[(&str, &str)]) {
+    let ours: Vec<String> = pairs.iter().map(|(o, _)| format!("{setup}{o}")).collect();
+    let pairs: Vec<(&str, &str)> = ours
+        .iter()
+        .zip(pairs)
+        .map(|(o, (_, theirs))| (o.as_str(), *theirs))
+        .collect();
+    compare(py, dir, file, &pairs);
+}
+
+/// `program` over `x = nc(file, 'tas')` fails with exit code 2, one message containing
+/// `needle` and no panic.
+fn usage_error(file: &Path, program: &str, needle: &str) {
+    let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+    assert!(err.contains(needle), "{program}: {err}");
+    assert!(!err.contains("panicked"), "{program}: {err}");
+}
+
 #[test]
 fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
     let Some(py) = python() else { return };
@@ -547,7 +568,7 @@ fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
     // than the last chunk, windows of 30 and 100 are longer than every chunk, and the outage
     // (days 10-40) spans chunks; lat and lon are cut unevenly too.
     let y = "y = x.rechunk((7, 2, 3)); ";
-    let pairs: Vec<(String, String)> = [
+    let pairs = [
         ("rolling(y, time=5).mean()", "x.rolling(time=5).mean()"),
         ("rolling(y, time=5).sum()", "x.rolling(time=5).sum()"),
         ("rolling(y, time=5).min()", "x.rolling(time=5).min()"),
@@ -576,15 +597,8 @@ fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
         ),
         ("rolling(y, lat=2).sum()", "x.rolling(lat=2).sum()"),
         ("rolling(y, time=1).mean()", "x.rolling(time=1).mean()"),
-    ]
-    .iter()
-    .map(|(ours, theirs)| (format!("{y}{ours}"), theirs.to_string()))
-    .collect();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    compare(&py, dir.path(), &file, &pairs);
+    ];
+    compare_after(&py, dir.path(), &file, y, &pairs);
     // Labels and descriptive attributes stay, as xarray keeps them.
     let program = format!(
         "x = nc('{}', 'tas'); m = rolling(x, time=3).mean(); (m.dims, m.attrs)",
@@ -616,11 +630,7 @@ fn bad_rolling_windows_are_one_line_errors() {
         ("rolling(x, time=3, lat=2).mean()", "one dimension"),
         ("rolling(x, time=3).median()", "median"),
     ] {
-        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
-        assert!(err.contains(needle), "{program}: {err}");
-        assert!(!err.contains("panicked"), "{program}: {err}");
+        usage_error(&file, program, needle);
     }
 }
 
@@ -633,7 +643,7 @@ fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
     // Time chunks of 7 (blocks of 4 and 7 straddle them); the outage makes blocks partly
     // and wholly missing.
     let y = "y = x.rechunk((7, 2, 3)); ";
-    let pairs: Vec<(String, String)> = [
+    let pairs = [
         (
             "coarsen(y, lat=3, lon=2).mean()",
             "x.coarsen(lat=3, lon=2).mean()",
@@ -653,25 +663,15 @@ fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
             "x.coarsen(lat=2, lon=3, boundary='trim').mean().lat",
         ),
         ("y.coarsen(lon=2).mean().lon", "x.coarsen(lon=2).mean().lon"),
-    ]
-    .iter()
-    .map(|(ours, theirs)| (format!("{y}{ours}"), theirs.to_string()))
-    .collect();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    compare(&py, dir.path(), &file, &pairs);
+    ];
+    compare_after(&py, dir.path(), &file, y, &pairs);
     for (program, needle) in [
         ("coarsen(x, lat=2).mean()", "not a multiple of 2"),
         ("coarsen(x, lat=3, boundary='pad').mean()", "boundary"),
         ("coarsen(x, depth=3).mean()", "depth"),
         ("coarsen(x, lat=3).std()", "std"),
     ] {
-        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
-        assert!(err.contains(needle), "{program}: {err}");
+        usage_error(&file, program, needle);
     }
 }
 
@@ -682,7 +682,7 @@ fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_wei
     let file = dir.path().join("outage.nc");
     run_python(&py, MAKE_MISSING, &[&file]);
     let w = "w = cos(deg2rad(x.lat)); ";
-    let pairs: Vec<(String, String)> = [
+    let pairs = [
         (
             "weighted(x, w).mean(('lat', 'lon'))",
             "x.weighted(np.cos(np.deg2rad(x.lat))).mean(('lat', 'lon'))",
@@ -703,15 +703,8 @@ fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_wei
             "weighted(x, x.time * 0 + 1).mean('time')",
             "x.weighted(x.time.dt.day * 0 + 1).mean('time')",
         ),
-    ]
-    .iter()
-    .map(|(ours, theirs)| (format!("{w}{ours}"), theirs.to_string()))
-    .collect();
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    compare(&py, dir.path(), &file, &pairs);
+    ];
+    compare_after(&py, dir.path(), &file, w, &pairs);
     for (program, needle) in [
         (
             "weighted(x, 2.0).mean()",
@@ -720,9 +713,6 @@ fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_wei
         ("weighted(x, cos(x.lat)).std('lat')", "std"),
         ("weighted(x, cos(x.lat)).mean('height')", "height"),
     ] {
-        let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
-        assert!(err.contains(needle), "{program}: {err}");
+        usage_error(&file, program, needle);
     }
 }

@@ -147,20 +147,8 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
 
 /// A reduction of groups (`groupby(x, "time.month").mean()`): sum, mean, count, var, std.
 pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, ExprError> {
-    if args.get("axis").is_some() {
-        return Err(ExprError::new(
-            ErrorKind::Value,
-            args.span(),
-            format!(
-                "{} of groups reduces within each group; it takes no axis",
-                args.operation()
-            ),
-        ));
-    }
-    let ddof = match args.get("ddof") {
-        Some(d) => d.to_f64(&args.what("ddof"))?,
-        None => 0.0,
-    };
+    no_axis(args, "groups", "group")?;
+    let ddof = ddof_of(args)?;
     let how = match args.function() {
         "sum" => GroupReduce::Sum,
         "mean" => GroupReduce::Mean,
@@ -184,20 +172,8 @@ pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, Ex
 /// A reduction of moving windows (`rolling(x, time=30).mean()`): sum, mean, min, max, var,
 /// std.
 pub fn rolling_reduction(args: &BoundArgs, windows: &Rolling) -> Result<Value, ExprError> {
-    if args.get("axis").is_some() {
-        return Err(ExprError::new(
-            ErrorKind::Value,
-            args.span(),
-            format!(
-                "{} of moving windows reduces within each window; it takes no axis",
-                args.operation()
-            ),
-        ));
-    }
-    let ddof = match args.get("ddof") {
-        Some(d) => d.to_f64(&args.what("ddof"))?,
-        None => 0.0,
-    };
+    no_axis(args, "moving windows", "window")?;
+    let ddof = ddof_of(args)?;
     let how = match args.function() {
         "sum" => RollingReduce::Sum,
         "mean" => RollingReduce::Mean,
@@ -224,16 +200,7 @@ pub fn rolling_reduction(args: &BoundArgs, windows: &Rolling) -> Result<Value, E
 
 /// A reduction of blocks (`coarsen(x, lat=2).mean()`): sum, mean, min, max.
 pub fn coarsen_reduction(args: &BoundArgs, blocks: &Coarsen) -> Result<Value, ExprError> {
-    if args.get("axis").is_some() {
-        return Err(ExprError::new(
-            ErrorKind::Value,
-            args.span(),
-            format!(
-                "{} of blocks reduces within each block; it takes no axis",
-                args.operation()
-            ),
-        ));
-    }
+    no_axis(args, "blocks", "block")?;
     let how = match args.function() {
         "sum" => CoarsenReduce::Sum,
         "mean" => CoarsenReduce::Mean,
@@ -302,6 +269,29 @@ pub fn weighted_reduction(args: &BoundArgs, weighted: &Weighted) -> Result<Value
         .reduce(&dims, how)
         .map(wrap)
         .map_err(|e| at(args.span(), e))
+}
+
+/// Refuses an `axis` for a reduction of `what` (it reduces within each `within`).
+fn no_axis(args: &BoundArgs, what: &str, within: &str) -> Result<(), ExprError> {
+    match args.get("axis") {
+        Some(_) => Err(ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!(
+                "{} of {what} reduces within each {within}; it takes no axis",
+                args.operation()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The `ddof` of a variance or standard deviation (0 by default).
+fn ddof_of(args: &BoundArgs) -> Result<f64, ExprError> {
+    match args.get("ddof") {
+        Some(d) => d.to_f64(&args.what("ddof")),
+        None => Ok(0.0),
+    }
 }
 
 /// A whole number of at least 1 (a window, a `min_periods`); `what` names it in the error.

@@ -548,6 +548,16 @@ fn compare_after(py: &Path, dir: &Path, file: &Path, setup: &str, pairs: &[(&str
     compare(py, dir, file, &pairs);
 }
 
+/// The test Python, a directory and `outage.nc` ([`MAKE_MISSING`]) in it; `None` without
+/// the test Python.
+fn outage() -> Option<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
+    let py = python()?;
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    Some((py, dir, file))
+}
+
 /// `program` over `x = nc(file, 'tas')` fails with exit code 2, one message containing
 /// `needle` and no panic.
 fn usage_error(file: &Path, program: &str, needle: &str) {
@@ -560,10 +570,9 @@ fn usage_error(file: &Path, program: &str, needle: &str) {
 
 #[test]
 fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
-    let Some(py) = python() else { return };
-    let dir = temp_dir();
-    let file = dir.path().join("outage.nc");
-    run_python(&py, MAKE_MISSING, &[&file]);
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
     // Chunks of 7 steps (the last one 4): windows of 5 cross chunk borders and are longer
     // than the last chunk, windows of 30 and 100 are longer than every chunk, and the outage
     // (days 10-40) spans chunks; lat and lon are cut unevenly too.
@@ -619,10 +628,9 @@ fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
 
 #[test]
 fn bad_rolling_windows_are_one_line_errors() {
-    let Some(py) = python() else { return };
-    let dir = temp_dir();
-    let file = dir.path().join("outage.nc");
-    run_python(&py, MAKE_MISSING, &[&file]);
+    let Some((_py, _dir, file)) = outage() else {
+        return;
+    };
     for (program, needle) in [
         ("rolling(x, depth=3).mean()", "depth"),
         ("rolling(x, time=0).mean()", "at least 1"),
@@ -636,10 +644,9 @@ fn bad_rolling_windows_are_one_line_errors() {
 
 #[test]
 fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
-    let Some(py) = python() else { return };
-    let dir = temp_dir();
-    let file = dir.path().join("outage.nc");
-    run_python(&py, MAKE_MISSING, &[&file]);
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
     // Time chunks of 7 (blocks of 4 and 7 straddle them); the outage makes blocks partly
     // and wholly missing.
     let y = "y = x.rechunk((7, 2, 3)); ";
@@ -677,10 +684,9 @@ fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
 
 #[test]
 fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_weights() {
-    let Some(py) = python() else { return };
-    let dir = temp_dir();
-    let file = dir.path().join("outage.nc");
-    run_python(&py, MAKE_MISSING, &[&file]);
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
     let w = "w = cos(deg2rad(x.lat)); ";
     let pairs = [
         (

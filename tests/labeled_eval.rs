@@ -536,3 +536,189 @@ print(json.dumps([x.time.dt.year.values.tolist(), x.time.dt.dayofyear.values.tol
         "{err}"
     );
 }
+
+/// [`compare`] with `setup` (`"y = ...; "`) before each of our programs.
+fn compare_after(py: &Path, dir: &Path, file: &Path, setup: &str, pairs: &[(&str, &str)]) {
+    let ours: Vec<String> = pairs.iter().map(|(o, _)| format!("{setup}{o}")).collect();
+    let pairs: Vec<(&str, &str)> = ours
+        .iter()
+        .zip(pairs)
+        .map(|(o, (_, theirs))| (o.as_str(), *theirs))
+        .collect();
+    compare(py, dir, file, &pairs);
+}
+
+/// The test Python, a directory and `outage.nc` ([`MAKE_MISSING`]) in it; `None` without
+/// the test Python.
+fn outage() -> Option<(std::path::PathBuf, tempfile::TempDir, std::path::PathBuf)> {
+    let py = python()?;
+    let dir = temp_dir();
+    let file = dir.path().join("outage.nc");
+    run_python(&py, MAKE_MISSING, &[&file]);
+    Some((py, dir, file))
+}
+
+/// `program` over `x = nc(file, 'tas')` fails with exit code 2, one message containing
+/// `needle` and no panic.
+fn usage_error(file: &Path, program: &str, needle: &str) {
+    let out = eval_json(&format!("x = nc('{}', 'tas'); {program}", file.display()));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+    assert!(err.contains(needle), "{program}: {err}");
+    assert!(!err.contains("panicked"), "{program}: {err}");
+}
+
+#[test]
+fn rolling_windows_agree_with_xarray_across_uneven_chunks_and_the_outage() {
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
+    // Chunks of 7 steps (the last one 4): windows of 5 cross chunk borders and are longer
+    // than the last chunk, windows of 30 and 100 are longer than every chunk, and the outage
+    // (days 10-40) spans chunks; lat and lon are cut unevenly too.
+    let y = "y = x.rechunk((7, 2, 3)); ";
+    let pairs = [
+        ("rolling(y, time=5).mean()", "x.rolling(time=5).mean()"),
+        ("rolling(y, time=5).sum()", "x.rolling(time=5).sum()"),
+        ("rolling(y, time=5).min()", "x.rolling(time=5).min()"),
+        ("rolling(y, time=5).max()", "x.rolling(time=5).max()"),
+        ("rolling(y, time=5).std()", "x.rolling(time=5).std()"),
+        ("y.rolling(time=30).mean()", "x.rolling(time=30).mean()"),
+        (
+            "rolling(y, time=30, center=True).mean()",
+            "x.rolling(time=30, center=True).mean()",
+        ),
+        (
+            "rolling(y, time=4, center=True, min_periods=1).sum()",
+            "x.rolling(time=4, center=True, min_periods=1).sum()",
+        ),
+        (
+            "rolling(y, time=7, min_periods=3).mean()",
+            "x.rolling(time=7, min_periods=3).mean()",
+        ),
+        (
+            "rolling(y, time=100, min_periods=1).max()",
+            "x.rolling(time=100, min_periods=1).max()",
+        ),
+        (
+            "rolling(y, lon=3, center=True).mean()",
+            "x.rolling(lon=3, center=True).mean()",
+        ),
+        ("rolling(y, lat=2).sum()", "x.rolling(lat=2).sum()"),
+        ("rolling(y, time=1).mean()", "x.rolling(time=1).mean()"),
+    ];
+    compare_after(&py, dir.path(), &file, y, &pairs);
+    // Labels and descriptive attributes stay, as xarray keeps them.
+    let program = format!(
+        "x = nc('{}', 'tas'); m = rolling(x, time=3).mean(); (m.dims, m.attrs)",
+        file.display()
+    );
+    let out = eval_json(&program);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("\"time\"") && text.contains("\"K\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_rolling_windows_are_one_line_errors() {
+    let Some((_py, _dir, file)) = outage() else {
+        return;
+    };
+    for (program, needle) in [
+        ("rolling(x, depth=3).mean()", "depth"),
+        ("rolling(x, time=0).mean()", "at least 1"),
+        ("rolling(x, time=3, min_periods=5).mean()", "min_periods"),
+        ("rolling(x, time=3, lat=2).mean()", "one dimension"),
+        ("rolling(x, time=3).median()", "median"),
+    ] {
+        usage_error(&file, program, needle);
+    }
+}
+
+#[test]
+fn coarsen_agrees_with_xarray_values_coordinates_and_the_outage() {
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
+    // Time chunks of 7 (blocks of 4 and 7 straddle them); the outage makes blocks partly
+    // and wholly missing.
+    let y = "y = x.rechunk((7, 2, 3)); ";
+    let pairs = [
+        (
+            "coarsen(y, lat=3, lon=2).mean()",
+            "x.coarsen(lat=3, lon=2).mean()",
+        ),
+        ("coarsen(y, time=4).sum()", "x.coarsen(time=4).sum()"),
+        ("coarsen(y, time=4).min()", "x.coarsen(time=4).min()"),
+        (
+            "coarsen(y, time=4, lon=2).max()",
+            "x.coarsen(time=4, lon=2).max()",
+        ),
+        (
+            "coarsen(y, time=7, lat=2, boundary='trim').mean()",
+            "x.coarsen(time=7, lat=2, boundary='trim').mean()",
+        ),
+        (
+            "coarsen(y, lat=2, lon=3, boundary='trim').mean().lat",
+            "x.coarsen(lat=2, lon=3, boundary='trim').mean().lat",
+        ),
+        ("y.coarsen(lon=2).mean().lon", "x.coarsen(lon=2).mean().lon"),
+    ];
+    compare_after(&py, dir.path(), &file, y, &pairs);
+    for (program, needle) in [
+        ("coarsen(x, lat=2).mean()", "not a multiple of 2"),
+        ("coarsen(x, lat=3, boundary='pad').mean()", "boundary"),
+        ("coarsen(x, depth=3).mean()", "depth"),
+        ("coarsen(x, lat=3).std()", "std"),
+    ] {
+        usage_error(&file, program, needle);
+    }
+}
+
+#[test]
+fn weighted_means_and_sums_agree_with_xarray_with_the_outage_left_out_of_the_weights() {
+    let Some((py, dir, file)) = outage() else {
+        return;
+    };
+    let w = "w = cos(deg2rad(x.lat)); ";
+    let pairs = [
+        (
+            "weighted(x, w).mean(('lat', 'lon'))",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).mean(('lat', 'lon'))",
+        ),
+        (
+            "weighted(x, w).sum(('lat', 'lon'))",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).sum(('lat', 'lon'))",
+        ),
+        (
+            "x.weighted(w).mean('lat')",
+            "x.weighted(np.cos(np.deg2rad(x.lat))).mean('lat')",
+        ),
+        (
+            "weighted(x, w * (x.lon + 1)).mean()",
+            "x.weighted(np.cos(np.deg2rad(x.lat)) * (x.lon + 1)).mean()",
+        ),
+        (
+            "weighted(x, x.time * 0 + 1).mean('time')",
+            "x.weighted(x.time.dt.day * 0 + 1).mean('time')",
+        ),
+    ];
+    compare_after(&py, dir.path(), &file, w, &pairs);
+    for (program, needle) in [
+        (
+            "weighted(x, 2.0).mean()",
+            "weights must be an array with dimension names",
+        ),
+        ("weighted(x, cos(x.lat)).std('lat')", "std"),
+        ("weighted(x, cos(x.lat)).mean('height')", "height"),
+    ] {
+        usage_error(&file, program, needle);
+    }
+}

@@ -11,7 +11,8 @@ use crate::expr::suggest::did_you_mean;
 use crate::expr::{ErrorKind, ExprError, Ident, Span};
 use crate::labeled::time::Component;
 use crate::labeled::{
-    AttrValue, GroupBy, GroupReduce, Label, LabelError, LabeledArray, Method, Selector,
+    AttrValue, Coarsen, CoarsenBoundary, CoarsenReduce, GroupBy, GroupReduce, Label, LabelError,
+    LabeledArray, Method, Rolling, RollingReduce, Selector, Weighted, WeightedReduce,
 };
 
 use super::bind::BoundArgs;
@@ -75,6 +76,67 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
                 .map(|g| Value::Groups(Box::new(g)))
                 .map_err(|e| at(args.span(), e))
         }
+        "rolling" => {
+            let x = labeled(args)?;
+            let [(dim, window)] = args.extra_keywords() else {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    args.span(),
+                    "rolling() takes one dimension and a window: rolling(x, time=30)",
+                ));
+            };
+            let window = count_of(window, &format!("the window along {dim}"))?;
+            let center = match args.get("center") {
+                Some(c) => c.to_bool(&args.what("center"))?,
+                None => false,
+            };
+            let min_periods = match args.get("min_periods") {
+                Some(m) if !matches!(m.value, Value::None) => {
+                    Some(count_of(m, &args.what("min_periods"))?)
+                }
+                _ => None,
+            };
+            x.rolling(dim, window, center, min_periods)
+                .map(|r| Value::Rolling(Box::new(r)))
+                .map_err(|e| at(args.span(), e))
+        }
+        "coarsen" => {
+            let x = labeled(args)?;
+            let boundary = match args.get("boundary") {
+                Some(b) => b.to_str(&args.what("boundary"))?,
+                None => "exact",
+            };
+            let boundary = CoarsenBoundary::parse(boundary).map_err(|e| at(args.span(), e))?;
+            let mut factors = Vec::new();
+            for (dim, k) in args.extra_keywords() {
+                factors.push((
+                    dim.as_str(),
+                    count_of(k, &format!("the block size of {dim}"))?,
+                ));
+            }
+            x.coarsen(&factors, boundary)
+                .map(|c| Value::Coarsen(Box::new(c)))
+                .map_err(|e| at(args.span(), e))
+        }
+        "weighted" => {
+            let x = labeled(args)?;
+            let w = args.required("weights")?;
+            let Value::Labeled(weights) = &w.value else {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    w.span,
+                    format!(
+                        "weights must be an array with dimension names (a coordinate such as \
+                         x.lat, or a function of one), not {}",
+                        w.value.describe()
+                    ),
+                ));
+            };
+            Ok(Value::Weighted(Box::new(Weighted {
+                array: x.clone(),
+                weights: (**weights).clone(),
+            })))
+        }
         other => Err(ExprError::new(
             ErrorKind::UnknownFunction,
             args.span(),
@@ -85,20 +147,8 @@ pub fn call_labels(args: &BoundArgs) -> Result<Value, ExprError> {
 
 /// A reduction of groups (`groupby(x, "time.month").mean()`): sum, mean, count, var, std.
 pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, ExprError> {
-    if args.get("axis").is_some() {
-        return Err(ExprError::new(
-            ErrorKind::Value,
-            args.span(),
-            format!(
-                "{} of groups reduces within each group; it takes no axis",
-                args.operation()
-            ),
-        ));
-    }
-    let ddof = match args.get("ddof") {
-        Some(d) => d.to_f64(&args.what("ddof"))?,
-        None => 0.0,
-    };
+    no_axis(args, "groups", "group")?;
+    let ddof = ddof_of(args)?;
     let how = match args.function() {
         "sum" => GroupReduce::Sum,
         "mean" => GroupReduce::Mean,
@@ -117,6 +167,146 @@ pub fn grouped_reduction(args: &BoundArgs, groups: &GroupBy) -> Result<Value, Ex
         }
     };
     groups.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
+}
+
+/// A reduction of moving windows (`rolling(x, time=30).mean()`): sum, mean, min, max, var,
+/// std.
+pub fn rolling_reduction(args: &BoundArgs, windows: &Rolling) -> Result<Value, ExprError> {
+    no_axis(args, "moving windows", "window")?;
+    let ddof = ddof_of(args)?;
+    let how = match args.function() {
+        "sum" => RollingReduce::Sum,
+        "mean" => RollingReduce::Mean,
+        "min" => RollingReduce::Min,
+        "max" => RollingReduce::Max,
+        "var" => RollingReduce::Var(ddof),
+        "std" => RollingReduce::Std(ddof),
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!(
+                    "{other}() of moving windows is not available; windows offer sum, mean, \
+                     min, max, var and std"
+                ),
+            ))
+        }
+    };
+    windows
+        .reduce(how)
+        .map(wrap)
+        .map_err(|e| at(args.span(), e))
+}
+
+/// A reduction of blocks (`coarsen(x, lat=2).mean()`): sum, mean, min, max.
+pub fn coarsen_reduction(args: &BoundArgs, blocks: &Coarsen) -> Result<Value, ExprError> {
+    no_axis(args, "blocks", "block")?;
+    let how = match args.function() {
+        "sum" => CoarsenReduce::Sum,
+        "mean" => CoarsenReduce::Mean,
+        "min" => CoarsenReduce::Min,
+        "max" => CoarsenReduce::Max,
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!(
+                    "{other}() of blocks is not available; blocks offer sum, mean, min and max"
+                ),
+            ))
+        }
+    };
+    blocks.reduce(how).map(wrap).map_err(|e| at(args.span(), e))
+}
+
+/// A weighted reduction (`weighted(x, w).mean(("lat", "lon"))`): sum, mean, over named
+/// dimensions (all when none are given).
+pub fn weighted_reduction(args: &BoundArgs, weighted: &Weighted) -> Result<Value, ExprError> {
+    let how = match args.function() {
+        "sum" => WeightedReduce::Sum,
+        "mean" => WeightedReduce::Mean,
+        other => {
+            return Err(ExprError::new(
+                ErrorKind::Unsupported,
+                args.span(),
+                format!("{other}() of weighted data is not available; it offers sum and mean"),
+            ))
+        }
+    };
+    let dims: Vec<String> = match args.get("axis") {
+        None => Vec::new(),
+        Some(a) => match &a.value {
+            Value::None => Vec::new(),
+            Value::Str(d) => vec![d.clone()],
+            Value::Tuple(items) => items
+                .iter()
+                .map(|i| match i {
+                    Value::Str(d) => Ok(d.clone()),
+                    other => Err(ExprError::new(
+                        ErrorKind::Value,
+                        a.span,
+                        format!(
+                            "weighted reductions take dimension names, not {}",
+                            other.describe()
+                        ),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(ExprError::new(
+                    ErrorKind::Value,
+                    a.span,
+                    format!(
+                        "weighted reductions take dimension names, not {}",
+                        other.describe()
+                    ),
+                ))
+            }
+        },
+    };
+    let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+    weighted
+        .reduce(&dims, how)
+        .map(wrap)
+        .map_err(|e| at(args.span(), e))
+}
+
+/// Refuses an `axis` for a reduction of `what` (it reduces within each `within`).
+fn no_axis(args: &BoundArgs, what: &str, within: &str) -> Result<(), ExprError> {
+    match args.get("axis") {
+        Some(_) => Err(ExprError::new(
+            ErrorKind::Value,
+            args.span(),
+            format!(
+                "{} of {what} reduces within each {within}; it takes no axis",
+                args.operation()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The `ddof` of a variance or standard deviation (0 by default).
+fn ddof_of(args: &BoundArgs) -> Result<f64, ExprError> {
+    match args.get("ddof") {
+        Some(d) => d.to_f64(&args.what("ddof")),
+        None => Ok(0.0),
+    }
+}
+
+/// A whole number of at least 1 (a window, a `min_periods`); `what` names it in the error.
+fn count_of(value: &Spanned, what: &str) -> Result<usize, ExprError> {
+    match value.value {
+        Value::Scalar(Scalar::Int(n)) if n >= 1 => Ok(n as usize),
+        _ => Err(ExprError::new(
+            ErrorKind::Value,
+            value.span,
+            format!(
+                "{what} must be a whole number of at least 1, got {}",
+                value.value.describe()
+            ),
+        )),
+    }
 }
 
 /// `value.attr` on a labeled array: `None` when the name is not a label attribute.

@@ -24,6 +24,15 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
     if let Value::Groups(groups) = &input.value {
         return super::label_calls::grouped_reduction(args, groups);
     }
+    if let Value::Rolling(windows) = &input.value {
+        return super::label_calls::rolling_reduction(args, windows);
+    }
+    if let Value::Coarsen(blocks) = &input.value {
+        return super::label_calls::coarsen_reduction(args, blocks);
+    }
+    if let Value::Weighted(weighted) = &input.value {
+        return super::label_calls::weighted_reduction(args, weighted);
+    }
     let mut x = input.to_array(&args.what("x"))?;
     if args.function() == "count" {
         // The values that are not missing: `x == x` is false only for NaN.

@@ -30,6 +30,12 @@ pub enum Value {
     /// An array split into groups (`groupby`, `resample`), waiting for a reduction or an
     /// operator.
     Groups(Box<crate::labeled::GroupBy>),
+    /// An array seen through moving windows (`rolling`), waiting for a reduction.
+    Rolling(Box<crate::labeled::Rolling>),
+    /// An array cut into blocks (`coarsen`), waiting for a reduction.
+    Coarsen(Box<crate::labeled::Coarsen>),
+    /// An array with weights (`weighted`), waiting for a reduction.
+    Weighted(Box<crate::labeled::Weighted>),
 }
 
 impl Value {
@@ -65,6 +71,14 @@ impl Value {
                 g.labels().len(),
                 g.name()
             ),
+            Value::Rolling(r) => format!(
+                "{} in moving windows of {} along {}",
+                r.array().name(),
+                r.window(),
+                r.dim()
+            ),
+            Value::Coarsen(_) => "an array cut into blocks (coarsen)".to_string(),
+            Value::Weighted(w) => format!("{} with weights", w.array.name()),
         }
     }
 

@@ -38,6 +38,27 @@ pub static LABEL_FUNCTIONS: &[FunctionSpec] = &[
         summary: "split time into periods: resample(x, time=\"MS\").mean() (\"D\", \"MS\", \"QS-DEC\", \"YS\")",
     },
     FunctionSpec {
+        name: "rolling",
+        category: Category::Labels,
+        params: &[req("x"), kw("center"), kw("min_periods"), var_kw("indexers")],
+        method: true,
+        summary: "moving windows along a dimension: rolling(x, time=30, center=True, min_periods=10).mean() (sum, mean, min, max, std, var)",
+    },
+    FunctionSpec {
+        name: "coarsen",
+        category: Category::Labels,
+        params: &[req("x"), kw("boundary"), var_kw("indexers")],
+        method: true,
+        summary: "blocks along dimensions: coarsen(x, lat=2, lon=2, boundary=\"trim\").mean() (sum, mean, min, max; boundary \"exact\" or \"trim\")",
+    },
+    FunctionSpec {
+        name: "weighted",
+        category: Category::Labels,
+        params: &[req("x"), req("weights")],
+        method: true,
+        summary: "weights lined up by dimension name: weighted(x, cos(deg2rad(x.lat))).mean((\"lat\", \"lon\")) (sum, mean; missing values excluded from the weight sum)",
+    },
+    FunctionSpec {
         name: "count",
         category: Category::Reduction,
         params: &[req("x"), opt("axis"), kw("keepdims")],

@@ -30,18 +30,24 @@ mod align;
 mod array;
 mod attr_rules;
 mod attrs;
+mod coarsen;
 mod error;
 mod groupby;
+pub(crate) mod rolling;
 mod select;
 pub mod time;
+mod weighted;
 
 pub use align::{align, Aligned};
 pub use array::{Coordinate, KeepAttrs, LabeledArray};
 pub use attr_rules::{after_cast, after_reduction, RANGE_ATTRS};
 pub use attrs::{AttrValue, Attributes, ENCODING_ATTRS, INTERNAL_ATTRS};
+pub use coarsen::{Coarsen, CoarsenBoundary, CoarsenReduce};
 pub use error::LabelError;
 pub use groupby::{GroupBy, GroupReduce};
+pub use rolling::{Rolling, RollingReduce};
 pub use select::{coordinate_data, Label, Method, Selector};
+pub use weighted::{Weighted, WeightedReduce};
 
 /// Default dimension names `dim_0, dim_1, ...` (xarray's).
 pub fn default_dims(ndim: usize) -> Vec<String> {

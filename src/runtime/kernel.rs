@@ -74,6 +74,7 @@ fn registry() -> &'static RwLock<HashMap<String, Kernel>> {
         super::kernels_builtin::install(&mut map);
         super::command::install(&mut map);
         crate::array::kernels::install(&mut map);
+        crate::labeled::rolling::install(&mut map);
         #[cfg(feature = "io")]
         crate::io::kernels::install(&mut map);
         RwLock::new(map)

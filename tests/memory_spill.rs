@@ -409,3 +409,63 @@ fn terminate_threshold_stops_the_worker_and_its_task_runs_elsewhere() {
     let status = common::wait_status(&mut large, Duration::from_secs(20));
     assert!(status.success(), "{status}");
 }
+
+/// Finding of the fault probe (issue 17): a worker whose spill directory was deleted (or made
+/// read-only) mid-run stayed paused for ever, logging "spilling to disk still impossible"
+/// every 30 s, and the client heard nothing. Now, paused with spilling impossible and no chunk
+/// freed for `--disk-full-timeout`, it stops with a line naming the directory, and its work
+/// runs on the next worker, exactly.
+#[test]
+fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_moves() {
+    let dir = common::temp_dir();
+    let local = dir.path().join("local");
+    let scheduler = Scheduler::start(dir.path());
+    let small = scheduler.worker(&[
+        "--memory-limit",
+        "64MiB",
+        "--disk-full-timeout",
+        "2s",
+        "--local-directory",
+        local.to_str().expect("utf-8 path"),
+    ]);
+    wait_until(Duration::from_secs(20), "the spill directory", || {
+        spill_dirs(&local).len() == 1
+    });
+    let spill_dir = spill_dirs(&local).remove(0);
+    std::fs::remove_dir_all(&spill_dir).expect("delete the spill directory");
+    let client = scheduler.client();
+    client
+        .wait_for_workers(1, Duration::from_secs(20))
+        .expect("worker");
+    // 12 chunks of 8 MiB kept by the client: 96 MiB, more than the 64 MiB limit.
+    let work = Workload {
+        chunks: 12,
+        chunk_bytes: 8 * MIB,
+        seed0: 40,
+    };
+    let futures: Vec<Future<Bytes>> = (0..work.chunks)
+        .map(|i| {
+            let args = random_f64_args(work.seed0 + i as i64, work.count());
+            client
+                .submit(Task::new(names::RANDOM_F64).args_bytes(args))
+                .expect("submit chunk")
+        })
+        .collect();
+    let started = Instant::now();
+    let out = common::wait_output(small, Duration::from_secs(60));
+    let stopped_after = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{}", out.status);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("spilling to disk impossible")
+            && last.contains(spill_dir.to_str().expect("utf-8 path")),
+        "stderr:\n{stderr}"
+    );
+    eprintln!("the worker stopped {stopped_after:?} after the submission:\n{last}");
+    let mut large = scheduler.worker(&["--memory-limit", "none"]);
+    assert_eq!(work.sum(&client, &futures), work.expected());
+    client.shutdown_cluster();
+    let status = common::wait_status(&mut large, Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+}

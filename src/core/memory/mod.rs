@@ -19,7 +19,10 @@
 //! `max_spill_backoff` with a rate-limited warning instead of spilling everything in a loop.
 //! A failed spill (disk full, `max_spill`) leaves the chunk in memory, stops spilling and asks
 //! the worker to report it; spilling is retried when disk space is freed or after
-//! `disk_full_retry`.
+//! `disk_full_retry`. A worker that stays paused with spilling impossible and frees no chunk
+//! for `disk_full_timeout` (a full, read-only or deleted spill directory) terminates with a
+//! reason naming the cause, so its work moves to other workers or the client hears of it
+//! instead of waiting for ever.
 //!
 //! This module must not do I/O, read the clock or spawn threads: the worker passes `now`,
 //! carries out the [`MemoryAction`]s and reports back with [`MemoryEvent`]s.
@@ -79,6 +82,8 @@ struct RssBatch {
 
 struct DiskFull {
     since: Instant,
+    /// The latest failure, naming the directory.
+    reason: String,
 }
 
 /// The memory manager of one worker. See the module docs.
@@ -101,6 +106,8 @@ pub struct MemoryManager {
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
+    /// Since when the worker has been paused with spilling impossible and no chunk freed.
+    stuck_since: Option<Instant>,
     next_rss_spill_at: Option<Instant>,
     rss_backoff: Duration,
     rss_batch: Option<RssBatch>,
@@ -132,6 +139,7 @@ impl MemoryManager {
             paused: false,
             terminated: false,
             disk_full: None,
+            stuck_since: None,
             next_rss_spill_at: None,
             rss_batch: None,
             last_warning: HashMap::new(),
@@ -171,7 +179,11 @@ impl MemoryManager {
             MemoryEvent::Accessed { key } => {
                 self.lru.touch(&key);
             }
-            MemoryEvent::Removed { key } => self.forget(&key),
+            MemoryEvent::Removed { key } => {
+                // Progress: whatever it held is being consumed.
+                self.stuck_since = None;
+                self.forget(&key)
+            }
             MemoryEvent::Spilled {
                 key,
                 nbytes_on_disk,
@@ -307,7 +319,7 @@ impl MemoryManager {
                 format!("spilling to disk still impossible: {reason}"),
             );
         }
-        self.disk_full = Some(DiskFull { since: now });
+        self.disk_full = Some(DiskFull { since: now, reason });
     }
 
     fn disk_space_freed(&mut self) {
@@ -384,6 +396,31 @@ impl MemoryManager {
         self.evaluate_pause(memory);
         self.spill_to_target(now);
         self.spill_for_rss(now);
+        self.give_up_when_stuck(now);
+    }
+
+    /// Terminate after `disk_full_timeout` paused with spilling impossible and no chunk freed.
+    fn give_up_when_stuck(&mut self, now: Instant) {
+        let Some(full) = self.disk_full.as_ref().filter(|_| self.paused) else {
+            self.stuck_since = None;
+            return;
+        };
+        let since = *self.stuck_since.get_or_insert(now);
+        let Some(timeout) = self.config.disk_full_timeout else {
+            return;
+        };
+        if now.saturating_duration_since(since) >= timeout {
+            let reason = format!(
+                "spilling to disk impossible ({}) for {:?} while the worker is paused at {} \
+                 with no chunk freed; stopping the worker so its work moves elsewhere. Free \
+                 space in or fix the spill directory (--local-directory), or raise --memory-limit",
+                full.reason,
+                timeout,
+                human_bytes(self.process_memory())
+            );
+            self.terminated = true;
+            self.actions.push(MemoryAction::Terminate { reason });
+        }
     }
 
     fn terminate(&mut self, memory: u64, terminate: u64) {

@@ -469,3 +469,57 @@ fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_mo
     let status = common::wait_status(&mut large, Duration::from_secs(20));
     assert!(status.success(), "{status}");
 }
+
+/// Finding of the fault probe (issue 17): with spill disks full, runs deadlocked at
+/// `processing 1, ready 0`: a paused one-thread worker's queued task was never moved, its one
+/// task counting as the one it runs. Here the worker cannot spill (its directory is deleted)
+/// and never gives up (`--disk-full-timeout none`): it pauses holding tasks it has not
+/// started, and a worker with room that joins gets them.
+#[test]
+fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
+    let dir = common::temp_dir();
+    let local = dir.path().join("local");
+    let scheduler = Scheduler::start(dir.path());
+    let mut small = scheduler.worker(&[
+        "--memory-limit",
+        "64MiB",
+        "--disk-full-timeout",
+        "none",
+        "--local-directory",
+        local.to_str().expect("utf-8 path"),
+    ]);
+    wait_until(Duration::from_secs(20), "the spill directory", || {
+        spill_dirs(&local).len() == 1
+    });
+    std::fs::remove_dir_all(spill_dirs(&local).remove(0)).expect("delete the spill directory");
+    let client = scheduler.client();
+    client
+        .wait_for_workers(1, Duration::from_secs(20))
+        .expect("worker");
+    let work = Workload {
+        chunks: 12,
+        chunk_bytes: 8 * MIB,
+        seed0: 60,
+    };
+    let futures: Vec<Future<Bytes>> = (0..work.chunks)
+        .map(|i| {
+            let args = random_f64_args(work.seed0 + i as i64, work.count());
+            client
+                .submit(Task::new(names::RANDOM_F64).args_bytes(args))
+                .expect("submit chunk")
+        })
+        .collect();
+    wait_for_metrics(&client, Duration::from_secs(30), "the worker paused", |m| {
+        m.iter().any(|w| w.paused && w.disk_full)
+    });
+    let mut large = scheduler.worker(&["--memory-limit", "none"]);
+    client
+        .wait(&futures, Some(Duration::from_secs(30)))
+        .expect("every chunk computed although the first worker stays paused");
+    assert_eq!(work.sum(&client, &futures), work.expected());
+    client.shutdown_cluster();
+    for worker in [&mut small, &mut large] {
+        let status = common::wait_status(worker, Duration::from_secs(20));
+        assert!(status.success(), "{status}");
+    }
+}

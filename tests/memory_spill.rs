@@ -423,6 +423,8 @@ fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_mo
     let small = scheduler.worker(&[
         "--memory-limit",
         "64MiB",
+        "--memory-terminate",
+        "none",
         "--disk-full-timeout",
         "2s",
         "--local-directory",
@@ -480,9 +482,11 @@ fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
     let dir = common::temp_dir();
     let local = dir.path().join("local");
     let scheduler = Scheduler::start(dir.path());
-    let mut small = scheduler.worker(&[
+    let small = scheduler.worker(&[
         "--memory-limit",
         "64MiB",
+        "--memory-terminate",
+        "none",
         "--disk-full-timeout",
         "none",
         "--local-directory",
@@ -512,14 +516,15 @@ fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
     wait_for_metrics(&client, Duration::from_secs(30), "the worker paused", |m| {
         m.iter().any(|w| w.paused && w.disk_full)
     });
-    let mut large = scheduler.worker(&["--memory-limit", "none"]);
+    let large = scheduler.worker(&["--memory-limit", "none"]);
     client
         .wait(&futures, Some(Duration::from_secs(30)))
         .expect("every chunk computed although the first worker stays paused");
     assert_eq!(work.sum(&client, &futures), work.expected());
     client.shutdown_cluster();
-    for worker in [&mut small, &mut large] {
-        let status = common::wait_status(worker, Duration::from_secs(20));
-        assert!(status.success(), "{status}");
+    for worker in [small, large] {
+        let out = common::wait_output(worker, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", out.status);
     }
 }

@@ -6,11 +6,12 @@
 //! dask.distributed's thresholds (fractions of the memory limit, each can be disabled):
 //!
 //! - **target** (0.60): managed bytes (plus chunks about to arrive from peers,
-//!   [`MemoryEvent::Incoming`]) above it → spill LRU chunks until below it;
+//!   [`MemoryEvent::Incoming`], and the running tasks' expected outputs) above it → spill LRU chunks until below it;
 //! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target
 //!   (RSS here leaves out the spilled chunks running tasks read for themselves: those buffers
 //!   go away when the tasks end, see [`MemoryEvent::RssSample`]);
-//! - **pause** (0.80): memory above it → pause; resume below `pause - resume_margin`;
+//! - **pause** (0.80): memory plus the running tasks' expected outputs
+//!   ([`MemoryEvent::Running`]) above it → pause; resume below `pause - resume_margin`;
 //! - **terminate** (0.95): memory above it → terminate with a clear reason.
 //!
 //! Hysteresis: resume happens well below pause; RSS-triggered spills are batched (at most 10% of
@@ -103,6 +104,8 @@ pub struct MemoryManager {
     transient_bytes: u64,
     /// Chunks being fetched from peers (see `Incoming`).
     incoming_bytes: u64,
+    /// Expected output bytes of the running tasks (see [`MemoryEvent::Running`]).
+    running_bytes: u64,
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
@@ -136,6 +139,7 @@ impl MemoryManager {
             rss: None,
             transient_bytes: 0,
             incoming_bytes: 0,
+            running_bytes: 0,
             paused: false,
             terminated: false,
             disk_full: None,
@@ -199,6 +203,7 @@ impl MemoryManager {
                 self.judge_rss_batch(now, rss_bytes - self.transient_bytes);
             }
             MemoryEvent::Incoming { nbytes } => self.incoming_bytes = nbytes,
+            MemoryEvent::Running { nbytes } => self.running_bytes = nbytes,
             MemoryEvent::Tick => {}
         }
         self.evaluate(now);
@@ -393,7 +398,8 @@ impl MemoryManager {
                 return;
             }
         }
-        self.evaluate_pause(memory);
+        // Pause counts what the running tasks are about to add.
+        self.evaluate_pause(memory.saturating_add(self.running_bytes));
         self.spill_to_target(now);
         self.spill_for_rss(now);
         self.give_up_when_stuck(now);
@@ -462,7 +468,7 @@ impl MemoryManager {
         let Some(target) = self.levels.target else {
             return;
         };
-        let wanted = self.lru.total_bytes() + self.incoming_bytes;
+        let wanted = self.lru.total_bytes() + self.incoming_bytes + self.running_bytes;
         if wanted <= target || self.lru.is_empty() || !self.may_spill(now) {
             return;
         }

@@ -503,3 +503,36 @@ fn no_disk_full_timeout_waits_for_ever() {
     let actions = h.at_ms(3_600_000).ev(MemoryEvent::Tick);
     assert_eq!(terminate_reason(&actions), None, "{actions:?}");
 }
+
+#[test]
+fn running_tasks_expected_outputs_pause_and_spill_before_they_land() {
+    let mut h = Harness::limited();
+    // 500 of 1000 stored: under target (600) and pause (800).
+    let actions = h.store("a", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    let actions = h.store("b", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    // Two threads start tasks expected to produce 200 bytes each: 900 with them.
+    let actions = h.ev(MemoryEvent::Running { nbytes: 400 });
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            MemoryAction::Pause {
+                memory_bytes: 900,
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+    // Target spilling makes room for them now: 300 bytes over target, the coldest first.
+    assert_eq!(
+        spill_keys(&actions)[0].0,
+        vec!["a".to_string(), "b".to_string()]
+    );
+    // Without running tasks the same memory neither pauses nor spills.
+    let mut idle = Harness::limited();
+    idle.store("a", 250);
+    let actions = idle.store("b", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert!(!idle.mm.is_paused());
+}

@@ -410,6 +410,45 @@ fn terminate_threshold_stops_the_worker_and_its_task_runs_elsewhere() {
     assert!(status.success(), "{status}");
 }
 
+/// A 64 MiB worker (terminate threshold off) whose spill directory under `local` is deleted
+/// once created, with `--disk-full-timeout timeout`; returns it and the deleted directory.
+fn worker_without_spill_directory(
+    scheduler: &Scheduler,
+    local: &Path,
+    timeout: &str,
+) -> (Child, PathBuf) {
+    let worker = scheduler.worker(&[
+        "--memory-limit",
+        "64MiB",
+        "--memory-terminate",
+        "none",
+        "--disk-full-timeout",
+        timeout,
+        "--local-directory",
+        local.to_str().expect("utf-8 path"),
+    ]);
+    wait_until(Duration::from_secs(20), "the spill directory", || {
+        spill_dirs(local).len() == 1
+    });
+    let spill_dir = spill_dirs(local).remove(0);
+    std::fs::remove_dir_all(&spill_dir).expect("delete the spill directory");
+    (worker, spill_dir)
+}
+
+impl Workload {
+    /// Submit the chunks without waiting for them.
+    fn submit(&self, client: &Client) -> Vec<Future<Bytes>> {
+        (0..self.chunks)
+            .map(|i| {
+                let args = random_f64_args(self.seed0 + i as i64, self.count());
+                client
+                    .submit(Task::new(names::RANDOM_F64).args_bytes(args))
+                    .expect("submit chunk")
+            })
+            .collect()
+    }
+}
+
 /// Finding of the fault probe (issue 17): a worker whose spill directory was deleted (or made
 /// read-only) mid-run stayed paused for ever, logging "spilling to disk still impossible"
 /// every 30 s, and the client heard nothing. Now, paused with spilling impossible and no chunk
@@ -420,21 +459,7 @@ fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_mo
     let dir = common::temp_dir();
     let local = dir.path().join("local");
     let scheduler = Scheduler::start(dir.path());
-    let small = scheduler.worker(&[
-        "--memory-limit",
-        "64MiB",
-        "--memory-terminate",
-        "none",
-        "--disk-full-timeout",
-        "2s",
-        "--local-directory",
-        local.to_str().expect("utf-8 path"),
-    ]);
-    wait_until(Duration::from_secs(20), "the spill directory", || {
-        spill_dirs(&local).len() == 1
-    });
-    let spill_dir = spill_dirs(&local).remove(0);
-    std::fs::remove_dir_all(&spill_dir).expect("delete the spill directory");
+    let (small, spill_dir) = worker_without_spill_directory(&scheduler, &local, "2s");
     let client = scheduler.client();
     client
         .wait_for_workers(1, Duration::from_secs(20))
@@ -445,14 +470,7 @@ fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_mo
         chunk_bytes: 8 * MIB,
         seed0: 40,
     };
-    let futures: Vec<Future<Bytes>> = (0..work.chunks)
-        .map(|i| {
-            let args = random_f64_args(work.seed0 + i as i64, work.count());
-            client
-                .submit(Task::new(names::RANDOM_F64).args_bytes(args))
-                .expect("submit chunk")
-        })
-        .collect();
+    let futures = work.submit(&client);
     let started = Instant::now();
     let out = common::wait_output(small, Duration::from_secs(60));
     let stopped_after = started.elapsed();
@@ -482,20 +500,7 @@ fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
     let dir = common::temp_dir();
     let local = dir.path().join("local");
     let scheduler = Scheduler::start(dir.path());
-    let small = scheduler.worker(&[
-        "--memory-limit",
-        "64MiB",
-        "--memory-terminate",
-        "none",
-        "--disk-full-timeout",
-        "none",
-        "--local-directory",
-        local.to_str().expect("utf-8 path"),
-    ]);
-    wait_until(Duration::from_secs(20), "the spill directory", || {
-        spill_dirs(&local).len() == 1
-    });
-    std::fs::remove_dir_all(spill_dirs(&local).remove(0)).expect("delete the spill directory");
+    let (small, _) = worker_without_spill_directory(&scheduler, &local, "none");
     let client = scheduler.client();
     client
         .wait_for_workers(1, Duration::from_secs(20))
@@ -505,14 +510,7 @@ fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
         chunk_bytes: 8 * MIB,
         seed0: 60,
     };
-    let futures: Vec<Future<Bytes>> = (0..work.chunks)
-        .map(|i| {
-            let args = random_f64_args(work.seed0 + i as i64, work.count());
-            client
-                .submit(Task::new(names::RANDOM_F64).args_bytes(args))
-                .expect("submit chunk")
-        })
-        .collect();
+    let futures = work.submit(&client);
     wait_for_metrics(&client, Duration::from_secs(30), "the worker paused", |m| {
         m.iter().any(|w| w.paused && w.disk_full)
     });

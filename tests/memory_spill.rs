@@ -435,6 +435,25 @@ fn worker_without_spill_directory(
     (worker, spill_dir)
 }
 
+/// Once the worker is connected, submit 12 chunks of 8 MiB from `seed0` (96 MiB, more than
+/// the 64 MiB limit), kept by the client, without waiting for them.
+fn submit_more_than_the_limit(
+    scheduler: &Scheduler,
+    seed0: i64,
+) -> (Client, Workload, Vec<Future<Bytes>>) {
+    let client = scheduler.client();
+    client
+        .wait_for_workers(1, Duration::from_secs(20))
+        .expect("worker");
+    let work = Workload {
+        chunks: 12,
+        chunk_bytes: 8 * MIB,
+        seed0,
+    };
+    let futures = work.submit(&client);
+    (client, work, futures)
+}
+
 impl Workload {
     /// Submit the chunks without waiting for them.
     fn submit(&self, client: &Client) -> Vec<Future<Bytes>> {
@@ -460,17 +479,7 @@ fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_mo
     let local = dir.path().join("local");
     let scheduler = Scheduler::start(dir.path());
     let (small, spill_dir) = worker_without_spill_directory(&scheduler, &local, "2s");
-    let client = scheduler.client();
-    client
-        .wait_for_workers(1, Duration::from_secs(20))
-        .expect("worker");
-    // 12 chunks of 8 MiB kept by the client: 96 MiB, more than the 64 MiB limit.
-    let work = Workload {
-        chunks: 12,
-        chunk_bytes: 8 * MIB,
-        seed0: 40,
-    };
-    let futures = work.submit(&client);
+    let (client, work, futures) = submit_more_than_the_limit(&scheduler, 40);
     let started = Instant::now();
     let out = common::wait_output(small, Duration::from_secs(60));
     let stopped_after = started.elapsed();
@@ -501,16 +510,7 @@ fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
     let local = dir.path().join("local");
     let scheduler = Scheduler::start(dir.path());
     let (small, _) = worker_without_spill_directory(&scheduler, &local, "none");
-    let client = scheduler.client();
-    client
-        .wait_for_workers(1, Duration::from_secs(20))
-        .expect("worker");
-    let work = Workload {
-        chunks: 12,
-        chunk_bytes: 8 * MIB,
-        seed0: 60,
-    };
-    let futures = work.submit(&client);
+    let (client, work, futures) = submit_more_than_the_limit(&scheduler, 60);
     wait_for_metrics(&client, Duration::from_secs(30), "the worker paused", |m| {
         m.iter().any(|w| w.paused && w.disk_full)
     });

@@ -540,3 +540,49 @@ fn a_worker_started_on_a_stale_file_joins_the_scheduler_that_replaces_it() {
         read_log(&worker_log)
     );
 }
+
+/// Finding: an HDF5/NetCDF file that cannot be opened printed four lines (the error and a
+/// caret block under the call) where one line naming the file is promised. A program mistake
+/// keeps its caret.
+#[cfg(feature = "io")]
+#[test]
+fn an_input_file_that_cannot_be_opened_is_one_line_naming_it() {
+    let dir = temp_dir();
+    let garbage = path_in(&dir, "garbage.nc");
+    std::fs::write(&garbage, b"not a netcdf file").expect("write");
+    let missing = path_in(&dir, "missing.nc");
+    let glob = path_in(&dir, "none-*.nc");
+    let cases = [
+        (format!("sum(nc({:?}, \"tas\"))", missing), missing.clone()),
+        (format!("sum(nc({:?}, \"tas\"))", garbage), garbage.clone()),
+        (format!("sum(h5({:?}, \"/x\"))", garbage), garbage.clone()),
+        (format!("sum(nc({:?}, \"tas\"))", glob), glob.clone()),
+    ];
+    let program_file = path_in(&dir, "prog.tes");
+    for (program, file) in &cases {
+        std::fs::write(&program_file, format!("# reads one file\n{program}\n")).expect("write");
+        let inline = tessera().args(["eval", program]).output().expect("eval");
+        let from_file = tessera()
+            .args(["eval", "-f"])
+            .arg(&program_file)
+            .output()
+            .expect("eval -f");
+        for out in [inline, from_file] {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "one line expected for {program}: {stderr}");
+            assert!(
+                lines[0].starts_with("error: ") && lines[0].contains(file.to_str().expect("utf-8")),
+                "{stderr}"
+            );
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+        }
+    }
+    // A mistake in the program still points at it.
+    let out = tessera()
+        .args(["eval", "sum(nc(1, \"tas\"))"])
+        .output()
+        .expect("eval");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains('^'), "{stderr}");
+}

@@ -409,3 +409,120 @@ fn terminate_threshold_stops_the_worker_and_its_task_runs_elsewhere() {
     let status = common::wait_status(&mut large, Duration::from_secs(20));
     assert!(status.success(), "{status}");
 }
+
+/// A 64 MiB worker (terminate threshold off) whose spill directory under `local` is deleted
+/// once created, with `--disk-full-timeout timeout`; returns it and the deleted directory.
+fn worker_without_spill_directory(
+    scheduler: &Scheduler,
+    local: &Path,
+    timeout: &str,
+) -> (Child, PathBuf) {
+    let worker = scheduler.worker(&[
+        "--memory-limit",
+        "64MiB",
+        "--memory-terminate",
+        "none",
+        "--disk-full-timeout",
+        timeout,
+        "--local-directory",
+        local.to_str().expect("utf-8 path"),
+    ]);
+    wait_until(Duration::from_secs(20), "the spill directory", || {
+        spill_dirs(local).len() == 1
+    });
+    let spill_dir = spill_dirs(local).remove(0);
+    std::fs::remove_dir_all(&spill_dir).expect("delete the spill directory");
+    (worker, spill_dir)
+}
+
+/// Once the worker is connected, submit 12 chunks of 8 MiB from `seed0` (96 MiB, more than
+/// the 64 MiB limit), kept by the client, without waiting for them.
+fn submit_more_than_the_limit(
+    scheduler: &Scheduler,
+    seed0: i64,
+) -> (Client, Workload, Vec<Future<Bytes>>) {
+    let client = scheduler.client();
+    client
+        .wait_for_workers(1, Duration::from_secs(20))
+        .expect("worker");
+    let work = Workload {
+        chunks: 12,
+        chunk_bytes: 8 * MIB,
+        seed0,
+    };
+    let futures = work.submit(&client);
+    (client, work, futures)
+}
+
+impl Workload {
+    /// Submit the chunks without waiting for them.
+    fn submit(&self, client: &Client) -> Vec<Future<Bytes>> {
+        (0..self.chunks)
+            .map(|i| {
+                let args = random_f64_args(self.seed0 + i as i64, self.count());
+                client
+                    .submit(Task::new(names::RANDOM_F64).args_bytes(args))
+                    .expect("submit chunk")
+            })
+            .collect()
+    }
+}
+
+/// Finding of the fault probe (issue 17): a worker whose spill directory was deleted (or made
+/// read-only) mid-run stayed paused for ever, logging "spilling to disk still impossible"
+/// every 30 s, and the client heard nothing. Now, paused with spilling impossible and no chunk
+/// freed for `--disk-full-timeout`, it stops with a line naming the directory, and its work
+/// runs on the next worker, exactly.
+#[test]
+fn a_paused_worker_whose_spill_directory_is_gone_stops_naming_it_and_its_work_moves() {
+    let dir = common::temp_dir();
+    let local = dir.path().join("local");
+    let scheduler = Scheduler::start(dir.path());
+    let (small, spill_dir) = worker_without_spill_directory(&scheduler, &local, "2s");
+    let (client, work, futures) = submit_more_than_the_limit(&scheduler, 40);
+    let started = Instant::now();
+    let out = common::wait_output(small, Duration::from_secs(60));
+    let stopped_after = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{}", out.status);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("spilling to disk impossible")
+            && last.contains(spill_dir.to_str().expect("utf-8 path")),
+        "stderr:\n{stderr}"
+    );
+    eprintln!("the worker stopped {stopped_after:?} after the submission:\n{last}");
+    let mut large = scheduler.worker(&["--memory-limit", "none"]);
+    assert_eq!(work.sum(&client, &futures), work.expected());
+    client.shutdown_cluster();
+    let status = common::wait_status(&mut large, Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+}
+
+/// Finding of the fault probe (issue 17): with spill disks full, runs deadlocked at
+/// `processing 1, ready 0`: a paused one-thread worker's queued task was never moved, its one
+/// task counting as the one it runs. Here the worker cannot spill (its directory is deleted)
+/// and never gives up (`--disk-full-timeout none`): it pauses holding tasks it has not
+/// started, and a worker with room that joins gets them.
+#[test]
+fn a_paused_workers_unstarted_tasks_move_to_a_worker_with_room() {
+    let dir = common::temp_dir();
+    let local = dir.path().join("local");
+    let scheduler = Scheduler::start(dir.path());
+    let (small, _) = worker_without_spill_directory(&scheduler, &local, "none");
+    let (client, work, futures) = submit_more_than_the_limit(&scheduler, 60);
+    wait_for_metrics(&client, Duration::from_secs(30), "the worker paused", |m| {
+        m.iter().any(|w| w.paused && w.disk_full)
+    });
+    let large = scheduler.worker(&["--memory-limit", "none"]);
+    client
+        .wait(&futures, Some(Duration::from_secs(30)))
+        .expect("every chunk computed although the first worker stays paused");
+    assert_eq!(work.sum(&client, &futures), work.expected());
+    client.shutdown_cluster();
+    for worker in [small, large] {
+        let out = common::wait_output(worker, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: {stderr}", out.status);
+    }
+}

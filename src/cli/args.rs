@@ -393,6 +393,12 @@ pub struct SpillArgs {
     #[arg(long, env = "TESSERA_MAX_SPILL", default_value = "none", value_parser = size_cap_arg, value_name = "SIZE")]
     pub max_spill: SizeCap,
 
+    /// Stop the worker (its work moves to other workers) when it has been paused this long
+    /// with spilling impossible (spill directory full, read-only or deleted) and no chunk
+    /// freed. Example: --disk-full-timeout 5m (or none).
+    #[arg(long, env = "TESSERA_DISK_FULL_TIMEOUT", default_value = "60s", value_parser = optional_duration_arg, value_name = "DURATION")]
+    pub disk_full_timeout: DurationOrNone,
+
     /// Directory for spill files, on node-local disk, never a shared filesystem (default:
     /// $TMPDIR, else /tmp). Example: --local-directory /local/scratch/$USER.
     #[arg(long, env = "TESSERA_LOCAL_DIRECTORY", value_name = "PATH")]

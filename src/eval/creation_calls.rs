@@ -72,11 +72,16 @@ fn read_file(args: &BoundArgs) -> Result<Value, ExprError> {
         crate::io::from_netcdf_with(&path, &name, &opts)
     };
     read.map(super::labels::wrap).map_err(|e| {
-        ExprError::new(
-            ErrorKind::Value,
-            args.span(),
-            format!("{}: {e}", args.operation()),
-        )
+        use crate::io::IoError;
+        // A file that cannot be opened is not a mistake in the program: one line naming it.
+        let kind = match e {
+            IoError::NotFound { .. }
+            | IoError::PermissionDenied { .. }
+            | IoError::Open { .. }
+            | IoError::NoFiles { .. } => ErrorKind::InputFile,
+            _ => ErrorKind::Value,
+        };
+        ExprError::new(kind, args.span(), format!("{}: {e}", args.operation()))
     })
 }
 

@@ -45,6 +45,10 @@ pub enum ErrorKind {
     Shape,
     /// Evaluation: a feature the evaluator does not provide yet, e.g. reading HDF5.
     Unsupported,
+    /// Evaluation: an input file cannot be opened (missing, unreadable, not HDF5/NetCDF, no
+    /// file matches a glob). Not a mistake in the program text: rendered as one line naming
+    /// the file, without the source snippet.
+    InputFile,
 }
 
 /// An error in a `tessera eval` program: what went wrong and where.
@@ -124,6 +128,9 @@ impl ExprError {
     ///   = help: <help>
     /// ```
     pub fn render(&self, src: &str) -> String {
+        if self.kind == ErrorKind::InputFile {
+            return format!("error: {}", self.message);
+        }
         let location = Location::find(src, self.span.start);
         let line = &src[location.line_start..location.line_end];
         let gutter = location.line_number.to_string();

@@ -81,6 +81,10 @@ pub(crate) struct ProgramFileError {
 impl fmt::Display for ProgramFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rendered = self.error.to_string();
+        if self.error.kind == crate::expr::ErrorKind::InputFile {
+            // About an input file, not a place in the program file.
+            return f.write_str(&rendered);
+        }
         let Some(src) = self.error.source_text() else {
             return write!(f, "{}: {rendered}", self.file);
         };

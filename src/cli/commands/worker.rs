@@ -26,6 +26,7 @@ pub(super) fn memory_settings(
         spill: spill.memory_spill.0,
         pause: spill.memory_pause.0,
         terminate: spill.memory_terminate.0,
+        disk_full_timeout: spill.disk_full_timeout,
         ..MemoryConfig::default()
     };
     let mut store = StoreConfig {

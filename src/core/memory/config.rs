@@ -72,6 +72,9 @@ pub struct MemoryConfig {
     /// After the disk filled up, spilling is retried after this long (or as soon as disk space
     /// is freed by removing or unspilling a chunk). Default 10 s.
     pub disk_full_retry: Duration,
+    /// A worker paused with spilling impossible that frees no chunk for this long terminates
+    /// (its work moves to other workers); `None` waits for ever. Default 60 s.
+    pub disk_full_timeout: Option<Duration>,
 }
 
 impl Default for MemoryConfig {
@@ -88,6 +91,7 @@ impl Default for MemoryConfig {
             max_spill_backoff: Duration::from_secs(30),
             warning_interval: Duration::from_secs(30),
             disk_full_retry: Duration::from_secs(10),
+            disk_full_timeout: Some(Duration::from_secs(60)),
         }
     }
 }

@@ -92,6 +92,14 @@ pub enum MemoryEvent {
         /// Current total.
         nbytes: u64,
     },
+    /// Bytes the running tasks are expected to produce (each task's expected output, e.g. the
+    /// last result of its key prefix); replaces the previous figure. Pause and target spilling
+    /// count them on top of memory, so several threads starting tasks at once pause and spill
+    /// before their results land instead of crossing the terminate threshold together.
+    Running {
+        /// Current total.
+        nbytes: u64,
+    },
     /// Time passed (lets back-offs and retries expire without other events).
     Tick,
 }

@@ -6,11 +6,12 @@
 //! dask.distributed's thresholds (fractions of the memory limit, each can be disabled):
 //!
 //! - **target** (0.60): managed bytes (plus chunks about to arrive from peers,
-//!   [`MemoryEvent::Incoming`]) above it → spill LRU chunks until below it;
+//!   [`MemoryEvent::Incoming`], and the running tasks' expected outputs) above it → spill LRU chunks until below it;
 //! - **spill** (0.70): RSS above it → spill LRU chunks in batches until RSS is under target
 //!   (RSS here leaves out the spilled chunks running tasks read for themselves: those buffers
 //!   go away when the tasks end, see [`MemoryEvent::RssSample`]);
-//! - **pause** (0.80): memory above it → pause; resume below `pause - resume_margin`;
+//! - **pause** (0.80): memory plus the running tasks' expected outputs
+//!   ([`MemoryEvent::Running`]) above it → pause; resume below `pause - resume_margin`;
 //! - **terminate** (0.95): memory above it → terminate with a clear reason.
 //!
 //! Hysteresis: resume happens well below pause; RSS-triggered spills are batched (at most 10% of
@@ -19,7 +20,10 @@
 //! `max_spill_backoff` with a rate-limited warning instead of spilling everything in a loop.
 //! A failed spill (disk full, `max_spill`) leaves the chunk in memory, stops spilling and asks
 //! the worker to report it; spilling is retried when disk space is freed or after
-//! `disk_full_retry`.
+//! `disk_full_retry`. A worker that stays paused with spilling impossible and frees no chunk
+//! for `disk_full_timeout` (a full, read-only or deleted spill directory) terminates with a
+//! reason naming the cause, so its work moves to other workers or the client hears of it
+//! instead of waiting for ever.
 //!
 //! This module must not do I/O, read the clock or spawn threads: the worker passes `now`,
 //! carries out the [`MemoryAction`]s and reports back with [`MemoryEvent`]s.
@@ -79,6 +83,8 @@ struct RssBatch {
 
 struct DiskFull {
     since: Instant,
+    /// The latest failure, naming the directory.
+    reason: String,
 }
 
 /// The memory manager of one worker. See the module docs.
@@ -98,9 +104,13 @@ pub struct MemoryManager {
     transient_bytes: u64,
     /// Chunks being fetched from peers (see `Incoming`).
     incoming_bytes: u64,
+    /// Expected output bytes of the running tasks (see [`MemoryEvent::Running`]).
+    running_bytes: u64,
     paused: bool,
     terminated: bool,
     disk_full: Option<DiskFull>,
+    /// Since when the worker has been paused with spilling impossible and no chunk freed.
+    stuck_since: Option<Instant>,
     next_rss_spill_at: Option<Instant>,
     rss_backoff: Duration,
     rss_batch: Option<RssBatch>,
@@ -129,9 +139,11 @@ impl MemoryManager {
             rss: None,
             transient_bytes: 0,
             incoming_bytes: 0,
+            running_bytes: 0,
             paused: false,
             terminated: false,
             disk_full: None,
+            stuck_since: None,
             next_rss_spill_at: None,
             rss_batch: None,
             last_warning: HashMap::new(),
@@ -171,7 +183,11 @@ impl MemoryManager {
             MemoryEvent::Accessed { key } => {
                 self.lru.touch(&key);
             }
-            MemoryEvent::Removed { key } => self.forget(&key),
+            MemoryEvent::Removed { key } => {
+                // Progress: whatever it held is being consumed.
+                self.stuck_since = None;
+                self.forget(&key)
+            }
             MemoryEvent::Spilled {
                 key,
                 nbytes_on_disk,
@@ -187,6 +203,7 @@ impl MemoryManager {
                 self.judge_rss_batch(now, rss_bytes - self.transient_bytes);
             }
             MemoryEvent::Incoming { nbytes } => self.incoming_bytes = nbytes,
+            MemoryEvent::Running { nbytes } => self.running_bytes = nbytes,
             MemoryEvent::Tick => {}
         }
         self.evaluate(now);
@@ -307,7 +324,7 @@ impl MemoryManager {
                 format!("spilling to disk still impossible: {reason}"),
             );
         }
-        self.disk_full = Some(DiskFull { since: now });
+        self.disk_full = Some(DiskFull { since: now, reason });
     }
 
     fn disk_space_freed(&mut self) {
@@ -381,9 +398,35 @@ impl MemoryManager {
                 return;
             }
         }
-        self.evaluate_pause(memory);
+        // Pause counts what the running tasks are about to add.
+        self.evaluate_pause(memory.saturating_add(self.running_bytes));
         self.spill_to_target(now);
         self.spill_for_rss(now);
+        self.give_up_when_stuck(now);
+    }
+
+    /// Terminate after `disk_full_timeout` paused with spilling impossible and no chunk freed.
+    fn give_up_when_stuck(&mut self, now: Instant) {
+        let Some(full) = self.disk_full.as_ref().filter(|_| self.paused) else {
+            self.stuck_since = None;
+            return;
+        };
+        let since = *self.stuck_since.get_or_insert(now);
+        let Some(timeout) = self.config.disk_full_timeout else {
+            return;
+        };
+        if now.saturating_duration_since(since) >= timeout {
+            let reason = format!(
+                "spilling to disk impossible ({}) for {:?} while the worker is paused at {} \
+                 with no chunk freed; stopping the worker so its work moves elsewhere. Free \
+                 space in or fix the spill directory (--local-directory), or raise --memory-limit",
+                full.reason,
+                timeout,
+                human_bytes(self.process_memory())
+            );
+            self.terminated = true;
+            self.actions.push(MemoryAction::Terminate { reason });
+        }
     }
 
     fn terminate(&mut self, memory: u64, terminate: u64) {
@@ -425,7 +468,7 @@ impl MemoryManager {
         let Some(target) = self.levels.target else {
             return;
         };
-        let wanted = self.lru.total_bytes() + self.incoming_bytes;
+        let wanted = self.lru.total_bytes() + self.incoming_bytes + self.running_bytes;
         if wanted <= target || self.lru.is_empty() || !self.may_spill(now) {
             return;
         }

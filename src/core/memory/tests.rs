@@ -433,3 +433,106 @@ fn spill_failure_keeps_chunk_and_retries_later() {
     let actions = h.spilled("a", 300);
     assert_eq!(actions, vec![MemoryAction::DiskAvailable]);
 }
+
+/// Paused (900 of 1000 bytes stored) with the spill of `a` failed on a read-only directory.
+fn paused_with_spilling_impossible() -> Harness {
+    let mut h = Harness::limited();
+    h.store("a", 300);
+    h.store("b", 300);
+    h.at_ms(0).store("c", 300);
+    let actions = h.ev(MemoryEvent::SpillFailed {
+        key: k("a"),
+        reason: SpillFailure::Io {
+            message: "/scratch/ro/a.spill: Permission denied".into(),
+        },
+    });
+    assert!(
+        matches!(&actions[..], [MemoryAction::DiskFull { .. }]),
+        "{actions:?}"
+    );
+    assert!(h.mm.is_paused());
+    h
+}
+
+fn terminate_reason(actions: &[MemoryAction]) -> Option<&str> {
+    actions.iter().find_map(|a| match a {
+        MemoryAction::Terminate { reason } => Some(reason.as_str()),
+        _ => None,
+    })
+}
+
+#[test]
+fn paused_with_spilling_impossible_terminates_after_the_timeout_naming_the_directory() {
+    let mut h = paused_with_spilling_impossible();
+    let actions = h.at_ms(59_000).ev(MemoryEvent::Tick);
+    assert_eq!(terminate_reason(&actions), None, "{actions:?}");
+    let actions = h.at_ms(60_000).ev(MemoryEvent::Tick);
+    let reason = terminate_reason(&actions).expect("terminates after 60 s");
+    assert!(reason.contains("/scratch/ro"), "{reason}");
+    assert!(h.mm.metrics().terminated);
+}
+
+#[test]
+fn a_freed_chunk_restarts_the_disk_full_timeout() {
+    let mut h = paused_with_spilling_impossible();
+    h.at_ms(50_000).ev(MemoryEvent::Removed { key: k("c") });
+    h.at_ms(50_100).store("c", 300);
+    assert!(h.mm.is_paused());
+    let actions = h.at_ms(100_000).ev(MemoryEvent::Tick);
+    assert_eq!(terminate_reason(&actions), None, "{actions:?}");
+    let actions = h.at_ms(110_100).ev(MemoryEvent::Tick);
+    assert!(terminate_reason(&actions).is_some(), "{actions:?}");
+}
+
+#[test]
+fn no_disk_full_timeout_waits_for_ever() {
+    let mut h = Harness::new(MemoryConfig {
+        limit: Some(LIMIT),
+        disk_full_timeout: None,
+        ..MemoryConfig::default()
+    });
+    h.store("a", 300);
+    h.store("b", 300);
+    h.at_ms(0).store("c", 300);
+    h.ev(MemoryEvent::SpillFailed {
+        key: k("a"),
+        reason: SpillFailure::Io {
+            message: "/scratch/ro: Permission denied".into(),
+        },
+    });
+    let actions = h.at_ms(3_600_000).ev(MemoryEvent::Tick);
+    assert_eq!(terminate_reason(&actions), None, "{actions:?}");
+}
+
+#[test]
+fn running_tasks_expected_outputs_pause_and_spill_before_they_land() {
+    let mut h = Harness::limited();
+    // 500 of 1000 stored: under target (600) and pause (800).
+    let actions = h.store("a", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    let actions = h.store("b", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    // Two threads start tasks expected to produce 200 bytes each: 900 with them.
+    let actions = h.ev(MemoryEvent::Running { nbytes: 400 });
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            MemoryAction::Pause {
+                memory_bytes: 900,
+                ..
+            }
+        )),
+        "{actions:?}"
+    );
+    // Target spilling makes room for them now: 300 bytes over target, the coldest first.
+    assert_eq!(
+        spill_keys(&actions)[0].0,
+        vec!["a".to_string(), "b".to_string()]
+    );
+    // Without running tasks the same memory neither pauses nor spills.
+    let mut idle = Harness::limited();
+    idle.store("a", 250);
+    let actions = idle.store("b", 250);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert!(!idle.mm.is_paused());
+}

@@ -480,3 +480,49 @@ fn durations_of_big_input_tasks_are_learned_without_timed_workers() {
         "{placed:?}"
     );
 }
+
+// ---- paused workers
+
+#[test]
+fn a_paused_one_thread_workers_queued_task_is_stolen_by_an_idle_worker() {
+    // Worker 1 (one thread) gets the task, then pauses (memory high, disk full) before
+    // starting it: its one task is all it holds, so it used to count as running and was never
+    // asked back while worker 2 sat idle.
+    let mut h = Harness::new();
+    h.join(1, None);
+    let a = h.submit(vec![task("a", &[])]);
+    assert_eq!(computes(&a), vec![(1, "a".to_owned())]);
+    h.event(Event::WorkerPaused {
+        worker: WorkerId(1),
+    });
+    // A newcomer relieves it at once (or the next tick would).
+    let mut a = h.join(2, None);
+    a.extend(h.event(Event::Tick));
+    let steals: Vec<(WorkerId, TaskKey)> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Steal { worker, key } => Some((*worker, key.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steals, vec![(WorkerId(1), key("a"))], "{a:?}");
+    let a = h.event(Event::StealReply {
+        worker: WorkerId(1),
+        key: key("a"),
+        stolen: true,
+    });
+    assert_eq!(computes(&a), vec![(2, "a".to_owned())]);
+}
+
+#[test]
+fn a_running_worker_with_one_task_per_thread_is_not_asked_back() {
+    let mut h = Harness::new();
+    h.join(1, None);
+    h.submit(vec![task("a", &[])]);
+    let mut a = h.join(2, None);
+    a.extend(h.event(Event::Tick));
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::Steal { .. })),
+        "{a:?}"
+    );
+}

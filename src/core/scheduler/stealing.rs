@@ -4,6 +4,7 @@
 //! have tasks queued beyond their threads, the scheduler asks those victims (most excess
 //! first) to give back their least urgent queued task. A confirmed steal puts the task on the
 //! least-loaded other worker with room; a refused one (already started) leaves it where it is.
+//! A paused worker starts nothing, so all its tasks count as queued (it refuses started ones).
 //! Runs on `Tick`, when a worker joins, and when a worker runs dry. Walltime counts: a task
 //! is not asked back for a thief whose job ends before it would finish, and a stolen task goes
 //! to the least-loaded other worker only if that one has time for it (otherwise it is queued

@@ -84,11 +84,15 @@ impl Worker {
         self.processing.len() + self.extra_cpus as usize
     }
 
-    /// Tasks queued on it beyond its threads and not already asked back.
+    /// Tasks queued on it beyond its threads and not already asked back. A paused worker
+    /// starts nothing: every task it holds may be waiting (it refuses those it has started),
+    /// so all of them count; otherwise a paused one-thread worker's queued task would wait
+    /// for its resume forever (disk full) while other workers sit idle.
     #[inline]
     pub(super) fn stealable_excess(&self) -> usize {
+        let running = if self.paused { 0 } else { self.busy_limit() };
         self.in_flight()
-            .saturating_sub(self.busy_limit() + self.stealing as usize)
+            .saturating_sub(running + self.stealing as usize)
     }
 
     fn load_key(&self) -> LoadKey {
@@ -97,7 +101,7 @@ impl Worker {
     }
 
     fn is_overloaded(&self) -> bool {
-        self.in_flight() > self.busy_limit()
+        self.in_flight() > if self.paused { 0 } else { self.busy_limit() }
     }
 }
 

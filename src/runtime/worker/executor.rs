@@ -55,7 +55,13 @@ pub fn run_executor(
         state.fetch_room.notify_one();
         let started = Instant::now();
         let mut input_read = Duration::ZERO;
+        let expected = monitor.task_starting(&task.key);
         let outcome = execute(&state, &monitor, &task, &grant, cancel, &mut input_read);
+        let produced = match &outcome {
+            Outcome::Done(value) => Some(value.len() as u64),
+            _ => None,
+        };
+        monitor.task_ended(&task.key, expected, produced);
         let compute_micros = micros(started.elapsed());
         let several = grant.cpus.len() > 1 || !grant.generic.is_empty() || grant.memory > 0;
         let message = {

@@ -14,6 +14,7 @@
 //! pause ([`MemoryMonitor::wait_for_room`]). This module must not decide what to spill or
 //! when (the memory manager does) and must not write chunks itself (the spill writer does).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +23,8 @@ use std::time::{Duration, Instant};
 use crate::core::memory::{
     human_bytes, MemoryAction, MemoryConfig, MemoryConfigError, MemoryManager,
 };
+use crate::core::scheduler::task_prefix;
+use crate::core::TaskKey;
 use crate::protocol::{Frame, Message};
 use crate::store::{ChunkStore, SpillWriter, StoreError};
 use crate::transport::FrameSender;
@@ -65,6 +68,10 @@ pub struct MemoryMonitor {
     spilling_bytes: AtomicU64,
     /// Bytes being fetched from peers.
     incoming_bytes: AtomicU64,
+    /// Expected output bytes of the running tasks (see [`MemoryMonitor::task_starting`]).
+    running_bytes: AtomicU64,
+    /// The last result size of each task prefix: what a task of that prefix is expected to add.
+    output_sizes: Mutex<HashMap<String, u64>>,
     pause_bytes: Option<u64>,
 }
 
@@ -126,6 +133,8 @@ impl MemoryMonitor {
                 transient_bytes: AtomicU64::new(0),
                 spilling_bytes: AtomicU64::new(0),
                 incoming_bytes: AtomicU64::new(0),
+                running_bytes: AtomicU64::new(0),
+                output_sizes: Mutex::new(HashMap::new()),
                 pause_bytes,
             }),
             wake_rx,
@@ -215,6 +224,37 @@ impl MemoryMonitor {
         }
     }
 
+    /// A task is about to run: count the size of the last result of its prefix as memory it
+    /// is about to add (pause and target spilling see it at once, so other threads do not
+    /// start tasks on top of it). Returns the bytes counted, for [`MemoryMonitor::task_ended`].
+    pub fn task_starting(&self, key: &TaskKey) -> u64 {
+        let expected = lock(&self.output_sizes)
+            .get(task_prefix(key.as_str()))
+            .copied()
+            .unwrap_or(0);
+        self.running_bytes.fetch_add(expected, Ordering::Relaxed);
+        if self.limited && expected > 0 {
+            self.step(None);
+        }
+        expected
+    }
+
+    /// The task counted by [`MemoryMonitor::task_starting`] ended, producing `produced` bytes
+    /// (if it produced a result): later tasks of its prefix are expected to produce as much.
+    pub fn task_ended(&self, key: &TaskKey, expected: u64, produced: Option<u64>) {
+        self.running_bytes.fetch_sub(expected, Ordering::Relaxed);
+        if let Some(n) = produced {
+            let prefix = task_prefix(key.as_str());
+            let mut sizes = lock(&self.output_sizes);
+            match sizes.get_mut(prefix) {
+                Some(size) => *size = n,
+                None => {
+                    sizes.insert(prefix.to_owned(), n);
+                }
+            }
+        }
+    }
+
     /// The inputs announced with [`MemoryMonitor::incoming`] are stored (or dropped).
     pub fn incoming_done(&self, nbytes: u64) {
         self.incoming_bytes.fetch_sub(nbytes, Ordering::Relaxed);
@@ -256,6 +296,12 @@ impl MemoryMonitor {
             now,
             crate::core::memory::MemoryEvent::Incoming {
                 nbytes: self.incoming_bytes.load(Ordering::Relaxed),
+            },
+        );
+        inner.manager.handle(
+            now,
+            crate::core::memory::MemoryEvent::Running {
+                nbytes: self.running_bytes.load(Ordering::Relaxed),
             },
         );
         for event in self.store.drain_events() {

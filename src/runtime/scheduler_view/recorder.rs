@@ -90,6 +90,9 @@ pub struct ViewRecorder {
     other: Arc<str>,
     /// Task events not yet in the shared ring (bounded like the ring).
     pending: VecDeque<TaskEvent>,
+    /// Task events dropped from `pending` (full while the ring stayed busy): their numbers
+    /// are used up when the ring is next reached, so the count of events stays true.
+    dropped_events: u64,
     cpu: HashMap<WorkerId, CpuSample>,
     retiring: Vec<WorkerId>,
     /// `(when, results so far)`, over the rate window.
@@ -144,6 +147,7 @@ impl ViewRecorder {
             prefixes: HashMap::new(),
             other: Arc::from(OTHER_PREFIX),
             pending: VecDeque::new(),
+            dropped_events: 0,
             cpu: HashMap::new(),
             retiring: Vec::new(),
             completions: VecDeque::new(),
@@ -212,6 +216,7 @@ impl ViewRecorder {
         let end_ms = self.ms(now);
         if self.pending.len() == TASK_EVENTS_KEPT {
             self.pending.pop_front();
+            self.dropped_events += 1;
         }
         self.pending.push_back(TaskEvent {
             worker: worker.0,
@@ -306,6 +311,7 @@ impl ViewRecorder {
         }
         let task_events_next = match self.shared.events.try_lock() {
             Ok(mut ring) => {
+                ring.skip(std::mem::take(&mut self.dropped_events));
                 ring.extend(self.pending.drain(..));
                 ring.next_seq()
             }

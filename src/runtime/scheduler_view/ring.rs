@@ -37,6 +37,16 @@ impl<T: Clone> Ring<T> {
         }
     }
 
+    /// `n` items numbered next were lost before reaching the ring (a writer kept more than
+    /// the ring holds while it was busy, and dropped the oldest): their numbers are used up,
+    /// so readers see the gap, and the older items go (everything after them is newer).
+    pub fn skip(&mut self, n: u64) {
+        if n > 0 {
+            self.items.clear();
+            self.next += n;
+        }
+    }
+
     /// Number the next item will get (one past the newest).
     pub fn next_seq(&self) -> u64 {
         self.next
@@ -64,6 +74,17 @@ impl<T: Clone> Ring<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_items_use_up_their_numbers() {
+        let mut r = Ring::new(3);
+        r.extend([0, 1]);
+        r.skip(4);
+        r.extend([6, 7, 8]);
+        assert_eq!(r.next_seq(), 9);
+        assert_eq!(r.since(0, 10), (vec![6, 7, 8], 9));
+        assert_eq!(r.since(7, 10), (vec![7, 8], 9));
+    }
 
     #[test]
     fn keeps_the_newest_and_serves_from_a_sequence_number() {

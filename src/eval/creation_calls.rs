@@ -23,6 +23,9 @@ pub fn call_creation(args: &BoundArgs) -> Result<Value, ExprError> {
         "eye" => eye(args)?,
         "random" | "uniform" | "randn" | "normal" => random(args)?,
         "h5" | "nc" => return read_file(args),
+        "zeros_like" | "ones_like" | "full_like" => {
+            return super::manipulation_calls::call_manipulation(args)
+        }
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,

@@ -26,6 +26,7 @@ pub mod indexing;
 pub mod interpreter;
 mod label_calls;
 pub mod labels;
+mod manipulation_calls;
 pub mod npy;
 pub mod operators;
 mod reduction_calls;

@@ -507,6 +507,107 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: true,
         "apply a registered kernel to chunks extended by depth neighbouring cells"
     ),
+    // ---- Issue 12, manipulation family (branch wt2/funcs): begin ----
+    function!(
+        "flip",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "elements in reverse order along axes (all by default)"
+    ),
+    function!(
+        "roll",
+        Shape,
+        &[req("x"), req("shift"), opt("axis")],
+        method: false,
+        "elements shifted along an axis (the flattened array by default), wrapping around"
+    ),
+    function!(
+        "swapaxes",
+        Shape,
+        &[req("x"), req("axis1"), req("axis2")],
+        method: true,
+        "two axes exchanged"
+    ),
+    function!(
+        "moveaxis",
+        Shape,
+        &[req("x"), req("source"), req("destination")],
+        method: false,
+        "axes moved to new positions, the others keeping their order"
+    ),
+    function!(
+        "repeat",
+        Shape,
+        &[req("x"), req("repeats"), opt("axis")],
+        method: true,
+        "each element repeated along an axis (the flattened array by default)"
+    ),
+    function!(
+        "tile",
+        Shape,
+        &[req("x"), req("reps")],
+        method: false,
+        "the whole array repeated along each axis"
+    ),
+    function!(
+        "pad",
+        Shape,
+        &[req("x"), req("pad_width"), opt("mode"), kw("constant_values")],
+        method: false,
+        "extended by cells on each axis: constant, edge, reflect or wrap"
+    ),
+    function!(
+        "triu",
+        Shape,
+        &[req("x"), opt("k")],
+        method: false,
+        "upper triangle of the last two axes (on and above diagonal k), zeros elsewhere"
+    ),
+    function!(
+        "tril",
+        Shape,
+        &[req("x"), opt("k")],
+        method: false,
+        "lower triangle of the last two axes (on and below diagonal k), zeros elsewhere"
+    ),
+    function!("ravel", Shape, &[req("x")], method: true, "the array as 1-d, row-major"),
+    function!(
+        "vstack",
+        Shape,
+        &[req("arrays")],
+        method: false,
+        "join arrays along the first axis, 1-d ones as rows"
+    ),
+    function!(
+        "hstack",
+        Shape,
+        &[req("arrays")],
+        method: false,
+        "join arrays along the second axis (the first when all are 1-d)"
+    ),
+    function!(
+        "zeros_like",
+        Creation,
+        &[req("x"), opt("dtype")],
+        method: false,
+        "zeros of the shape and chunks of x"
+    ),
+    function!(
+        "ones_like",
+        Creation,
+        &[req("x"), opt("dtype")],
+        method: false,
+        "ones of the shape and chunks of x"
+    ),
+    function!(
+        "full_like",
+        Creation,
+        &[req("x"), req("fill_value"), opt("dtype")],
+        method: false,
+        "a value in the shape and chunks of x"
+    ),
+    // ---- Issue 12, manipulation family: end ----
 ];
 
 /// Every attribute arrays have.
@@ -568,16 +669,6 @@ pub static ALIAS_HINTS: &[AliasHint] = &[
         name: "concat",
         use_function: Some("concatenate"),
         advice: "concatenate((a, b), axis=0) joins arrays",
-    },
-    AliasHint {
-        name: "swapaxes",
-        use_function: Some("transpose"),
-        advice: "transpose(x, axes=(...)) reorders axes",
-    },
-    AliasHint {
-        name: "moveaxis",
-        use_function: Some("transpose"),
-        advice: "transpose(x, axes=(...)) reorders axes",
     },
     AliasHint {
         name: "pow",

@@ -114,8 +114,13 @@ impl Array {
             ));
         }
         let nd = self.ndim();
-        let src = normalize_axes(source, nd)?;
-        let dst = normalize_axes(destination, nd)?;
+        // One at a time: `normalize_axes` sorts what it is given.
+        let each = |axes: &[isize]| -> Result<Vec<usize>, ArrayError> {
+            axes.iter()
+                .map(|&a| Ok(normalize_axes(&[a], nd)?[0]))
+                .collect()
+        };
+        let (src, dst) = (each(source)?, each(destination)?);
         let distinct = |v: &[usize]| {
             let mut s = v.to_vec();
             s.sort_unstable();
@@ -163,8 +168,7 @@ impl Array {
         while x.ndim() < nd {
             x = x.expand_dims(0)?;
         }
-        let reps: Vec<usize> = std::iter::repeat(1)
-            .take(nd - reps.len())
+        let reps: Vec<usize> = std::iter::repeat_n(1, nd - reps.len())
             .chain(reps.iter().copied())
             .collect();
         for (axis, &r) in reps.iter().enumerate() {
@@ -339,5 +343,31 @@ impl Array {
             1
         };
         Array::concatenate(&items, axis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_arrays_keep_the_chunks() {
+        let x = Array::arange(0i64, 12, 1, DType::I64, 5)
+            .and_then(|a| a.reshape(&[3, 4]))
+            .and_then(|a| a.rechunk(ChunkSpec::Blocks(vec![vec![2, 1], vec![3, 1]])))
+            .expect("built");
+        let z = x.full_like(Scalar::Float(2.5), None).expect("full_like");
+        assert_eq!(z.chunks().all_blocks(), x.chunks().all_blocks());
+        assert_eq!(z.dtype(), DType::I64);
+        let v = z.compute_local_as::<i64>().expect("computed");
+        assert!(v.iter().all(|&e| e == 2));
+    }
+
+    #[test]
+    fn moveaxis_keeps_the_given_order() {
+        let x = Array::zeros(&[1, 2, 3], DType::F64, 2).expect("built");
+        let y = x.moveaxis(&[0, 2], &[2, 0]).expect("moved");
+        assert_eq!(y.shape(), &[3, 2, 1]);
+        assert!(x.moveaxis(&[0, 0], &[1, 0]).is_err());
     }
 }

@@ -807,7 +807,8 @@ mod tests {
             map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
-            nanpercentile sort argsort nanprod ptp";
+            nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
+            triu tril ravel vstack hstack zeros_like ones_like full_like";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

@@ -303,6 +303,13 @@ const FUNCTIONS: &[(&str, f64)] = &[
     ("sort(x, axis=None)", 0.0),
     ("argsort(x)", 0.0),
     ("argsort(x, axis=0)", 0.0),
+    ("nanvar(x)", 1e-10),
+    ("nanvar(x, axis=-1)", 1e-10),
+    ("nanstd(x, axis=0, ddof=1)", 1e-10),
+    ("nanstd(x, keepdims=True)", 1e-10),
+    ("nancumsum(x)", 1e-12),
+    ("nancumsum(x, axis=0)", 1e-12),
+    ("nancumprod(x, axis=-1)", 1e-12),
 ];
 
 /// Chunkings: each is the argument of `rechunk`.

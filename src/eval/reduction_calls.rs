@@ -236,6 +236,8 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         "nanmean" => ReduceKind::NanMean,
         "nanmin" => ReduceKind::NanMin,
         "nanmax" => ReduceKind::NanMax,
+        "nanvar" => ReduceKind::NanVar { ddof },
+        "nanstd" => ReduceKind::NanStd { ddof },
         "count_nonzero" | "count" => ReduceKind::CountNonzero,
         // Composites: their labels follow the reduction they are built on.
         "nanprod" => ReduceKind::Prod,

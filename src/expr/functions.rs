@@ -191,6 +191,14 @@ const REDUCTION_DDOF: &[Param] = &[
     kw("split_every"),
     kw("skipna"),
 ];
+// nanvar/nanstd (issue 12 statistics family).
+const NAN_DDOF: &[Param] = &[
+    req("x"),
+    opt("axis"),
+    kw("ddof"),
+    kw("keepdims"),
+    kw("split_every"),
+];
 const QUANTILE: &[Param] = &[req("x"), req("q"), opt("axis")];
 const MEDIAN: &[Param] = &[req("x"), opt("axis")];
 const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
@@ -608,6 +616,36 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         "a value in the shape and chunks of x"
     ),
     // ---- Issue 12, manipulation family: end ----
+    // ---- Issue 12, statistics family (branch wt2/funcs): begin ----
+    function!(
+        "nanvar",
+        Reduction,
+        NAN_DDOF,
+        method: false,
+        "variance ignoring NaN"
+    ),
+    function!(
+        "nanstd",
+        Reduction,
+        NAN_DDOF,
+        method: false,
+        "standard deviation ignoring NaN"
+    ),
+    function!(
+        "nancumsum",
+        Shape,
+        SCAN,
+        method: false,
+        "cumulative sum along an axis, NaN counted as 0"
+    ),
+    function!(
+        "nancumprod",
+        Shape,
+        SCAN,
+        method: false,
+        "cumulative product along an axis, NaN counted as 1"
+    ),
+    // ---- Issue 12, statistics family: end ----
 ];
 
 /// Every attribute arrays have.
@@ -808,7 +846,8 @@ mod tests {
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
-            triu tril ravel vstack hstack zeros_like ones_like full_like";
+            triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
+            nancumprod";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

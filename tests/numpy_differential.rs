@@ -310,6 +310,17 @@ const FUNCTIONS: &[(&str, f64)] = &[
     ("nancumsum(x)", 1e-12),
     ("nancumsum(x, axis=0)", 1e-12),
     ("nancumprod(x, axis=-1)", 1e-12),
+    ("average(x)", 1e-12),
+    ("average(x, axis=0)", 1e-12),
+    ("average(x, weights=abs(x) + 1)", 1e-12),
+    (
+        "average(x, axis=-1, weights=arange(x.shape[-1]) + 0.5)",
+        1e-12,
+    ),
+    (
+        "average(x, axis=0, weights=(arange(x.shape[0]) % 3 + 1).astype(\"uint8\"))",
+        1e-12,
+    ),
 ];
 
 /// Chunkings: each is the argument of `rechunk`.

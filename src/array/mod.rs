@@ -40,6 +40,7 @@ mod scan;
 mod shape_ops;
 mod slice_pushdown;
 pub mod sort;
+mod statistics;
 mod take;
 mod walker;
 

@@ -32,6 +32,7 @@ pub mod operators;
 mod reduction_calls;
 pub mod render;
 mod shape_calls;
+mod statistics_calls;
 pub mod value;
 
 #[cfg(test)]

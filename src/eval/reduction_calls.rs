@@ -17,6 +17,9 @@ use super::value::Value;
 
 /// Call the reduction bound in `args`.
 pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
+    if args.function() == "average" {
+        return super::statistics_calls::call_average(args);
+    }
     if let Some((skip_nan, percent)) = quantile_function(args.function()) {
         return call_quantile(args, skip_nan, percent);
     }

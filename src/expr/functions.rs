@@ -645,6 +645,13 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: false,
         "cumulative product along an axis, NaN counted as 1"
     ),
+    function!(
+        "average",
+        Reduction,
+        &[req("x"), opt("axis"), opt("weights")],
+        method: false,
+        "weighted mean: sum(x * weights) / sum(weights) (the mean without weights)"
+    ),
     // ---- Issue 12, statistics family: end ----
 ];
 
@@ -678,11 +685,6 @@ pub static ATTRIBUTES: &[AttributeSpec] = &[
 
 /// NumPy (and other) names people reach for that are spelled differently here.
 pub static ALIAS_HINTS: &[AliasHint] = &[
-    AliasHint {
-        name: "average",
-        use_function: Some("mean"),
-        advice: "mean(x, axis=...) computes the average",
-    },
     AliasHint {
         name: "amin",
         use_function: Some("min"),
@@ -847,7 +849,7 @@ mod tests {
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
             triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
-            nancumprod";
+            nancumprod average";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

@@ -488,6 +488,15 @@ const MANIPULATION_2D: &[&str] = &[
     "hstack((x, zeros((x.shape[0], 2))))",
 ];
 
+/// Statistics of two-axis inputs (issue 12), with their tolerance.
+const STATISTICS_2D: &[(&str, f64)] = &[
+    ("cov(x)", 1e-12),
+    ("cov(x, rowvar=False)", 1e-12),
+    ("cov(x, ddof=0)", 1e-12),
+    ("corrcoef(x)", 1e-12),
+    ("corrcoef(x, rowvar=False)", 1e-12),
+];
+
 /// Chunkings of the manipulation programs: one cell, uneven blocks of 3, uneven 2-d.
 const MANIPULATION_CHUNKINGS: &[&str] = &["1", "3", "(3, 2)"];
 
@@ -543,6 +552,33 @@ fn manipulation_programs_agree_with_numpy() {
         program: (*p).to_string(),
         rtol: 0.0,
     }));
+    for &(input, ndim) in INPUTS {
+        for &chunks in MANIPULATION_CHUNKINGS {
+            if ndim != 2 {
+                continue;
+            }
+            for &(f, rtol) in STATISTICS_2D {
+                cases.push(Case {
+                    program: format!("x = rechunk({input}, {chunks}); {f}"),
+                    rtol,
+                });
+            }
+        }
+    }
+    cases.extend(
+        [
+            "cov(arange(5.0))",
+            "cov(rechunk(arange(7) ** 2, 3), ddof=0)",
+            "corrcoef(rechunk(arange(7.0), 2))",
+            "cov(arange(24.0).reshape((2, 3, 4)))",
+            "corrcoef(rechunk(((arange(40) * 13) % 17).reshape((4, 10)), (3, 4)))",
+        ]
+        .iter()
+        .map(|p| Case {
+            program: (*p).to_string(),
+            rtol: 1e-12,
+        }),
+    );
     assert!(cases.len() >= 1000, "{} programs", cases.len());
     let failures = compare(&py, &cases);
     assert!(

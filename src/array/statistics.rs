@@ -1,4 +1,5 @@
-//! Weighted statistics built from the lazy reductions: NumPy's `average` with weights.
+//! Statistics built from the lazy reductions and products: NumPy's `average` with weights,
+//! `cov` and `corrcoef`.
 //! Chunked and lazy like the sums it is made of. This module must not compute anything.
 
 use crate::array::array::Array;
@@ -75,5 +76,55 @@ impl Array {
             .broadcast_to(self.shape())?
             .reduce(ReduceKind::Sum, &opts)?;
         num.div(&den)
+    }
+
+    /// The rows (variables) centred on their means, as float64, and the number of
+    /// observations: the common part of `cov` and `corrcoef`.
+    fn centred_rows(&self, rowvar: bool, op: &'static str) -> Result<(Array, usize), ArrayError> {
+        let x = match self.ndim() {
+            1 => self.expand_dims(0)?,
+            2 if rowvar => self.clone(),
+            2 => self.t(),
+            n => {
+                return Err(ArrayError::Shape {
+                    op,
+                    reason: format!("needs 1 or 2 axes, got {n}"),
+                })
+            }
+        }
+        .astype(DType::F64);
+        let n = x.shape()[1];
+        let mean = x.reduce(ReduceKind::Mean, &ReduceOptions::axes([1]).keepdims(true))?;
+        Ok((x.sub(&mean)?, n))
+    }
+
+    /// NumPy's `cov`: the covariance of the rows (`rowvar`) or columns, normalised by
+    /// `N - ddof` (default `ddof` 1); a 1-d array is one variable and gives a 0-d result.
+    pub fn cov(&self, rowvar: bool, ddof: i64) -> Result<Array, ArrayError> {
+        let (xc, n) = self.centred_rows(rowvar, "cov")?;
+        let fact = (n as i64 - ddof).max(0) as f64;
+        let c = xc.matmul(&xc.t())?.div(fact)?;
+        if self.ndim() == 1 {
+            c.reshape(&[])
+        } else {
+            Ok(c)
+        }
+    }
+
+    /// NumPy's `corrcoef`: Pearson correlation coefficients of the rows (`rowvar`) or
+    /// columns, clipped to [-1, 1].
+    pub fn corrcoef(&self, rowvar: bool) -> Result<Array, ArrayError> {
+        let (xc, _) = self.centred_rows(rowvar, "corrcoef")?;
+        let c = xc.matmul(&xc.t())?;
+        if self.ndim() == 1 {
+            return c.div(&c)?.reshape(&[]);
+        }
+        let d = xc
+            .mul(&xc)?
+            .reduce(ReduceKind::Sum, &ReduceOptions::axes([1]))?
+            .sqrt()?;
+        c.div(&d.expand_dims(1)?)?
+            .div(&d.expand_dims(0)?)?
+            .clip(-1.0, 1.0)
     }
 }

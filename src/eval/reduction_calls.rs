@@ -20,6 +20,9 @@ pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
     if args.function() == "average" {
         return super::statistics_calls::call_average(args);
     }
+    if matches!(args.function(), "cov" | "corrcoef") {
+        return super::statistics_calls::call_covariance(args);
+    }
     if let Some((skip_nan, percent)) = quantile_function(args.function()) {
         return call_quantile(args, skip_nan, percent);
     }

@@ -1,5 +1,5 @@
-//! The weighted statistics of the language (issue 12): `average(x, axis, weights)`, the
-//! mean when no weights are given. Results are plain arrays. This module must not compute
+//! The statistics of the language added by issue 12: `average(x, axis, weights)` (the
+//! mean when no weights are given), `cov(m, rowvar, ddof)` and `corrcoef(x, rowvar)`. Results are plain arrays. This module must not compute
 //! arrays.
 
 use crate::array::{Array, ArrayError, ReduceKind, ReduceOptions};
@@ -42,6 +42,27 @@ pub fn call_average(args: &BoundArgs) -> Result<Value, ExprError> {
                 }
             })
         }
+    };
+    built.map(Value::Array).map_err(fail)
+}
+
+/// Call `cov` or `corrcoef` bound in `args`.
+pub fn call_covariance(args: &BoundArgs) -> Result<Value, ExprError> {
+    let fail = |e| array_error(e, args.span(), &args.operation());
+    let x = args.required("x")?.to_array(&args.what("x"))?;
+    let rowvar = match args.get("rowvar") {
+        None => true,
+        Some(r) => r.to_bool(&args.what("rowvar"))?,
+    };
+    let built = if args.function() == "cov" {
+        let ddof = match args.get("ddof") {
+            None => 1,
+            Some(d) if matches!(d.value, Value::None) => 1,
+            Some(d) => d.to_i64(&args.what("ddof"))?,
+        };
+        x.cov(rowvar, ddof)
+    } else {
+        x.corrcoef(rowvar)
     };
     built.map(Value::Array).map_err(fail)
 }

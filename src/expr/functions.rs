@@ -652,6 +652,20 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: false,
         "weighted mean: sum(x * weights) / sum(weights) (the mean without weights)"
     ),
+    function!(
+        "cov",
+        Reduction,
+        &[req("x"), opt("rowvar"), opt("ddof")],
+        method: false,
+        "covariance matrix of the rows (or columns: rowvar=False), normalised by N - ddof"
+    ),
+    function!(
+        "corrcoef",
+        Reduction,
+        &[req("x"), opt("rowvar")],
+        method: false,
+        "Pearson correlation coefficients of the rows (or columns: rowvar=False)"
+    ),
     // ---- Issue 12, statistics family: end ----
 ];
 
@@ -849,7 +863,7 @@ mod tests {
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
             triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
-            nancumprod average";
+            nancumprod average cov corrcoef";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

@@ -465,6 +465,10 @@ const MANIPULATION: &[&str] = &[
     "vstack((x, x))",
     "hstack((x, x))",
     "vstack((x, flip(x)))",
+    "take(x, [0, -1, 0])",
+    "take(x, 2)",
+    "take(x, [1, 0, 1], axis=0)",
+    "x.take([-1, 0], axis=-1)",
 ];
 
 /// Manipulation functions that need two axes.
@@ -526,6 +530,8 @@ const MANIPULATION_SPECIFIC: &[&str] = &[
     "hstack((ones((2, 2)), ones((3, 2))))",
     "flip(arange(5), 1)",
     "full_like(arange(3) > 1, 7)",
+    "take(arange(5), [7])",
+    "take(arange(5), [])",
 ];
 
 #[test]
@@ -572,6 +578,12 @@ fn manipulation_programs_agree_with_numpy() {
             "corrcoef(rechunk(arange(7.0), 2))",
             "cov(arange(24.0).reshape((2, 3, 4)))",
             "corrcoef(rechunk(((arange(40) * 13) % 17).reshape((4, 10)), (3, 4)))",
+            // logspace: `base ** y` may differ from NumPy's pow by an ulp.
+            "logspace(0, 3, 4)",
+            "logspace(-2.5, 2, 7, endpoint=False)",
+            "logspace(1, 4, 5, base=2)",
+            "logspace(0, 1, 0)",
+            "rechunk(logspace(0, 10, 11), 3)",
         ]
         .iter()
         .map(|p| Case {

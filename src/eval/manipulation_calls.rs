@@ -1,5 +1,6 @@
 //! The manipulation functions of the language (issue 12): `flip`, `roll`, `swapaxes`,
-//! `moveaxis`, `repeat`, `tile`, `pad`, `triu`, `tril`, `ravel`, `zeros_like`, `ones_like`,
+//! `moveaxis`, `repeat`, `tile`, `pad`, `triu`, `tril`, `ravel`, `take` (integer positions
+//! given in the program), `zeros_like`, `ones_like`,
 //! `full_like`, `vstack` and `hstack`, each a call of the Rust API in
 //! `crate::array::manipulation`. Results are plain arrays (labels are dropped).
 //!
@@ -118,6 +119,7 @@ fn single(
             x.triangle(k, name == "triu")
         }
         "ravel" => x.ravel(),
+        "take" => take(x, args)?,
         "zeros_like" => x.full_like(Scalar::Int(0), dtype("dtype")?),
         "ones_like" => x.full_like(Scalar::Int(1), dtype("dtype")?),
         "full_like" => {
@@ -198,4 +200,60 @@ fn pad_widths(args: &BoundArgs, ndim: usize) -> Result<Vec<(usize, usize)>, Expr
         n if n == ndim => Ok(entries),
         _ => Err(bad()),
     }
+}
+
+/// `take(x, indices, axis=None)`: one position drops the axis, a list of positions keeps it
+/// (NumPy's `take`); the positions must be written in the program (a lazy array of positions
+/// would have to be computed first).
+fn take(x: &Array, args: &BoundArgs) -> Result<Result<Array, crate::array::ArrayError>, ExprError> {
+    let arg = args.required("indices")?;
+    let what = args.what("indices");
+    let (x, axis) = match args.get("axis") {
+        None => (x.ravel(), 0),
+        Some(a) if matches!(a.value, Value::None) => (x.ravel(), 0),
+        Some(a) => (Ok(x.clone()), a.to_axis(&args.what("axis"))?),
+    };
+    let x = match x {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(match &arg.value {
+        Value::Scalar(_) => {
+            let i = arg.to_i64(&what)?;
+            match crate::array::reduce_axes(&[axis], x.ndim()) {
+                Ok(a) => {
+                    let items: Vec<crate::array::IndexItem> = (0..x.ndim())
+                        .map(|d| {
+                            if d == a[0] {
+                                crate::array::IndexItem::Int(i)
+                            } else {
+                                crate::array::IndexItem::full()
+                            }
+                        })
+                        .collect();
+                    x.index(&items)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Value::Tuple(items) => {
+            let idx = items
+                .iter()
+                .map(|v| {
+                    Spanned {
+                        value: v.clone(),
+                        span: arg.span,
+                    }
+                    .to_i64(&format!("each position of {what}"))
+                })
+                .collect::<Result<Vec<i64>, _>>()?;
+            x.take(&idx, axis)
+        }
+        _ => {
+            return Err(arg.type_error(
+                &what,
+                "a position or a list of positions written in the program",
+            ))
+        }
+    })
 }

@@ -29,7 +29,9 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
         "matmul" | "tensordot" => product(args)?.map(Value::Array).map_err(fail),
         "expand_dims" => expand_dims(args),
         "flip" | "roll" | "swapaxes" | "moveaxis" | "repeat" | "tile" | "pad" | "triu" | "tril"
-        | "ravel" | "vstack" | "hstack" => super::manipulation_calls::call_manipulation(args),
+        | "ravel" | "take" | "vstack" | "hstack" => {
+            super::manipulation_calls::call_manipulation(args)
+        }
         name => {
             let input = args.required("x")?;
             let x = input.to_array(&args.what("x"))?;

@@ -615,6 +615,28 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: false,
         "a value in the shape and chunks of x"
     ),
+    function!(
+        "take",
+        Shape,
+        &[req("x"), req("indices"), opt("axis")],
+        method: true,
+        "elements at the given positions along an axis (the flattened array by default)"
+    ),
+    function!(
+        "logspace",
+        Creation,
+        &[
+            req("start"),
+            req("stop"),
+            opt("num"),
+            kw("endpoint"),
+            kw("base"),
+            kw("dtype"),
+            kw("chunks")
+        ],
+        method: false,
+        "num values evenly spaced on a log scale: base ** linspace(start, stop, num)"
+    ),
     // ---- Issue 12, manipulation family: end ----
     // ---- Issue 12, statistics family (branch wt2/funcs): begin ----
     function!(
@@ -863,7 +885,7 @@ mod tests {
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
             triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
-            nancumprod average cov corrcoef";
+            nancumprod average cov corrcoef take logspace";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

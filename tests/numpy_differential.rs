@@ -178,6 +178,18 @@ fn compare(py: &Path, cases: &[Case]) -> Vec<String> {
     failures
 }
 
+/// Fails listing every program whose result disagrees with NumPy's.
+fn assert_agree(py: &Path, cases: &[Case]) {
+    let failures = compare(py, cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {} programs disagree with NumPy:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
 /// Inputs: (definition, number of axes). Chunked by `rechunk(…, c)` per chunking.
 const INPUTS: &[(&str, usize)] = &[
     ("arange(-3.5, 4.0, 0.75)", 1),
@@ -396,14 +408,7 @@ fn generated_programs_agree_with_numpy() {
     };
     let cases = generated_cases();
     assert!(cases.len() >= 600, "{} programs", cases.len());
-    let failures = compare(&py, &cases);
-    assert!(
-        failures.is_empty(),
-        "{} of {} programs disagree with NumPy:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_agree(&py, &cases);
 }
 
 #[test]
@@ -418,14 +423,7 @@ fn the_issue_programs_agree_with_numpy() {
             rtol: 1e-12,
         })
         .collect();
-    let failures = compare(&py, &cases);
-    assert!(
-        failures.is_empty(),
-        "{} of {} programs disagree with NumPy:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_agree(&py, &cases);
 }
 
 /// Manipulation functions (issue 12) of `x` for any number of axes; all exact.
@@ -558,18 +556,14 @@ fn manipulation_programs_agree_with_numpy() {
         program: (*p).to_string(),
         rtol: 0.0,
     }));
-    for &(input, ndim) in INPUTS {
-        for &chunks in MANIPULATION_CHUNKINGS {
-            if ndim != 2 {
-                continue;
-            }
-            for &(f, rtol) in STATISTICS_2D {
-                cases.push(Case {
-                    program: format!("x = rechunk({input}, {chunks}); {f}"),
-                    rtol,
-                });
-            }
-        }
+    let two_d = INPUTS.iter().filter(|(_, ndim)| *ndim == 2);
+    for (input, chunks) in
+        two_d.flat_map(|(i, _)| MANIPULATION_CHUNKINGS.iter().map(move |c| (i, c)))
+    {
+        cases.extend(STATISTICS_2D.iter().map(|&(f, rtol)| Case {
+            program: format!("x = rechunk({input}, {chunks}); {f}"),
+            rtol,
+        }));
     }
     cases.extend(
         [
@@ -592,12 +586,5 @@ fn manipulation_programs_agree_with_numpy() {
         }),
     );
     assert!(cases.len() >= 1000, "{} programs", cases.len());
-    let failures = compare(&py, &cases);
-    assert!(
-        failures.is_empty(),
-        "{} of {} programs disagree with NumPy:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_agree(&py, &cases);
 }

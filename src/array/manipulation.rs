@@ -28,6 +28,22 @@ fn shape_error(op: &'static str, reason: String) -> ArrayError {
     ArrayError::Shape { op, reason }
 }
 
+/// The most positions `repeat`, `tile` and `pad` list for one `take` (the list lives in the
+/// graph: 16 Mi positions are 128 MiB).
+const MAX_POSITIONS: usize = 1 << 24;
+
+/// `n * r` positions along `axis` for `op`, refused when they overflow or exceed
+/// [`MAX_POSITIONS`].
+fn positions(op: &'static str, axis: usize, n: usize, r: usize) -> Result<usize, ArrayError> {
+    match n.checked_mul(r) {
+        Some(t) if t <= MAX_POSITIONS => Ok(t),
+        _ => Err(shape_error(
+            op,
+            format!("axis {axis} of length {n} times {r} exceeds {MAX_POSITIONS} positions"),
+        )),
+    }
+}
+
 /// Items indexing `axis` with `item` and every other axis whole.
 fn along(ndim: usize, axis: usize, item: IndexItem) -> Vec<IndexItem> {
     (0..ndim)
@@ -150,12 +166,7 @@ impl Array {
         };
         let axis = normalize_axes(&[axis], self.ndim())?[0];
         let n = self.shape()[axis];
-        let total = n.checked_mul(repeats).ok_or_else(|| {
-            shape_error(
-                "repeat",
-                format!("{n} elements repeated {repeats} times overflow"),
-            )
-        })?;
+        let total = positions("repeat", axis, n, repeats)?;
         let idx: Vec<i64> = (0..total).map(|i| (i / repeats) as i64).collect();
         self.take(&idx, axis as isize)
     }
@@ -176,12 +187,7 @@ impl Array {
                 continue;
             }
             let n = x.shape()[axis];
-            let total = n.checked_mul(r).ok_or_else(|| {
-                shape_error(
-                    "tile",
-                    format!("axis {axis} of {n} repeated {r} times overflows"),
-                )
-            })?;
+            let total = positions("tile", axis, n, r)?;
             let idx: Vec<i64> = (0..total).map(|i| (i % n.max(1)) as i64).collect();
             x = x.take(&idx, axis as isize)?;
         }
@@ -239,6 +245,7 @@ impl Array {
                     ))
                 }
                 mode => {
+                    positions("pad", axis, total, 1)?;
                     let (n, before) = (n as i64, before as i64);
                     let idx: Vec<i64> = (0..total as i64)
                         .map(|j| {

@@ -467,6 +467,16 @@ const MANIPULATION: &[&str] = &[
     "take(x, 2)",
     "take(x, [1, 0, 1], axis=0)",
     "x.take([-1, 0], axis=-1)",
+    "digitize(x, [-2, 0, 0.5, 3])",
+    "digitize(x, [-2, 0, 0.5, 3], right=True)",
+    "digitize(x, (1, 1, 2))",
+    "digitize(x, [])",
+    "searchsorted([-3, -1, 0, 0, 2.5, 300], x)",
+    "searchsorted([-3, -1, 0, 0, 2.5, 300], x, side=\"right\")",
+    "searchsorted([-9223372036854775807, 9223372036854775807], x)",
+    "isin(x, [0, 1, 3, -5])",
+    "isin(x, [2.5, 300])",
+    "isin(x, [])",
 ];
 
 /// Manipulation functions that need two axes.
@@ -530,6 +540,7 @@ const MANIPULATION_SPECIFIC: &[&str] = &[
     "full_like(arange(3) > 1, 7)",
     "take(arange(5), [7])",
     "take(arange(5), [])",
+    "isin(arange(5).astype(\"uint8\"), [-1, 255, 4])",
 ];
 
 #[test]

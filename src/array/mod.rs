@@ -37,6 +37,7 @@ pub mod quantile;
 mod reduce;
 mod reshape;
 mod scan;
+pub mod search;
 mod shape_ops;
 mod slice_pushdown;
 pub mod sort;

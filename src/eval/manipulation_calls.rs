@@ -1,7 +1,8 @@
 //! The manipulation functions of the language (issue 12): `flip`, `roll`, `swapaxes`,
 //! `moveaxis`, `repeat`, `tile`, `pad`, `triu`, `tril`, `ravel`, `take` (integer positions
 //! given in the program), `zeros_like`, `ones_like`,
-//! `full_like`, `vstack` and `hstack`, each a call of the Rust API in
+//! `full_like`, `vstack` and `hstack`, and the searches against values written in the program
+//! (`digitize`, `searchsorted`, `isin`), each a call of the Rust API in
 //! `crate::array::manipulation`. Results are plain arrays (labels are dropped).
 //!
 //! This module must not compute arrays.
@@ -18,6 +19,24 @@ use super::value::Value;
 pub fn call_manipulation(args: &BoundArgs) -> Result<Value, ExprError> {
     let fail = |e| array_error(e, args.span(), &args.operation());
     let built = match args.function() {
+        "searchsorted" => {
+            let sorted = scalar_list(args, "a")?;
+            let v = args.required("v")?.to_array(&args.what("v"))?;
+            let right = match args.get("side") {
+                None => false,
+                Some(s) => match s.to_str(&args.what("side"))? {
+                    "left" => false,
+                    "right" => true,
+                    other => {
+                        return Err(s.value_error(format!(
+                            "{} must be \"left\" or \"right\", got {other:?}",
+                            args.what("side")
+                        )))
+                    }
+                },
+            };
+            v.searchsorted_into(&sorted, right)
+        }
         "vstack" | "hstack" => {
             let arrays = array_list(args)?;
             if args.function() == "vstack" {
@@ -119,6 +138,15 @@ fn single(
             x.triangle(k, name == "triu")
         }
         "ravel" => x.ravel(),
+        "digitize" => {
+            let bins = scalar_list(args, "bins")?;
+            let right = match args.get("right") {
+                None => false,
+                Some(r) => r.to_bool(&args.what("right"))?,
+            };
+            x.digitize(&bins, right)
+        }
+        "isin" => x.isin(&scalar_list(args, "test_elements")?),
         "take" => take(x, args)?,
         "zeros_like" => x.full_like(Scalar::Int(0), dtype("dtype")?),
         "ones_like" => x.full_like(Scalar::Int(1), dtype("dtype")?),
@@ -256,4 +284,24 @@ fn take(x: &Array, args: &BoundArgs) -> Result<Result<Array, crate::array::Array
             ))
         }
     })
+}
+
+/// A list of numbers written in the program (one number is a list of one).
+fn scalar_list(args: &BoundArgs, name: &str) -> Result<Vec<Scalar>, ExprError> {
+    let arg = args.required(name)?;
+    let what = args.what(name);
+    match &arg.value {
+        Value::Scalar(s) => Ok(vec![*s]),
+        Value::Tuple(items) => items
+            .iter()
+            .map(|v| {
+                Spanned {
+                    value: v.clone(),
+                    span: arg.span,
+                }
+                .to_scalar(&format!("each value of {what}"))
+            })
+            .collect(),
+        _ => Err(arg.type_error(&what, "a list of numbers written in the program")),
+    }
 }

@@ -638,6 +638,29 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         "num values evenly spaced on a log scale: base ** linspace(start, stop, num)"
     ),
     // ---- Issue 12, manipulation family: end ----
+    // ---- Issue 12, sorting and searching family (branch wt2/funcs): begin ----
+    function!(
+        "digitize",
+        Shape,
+        &[req("x"), req("bins"), opt("right")],
+        method: false,
+        "bin index of each element for increasing bins written in the program"
+    ),
+    function!(
+        "searchsorted",
+        Shape,
+        &[req("a"), req("v"), opt("side")],
+        method: false,
+        "insertion positions of v into the increasing values a written in the program"
+    ),
+    function!(
+        "isin",
+        Shape,
+        &[req("x"), req("test_elements")],
+        method: false,
+        "whether each element is one of the values written in the program"
+    ),
+    // ---- Issue 12, sorting and searching family: end ----
     // ---- Issue 12, statistics family (branch wt2/funcs): begin ----
     function!(
         "nanvar",
@@ -885,7 +908,7 @@ mod tests {
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
             triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
-            nancumprod average cov corrcoef take logspace";
+            nancumprod average cov corrcoef take logspace digitize searchsorted isin";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

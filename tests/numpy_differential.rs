@@ -541,6 +541,13 @@ const MANIPULATION_SPECIFIC: &[&str] = &[
     "take(arange(5), [7])",
     "take(arange(5), [])",
     "isin(arange(5).astype(\"uint8\"), [-1, 255, 4])",
+    "meshgrid(rechunk(arange(4), 3), arange(3.0))[0]",
+    "meshgrid(rechunk(arange(4), 3), arange(3.0))[1]",
+    "meshgrid(arange(4), rechunk(arange(3), 2), indexing=\"ij\")[1]",
+    "meshgrid(arange(2), arange(3), arange(4))[2]",
+    "meshgrid(arange(2), arange(3), arange(4), indexing=\"ij\")[0]",
+    "meshgrid(arange(6).reshape((2, 3)))[0]",
+    "meshgrid(zeros((0,)), arange(3))[1]",
 ];
 
 #[test]

@@ -1,7 +1,7 @@
 //! NumPy's rearranging functions built from the lazy primitives (slices, `take`,
 //! `concatenate`, `permute`, `where`): `flip`, `roll`, `swapaxes`, `moveaxis`, `repeat`,
-//! `tile`, `pad` (constant, edge, reflect, wrap), `triu`/`tril`, `full_like` and
-//! `vstack`/`hstack`. Each result is a graph of existing nodes, so it is chunked and lazy
+//! `tile`, `pad` (constant, edge, reflect, wrap), `triu`/`tril`, `full_like`, `meshgrid`
+//! and `vstack`/`hstack`. Each result is a graph of existing nodes, so it is chunked and lazy
 //! like them. This module must not compute anything.
 
 use crate::array::array::Array;
@@ -317,6 +317,33 @@ impl Array {
             dtype.unwrap_or(self.dtype()),
             self.same_chunks(),
         )
+    }
+
+    /// Coordinate arrays from 1-d coordinate vectors (NumPy's `meshgrid`, inputs flattened):
+    /// with `ij` the result has shape `(len0, len1, ...)`, else (Cartesian, `xy`) the first
+    /// two lengths are exchanged. Each result is its input broadcast, so nothing is copied.
+    pub fn meshgrid(arrays: &[Array], ij: bool) -> Result<Vec<Array>, ArrayError> {
+        let flat = arrays
+            .iter()
+            .map(Array::ravel)
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = flat.len();
+        let axis_of = |i: usize| match i {
+            0 | 1 if !ij && n >= 2 => 1 - i,
+            i => i,
+        };
+        let mut shape = vec![0; n];
+        for (i, a) in flat.iter().enumerate() {
+            shape[axis_of(i)] = a.size();
+        }
+        flat.iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let mut own = vec![1; n];
+                own[axis_of(i)] = a.size();
+                a.reshape(&own)?.broadcast_to(&shape)
+            })
+            .collect()
     }
 
     /// Arrays joined along the first axis, 1-d ones as rows (NumPy's `vstack`).

@@ -19,6 +19,7 @@ use super::value::Value;
 pub fn call_manipulation(args: &BoundArgs) -> Result<Value, ExprError> {
     let fail = |e| array_error(e, args.span(), &args.operation());
     let built = match args.function() {
+        "meshgrid" => return meshgrid(args),
         "searchsorted" => {
             let sorted = scalar_list(args, "a")?;
             let v = args.required("v")?.to_array(&args.what("v"))?;
@@ -304,4 +305,30 @@ fn scalar_list(args: &BoundArgs, name: &str) -> Result<Vec<Scalar>, ExprError> {
             .collect(),
         _ => Err(arg.type_error(&what, "a list of numbers written in the program")),
     }
+}
+
+/// `meshgrid(x, y=None, z=None, *, indexing="xy")`: a tuple of coordinate arrays.
+fn meshgrid(args: &BoundArgs) -> Result<Value, ExprError> {
+    let fail = |e| array_error(e, args.span(), &args.operation());
+    let mut arrays = Vec::new();
+    for name in ["x", "y", "z"] {
+        if let Some(a) = args.get(name) {
+            arrays.push(a.to_array(&args.what(name))?);
+        }
+    }
+    let ij = match args.get("indexing") {
+        None => false,
+        Some(i) => match i.to_str(&args.what("indexing"))? {
+            "xy" => false,
+            "ij" => true,
+            other => {
+                return Err(i.value_error(format!(
+                    "{} must be \"xy\" or \"ij\", got {other:?}",
+                    args.what("indexing")
+                )))
+            }
+        },
+    };
+    let grids = Array::meshgrid(&arrays, ij).map_err(fail)?;
+    Ok(Value::Tuple(grids.into_iter().map(Value::Array).collect()))
 }

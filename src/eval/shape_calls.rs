@@ -29,9 +29,8 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
         "matmul" | "tensordot" => product(args)?.map(Value::Array).map_err(fail),
         "expand_dims" => expand_dims(args),
         "flip" | "roll" | "swapaxes" | "moveaxis" | "repeat" | "tile" | "pad" | "triu" | "tril"
-        | "ravel" | "take" | "vstack" | "hstack" | "digitize" | "searchsorted" | "isin" => {
-            super::manipulation_calls::call_manipulation(args)
-        }
+        | "ravel" | "take" | "vstack" | "hstack" | "digitize" | "searchsorted" | "isin"
+        | "meshgrid" => super::manipulation_calls::call_manipulation(args),
         name => {
             let input = args.required("x")?;
             let x = input.to_array(&args.what("x"))?;

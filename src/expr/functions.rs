@@ -637,6 +637,13 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: false,
         "num values evenly spaced on a log scale: base ** linspace(start, stop, num)"
     ),
+    function!(
+        "meshgrid",
+        Shape,
+        &[req("x"), opt("y"), opt("z"), kw("indexing")],
+        method: false,
+        "a tuple of coordinate arrays from up to three 1-d vectors (indexing \"xy\" or \"ij\")"
+    ),
     // ---- Issue 12, manipulation family: end ----
     // ---- Issue 12, sorting and searching family (branch wt2/funcs): begin ----
     function!(
@@ -908,7 +915,8 @@ mod tests {
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
             nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
             triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
-            nancumprod average cov corrcoef take logspace digitize searchsorted isin";
+            nancumprod average cov corrcoef take logspace digitize searchsorted isin \
+            meshgrid";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

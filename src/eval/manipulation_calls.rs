@@ -23,19 +23,7 @@ pub fn call_manipulation(args: &BoundArgs) -> Result<Value, ExprError> {
         "searchsorted" => {
             let sorted = scalar_list(args, "a")?;
             let v = args.required("v")?.to_array(&args.what("v"))?;
-            let right = match args.get("side") {
-                None => false,
-                Some(s) => match s.to_str(&args.what("side"))? {
-                    "left" => false,
-                    "right" => true,
-                    other => {
-                        return Err(s.value_error(format!(
-                            "{} must be \"left\" or \"right\", got {other:?}",
-                            args.what("side")
-                        )))
-                    }
-                },
-            };
+            let right = second_choice(args, "side", ["left", "right"])?;
             v.searchsorted_into(&sorted, right)
         }
         "vstack" | "hstack" => {
@@ -316,19 +304,24 @@ fn meshgrid(args: &BoundArgs) -> Result<Value, ExprError> {
             arrays.push(a.to_array(&args.what(name))?);
         }
     }
-    let ij = match args.get("indexing") {
-        None => false,
-        Some(i) => match i.to_str(&args.what("indexing"))? {
-            "xy" => false,
-            "ij" => true,
-            other => {
-                return Err(i.value_error(format!(
-                    "{} must be \"xy\" or \"ij\", got {other:?}",
-                    args.what("indexing")
-                )))
-            }
-        },
-    };
+    let ij = second_choice(args, "indexing", ["xy", "ij"])?;
     let grids = Array::meshgrid(&arrays, ij).map_err(fail)?;
     Ok(Value::Tuple(grids.into_iter().map(Value::Array).collect()))
+}
+
+/// Whether the string argument `name` is the second of its two `choices` (absent: the first).
+fn second_choice(args: &BoundArgs, name: &str, choices: [&str; 2]) -> Result<bool, ExprError> {
+    let Some(arg) = args.get(name) else {
+        return Ok(false);
+    };
+    match arg.to_str(&args.what(name))? {
+        c if c == choices[0] => Ok(false),
+        c if c == choices[1] => Ok(true),
+        other => Err(arg.value_error(format!(
+            "{} must be {:?} or {:?}, got {other:?}",
+            args.what(name),
+            choices[0],
+            choices[1]
+        ))),
+    }
 }

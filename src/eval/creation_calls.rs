@@ -20,9 +20,13 @@ pub fn call_creation(args: &BoundArgs) -> Result<Value, ExprError> {
         "full" => full(args)?,
         "arange" => arange(args)?,
         "linspace" => linspace(args)?,
+        "logspace" => logspace(args)?,
         "eye" => eye(args)?,
         "random" | "uniform" | "randn" | "normal" => random(args)?,
         "h5" | "nc" => return read_file(args),
+        "zeros_like" | "ones_like" | "full_like" => {
+            return super::manipulation_calls::call_manipulation(args)
+        }
         other => {
             return Err(ExprError::new(
                 ErrorKind::UnknownFunction,
@@ -168,6 +172,16 @@ fn linspace(args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {
     let dtype = dtype_or(args, DType::F64)?;
     let chunks = chunks(args, 1)?;
     Ok(Array::linspace(start, stop, num, endpoint, chunks).map(|a| a.astype(dtype)))
+}
+
+/// `logspace(start, stop, num, endpoint, base)`: `base ** linspace(start, stop, ...)`.
+fn logspace(args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {
+    let lin = linspace(args)?;
+    let base = match args.get("base") {
+        Some(b) => b.to_f64(&args.what("base"))?,
+        None => 10.0,
+    };
+    Ok(lin.and_then(|y| Array::scalar(base).pow(&y)))
 }
 
 fn eye(args: &BoundArgs) -> Result<Result<Array, ArrayError>, ExprError> {

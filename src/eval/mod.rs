@@ -26,11 +26,13 @@ pub mod indexing;
 pub mod interpreter;
 mod label_calls;
 pub mod labels;
+mod manipulation_calls;
 pub mod npy;
 pub mod operators;
 mod reduction_calls;
 pub mod render;
 mod shape_calls;
+mod statistics_calls;
 pub mod value;
 
 #[cfg(test)]

@@ -17,6 +17,12 @@ use super::value::Value;
 
 /// Call the reduction bound in `args`.
 pub fn call_reduction(args: &BoundArgs) -> Result<Value, ExprError> {
+    if args.function() == "average" {
+        return super::statistics_calls::call_average(args);
+    }
+    if matches!(args.function(), "cov" | "corrcoef") {
+        return super::statistics_calls::call_covariance(args);
+    }
     if let Some((skip_nan, percent)) = quantile_function(args.function()) {
         return call_quantile(args, skip_nan, percent);
     }
@@ -245,6 +251,8 @@ fn reduce_kind(args: &BoundArgs, ddof: f64) -> Result<ReduceKind, ExprError> {
         "nanmean" => ReduceKind::NanMean,
         "nanmin" => ReduceKind::NanMin,
         "nanmax" => ReduceKind::NanMax,
+        "nanvar" => ReduceKind::NanVar { ddof },
+        "nanstd" => ReduceKind::NanStd { ddof },
         "count_nonzero" | "count" => ReduceKind::CountNonzero,
         // Composites: their labels follow the reduction they are built on.
         "nanprod" => ReduceKind::Prod,

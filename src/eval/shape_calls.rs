@@ -28,6 +28,9 @@ pub fn call_shape(args: &BoundArgs) -> Result<Value, ExprError> {
         "concatenate" | "stack" => join(args)?.map(Value::Array).map_err(fail),
         "matmul" | "tensordot" => product(args)?.map(Value::Array).map_err(fail),
         "expand_dims" => expand_dims(args),
+        "flip" | "roll" | "swapaxes" | "moveaxis" | "repeat" | "tile" | "pad" | "triu" | "tril"
+        | "ravel" | "take" | "vstack" | "hstack" | "digitize" | "searchsorted" | "isin"
+        | "meshgrid" => super::manipulation_calls::call_manipulation(args),
         name => {
             let input = args.required("x")?;
             let x = input.to_array(&args.what("x"))?;
@@ -90,7 +93,9 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), E
     let relabel = match name {
         "rechunk" => Relabel::Elementwise(KeepAttrs::All),
         "map_overlap" => Relabel::Elementwise(KeepAttrs::None),
-        "cumsum" | "cumprod" if args.get("axis").is_some() => Relabel::Elementwise(KeepAttrs::None),
+        "cumsum" | "cumprod" | "nancumsum" | "nancumprod" if args.get("axis").is_some() => {
+            Relabel::Elementwise(KeepAttrs::None)
+        }
         "squeeze" => {
             let nd = x.ndim() as isize;
             let axes: Vec<usize> = match args.get("axis") {
@@ -174,12 +179,24 @@ fn single(name: &str, x: &Array, args: &BoundArgs) -> Result<(Built, Relabel), E
                 .to_chunks(&args.what("chunks"), x.ndim())?;
             x.rechunk(chunks)
         }
-        "cumsum" | "cumprod" => {
+        "cumsum" | "cumprod" | "nancumsum" | "nancumprod" => {
+            let prod = name.ends_with("cumprod");
+            // nancumsum/nancumprod: NaN counts as the identity (0 or 1).
+            let x = if name.starts_with("nan") && x.dtype().is_float() {
+                match x
+                    .isnan()
+                    .and_then(|nan| Array::where_(&nan, i64::from(prod), x))
+                {
+                    Ok(a) => a,
+                    Err(e) => return Ok((Err(e), Relabel::Drop)),
+                }
+            } else {
+                x.clone()
+            };
             let x = match args.get("dtype") {
                 Some(d) => x.astype(d.to_dtype(&args.what("dtype"))?),
-                None => x.clone(),
+                None => x,
             };
-            let prod = name == "cumprod";
             let scan = |a: &Array, axis: isize| {
                 if prod {
                     a.cumprod(axis)

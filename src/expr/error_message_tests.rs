@@ -54,10 +54,10 @@ fn unknown_function_suggests_close_names() {
 
 #[test]
 fn numpy_names_get_specific_advice() {
-    let err = error("average(1)");
+    let err = error("amax(1)");
     assert_eq!(
         err.message,
-        "unknown function \"average\"; did you mean \"mean\"?"
+        "unknown function \"amax\"; did you mean \"max\"?"
     );
     let err = error("len(2)");
     assert_eq!(err.message, "unknown function \"len\"");

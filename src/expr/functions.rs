@@ -191,6 +191,14 @@ const REDUCTION_DDOF: &[Param] = &[
     kw("split_every"),
     kw("skipna"),
 ];
+// nanvar/nanstd (issue 12 statistics family).
+const NAN_DDOF: &[Param] = &[
+    req("x"),
+    opt("axis"),
+    kw("ddof"),
+    kw("keepdims"),
+    kw("split_every"),
+];
 const QUANTILE: &[Param] = &[req("x"), req("q"), opt("axis")];
 const MEDIAN: &[Param] = &[req("x"), opt("axis")];
 const FILLED: &[Param] = &[req("shape"), opt("dtype"), kw("chunks")];
@@ -507,6 +515,210 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         method: true,
         "apply a registered kernel to chunks extended by depth neighbouring cells"
     ),
+    // ---- Issue 12, manipulation family (branch wt2/funcs): begin ----
+    function!(
+        "flip",
+        Shape,
+        &[req("x"), opt("axis")],
+        method: false,
+        "elements in reverse order along axes (all by default)"
+    ),
+    function!(
+        "roll",
+        Shape,
+        &[req("x"), req("shift"), opt("axis")],
+        method: false,
+        "elements shifted along an axis (the flattened array by default), wrapping around"
+    ),
+    function!(
+        "swapaxes",
+        Shape,
+        &[req("x"), req("axis1"), req("axis2")],
+        method: true,
+        "two axes exchanged"
+    ),
+    function!(
+        "moveaxis",
+        Shape,
+        &[req("x"), req("source"), req("destination")],
+        method: false,
+        "axes moved to new positions, the others keeping their order"
+    ),
+    function!(
+        "repeat",
+        Shape,
+        &[req("x"), req("repeats"), opt("axis")],
+        method: true,
+        "each element repeated along an axis (the flattened array by default)"
+    ),
+    function!(
+        "tile",
+        Shape,
+        &[req("x"), req("reps")],
+        method: false,
+        "the whole array repeated along each axis"
+    ),
+    function!(
+        "pad",
+        Shape,
+        &[req("x"), req("pad_width"), opt("mode"), kw("constant_values")],
+        method: false,
+        "extended by cells on each axis: constant, edge, reflect or wrap"
+    ),
+    function!(
+        "triu",
+        Shape,
+        &[req("x"), opt("k")],
+        method: false,
+        "upper triangle of the last two axes (on and above diagonal k), zeros elsewhere"
+    ),
+    function!(
+        "tril",
+        Shape,
+        &[req("x"), opt("k")],
+        method: false,
+        "lower triangle of the last two axes (on and below diagonal k), zeros elsewhere"
+    ),
+    function!("ravel", Shape, &[req("x")], method: true, "the array as 1-d, row-major"),
+    function!(
+        "vstack",
+        Shape,
+        &[req("arrays")],
+        method: false,
+        "join arrays along the first axis, 1-d ones as rows"
+    ),
+    function!(
+        "hstack",
+        Shape,
+        &[req("arrays")],
+        method: false,
+        "join arrays along the second axis (the first when all are 1-d)"
+    ),
+    function!(
+        "zeros_like",
+        Creation,
+        &[req("x"), opt("dtype")],
+        method: false,
+        "zeros of the shape and chunks of x"
+    ),
+    function!(
+        "ones_like",
+        Creation,
+        &[req("x"), opt("dtype")],
+        method: false,
+        "ones of the shape and chunks of x"
+    ),
+    function!(
+        "full_like",
+        Creation,
+        &[req("x"), req("fill_value"), opt("dtype")],
+        method: false,
+        "a value in the shape and chunks of x"
+    ),
+    function!(
+        "take",
+        Shape,
+        &[req("x"), req("indices"), opt("axis")],
+        method: true,
+        "elements at the given positions along an axis (the flattened array by default)"
+    ),
+    function!(
+        "logspace",
+        Creation,
+        &[
+            req("start"),
+            req("stop"),
+            opt("num"),
+            kw("endpoint"),
+            kw("base"),
+            kw("dtype"),
+            kw("chunks")
+        ],
+        method: false,
+        "num values evenly spaced on a log scale: base ** linspace(start, stop, num)"
+    ),
+    function!(
+        "meshgrid",
+        Shape,
+        &[req("x"), opt("y"), opt("z"), kw("indexing")],
+        method: false,
+        "a tuple of coordinate arrays from up to three 1-d vectors (indexing \"xy\" or \"ij\")"
+    ),
+    // ---- Issue 12, manipulation family: end ----
+    // ---- Issue 12, sorting and searching family (branch wt2/funcs): begin ----
+    function!(
+        "digitize",
+        Shape,
+        &[req("x"), req("bins"), opt("right")],
+        method: false,
+        "bin index of each element for increasing bins written in the program"
+    ),
+    function!(
+        "searchsorted",
+        Shape,
+        &[req("a"), req("v"), opt("side")],
+        method: false,
+        "insertion positions of v into the increasing values a written in the program"
+    ),
+    function!(
+        "isin",
+        Shape,
+        &[req("x"), req("test_elements")],
+        method: false,
+        "whether each element is one of the values written in the program"
+    ),
+    // ---- Issue 12, sorting and searching family: end ----
+    // ---- Issue 12, statistics family (branch wt2/funcs): begin ----
+    function!(
+        "nanvar",
+        Reduction,
+        NAN_DDOF,
+        method: false,
+        "variance ignoring NaN"
+    ),
+    function!(
+        "nanstd",
+        Reduction,
+        NAN_DDOF,
+        method: false,
+        "standard deviation ignoring NaN"
+    ),
+    function!(
+        "nancumsum",
+        Shape,
+        SCAN,
+        method: false,
+        "cumulative sum along an axis, NaN counted as 0"
+    ),
+    function!(
+        "nancumprod",
+        Shape,
+        SCAN,
+        method: false,
+        "cumulative product along an axis, NaN counted as 1"
+    ),
+    function!(
+        "average",
+        Reduction,
+        &[req("x"), opt("axis"), opt("weights")],
+        method: false,
+        "weighted mean: sum(x * weights) / sum(weights) (the mean without weights)"
+    ),
+    function!(
+        "cov",
+        Reduction,
+        &[req("x"), opt("rowvar"), opt("ddof")],
+        method: false,
+        "covariance matrix of the rows (or columns: rowvar=False), normalised by N - ddof"
+    ),
+    function!(
+        "corrcoef",
+        Reduction,
+        &[req("x"), opt("rowvar")],
+        method: false,
+        "Pearson correlation coefficients of the rows (or columns: rowvar=False)"
+    ),
+    // ---- Issue 12, statistics family: end ----
 ];
 
 /// Every attribute arrays have.
@@ -540,11 +752,6 @@ pub static ATTRIBUTES: &[AttributeSpec] = &[
 /// NumPy (and other) names people reach for that are spelled differently here.
 pub static ALIAS_HINTS: &[AliasHint] = &[
     AliasHint {
-        name: "average",
-        use_function: Some("mean"),
-        advice: "mean(x, axis=...) computes the average",
-    },
-    AliasHint {
         name: "amin",
         use_function: Some("min"),
         advice: "min(x, axis=...) is the minimum",
@@ -568,16 +775,6 @@ pub static ALIAS_HINTS: &[AliasHint] = &[
         name: "concat",
         use_function: Some("concatenate"),
         advice: "concatenate((a, b), axis=0) joins arrays",
-    },
-    AliasHint {
-        name: "swapaxes",
-        use_function: Some("transpose"),
-        advice: "transpose(x, axes=(...)) reorders axes",
-    },
-    AliasHint {
-        name: "moveaxis",
-        use_function: Some("transpose"),
-        advice: "transpose(x, axes=(...)) reorders axes",
     },
     AliasHint {
         name: "pow",
@@ -716,7 +913,10 @@ mod tests {
             map_overlap sign square cbrt log1p expm1 log2 exp2 arcsin arccos arctan sinh cosh \
             arcsinh arccosh arctanh trunc deg2rad rad2deg isinf arctan2 hypot fmod remainder power \
             float_power isclose allclose median nanmedian quantile nanquantile percentile \
-            nanpercentile sort argsort nanprod ptp";
+            nanpercentile sort argsort nanprod ptp flip roll swapaxes moveaxis repeat tile pad \
+            triu tril ravel vstack hstack zeros_like ones_like full_like nanvar nanstd nancumsum \
+            nancumprod average cov corrcoef take logspace digitize searchsorted isin \
+            meshgrid";
         for name in wanted.split_whitespace() {
             assert!(lookup_function(name).is_some(), "missing {name}");
         }

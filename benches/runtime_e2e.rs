@@ -18,6 +18,9 @@ use tessera::deploy::{LocalCluster, LocalClusterConfig};
 use tessera::runtime::kernels_builtin::names;
 use tessera::runtime::{Client, Value};
 
+#[path = "support/dashboard_watch.rs"]
+mod dashboard_watch;
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -25,30 +28,6 @@ fn arg(name: &str, default: usize) -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Follow the dashboard's event stream in a thread until the cluster stops (a browser tab).
-fn watch_dashboard(cluster: &LocalCluster) {
-    use std::io::{Read, Write};
-    let url = cluster.dashboard_url().expect("a dashboard");
-    let address = url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let port = address.rsplit(':').next().unwrap().to_string();
-    let token = tessera::dashboard::dashboard_token(cluster.secret());
-    std::thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(&address).expect("dashboard");
-        let request =
-            format!("GET /api/events HTTP/1.1\r\nCookie: tessera_dashboard_{port}={token}\r\n\r\n");
-        s.write_all(request.as_bytes()).unwrap();
-        let mut buf = vec![0u8; 1 << 16];
-        while let Ok(n) = s.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-        }
-    });
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -110,23 +89,14 @@ fn main() {
 
     let t = Instant::now();
     let mut config = LocalClusterConfig::new(workers, nthreads).processes(exe);
-    let dashboard = std::env::args()
-        .skip_while(|a| a != "--dashboard")
-        .nth(1)
-        .unwrap_or_else(|| "on".into());
-    if dashboard == "off" {
-        config.dashboard = tessera::runtime::DashboardChoice::Off;
-    }
+    let dashboard = dashboard_watch::dashboard_mode();
+    dashboard_watch::configure(&mut config, &dashboard);
     if let Ok(s) = std::env::var("TESSERA_SATURATION") {
         config.policy.saturation = s.parse().expect("TESSERA_SATURATION must be a number");
     }
     let cluster = LocalCluster::start(config).expect("cluster");
     let startup = t.elapsed();
-    if dashboard == "watched" {
-        for _ in 0..2 {
-            watch_dashboard(&cluster);
-        }
-    }
+    dashboard_watch::watch_if_asked(&cluster, &dashboard);
     let client = cluster.client().expect("client");
     println!(
         "{{\"workload\":\"startup\",\"workers\":{workers},\"seconds\":{:.4}}}",

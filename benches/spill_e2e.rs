@@ -10,7 +10,8 @@
 //! terminate threshold.
 //!
 //! Run: `cargo bench --bench spill_e2e -- [--workers 2] [--memory-limit 1GiB] [--rows 25000]
-//! [--cols 20000] [--chunk-rows 1000] [--local-directory DIR] [--skip-check]`.
+//! [--cols 20000] [--chunk-rows 1000] [--local-directory DIR] [--skip-check]
+//! [--dashboard off|on|watched]` (as in W1: benches/support/dashboard_watch.rs).
 //! Prints one JSON line with the figures.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tessera::deploy::{LocalCluster, LocalClusterConfig};
+
+#[path = "support/dashboard_watch.rs"]
+mod dashboard_watch;
 use tessera::runtime::kernels_builtin::{names, random_f64_args, random_f64_chunk, sum_f64};
 use tessera::runtime::sum_tree::submit_f64_sum_tree;
 use tessera::runtime::{Client, Future, Task, Value};
@@ -142,7 +146,10 @@ fn main() {
     let mut config = LocalClusterConfig::new(workers, nthreads).processes(exe);
     config.memory_limit = Some(limit.0);
     config.store.local_directory = local.clone();
+    let dashboard = dashboard_watch::dashboard_mode();
+    dashboard_watch::configure(&mut config, &dashboard);
     let cluster = LocalCluster::start(config).expect("cluster");
+    dashboard_watch::watch_if_asked(&cluster, &dashboard);
     let client = cluster.client().expect("client");
 
     let t = Instant::now();

@@ -210,7 +210,7 @@ fi
 if [ "$with_testbed" = 1 ]; then
   t=$(date +%s.%N)
   step "test bed: hosts login, node1, node2 as network namespaces"
-  as_root "$ROOT/scripts/apt-ensure.sh" iproute2 util-linux munge slurmctld slurmd slurm-client \
+  APT_ENSURE_TAG=install as_root "$ROOT/scripts/apt-ensure.sh" iproute2 util-linux munge slurmctld slurmd slurm-client \
     || fail "cannot install iproute2, util-linux, munge and Slurm for the test bed"
   as_root "$ROOT/scripts/testbed.sh" up || fail "test bed setup failed"
   step "test bed: up ($(elapsed "$t")); remove it with: scripts/testbed.sh down"

@@ -564,6 +564,18 @@ fn every_command_in_docs_dashboard_md_runs_as_shown() {
             let out = common::run_in(dir.path(), &w[1..], WAIT);
             assert!(out.status.success(), "{command}: {out:?}");
             let printed = String::from_utf8(out.stdout).unwrap();
+            if w[1] == "dashboard" {
+                assert_eq!(
+                    printed.lines().count(),
+                    shown.len(),
+                    "{command} prints the URLs the doc shows: {printed}"
+                );
+            } else if w[1] == "top" {
+                assert!(
+                    printed.contains("WORKER") && printed.contains("local-0"),
+                    "{command} shows the workers: {printed}"
+                );
+            }
             for (want, got) in shown.iter().zip(printed.lines()) {
                 // URLs: the same form; host and port are this machine's unless shown as
                 // localhost (the tunnel's end).

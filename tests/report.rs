@@ -36,8 +36,8 @@ fn eval_report_opens_offline_in_chromium_with_the_task_stream_and_the_program() 
         "the program is in the report"
     );
     assert!(
-        !html.contains("http://") || !html.contains("src=\"http"),
-        "no external script"
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no external script or style"
     );
 
     let Some(chromium) = browser::require_chromium() else {

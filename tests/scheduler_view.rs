@@ -145,7 +145,10 @@ fn readers_polling_all_the_time_neither_stall_the_scheduler_nor_grow_the_rings()
         TASK_EVENTS_KEPT,
         "the ring keeps the newest only"
     );
-    assert_eq!(next, v.task_events_next.max(next));
+    // Every result was counted (2 × (16,384 leaves + the tree above them)), the ring holding
+    // the newest of them.
+    assert!(next >= 2 * 16_384, "{next} task events counted");
+    assert!(next >= v.task_events_next);
     let (mem, _) = view.memory_since(0, usize::MAX);
     assert!(!mem.is_empty(), "memory is sampled every second");
     assert!(mem.iter().all(|s| s.workers.len() <= 2));

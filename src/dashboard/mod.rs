@@ -191,7 +191,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         if shared.stopping.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // EMFILE and the like: do not spin on a listener that keeps failing.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            continue;
+        };
         let open = shared.connections.fetch_add(1, Ordering::AcqRel);
         if open >= shared.config.max_connections {
             shared.connections.fetch_sub(1, Ordering::AcqRel);

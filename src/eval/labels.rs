@@ -105,14 +105,10 @@ pub fn reduction(
     keepdims: bool,
 ) -> Value {
     relabel(result, input, |l, r| {
-        let nd = l.dims().len() as isize;
+        // An axis the array does not have drops the labels (never mislabels them).
         let axes: Vec<usize> = match axes {
             None => (0..l.dims().len()).collect(),
-            Some(a) => a
-                .iter()
-                .map(|&x| if x < 0 { x + nd } else { x })
-                .filter_map(|x| usize::try_from(x).ok())
-                .collect(),
+            Some(a) => crate::array::reduce_axes(a, l.dims().len()).ok()?,
         };
         Some(l.after_reduce(r, kind, &axes, keepdims))
     })

@@ -107,7 +107,8 @@ fn python_int_overflow(
         BinaryOp::Sub => a.checked_sub(b),
         BinaryOp::Mul => a.checked_mul(b),
         BinaryOp::Pow if b >= 0 => u32::try_from(b).ok().and_then(|e| a.checked_pow(e)),
-        BinaryOp::FloorDiv | BinaryOp::Mod if b == -1 => a.checked_neg(),
+        // Python: i64::MIN // -1 overflows i64, but i64::MIN % -1 is 0.
+        BinaryOp::FloorDiv if b == -1 => a.checked_neg(),
         _ => Some(0),
     };
     if exact.is_some() {
@@ -139,8 +140,10 @@ pub fn apply_unary(op: UnaryOp, operand: &Spanned, span: Span) -> Result<Value, 
     let x = operand.to_array(&what)?;
     let result = match op {
         UnaryOp::Neg => x.neg(),
-        // `~` and `not`: bitwise on integers, logical on bool (NumPy's `invert`).
-        _ => x.invert(),
+        // `~`: bitwise on integers, logical on bool (NumPy's `invert`).
+        UnaryOp::Invert => x.invert(),
+        // `not`: logical, as Python's `not` of a number (NumPy's `logical_not`).
+        _ => x.logical_not(),
     }
     .map_err(|e| array_error(e, span, &operation))?;
     if is_scalar {

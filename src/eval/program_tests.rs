@@ -184,3 +184,23 @@ fn deeply_nested_programs_evaluate_without_overflowing() {
     let long_sum = vec!["1"; 150].join(" + ");
     assert_eq!(values(&long_sum), vec![150.0]);
 }
+
+#[test]
+fn not_is_logical_and_tilde_is_bitwise_as_in_python_and_numpy() {
+    // Python: `not 5` is False, `~5` is -6; NumPy: logical_not / invert elementwise.
+    assert_eq!(values("not 5"), vec![0.0]);
+    assert_eq!(values("not 0"), vec![1.0]);
+    assert_eq!(values("not 0.5"), vec![0.0]);
+    assert_eq!(values("~5"), vec![-6.0]);
+    assert_eq!(values("not arange(3)"), vec![1.0, 0.0, 0.0]);
+    assert_eq!(values("~arange(3)"), vec![-1.0, -2.0, -3.0]);
+    assert_eq!(values("~(arange(3) > 0)"), vec![1.0, 0.0, 0.0]);
+}
+
+#[test]
+fn python_integer_remainder_by_minus_one_is_zero_even_at_the_extreme() {
+    // i64::MIN % -1 == 0 in Python; only i64::MIN // -1 overflows.
+    assert_eq!(values("(-9223372036854775807 - 1) % -1"), vec![0.0]);
+    let e = error("(-9223372036854775807 - 1) // -1");
+    assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
+}

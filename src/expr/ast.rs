@@ -205,8 +205,10 @@ pub enum UnaryOp {
     Neg,
     /// `+x`.
     Pos,
-    /// `~x` or `not x`: logical/bitwise not.
+    /// `not x`: logical not (NumPy's `logical_not`: true where x is false or zero).
     Not,
+    /// `~x`: bitwise not on integers, logical on bool (NumPy's `invert`).
+    Invert,
 }
 
 /// Infix operators, from loosest to tightest binding.
@@ -327,7 +329,8 @@ impl UnaryOp {
         match self {
             UnaryOp::Neg => "-",
             UnaryOp::Pos => "+",
-            UnaryOp::Not => "~",
+            UnaryOp::Not => "not ",
+            UnaryOp::Invert => "~",
         }
     }
 }

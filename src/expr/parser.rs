@@ -346,7 +346,8 @@ impl Parser<'_> {
         let op = match self.peek_kind() {
             TokenKind::Minus => UnaryOp::Neg,
             TokenKind::Plus => UnaryOp::Pos,
-            TokenKind::Tilde | TokenKind::Not => UnaryOp::Not,
+            TokenKind::Tilde => UnaryOp::Invert,
+            TokenKind::Not => UnaryOp::Not,
             _ => return self.power(),
         };
         let op_token = self.advance();

@@ -21,6 +21,7 @@ fn sexp(expr: &Expr) -> String {
                 super::ast::UnaryOp::Neg => "neg",
                 super::ast::UnaryOp::Pos => "pos",
                 super::ast::UnaryOp::Not => "not",
+                super::ast::UnaryOp::Invert => "invert",
             };
             format!("({name} {})", sexp(operand))
         }
@@ -107,9 +108,9 @@ fn unary_operators_nest_and_bind_tighter_than_multiplication() {
     assert_eq!(parse("--x"), "(neg (neg x))");
     assert_eq!(parse("-a * b"), "(* (neg a) b)");
     assert_eq!(parse("+a"), "(pos a)");
-    assert_eq!(parse("~mask"), "(not mask)");
+    assert_eq!(parse("~mask"), "(invert mask)");
     assert_eq!(parse("not mask"), "(not mask)");
-    assert_eq!(parse("~a & b"), "(& (not a) b)");
+    assert_eq!(parse("~a & b"), "(& (invert a) b)");
 }
 
 #[test]

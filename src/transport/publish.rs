@@ -2,7 +2,7 @@
 //! announcement, a worker's data address): a pure choice over the interfaces and the route the
 //! kernel reported. A published address is never loopback unless every peer is local.
 //!
-//! The order, documented in docs/runtime.md:
+//! The order, documented in docs/cli.md ("Networks"):
 //! 1. the interface named with `--interface` (unknown: a usage error listing the interfaces);
 //! 2. the address the kernel routes from towards the peers (a worker: towards the scheduler),
 //!    or towards the default route — unless it is loopback while the peers are not local;

@@ -152,6 +152,27 @@ fn requested_cpus_counts_ready_and_processing_tasks_by_their_request() {
 }
 
 #[test]
+fn requested_cpus_of_default_requests_are_the_ready_and_processing_counts() {
+    let mut h = Harness::new();
+    h.submit((0..5).map(|i| task(&format!("t-{i}"), &[])).collect());
+    assert_eq!(h.core.requested_cpus(), 5, "no worker: all five ready");
+    h.event(Event::WorkerJoined {
+        worker: WorkerId(1),
+        nthreads: 2,
+        memory_limit: None,
+        lifetime: None,
+        generic: Vec::new(),
+    });
+    let snap = h.core.snapshot();
+    assert_eq!(
+        h.core.requested_cpus(),
+        (snap.ready + snap.processing) as u64,
+        "{snap:?}"
+    );
+    assert_eq!(h.core.requested_cpus(), 5);
+}
+
+#[test]
 fn declared_duration_keeps_a_task_off_the_worker_about_to_end() {
     let mut h = Harness::new();
     h.join(1, Some(secs(10)));

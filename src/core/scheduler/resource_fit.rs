@@ -194,8 +194,13 @@ impl Scheduler {
 impl Scheduler {
     /// CPUs requested by the ready and processing tasks together (one for a task with the
     /// default request): what an autoscaler has to provide. One pass over the known tasks,
-    /// for status requests, never on the placement path.
+    /// for status requests, never on the placement path; no pass at all while every task
+    /// has the default one-CPU request (array work: the counts are kept per state).
     pub fn requested_cpus(&self) -> u64 {
+        if self.requests.resolved.len() == 1 {
+            let busy = self.tasks.count(TaskState::Ready) + self.tasks.count(TaskState::Processing);
+            return busy as u64;
+        }
         self.tasks
             .live()
             .filter(|t| matches!(t.state, TaskState::Ready | TaskState::Processing))

@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::units::{parse_duration, MemoryLimit, SizeCap, Threshold};
 
-fn duration_arg(s: &str) -> Result<Duration, String> {
+/// A duration flag's value (`90s`, `10m`, `2h`): the one parser of every duration flag.
+pub(super) fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 

@@ -8,9 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::args::{ConnectArgs, OutputFormat};
 
-fn duration_arg(s: &str) -> Result<Duration, String> {
-    crate::units::parse_duration(s).map_err(|e| e.to_string())
-}
+use super::args::duration_arg;
 
 fn env_arg(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {

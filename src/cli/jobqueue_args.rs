@@ -8,11 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::units::{parse_duration, ByteSize};
+use crate::units::ByteSize;
 
-fn duration_arg(s: &str) -> Result<Duration, String> {
-    parse_duration(s).map_err(|e| e.to_string())
-}
+use super::args::duration_arg;
 
 fn size_arg(s: &str) -> Result<ByteSize, String> {
     s.parse::<ByteSize>().map_err(|e| e.to_string())
